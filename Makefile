@@ -1,0 +1,52 @@
+# Two commands: `make run` serves the demo on http://127.0.0.1:$(PORT); `make test` runs every test.
+PORT ?= 5000
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+export FLASK_APP := webapp:create_app
+
+.PHONY: setup system-packages run test clean
+
+# Debian packages the tests and drawings need: Chromium for browser tests, PostgreSQL for the
+# production database, a CJK font so Chinese renders in screenshots, PDFs and stamped photos.
+system-packages:
+	@scripts/ensure-system-packages.sh
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
+	touch $@
+
+translations/.compiled: $(VENV)/.installed $(wildcard translations/*/LC_MESSAGES/messages.po)
+	$(VENV)/bin/pybabel compile --statistics -d translations 2>&1 | tail -n 1
+	touch $@
+
+.secret_key:
+	$(PY) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+setup: system-packages $(VENV)/.installed static/vendor/.installed translations/.compiled .secret_key
+
+run: setup
+	SECRET_KEY=$$(cat .secret_key) $(FLASK) db upgrade
+	SECRET_KEY=$$(cat .secret_key) $(FLASK) demo load
+	SECRET_KEY=$$(cat .secret_key) $(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
+		--access-logfile - 'webapp:create_app()'
+
+# Starts a throwaway PostgreSQL server for the run and stops it afterwards.
+test: setup
+	scripts/with-postgres.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Regenerate the message catalogue after changing translatable text.
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor translations/.compiled

@@ -1,0 +1,190 @@
+"""Demo data in Chinese, from the seed's operating manual: two sites, staff for every role,
+the standard checklists, a patrol route, a fit-out project, assignments and some open tickets."""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from inspections.base import Base
+from inspections.checklists import ChecklistTemplate, publish_template_version
+from inspections.fitout import FitoutProject, FitoutState
+from inspections.org import Department, Location, LocationKind, Origin, Role, Site, Tenant, User
+from inspections.patrol import PatrolRoute, RouteCheckpoint
+from inspections.people import create_user
+from inspections.records import Assignment
+from inspections.standards import STANDARD_TEMPLATES, definition_of
+from inspections.today import local_day
+from tickets.models import Priority, TicketKind
+from tickets.services import assign_ticket, open_ticket
+
+DEMO_PASSWORD = "demo1234"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: the code is typed by hand
+
+# username, name, role, department, site codes
+DEMO_PEOPLE = [
+    ("admin", "系统管理员", Role.ADMIN, None, ["BY", "XH"]),
+    ("wangjl", "王经理", Role.MANAGER, "customer_service", ["BY"]),
+    ("liuxia", "刘霞", Role.CUSTOMER_SERVICE, "customer_service", ["BY"]),
+    ("zhaoling", "赵玲", Role.SUPERVISOR, "cleaning", ["BY"]),
+    ("chenmei", "陈梅", Role.CLEANER, "cleaning", ["BY"]),
+    ("zhangwei", "张伟", Role.GUARD, "security", ["BY"]),
+    ("lihua", "李华", Role.ENGINEER, "engineering", ["BY"]),
+    ("hemin", "何敏", Role.MANAGER, "customer_service", ["XH"]),
+    ("sunqiang", "孙强", Role.GUARD, "security", ["XH"]),
+    ("zhoufang", "周芳", Role.CLEANER, "cleaning", ["XH"]),
+]
+
+
+def checkpoint_code() -> str:
+    """A code that cannot be guessed from the checkpoint's name, printed under its QR."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def is_loaded(session: Session) -> bool:
+    return session.scalar(select(Site.id).limit(1)) is not None
+
+
+def clear_all(session: Session) -> None:
+    """Delete every row of every table, children first."""
+    for table in reversed(Base.metadata.sorted_tables):
+        session.execute(delete(table))
+    session.flush()
+
+
+def load_demo(session: Session, now: datetime) -> None:
+    departments = {
+        code: Department(code=code, name=name)
+        for code, name in [("customer_service", "客服部"), ("engineering", "工程部"),
+                           ("security", "保安部"), ("cleaning", "保洁部")]
+    }
+    session.add_all(departments.values())
+    by = Site(code="BY", name="柏彦大厦", timezone="Asia/Shanghai", address="写字楼（地上22层，地下B1–B3停车场）")
+    xh = Site(code="XH", name="新华路商务楼", timezone="Asia/Shanghai", address="小型商务楼（地上6层）")
+    session.add_all([by, xh])
+    session.flush()
+
+    loc = _Locations(session)
+    floors = {name: loc.add(by, LocationKind.FLOOR, name) for name in
+              ["B3", "B2", "B1", "1F 大堂层", "2F", "3F", "12F", "22F", "屋顶"]}
+    loc.add(by, LocationKind.AREA, "大堂", floors["1F 大堂层"], "lobby")
+    loc.add(by, LocationKind.AREA, "东门入口", floors["1F 大堂层"], "lobby")
+    loc.add(by, LocationKind.AREA, "前台", floors["1F 大堂层"], "front_desk")
+    loc.add(by, LocationKind.AREA, "外围绿化带", floors["1F 大堂层"], "greening")
+    for floor in ["1F 大堂层", "2F", "3F", "12F", "22F"]:
+        loc.add(by, LocationKind.AREA, "男卫生间", floors[floor], "restroom")
+        loc.add(by, LocationKind.AREA, "女卫生间", floors[floor], "restroom")
+        loc.add(by, LocationKind.AREA, "电梯厅及楼道", floors[floor], "corridor")
+    units = {name: loc.add(by, LocationKind.UNIT, name, floors[floor])
+             for name, floor in [("1201", "12F"), ("1202", "12F"), ("2201", "22F"), ("2208", "22F")]}
+    checkpoints = [
+        loc.add(by, LocationKind.CHECKPOINT, name, floors[floor], qr_code=checkpoint_code())
+        for name, floor in [("B3 车库东侧消防门", "B3"), ("B3 水泵房", "B3"), ("B2 车库坡道", "B2"),
+                            ("B1 配电房", "B1"), ("1F 东侧安全楼梯", "1F 大堂层"), ("22F 消防走廊", "22F"),
+                            ("屋顶出口", "屋顶")]
+    ]
+    xh_floor = loc.add(xh, LocationKind.FLOOR, "1F")
+    loc.add(xh, LocationKind.AREA, "大堂", xh_floor, "lobby")
+    loc.add(xh, LocationKind.AREA, "卫生间", xh_floor, "restroom")
+    xh_unit = loc.add(xh, LocationKind.UNIT, "101", xh_floor)
+    loc.add(xh, LocationKind.CHECKPOINT, "1F 后门", xh_floor, qr_code=checkpoint_code())
+    session.flush()
+
+    sites = {"BY": by, "XH": xh}
+    people = {
+        username: create_user(session, username=username, display_name=name, password=DEMO_PASSWORD,
+                              role=role, sites=[sites[c] for c in codes],
+                              department=departments[dept] if dept else None)
+        for username, name, role, dept, codes in DEMO_PEOPLE
+    }
+    for code, head in [("customer_service", "wangjl"), ("cleaning", "zhaoling"),
+                       ("security", "zhangwei"), ("engineering", "lihua")]:
+        departments[code].head_id = people[head].id
+
+    templates = {}
+    for entry in STANDARD_TEMPLATES:
+        template = ChecklistTemplate(kind=entry["kind"], title=entry["title"], roles=entry["roles"],
+                                     area_type=entry["area_type"], department=departments[entry["department"]])
+        session.add(template)
+        session.flush()
+        publish_template_version(session, template, definition_of(entry), actor=None)
+        templates[entry["key"]] = template
+
+    route = PatrolRoute(site_id=by.id, name="夜间巡逻路线",
+                        schedule={"start": "22:00", "end": "06:00", "every_minutes": 120, "window_minutes": 15})
+    route.checkpoints = [RouteCheckpoint(location_id=c.id, position=n, template_id=templates["patrol_checkpoint"].id)
+                         for n, c in enumerate(checkpoints)]
+    session.add(route)
+
+    tenants = [
+        Tenant(site_id=by.id, unit_id=units["1201"].id, name="瑞丰科技有限公司", contact_name="周先生", contact_phone="13800000001"),
+        Tenant(site_id=by.id, unit_id=units["2201"].id, name="恒信律师事务所", contact_name="吴女士", contact_phone="13800000002"),
+        Tenant(site_id=xh.id, unit_id=xh_unit.id, name="新华文化传媒", contact_name="郑先生", contact_phone="13800000003"),
+    ]
+    session.add_all(tenants)
+    session.flush()
+    today = local_day(by, now)
+    session.add(FitoutProject(
+        site_id=by.id, unit_id=units["1201"].id, tenant_id=tenants[0].id, contractor="华艺装饰工程有限公司",
+        permit_number="二装许可-2026-018", starts_on=today - timedelta(days=10), ends_on=today + timedelta(days=35),
+        drawings_ref="审图意见 GC-2026-041（工程部已签字）", noisy_hours="12:00-14:00,18:00-08:00",
+        deposit_cents=5_000_000, state=FitoutState.IN_PROGRESS))
+
+    by_areas = loc.by_type(by)
+    for day in (today + timedelta(days=n) for n in range(7)):
+        _assign(session, by, templates["cleaning_restroom"], by_areas["restroom"][0], people["chenmei"], day)
+        _assign(session, by, templates["cleaning_lobby"], by_areas["lobby"][0], people["chenmei"], day)
+        _assign(session, by, templates["cleaning_restroom"], by_areas["restroom"][0], people["zhaoling"], day)
+        _assign(session, by, templates["fitout_eng"], units["1201"], people["lihua"], day)
+        _assign(session, by, templates["fitout_sec"], units["1201"], people["zhangwei"], day)
+        _assign(session, by, templates["fitout_cs"], units["1201"], people["liuxia"], day)
+        _assign(session, by, templates["shift_handover"], by_areas["front_desk"][0], people["liuxia"], day)
+    xh_areas = loc.by_type(xh)
+    _assign(session, xh, templates["cleaning_restroom"], xh_areas["restroom"][0], people["zhoufang"], today)
+
+    desk = Origin("cli")
+    leak = open_ticket(session, kind=TicketKind.HAZARD, title="B2 车库坡道：顶板渗水", site=by,
+                       location=checkpoints[2], department=departments["engineering"], priority=Priority.HIGH,
+                       description="保安夜巡发现顶板渗水，地面有积水，已放置防滑提示牌。",
+                       actor=people["zhangwei"], origin=desk, now=now - timedelta(hours=5))
+    assign_ticket(session, leak, assignee=people["lihua"], department=departments["engineering"],
+                  actor=people["wangjl"], origin=desk, now=now - timedelta(hours=4))
+    open_ticket(session, kind=TicketKind.REPAIR, title="1201：空调不制冷", site=by, location=units["1201"],
+                department=departments["engineering"], description="客户周先生来电报修，预约今天下午三点后维修。",
+                actor=people["liuxia"], origin=desk, now=now - timedelta(hours=2))
+    open_ticket(session, kind=TicketKind.COMPLAINT, title="2201：午间装修噪音", site=by, location=units["2201"],
+                department=departments["customer_service"], priority=Priority.HIGH,
+                description="恒信律师事务所投诉 12 层午间电钻噪音，影响会议。",
+                actor=people["liuxia"], origin=desk, now=now - timedelta(hours=1))
+    open_ticket(session, kind=TicketKind.REPAIR, title="101：卫生间水龙头漏水", site=xh, location=xh_unit,
+                department=departments["engineering"], actor=people["hemin"], origin=desk, now=now)
+    session.flush()
+
+
+def _assign(session: Session, site: Site, template: ChecklistTemplate, location: Location,
+            person: User, day: date) -> None:
+    session.add(Assignment(site_id=site.id, template_id=template.id, location_id=location.id,
+                           assignee_id=person.id, due_on=day))
+
+
+class _Locations:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.made: list[Location] = []
+
+    def add(self, site: Site, kind: LocationKind, name: str, parent: Location | None = None,
+            area_type: str | None = None, qr_code: str | None = None) -> Location:
+        location = Location(site=site, kind=kind, name=name, parent=parent, area_type=area_type, qr_code=qr_code)
+        self.session.add(location)
+        self.made.append(location)
+        return location
+
+    def by_type(self, site: Site) -> dict[str, list[Location]]:
+        found: dict[str, list[Location]] = {}
+        for location in self.made:
+            if location.site is site and location.area_type:
+                found.setdefault(location.area_type, []).append(location)
+        return found

@@ -1,0 +1,217 @@
+"""Photos as evidence: verified and re-encoded with Pillow, stored by the SHA-256 of
+the bytes received, behind a small storage interface that an object store can implement.
+
+Three files per photo: the original bytes (the evidence, never altered), a display copy
+(EXIF orientation applied, every EXIF field stripped) and a thumbnail for lists.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import Protocol
+
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from inspections.base import Base, utcnow
+from inspections.org import User
+
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+DISPLAY_LONGEST_SIDE = 1600
+THUMB_LONGEST_SIDE = 320
+
+
+class Photo(Base):
+    __tablename__ = "photo"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)  # of the original bytes
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    byte_size: Mapped[int] = mapped_column()
+    captured_at: Mapped[datetime | None] = mapped_column()  # from EXIF, when the camera wrote it
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class PhotoRefused(Exception):
+    """An upload that is not a safe image. ``code`` is stable; the message is for logs."""
+
+    def __init__(self, code: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PhotoLimits:
+    max_bytes: int
+    max_pixels: int
+
+
+class PhotoStore(Protocol):
+    """Where photo files live. Names are relative, e.g. ``original/ab/ab12…``."""
+
+    def put(self, name: str, data: bytes) -> None: ...
+    def get(self, name: str) -> bytes: ...
+    def exists(self, name: str) -> bool: ...
+
+
+class LocalPhotoStore:
+    """Photos on a local disk; writes are atomic so a reader never sees half a file."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    def _path(self, name: str) -> Path:
+        path = (self.root / name).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"photo name escapes the store: {name!r}")
+        return path
+
+    def put(self, name: str, data: bytes) -> None:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, name: str) -> bytes:
+        return self._path(name).read_bytes()
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).is_file()
+
+
+def original_name(sha256: str) -> str:
+    return f"original/{sha256[:2]}/{sha256}"
+
+
+def display_name(sha256: str) -> str:
+    return f"display/{sha256[:2]}/{sha256}.jpg"
+
+
+def thumb_name(sha256: str) -> str:
+    return f"thumb/{sha256[:2]}/{sha256}.jpg"
+
+
+def is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def ingest_photo(
+    session: Session,
+    store: PhotoStore,
+    data: bytes,
+    *,
+    limits: PhotoLimits,
+    uploaded_by: User | None,
+    local_tz: tzinfo = timezone.utc,
+    expected_sha256: str | None = None,
+) -> tuple[Photo, bool]:
+    """Verify, re-encode and store an uploaded image. Returns the photo and whether it is new.
+
+    Everything is checked before anything is written, so a refused upload stores nothing.
+    ``local_tz`` reads the camera's capture time when the file does not say its offset.
+    """
+    if len(data) > limits.max_bytes:
+        raise PhotoRefused("photo_too_large", f"{len(data)} bytes is over {limits.max_bytes}", 413)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and expected_sha256 != sha256:
+        raise PhotoRefused("photo_hash_mismatch", "the bytes do not match the name", 400)
+    existing = session.get(Photo, sha256)
+    if existing is not None:
+        return existing, False
+
+    image, content_type, captured_at = _decode(data, limits, local_tz)
+    display = _jpeg(image, DISPLAY_LONGEST_SIDE)
+    thumb = _jpeg(image, THUMB_LONGEST_SIDE)
+    width, height = image.size
+    image.close()
+
+    store.put(original_name(sha256), data)
+    store.put(display_name(sha256), display)
+    store.put(thumb_name(sha256), thumb)
+    photo = Photo(
+        sha256=sha256,
+        content_type=content_type,
+        width=width,
+        height=height,
+        byte_size=len(data),
+        captured_at=captured_at,
+        uploaded_by_id=uploaded_by.id if uploaded_by else None,
+    )
+    session.add(photo)
+    session.flush()
+    return photo, True
+
+
+def _decode(data: bytes, limits: PhotoLimits, local_tz: tzinfo) -> tuple[Image.Image, str, datetime | None]:
+    """Open, bound and fully decode the image; return it upright, with its type and capture time."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns below twice its own limit; our limit is the one that counts.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format not in CONTENT_TYPES:
+                    raise PhotoRefused("photo_unsupported_type", f"{probe.format} is not accepted", 415)
+                if probe.width * probe.height > limits.max_pixels:
+                    raise PhotoRefused("photo_too_many_pixels", f"{probe.width}x{probe.height} is too many pixels")
+                probe.verify()
+            image = Image.open(io.BytesIO(data))
+            image.load()  # a truncated or corrupt file fails here, not later
+    except PhotoRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoRefused("photo_too_many_pixels", "decompression bomb") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise PhotoRefused("photo_not_an_image", f"cannot decode: {exc}", 415) from None
+    content_type = CONTENT_TYPES[image.format]
+    captured_at = _capture_time(image, local_tz)
+    upright = ImageOps.exif_transpose(image)
+    if upright is not image:
+        image.close()
+    if upright.mode not in ("RGB", "L"):
+        converted = upright.convert("RGB")
+        upright.close()
+        upright = converted
+    return upright, content_type, captured_at
+
+
+def _capture_time(image: Image.Image, local_tz: tzinfo) -> datetime | None:
+    """The camera's DateTimeOriginal, read in its OffsetTimeOriginal or else in ``local_tz``."""
+    exif = image.getexif()
+    exif_ifd = exif.get_ifd(ExifTags.IFD.Exif)
+    raw = exif_ifd.get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime)
+    if not isinstance(raw, str):
+        return None
+    offset = exif_ifd.get(ExifTags.Base.OffsetTimeOriginal)
+    try:
+        taken = datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+        if isinstance(offset, str) and offset.strip("\x00 "):
+            return datetime.strptime(f"{taken:%Y-%m-%dT%H:%M:%S}{offset.strip(chr(0) + ' ')}", "%Y-%m-%dT%H:%M:%S%z")
+        return taken.replace(tzinfo=local_tz)
+    except ValueError:
+        return None
+
+
+def _jpeg(image: Image.Image, longest_side: int) -> bytes:
+    copy = image.copy()
+    copy.thumbnail((longest_side, longest_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    copy.save(out, "JPEG", quality=82, optimize=True)  # no exif= argument: nothing is carried over
+    copy.close()
+    return out.getvalue()

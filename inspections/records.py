@@ -1,0 +1,95 @@
+"""What field staff are due to do (assignments) and what they did (inspections, answers)."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inspections.base import Base, utcnow
+from inspections.checklists import ChecklistTemplate, TemplateVersion
+from inspections.org import Location, Site, User
+
+
+class Assignment(Base):
+    """A checklist someone is due to fill in at a location on a day."""
+
+    __tablename__ = "assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("checklist_template.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    due_on: Mapped[date] = mapped_column(index=True)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site: Mapped[Site] = relationship()
+    template: Mapped[ChecklistTemplate] = relationship()
+    location: Mapped[Location] = relationship()
+    assignee: Mapped[User] = relationship()
+
+
+class Inspection(Base):
+    """A submitted checklist. Append-only: a correction is a new inspection that names this one."""
+
+    __tablename__ = "inspection"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made by the device or the form
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    corrects_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
+    # The device's clock (when the work was done) and the server's (when it arrived).
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    clock_offset_ms: Mapped[int | None] = mapped_column()
+    clock_flagged: Mapped[bool] = mapped_column(default=False)
+    geo: Mapped[dict | None] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(8))  # "web" or "sync"
+    failed_count: Mapped[int] = mapped_column(default=0)
+    score: Mapped[float | None] = mapped_column()  # 0–100 over the gradable items answered
+
+    template_version: Mapped[TemplateVersion] = relationship()
+    site: Mapped[Site] = relationship()
+    location: Mapped[Location] = relationship()
+    inspector: Mapped[User] = relationship()
+    assignment: Mapped[Assignment | None] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="inspection", order_by="Answer.position", cascade="all, delete-orphan"
+    )
+
+
+class Answer(Base):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("inspection_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column()
+    value: Mapped[object] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    passed: Mapped[bool | None] = mapped_column()  # None: not a pass/fail item, or N/A
+
+    inspection: Mapped[Inspection] = relationship(back_populates="answers")
+    photos: Mapped[list[AnswerPhoto]] = relationship(
+        order_by="AnswerPhoto.position", cascade="all, delete-orphan"
+    )
+
+
+class AnswerPhoto(Base):
+    """A photo an answer names. No foreign key to ``photo``: a synced record may name
+    photos that have not been uploaded yet (they never hold a record back)."""
+
+    __tablename__ = "answer_photo"
+
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answer.id", ondelete="CASCADE"), primary_key=True)
+    photo_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column()

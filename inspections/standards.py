@@ -1,0 +1,200 @@
+"""The department's checklists, in the operating manual's own words (article 8 of the seed).
+
+Each entry is a template: its kind, who fills it in, where it applies, and its items. The
+demo loader and a fresh deployment publish these as version 1.
+"""
+from __future__ import annotations
+
+from inspections.checklists import Definition
+
+CLEANERS = ["cleaner", "supervisor", "customer_service"]
+
+
+def _pf(item_id: str, label: str, standard: str = "", **extra) -> dict:
+    return {"id": item_id, "label": label, "standard": standard, "type": "pass_fail", **extra}
+
+
+def _rework(item_id: str, label: str, standard: str) -> dict:
+    """A cleaning-standard item: a failure needs a photo and opens rework for the cleaners."""
+    return _pf(item_id, label, standard, photo_on_fail=True,
+               on_fail={"ticket_kind": "rework", "department": "cleaning", "due_hours": 2})
+
+
+def _violation(item_id: str, label: str, standard: str, department: str) -> dict:
+    return _pf(item_id, label, standard, photo_on_fail=True,
+               on_fail={"ticket_kind": "violation", "department": department, "due_hours": 24})
+
+
+def _hazard(item_id: str, label: str, standard: str = "") -> dict:
+    return _pf(item_id, label, standard, photo_on_fail=True,
+               on_fail={"ticket_kind": "hazard", "department": "security", "due_hours": 4})
+
+
+STANDARD_TEMPLATES: list[dict] = [
+    # §3.6.5 卫生清洁工作标准 1.走廊及入口区域
+    {
+        "key": "cleaning_lobby", "kind": "cleaning", "area_type": "lobby", "department": "cleaning",
+        "roles": CLEANERS, "title": "清洁标准：走廊及入口区域",
+        "sections": [{"title": "走廊及入口区域（§3.6.5 1）", "items": [
+            _rework("floor", "地面", "地面清洁，无污迹，无水痕，无纸屑。"),
+            _rework("pillars", "柱面及防火门", "柱面无灰尘，防火门亦无灰尘。"),
+            _rework("rails", "扶手梯、栏杆", "扶手梯、栏杆上无灰尘。"),
+            _rework("chairs", "椅子、花盆", "场内椅子、花盆上无尘、无污。"),
+            _rework("glass", "玻璃", "玻璃清洁无污迹，无水珠，无手印。"),
+            _rework("bins", "垃圾箱", "垃圾箱经常保持清洁，无过多的垃圾，对垃圾筒进行定期消毒。"),
+            _rework("signs", "指示牌", "指示牌上无灰尘。"),
+        ]}],
+    },
+    # §3.6.5 2.卫生间
+    {
+        "key": "cleaning_restroom", "kind": "cleaning", "area_type": "restroom", "department": "cleaning",
+        "roles": CLEANERS, "title": "清洁标准：卫生间",
+        "sections": [{"title": "卫生间（§3.6.5 2）", "items": [
+            _rework("fixtures", "卫生洁具", "卫生洁具做到清洁，无水迹，无异味。"),
+            _rework("mirrors", "镜子", "镜子明净，光亮，无灰尘，无污尘，无手印，无水迹。"),
+            _rework("chrome", "电镀设备", "电镀设备保持光亮，无浮尘，无水迹，无锈斑。"),
+            _rework("corners", "墙角及地面", "墙角四处保持干净，无蛛网、地面无脚印、无杂物。"),
+            _rework("intact", "洁具齐全", "卫生洁具齐全，无破损。"),
+            _rework("odour", "无异味", "保持卫生间空气清新，无异味。"),
+            _rework("supplies", "厕纸、香精球及洗手液", "保证有足够厕纸、香精球及洗手液。"),
+            _rework("waste", "纸篓", "纸花篓经常保持清洁，垃圾不得过半。"),
+            _rework("partitions", "木隔板", "卫生间木隔板无尘、无水迹。"),
+            _rework("drain", "下水道口", "下水道口无集水。"),
+        ]}],
+    },
+    # §3.6.5 3.楼道清洁
+    {
+        "key": "cleaning_corridor", "kind": "cleaning", "area_type": "corridor", "department": "cleaning",
+        "roles": CLEANERS, "title": "清洁标准：楼道及电梯厅",
+        "sections": [{"title": "楼道（§3.6.5 3）", "items": [
+            _rework("walls", "墙面及踢脚板", "楼道墙面干净，无污迹，踢脚板无尘土。"),
+            _rework("vents", "空调风口", "楼道两侧及电梯间上方的四个空调风口无尘土。"),
+            _rework("floor", "楼道地台", "楼道地台做到无杂物，无尘土。"),
+            _rework("lift_hall", "电梯厅地面", "电梯厅地面无污迹、水迹、无纸屑、尘土、毛发，清洁，光亮。"),
+        ]}],
+    },
+    # §3.2.4 4] 2] A. 客服部
+    {
+        "key": "fitout_cs", "kind": "fitout", "area_type": "unit", "department": "customer_service",
+        "roles": ["customer_service"], "title": "二装日常巡查：客服部",
+        "sections": [{"title": "客服部巡视（§3.2.4 4）", "items": [
+            _violation("protection", "公共区域成品保护", "装修方须做好公共区域及装修单元内的成品保护。", "customer_service"),
+            _violation("facilities", "公共设施设备保护", "检查施工单元内外的公共设施设备的保护情况。", "customer_service"),
+            _violation("noise", "噪音施工时段", "严格按照大厦规定时段使用强噪音施工工具。", "customer_service"),
+            _violation("debris", "施工垃圾", "施工垃圾做到随时清理。", "customer_service"),
+            _violation("posted", "开工证张贴", "开工证、二装问答及违章施工处罚规定贴在单元门上。", "customer_service"),
+            {"id": "progress", "label": "施工进度", "type": "choice", "choices": ["正常", "滞后", "提前"]},
+            {"id": "remarks", "label": "巡视纪录", "type": "text", "required": False},
+        ]}],
+    },
+    # §3.2.4 4] 2] B. 工程部
+    {
+        "key": "fitout_eng", "kind": "fitout", "area_type": "unit", "department": "engineering",
+        "roles": ["engineer"], "title": "二装日常巡查：工程部",
+        "sections": [{"title": "工程部巡视（§3.2.4 4）", "items": [
+            _violation("drawings", "按报审图纸施工", "检查施工是否按报审图纸进行。", "engineering"),
+            _violation("structure", "大厦结构", "施工未对大厦结构造成破坏。", "engineering"),
+            _violation("no_violation", "无违章施工", "无违章施工。", "engineering"),
+            {"id": "remarks", "label": "巡视纪录", "type": "text", "required": False},
+        ]}],
+    },
+    # §3.2.4 4] 2] C. 保安部
+    {
+        "key": "fitout_sec", "kind": "fitout", "area_type": "unit", "department": "security",
+        "roles": ["guard", "supervisor"], "title": "二装日常巡查：保安部",
+        "sections": [{"title": "保安部巡视（§3.2.4 4）", "items": [
+            _violation("extinguishers", "灭火器", "灭火器的摆放位置数量符合消防规范。", "security"),
+            _violation("hot_work", "动火作业", "动火岗位需办理动火证。", "security"),
+            _violation("passes", "持证上岗", "二装工人全部持证上岗。", "security"),
+            _violation("discipline", "施工人员纪律", "无打架斗殴事件及其它不文明行为。", "security"),
+            _violation("crime", "治安", "无偷盗、纵火、抢劫、破坏公物等违法犯罪行为。", "security"),
+            _violation("hazards", "其他安全隐患", "无其他存在安全隐患的违章事项。", "security"),
+            {"id": "remarks", "label": "巡视纪录", "type": "text", "required": False},
+        ]}],
+    },
+    # Guard tour checkpoint (§3.10; PRODUCT.md)
+    {
+        "key": "patrol_checkpoint", "kind": "patrol", "area_type": "checkpoint", "department": "security",
+        "roles": ["guard", "supervisor"], "title": "巡更点检查",
+        "sections": [{"title": "巡更点", "items": [
+            _hazard("fire_door", "防火门关闭", "防火门保持关闭，通道无阻挡。"),
+            _hazard("smoke", "无烟味", "无烟味、焦味。"),
+            _hazard("lights", "照明正常", "照明灯具工作正常。"),
+            _hazard("water", "地面无积水", "地面无积水、无漏水。"),
+            _hazard("fire_equipment", "消防设施完好", "所有消防设备设施应保证完好有效。"),
+        ]}],
+    },
+    # §3.1.4 3] 收楼验收
+    {
+        "key": "handover", "kind": "handover", "area_type": "unit", "department": "customer_service",
+        "roles": ["customer_service", "engineer"], "title": "入伙单元验收（收楼）",
+        "sections": [
+            {"title": "能源表底（§3.1.4 3）", "items": [
+                {"id": "meter_electric", "label": "电表底数", "type": "number", "min": 0, "unit": "kWh",
+                 "standard": "工程部电工协助客户确认租用单元电表底数，并填写电表底数确认单，由三方签字确认。"},
+                {"id": "meter_water", "label": "水表底数", "type": "number", "min": 0, "unit": "m³"},
+            ]},
+            {"title": "单元验收", "items": [
+                _pf("equipment", "单元设备核对", "客户服务部和客户签字确认“单元设备核对表”。"),
+                {"id": "keys", "label": "单元钥匙数量", "type": "number", "min": 0, "max": 50, "unit": "把",
+                 "standard": "单元钥匙签收表"},
+                _pf("no_defects", "无工程质量问题",
+                    "若单元内出现工程质量问题，填写“遗漏缺陷工程申报表”，由客服部移交至工程部跟进处理。",
+                    photo_on_fail=True,
+                    on_fail={"ticket_kind": "repair", "department": "engineering", "due_hours": 72}),
+                {"id": "photo", "label": "单元现状照片", "type": "photo", "required": False},
+                {"id": "tenant_signature", "label": "客户签字", "type": "signature"},
+            ]},
+        ],
+    },
+    # §3.13.4 验房
+    {
+        "key": "moveout", "kind": "moveout", "area_type": "unit", "department": "customer_service",
+        "roles": ["customer_service", "engineer"], "title": "客户迁出验房",
+        "sections": [{"title": "迁出验房（§3.13.4）", "items": [
+            {"id": "passes_returned", "label": "出入证已交回", "type": "yes_no"},
+            {"id": "keys_returned", "label": "单元钥匙已如数交回", "type": "yes_no"},
+            _pf("restored", "房态已恢复", "房态已按物业管理公司要求恢复。"),
+            _pf("no_damage", "房内无设施破损", "单元内若有损坏，应注明地点及应赔金额。", photo_on_fail=True),
+            {"id": "damage_amount", "label": "应赔金额", "type": "number", "min": 0, "unit": "元", "required": False},
+            {"id": "meter_electric", "label": "电表读数", "type": "number", "min": 0, "unit": "kWh",
+             "standard": "通知工程部检验设备，查抄电表，关闭电闸、空调。"},
+            {"id": "extinguishers_returned", "label": "所租灭火器已退回", "type": "yes_no"},
+            {"id": "parking", "label": "车位退租", "type": "choice", "choices": ["无车位", "已办理", "未办理"]},
+            {"id": "tenant_signature", "label": "客户签字", "type": "signature"},
+        ]}],
+    },
+    # §3.7.3 绿化管理标准
+    {
+        "key": "greening", "kind": "greening", "area_type": "greening", "department": "cleaning",
+        "roles": ["cleaner", "supervisor", "customer_service"], "title": "绿化检查",
+        "sections": [{"title": "绿化管理标准（§3.7.3）", "items": [
+            _rework("pots", "植物盆内", "植物盆内无烟头、杂物；叶面、枝干无浓厚浮灰，保持叶色翠绿。"),
+            _rework("wilting", "无枯萎", "各类植物无枯萎、凋谢现象。"),
+            _rework("planters", "盆缸", "盆缸清擦干净、无污、无渍。"),
+            _rework("lawn_even", "草坪修剪", "草坪修剪整齐，无高低不平现象。"),
+            _rework("pruning", "枝叶修剪", "枝叶修剪齐整，无杂乱现象。"),
+            _rework("lawn_clean", "草坪清洁", "草坪干净无纸屑、杂物。"),
+            _rework("pests", "无病虫害", "各类植物无病虫害。"),
+            _rework("trampled", "草坪无踏坏", "严格管理草坪禁止人为踏坏，影响美观。"),
+        ]}],
+    },
+    # §3.9.1 前台交接班制度
+    {
+        "key": "shift_handover", "kind": "shift_handover", "area_type": "front_desk",
+        "department": "customer_service", "roles": ["customer_service"], "title": "前台交接班记录",
+        "sections": [{"title": "交接班（§3.9.1）", "items": [
+            _pf("desk_tidy", "工作台整洁", "理好工作台，使下一班人员感到整洁、舒适，有条理。"),
+            {"id": "log", "label": "本班工作记录", "type": "text",
+             "standard": "交班人员应将本班工作进行情况做好详细记录，并向接班人员如实反映。"},
+            {"id": "follow_up", "label": "待跟进事项", "type": "text", "required": False},
+            _pf("equipment", "设备运行情况", "和接班人员共同核实，检查设备运行情况。"),
+            {"id": "signature", "label": "交班人签名", "type": "signature",
+             "standard": "记录必须交班人签名认可。"},
+        ]}],
+    },
+]
+
+
+def definition_of(entry: dict) -> Definition:
+    return Definition.model_validate({"sections": entry["sections"]})

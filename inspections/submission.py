@@ -1,0 +1,290 @@
+"""Submitting a filled checklist: one shape and one code path for the web form and the sync push.
+
+The shape is SYNC.md's ``inspection.submit`` payload. The form builds it from its fields, the
+sync endpoint receives it as JSON, and both call ``submit_inspection``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspections.checklists import ChecklistTemplate, Definition, Item, get_template_version
+from inspections.org import Department, Location, Origin, Role, Site, User
+from inspections.photos import Photo
+from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
+from tickets.models import Ticket, TicketKind
+from tickets.services import open_ticket
+
+log = logging.getLogger(__name__)
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+CLOCK_FLAG_MS = 5 * 60 * 1000  # a device clock off by more than five minutes is flagged
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: Annotated[str, Field(min_length=1, max_length=40)]
+    value: Any = None
+    note: Annotated[str, Field(max_length=2000)] = ""
+    photos: Annotated[list[Sha256], Field(max_length=20)] = []
+
+
+class Geo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    accuracy_m: Annotated[float, Field(ge=0)] | None = None
+
+
+class InspectionSubmission(BaseModel):
+    """SYNC.md ``inspection.submit``."""
+
+    model_config = ConfigDict(extra="forbid")
+    inspection_id: uuid.UUID
+    template_id: int
+    template_version: Annotated[int, Field(ge=1)]
+    site_id: int
+    location_id: int
+    assignment_id: int | None = None
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+    answers: Annotated[list[AnswerIn], Field(max_length=500)]
+    geo: Geo | None = None
+    corrects_inspection_id: uuid.UUID | None = None  # a correction names what it corrects
+
+
+class SubmissionRefused(Exception):
+    """The submission is not valid; nothing of it was stored.
+
+    ``item_errors`` maps an item id to an error code (see ``answer_error``)."""
+
+    def __init__(self, code: str, message: str, item_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.item_errors = item_errors or {}
+
+
+@dataclass
+class Submitted:
+    inspection: Inspection
+    created: bool  # False: this inspection id was submitted before, nothing changed
+    tickets: list[Ticket] = field(default_factory=list)
+    missing_photos: list[str] = field(default_factory=list)
+
+
+def answer_error(item: Item, answer: AnswerIn | None) -> str | None:
+    """The error code for one answer, or None when it is acceptable."""
+    value = None if answer is None else answer.value
+    photos = [] if answer is None else answer.photos
+    if value is None or value == "" or value == []:
+        if item.type == "photo" and photos:
+            return None
+        return "required" if item.required else None
+    match item.type:
+        case "pass_fail":
+            if value not in ("pass", "fail", "na"):
+                return "bad_value"
+            if value == "na" and item.required:
+                return "required"
+        case "yes_no":
+            if value not in ("yes", "no"):
+                return "bad_value"
+        case "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return "not_a_number"
+            if item.min is not None and value < item.min:
+                return "below_min"
+            if item.max is not None and value > item.max:
+                return "above_max"
+        case "text":
+            if not isinstance(value, str) or len(value) > 4000:
+                return "bad_value"
+        case "choice":
+            if value not in item.choices:
+                return "bad_choice"
+        case "photo" | "signature":
+            if not (isinstance(value, str) and len(value) == 64 and value in photos):
+                return "bad_value"
+    if item_failed(item, value) and item.photo_on_fail and not photos:
+        return "photo_required"
+    return None
+
+
+def item_failed(item: Item, value: Any) -> bool:
+    return (item.type == "pass_fail" and value == "fail") or (
+        item.type == "yes_no" and value in ("yes", "no") and value != item.expected
+    )
+
+
+def check_answers(definition: Definition, answers: list[AnswerIn]) -> dict[str, str]:
+    """Every problem with a set of answers, by item id. Empty when they may be submitted."""
+    items = definition.item_map()
+    errors: dict[str, str] = {}
+    given: dict[str, AnswerIn] = {}
+    for answer in answers:
+        if answer.item_id not in items:
+            errors[answer.item_id] = "unknown_item"
+        elif answer.item_id in given:
+            errors[answer.item_id] = "duplicate_item"
+        else:
+            given[answer.item_id] = answer
+    for item_id, item in items.items():
+        code = answer_error(item, given.get(item_id))
+        if code:
+            errors[item_id] = code
+    return errors
+
+
+def score(definition: Definition, answers: list[AnswerIn]) -> float | None:
+    """Weighted share of gradable items passed, 0–100; N/A and ungradable items do not count."""
+    items = definition.item_map()
+    total = passed = 0.0
+    for answer in answers:
+        item = items[answer.item_id]
+        if not item.can_fail or answer.value in (None, "na"):
+            continue
+        total += item.weight
+        if not item_failed(item, answer.value):
+            passed += item.weight
+    return round(100 * passed / total, 1) if total else None
+
+
+def submit_inspection(
+    session: Session,
+    submission: InspectionSubmission,
+    *,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    clock_offset_ms: int | None = None,
+) -> Submitted:
+    """Store a filled checklist and open a ticket for each failed item that asks for one.
+
+    Submitting the same ``inspection_id`` again changes nothing and returns the first outcome.
+    """
+    existing = session.get(Inspection, submission.inspection_id)
+    if existing is not None:
+        if existing.inspector_id != actor.id:
+            raise SubmissionRefused("inspection_id_taken", "that inspection id belongs to another record")
+        return Submitted(existing, created=False, tickets=_tickets_of(session, existing))
+
+    version = get_template_version(session, submission.template_id, submission.template_version)
+    if version is None:
+        raise SubmissionRefused("unknown_template", "no such template version")
+    template: ChecklistTemplate = version.template
+    site = session.get(Site, submission.site_id)
+    if site is None or not actor.may_see_site(site.id):
+        raise SubmissionRefused("site_forbidden", "you may not write to that site")
+    if not template.applies_to_site(site.id) or not template.may_be_filled_by(actor):
+        raise SubmissionRefused("template_forbidden", "you may not fill in that checklist")
+    location = session.get(Location, submission.location_id)
+    if location is None or location.site_id != site.id:
+        raise SubmissionRefused("unknown_location", "no such location on that site")
+    if submission.assignment_id is not None:
+        assignment = session.get(Assignment, submission.assignment_id)
+        if (
+            assignment is None
+            or assignment.template_id != template.id
+            or assignment.location_id != location.id
+            or (assignment.assignee_id != actor.id and actor.role not in (Role.MANAGER, Role.ADMIN))
+        ):
+            raise SubmissionRefused("bad_assignment", "that assignment is not yours for this checklist")
+    if submission.finished_at < submission.started_at:
+        raise SubmissionRefused("bad_times", "finished before it started")
+    definition = version.parsed()
+    item_errors = check_answers(definition, submission.answers)
+    if item_errors:
+        raise SubmissionRefused("invalid_answers", "some answers are not valid", item_errors)
+
+    items = definition.item_map()
+    order = {item.id: n for n, item in enumerate(definition.items())}
+    answers = sorted(submission.answers, key=lambda a: order[a.item_id])
+    inspection = Inspection(
+        id=submission.inspection_id,
+        template_version_id=version.id,
+        site_id=site.id,
+        location_id=location.id,
+        assignment_id=submission.assignment_id,
+        inspector_id=actor.id,
+        device_id=origin.device_id,
+        corrects_id=submission.corrects_inspection_id,
+        started_at=submission.started_at,
+        finished_at=submission.finished_at,
+        received_at=now,
+        clock_offset_ms=clock_offset_ms,
+        clock_flagged=clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_FLAG_MS,
+        geo=submission.geo.model_dump() if submission.geo else None,
+        source=origin.source,
+        failed_count=sum(item_failed(items[a.item_id], a.value) for a in answers),
+        score=score(definition, answers),
+    )
+    for position, given in enumerate(answers):
+        item = items[given.item_id]
+        answer = Answer(
+            item_id=item.id,
+            position=position,
+            value=given.value,
+            note=given.note,
+            passed=None if not item.can_fail or given.value in (None, "na") else not item_failed(item, given.value),
+        )
+        answer.photos = [AnswerPhoto(photo_sha256=sha, position=n) for n, sha in enumerate(dict.fromkeys(given.photos))]
+        inspection.answers.append(answer)
+    session.add(inspection)
+    session.flush()
+
+    tickets = [
+        _open_failure_ticket(session, inspection, items[a.item_id], a, site, location, actor, origin, now)
+        for a in answers
+        if item_failed(items[a.item_id], a.value) and items[a.item_id].on_fail is not None
+    ]
+    log.info("inspection %s (%s) submitted by %s via %s: %d failed, %d tickets",
+             inspection.id, template.title, actor.username, origin.label, inspection.failed_count, len(tickets))
+    return Submitted(inspection, created=True, tickets=tickets,
+                     missing_photos=missing_photos(session, [sha for a in answers for sha in a.photos]))
+
+
+def _open_failure_ticket(
+    session: Session, inspection: Inspection, item: Item, answer: AnswerIn,
+    site: Site, location: Location, actor: User, origin: Origin, now: datetime,
+) -> Ticket:
+    assert item.on_fail is not None
+    department = session.scalar(select(Department).where(Department.code == item.on_fail.department))
+    description = "\n".join(part for part in (item.standard, answer.note) if part)
+    return open_ticket(
+        session,
+        kind=TicketKind(item.on_fail.ticket_kind),
+        title=f"{location.name}：{item.label}",
+        description=description,
+        site=site,
+        location=location,
+        department=department,
+        due_hours=item.on_fail.due_hours,
+        photos=list(dict.fromkeys(answer.photos)),
+        actor=actor,
+        origin=origin,
+        now=now,
+        inspection_id=inspection.id,
+        item_id=item.id,
+    )
+
+
+def _tickets_of(session: Session, inspection: Inspection) -> list[Ticket]:
+    return list(session.scalars(select(Ticket).where(Ticket.inspection_id == inspection.id).order_by(Ticket.number)))
+
+
+def missing_photos(session: Session, shas: list[str]) -> list[str]:
+    """The photos named that the server does not have yet."""
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return []
+    have = set(session.scalars(select(Photo.sha256).where(Photo.sha256.in_(wanted))))
+    return [sha for sha in wanted if sha not in have]

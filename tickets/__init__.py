@@ -1,0 +1,1 @@
+"""The ticket store: complaints, repairs, violations, hazards and rework, with full history."""

@@ -1,0 +1,113 @@
+"""Tickets and their history."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inspections.base import Base, utcnow
+from inspections.org import Department, Location, Site, User
+from tickets.states import OPEN_STATES, TicketState
+
+
+class TicketKind(str, enum.Enum):
+    COMPLAINT = "complaint"  # 投诉
+    REPAIR = "repair"  # 报修
+    VIOLATION = "violation"  # 违章 (fit-out)
+    HAZARD = "hazard"  # 隐患 (patrol)
+    REWORK = "rework"  # 返工 (cleaning)
+
+
+class Priority(str, enum.Enum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # may be made by a device
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # read out on the phone: BY-20261126-0007
+    kind: Mapped[TicketKind] = mapped_column(String(16), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    priority: Mapped[Priority] = mapped_column(String(8), default=Priority.NORMAL)
+    state: Mapped[TicketState] = mapped_column(String(16), default=TicketState.NEW, index=True)
+    version: Mapped[int] = mapped_column(default=1)  # bumped by every change; devices send it back
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # The failed checklist item that opened it, if any.
+    inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
+    item_id: Mapped[str | None] = mapped_column(String(40))
+
+    site: Mapped[Site] = relationship()
+    location: Mapped[Location | None] = relationship()
+    department: Mapped[Department | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[TicketPhoto]] = relationship(
+        order_by="TicketPhoto.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.is_open and self.state != TicketState.RESOLVED and self.due_at is not None and self.due_at < now
+
+
+class TicketEvent(Base):
+    """One change to a ticket: who, when, from where, and what."""
+
+    __tablename__ = "ticket_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    source: Mapped[str] = mapped_column(String(8))  # web, sync, cli
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    action: Mapped[str] = mapped_column(String(16))  # created, transition, assigned, comment
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class TicketPhoto(Base):
+    """A photo attached to a ticket. Like answers, it may name a photo still on its way."""
+
+    __tablename__ = "ticket_photo"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True)
+    photo_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column()
+
+
+class TicketCounter(Base):
+    """The last number given out per site and local day."""
+
+    __tablename__ = "ticket_counter"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column()

@@ -1,0 +1,242 @@
+"""Writes to the ticket store. Callers own the transaction; these flush and log."""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from inspections.org import Department, Location, Origin, Site, User
+from tickets.models import Priority, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
+from tickets.states import TicketState, TransitionRefused, check_transition, is_handler
+
+log = logging.getLogger(__name__)
+
+# Hours until due when nothing more specific says so (a failed item's template does).
+DEFAULT_DUE_HOURS = {
+    Priority.URGENT: 2,
+    Priority.HIGH: 8,
+    Priority.NORMAL: 24,
+    Priority.LOW: 72,
+}
+
+
+def next_ticket_number(session: Session, site: Site, now: datetime) -> str:
+    """``<site code>-<local date>-<n>``: short enough to read out on the phone."""
+    day = now.astimezone(ZoneInfo(site.timezone)).date()
+    bump = (
+        update(TicketCounter)
+        .where(TicketCounter.site_id == site.id, TicketCounter.day == day)
+        .values(last=TicketCounter.last + 1)
+        .returning(TicketCounter.last)
+    )
+    for _ in range(3):
+        last = session.execute(bump).scalar()
+        if last is None:
+            try:
+                with session.begin_nested():
+                    session.execute(insert(TicketCounter).values(site_id=site.id, day=day, last=1))
+                last = 1
+            except IntegrityError:  # another request made today's counter first
+                continue
+        return f"{site.code}-{day:%Y%m%d}-{last:04d}"
+    raise RuntimeError("could not number a ticket")
+
+
+def _record(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: User | None,
+    origin: Origin,
+    at: datetime,
+    action: str,
+    note: str = "",
+    from_state: TicketState | None = None,
+    to_state: TicketState | None = None,
+    data: dict | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket=ticket,
+        at=at,
+        actor_id=actor.id if actor else None,
+        source=origin.source,
+        device_id=origin.device_id,
+        ip=origin.ip,
+        action=action,
+        note=note,
+        from_state=from_state.value if from_state else None,
+        to_state=to_state.value if to_state else None,
+        data=data or {},
+    )
+    session.add(event)
+    return event
+
+
+def _attach_photos(ticket: Ticket, photos: list[str], event: TicketEvent) -> None:
+    have = {p.photo_sha256 for p in ticket.photos}
+    for sha in photos:
+        if sha not in have:
+            ticket.photos.append(TicketPhoto(photo_sha256=sha, position=len(ticket.photos)))
+            have.add(sha)
+    event.data = {**event.data, "photos": list(photos)} if photos else event.data
+
+
+def open_ticket(
+    session: Session,
+    *,
+    kind: TicketKind,
+    title: str,
+    site: Site,
+    actor: User | None,
+    origin: Origin,
+    now: datetime,
+    description: str = "",
+    location: Location | None = None,
+    department: Department | None = None,
+    priority: Priority = Priority.NORMAL,
+    due_hours: int | None = None,
+    photos: list[str] = (),
+    ticket_id: uuid.UUID | None = None,
+    inspection_id: uuid.UUID | None = None,
+    item_id: str | None = None,
+) -> Ticket:
+    """Open a ticket with its number, due time and first history line."""
+    hours = due_hours if due_hours is not None else DEFAULT_DUE_HOURS[priority]
+    ticket = Ticket(
+        id=ticket_id or uuid.uuid4(),
+        number=next_ticket_number(session, site, now),
+        kind=kind,
+        title=title,
+        description=description,
+        site_id=site.id,
+        location_id=location.id if location else None,
+        department_id=department.id if department else None,
+        priority=priority,
+        state=TicketState.NEW,
+        version=1,
+        due_at=now + timedelta(hours=hours),
+        created_at=now,
+        updated_at=now,
+        created_by_id=actor.id if actor else None,
+        inspection_id=inspection_id,
+        item_id=item_id,
+    )
+    session.add(ticket)
+    event = _record(session, ticket, actor=actor, origin=origin, at=now, action="created",
+                    to_state=TicketState.NEW)
+    _attach_photos(ticket, list(photos), event)
+    session.flush()
+    log.info("ticket %s (%s) opened by %s via %s", ticket.number, kind.value,
+             actor.username if actor else "-", origin.label)
+    return ticket
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a requested change: ``applied``, ``duplicate`` or ``conflict``."""
+
+    status: str
+    ticket: Ticket
+    reason: str = ""
+
+
+def transition_ticket(
+    session: Session,
+    ticket: Ticket,
+    to: TicketState,
+    *,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    note: str = "",
+    photos: list[str] = (),
+    base_version: int | None = None,
+) -> Outcome:
+    """Move a ticket through the state machine.
+
+    ``base_version`` is the version the person saw. If the ticket has moved on, the change is
+    still applied when it makes sense from the current state, and is a ``conflict`` otherwise.
+    Raises ``TransitionRefused`` when the person may never make this change.
+    """
+    if ticket.state == to:
+        # Already there (a double tap, or the same intent from a second device): change nothing.
+        return Outcome("duplicate", ticket)
+    try:
+        check_transition(ticket.state, to, actor, ticket.assignee_id)
+    except TransitionRefused as refused:
+        if base_version is not None and base_version != ticket.version:
+            return Outcome("conflict", ticket, refused.code)
+        raise
+    frm = ticket.state
+    ticket.state = to
+    _bump(ticket, now)
+    event = _record(session, ticket, actor=actor, origin=origin, at=now, action="transition",
+                    note=note, from_state=frm, to_state=to)
+    _attach_photos(ticket, list(photos), event)
+    session.flush()
+    log.info("ticket %s %s → %s by %s via %s", ticket.number, frm.value, to.value, actor.username, origin.label)
+    return Outcome("applied", ticket)
+
+
+def assign_ticket(
+    session: Session,
+    ticket: Ticket,
+    *,
+    assignee: User | None,
+    department: Department | None,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    note: str = "",
+) -> Ticket:
+    """Give a ticket to a department and person; a new ticket becomes ``assigned``."""
+    if not is_handler(actor):
+        raise TransitionRefused("assign_forbidden", f"{actor.role} may not assign tickets")
+    if assignee is not None and not assignee.may_see_site(ticket.site_id):
+        raise TransitionRefused("assignee_not_on_site", f"{assignee.username} does not work at this site")
+    ticket.assignee_id = assignee.id if assignee else None
+    ticket.department_id = department.id if department else ticket.department_id
+    frm = ticket.state
+    if ticket.state == TicketState.NEW and assignee is not None:
+        ticket.state = TicketState.ASSIGNED
+    _bump(ticket, now)
+    _record(session, ticket, actor=actor, origin=origin, at=now, action="assigned", note=note,
+            from_state=frm, to_state=ticket.state,
+            data={"assignee": assignee.display_name if assignee else None,
+                  "department": department.name if department else None})
+    session.flush()
+    log.info("ticket %s assigned to %s by %s", ticket.number, assignee.username if assignee else "-", actor.username)
+    return ticket
+
+
+def comment_on_ticket(
+    session: Session,
+    ticket: Ticket,
+    *,
+    text: str,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    photos: list[str] = (),
+) -> Ticket:
+    """Add a comment (and photos) to a ticket's history; allowed in every state."""
+    event = _record(session, ticket, actor=actor, origin=origin, at=now, action="comment", note=text)
+    _attach_photos(ticket, list(photos), event)
+    _bump(ticket, now)
+    session.flush()
+    return ticket
+
+
+def _bump(ticket: Ticket, now: datetime) -> None:
+    ticket.version += 1
+    ticket.updated_at = now
+
+
+def get_ticket_by_number(session: Session, number: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.number == number))

@@ -1,0 +1,61 @@
+"""The one state machine every ticket follows, whichever screen or device moves it."""
+from __future__ import annotations
+
+import enum
+
+from inspections.org import TICKET_HANDLER_ROLES, User
+
+
+class TicketState(str, enum.Enum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+S = TicketState
+# (from, to) → who may: "handler" (supervisor, customer service, manager, admin) or also the assignee.
+TRANSITIONS: dict[tuple[TicketState, TicketState], str] = {
+    (S.NEW, S.ASSIGNED): "handler",
+    (S.NEW, S.IN_PROGRESS): "assignee",
+    (S.ASSIGNED, S.IN_PROGRESS): "assignee",
+    (S.IN_PROGRESS, S.RESOLVED): "assignee",
+    (S.RESOLVED, S.CLOSED): "handler",
+    (S.RESOLVED, S.IN_PROGRESS): "handler",  # reopen: the fix did not hold
+    (S.CLOSED, S.IN_PROGRESS): "handler",  # reopen after closing
+}
+OPEN_STATES = frozenset({S.NEW, S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED})
+
+
+class TransitionRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def is_handler(user: User) -> bool:
+    return user.role in TICKET_HANDLER_ROLES
+
+
+def next_states(state: TicketState, user: User, assignee_id: int | None) -> list[TicketState]:
+    """The states ``user`` may move a ticket to from ``state``, in the machine's order."""
+    return [
+        to
+        for (frm, to), who in TRANSITIONS.items()
+        if frm == state and _may(who, user, assignee_id)
+    ]
+
+
+def check_transition(state: TicketState, to: TicketState, user: User, assignee_id: int | None) -> None:
+    """Raise ``TransitionRefused`` unless ``user`` may move the ticket from ``state`` to ``to``."""
+    who = TRANSITIONS.get((state, to))
+    if who is None:
+        raise TransitionRefused("transition_not_allowed", f"{state.value} → {to.value} is not a transition")
+    if not _may(who, user, assignee_id):
+        raise TransitionRefused("transition_forbidden", f"{user.role} may not move {state.value} → {to.value}")
+
+
+def _may(who: str, user: User, assignee_id: int | None) -> bool:
+    return is_handler(user) or (who == "assignee" and user.id == assignee_id)

@@ -1,0 +1,81 @@
+"""The web application: HTML pages for the field and the console, and (later) the JSON API."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from webapp.config import ROOT, load_config
+from webapp.extensions import babel, csrf, db, login_manager, migrate
+
+LANGUAGES = ("zh", "en")
+
+
+def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the app. No I/O happens here: no connection, no migration, no file written."""
+    config = load_config(environ, overrides)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(config)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=config["MAX_FORM_BYTES"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
+        BABEL_DEFAULT_LOCALE="zh",
+        WTF_CSRF_TIME_LIMIT=None,  # a shift is long; the token lives as long as the session
+    )
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    from webapp import filters, labels, photo_store
+    from webapp.auth.views import bp as auth_bp
+    from webapp.cli import bp as cli_bp
+    from webapp.errors import register_error_handlers
+    from webapp.field.views import bp as field_bp
+    from webapp.people.views import bp as people_bp
+    from webapp.photos.views import bp as photos_bp
+    from webapp.tickets.views import bp as tickets_bp
+
+    photo_store.init_app(app)
+    filters.init_app(app)
+    labels.init_app(app)
+    for blueprint in (auth_bp, field_bp, tickets_bp, people_bp, photos_bp, cli_bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+
+    @app.context_processor
+    def _template_globals() -> dict:
+        return {"current_locale": str(get_locale()), "languages": LANGUAGES}
+
+    return app
+
+
+def _select_locale() -> str:
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return request.accept_languages.best_match(LANGUAGES) or "zh"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from inspections.org import User
+
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None

@@ -1,0 +1,62 @@
+"""Logging in and out, and choosing a language."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from inspections.org import User
+from webapp.auth.forms import LanguageForm, LoginForm
+from webapp.extensions import db
+from webapp.pages import render, see_other
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The login page."""
+    if current_user.is_authenticated:
+        return see_other(url_for("field.today"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        if user is not None and user.active and user.check_password(form.password.data):
+            session.clear()  # a fresh session at login
+            login_user(user)
+            return see_other(_safe_next(request.args.get("next")) or url_for("field.today"))
+        form.password.errors.append(_("Wrong username or password."))
+    return render("auth/login.html", form=form, status=200 if request.method == "GET" else 422)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Log out."""
+    logout_user()
+    session.clear()
+    return see_other(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+@login_required
+def language():
+    """Keep the person's language choice."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        current_user.locale = form.locale.data
+        db.session.commit()
+    return see_other(_safe_next(request.form.get("next")) or url_for("field.today"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths: never redirect to another host after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

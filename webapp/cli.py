@@ -1,0 +1,86 @@
+"""Administration from the shell, so a deployment can be scripted. Each command calls a service."""
+from __future__ import annotations
+
+import click
+from flask import Blueprint, current_app
+from sqlalchemy import select
+
+from inspections.base import utcnow
+from inspections.demo import DEMO_PASSWORD, clear_all, is_loaded, load_demo
+from inspections.org import Department, Role, Site, User
+from inspections.people import PersonRefused, create_user, reset_password
+from webapp.config import SETTINGS
+from webapp.extensions import db
+
+bp = Blueprint("cli", __name__, cli_group=None)
+
+
+@bp.cli.command("create-user")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="The name people see.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--site", "site_codes", multiple=True, required=True, help="Site code; repeat for several.")
+@click.option("--department", default=None, help="Department code, e.g. cleaning.")
+@click.password_option()
+def create_user_command(username, display_name, role, site_codes, department, password):
+    """Create a person who can log in."""
+    sites = [db.session.scalar(select(Site).where(Site.code == code)) for code in site_codes]
+    if None in sites:
+        raise click.UsageError(f"unknown site code among {', '.join(site_codes)}")
+    dept = db.session.scalar(select(Department).where(Department.code == department)) if department else None
+    if department and dept is None:
+        raise click.UsageError(f"unknown department {department}")
+    try:
+        create_user(db.session, username=username, display_name=display_name, password=password,
+                    role=Role(role), sites=sites, department=dept)
+    except PersonRefused as refused:
+        raise click.UsageError(str(refused)) from None
+    db.session.commit()
+    click.echo(f"created {username} ({role})")
+
+
+@bp.cli.command("reset-password")
+@click.argument("username")
+@click.password_option()
+def reset_password_command(username, password):
+    """Set a new password for a person."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.UsageError(f"no user {username}")
+    reset_password(db.session, user, password)
+    db.session.commit()
+    click.echo(f"password of {username} reset")
+
+
+@bp.cli.group("demo")
+def demo():
+    """The demo data."""
+
+
+@demo.command("load")
+def demo_load():
+    """Load the demo data into an empty database (does nothing if data is there)."""
+    if is_loaded(db.session):
+        click.echo("the database already has data; 'flask demo reset' replaces it")
+        return
+    load_demo(db.session, utcnow())
+    db.session.commit()
+    click.echo(f"demo data loaded; every demo account's password is {DEMO_PASSWORD}")
+
+
+@demo.command("reset")
+@click.confirmation_option(prompt="Delete every record and load the demo data?")
+def demo_reset():
+    """Delete everything and load the demo data afresh."""
+    clear_all(db.session)
+    load_demo(db.session, utcnow())
+    db.session.commit()
+    click.echo("demo data reloaded")
+
+
+@bp.cli.command("config")
+def config_command():
+    """Print the effective configuration (secrets masked)."""
+    for name in SETTINGS:
+        value = current_app.config[name]
+        click.echo(f"{name}={'***' if name == 'SECRET_KEY' else value}")

@@ -1,0 +1,62 @@
+"""Configuration: defaults, then environment variables, parsed strictly and read once."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def parse_int(name: str, raw: str, minimum: int = 1) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={value} is below {minimum}")
+    return value
+
+
+# name → (default, parser); every setting the app reads from the environment.
+SETTINGS = {
+    "DATABASE_URL": (f"sqlite:///{ROOT / 'instance' / 'fieldcheck.db'}", str),
+    "SECRET_KEY": (None, str),
+    "PHOTO_DIR": (str(ROOT / "instance" / "photos"), str),
+    "PHOTO_MAX_BYTES": (15 * 1024 * 1024, parse_int),
+    "PHOTO_MAX_PIXELS": (40_000_000, parse_int),
+    "MAX_FORM_BYTES": (64 * 1024 * 1024, parse_int),
+    "SESSION_COOKIE_SECURE": (False, parse_bool),
+    "LOG_LEVEL": ("INFO", str),
+}
+
+
+def load_config(environ: Mapping[str, str] | None = None, overrides: Mapping | None = None) -> dict:
+    """The effective configuration: defaults, then the environment, then ``overrides`` (tests)."""
+    environ = os.environ if environ is None else environ
+    config: dict = {}
+    for name, (default, parse) in SETTINGS.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            config[name] = default
+        elif parse is str:
+            config[name] = raw
+        else:
+            config[name] = parse(name, raw)
+    config.update(overrides or {})
+    if not config.get("SECRET_KEY"):
+        raise ConfigError("SECRET_KEY is not set (make run writes one to .secret_key)")
+    return config

@@ -1,0 +1,38 @@
+"""Extensions, created unbound here and bound to the app in ``create_app``."""
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from inspections.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    """SQLite: WAL, foreign keys, a busy wait, and transactions that SQLAlchemy begins itself."""
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # pysqlite's own BEGIN handling breaks SAVEPOINT; SQLAlchemy emits BEGIN below instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    # IMMEDIATE takes the write lock up front: two writers wait for each other instead of
+    # one failing with "database is locked" when it upgrades a stale read.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,146 @@
+"""The field app: today's work and filling in a checklist."""
+from __future__ import annotations
+
+import uuid
+
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from inspections.base import utcnow
+from inspections.checklists import ChecklistTemplate, current_version
+from inspections.org import Location, Origin
+from inspections.records import Assignment, Inspection
+from inspections.submission import (
+    InspectionSubmission, SubmissionRefused, check_answers, item_failed, submit_inspection,
+)
+from inspections.today import (
+    assignments_due, local_day, locations_for, recent_inspections, startable_templates,
+)
+from tickets.models import Ticket
+from webapp.access import EVERYONE, HANDLERS, require_site, roles_required, visible_sites, visible_tickets
+from webapp.extensions import db
+from webapp.field.checklist_form import answers_by_item, answers_from_form
+from webapp.pages import render, see_other
+from webapp.photos import service as photo_service
+
+bp = Blueprint("field", __name__)
+
+
+@bp.route("/")
+@roles_required(EVERYONE)
+def home():
+    """Start on today's work."""
+    return see_other(url_for("field.today"))
+
+
+@bp.route("/today")
+@roles_required(EVERYONE)
+def today():
+    """Today's assignments, what the person may start, and their open tickets."""
+    now = utcnow()
+    sites = []
+    for site in visible_sites(current_user):
+        templates = startable_templates(db.session, current_user, site)
+        sites.append({
+            "site": site,
+            "due": assignments_due(db.session, current_user, site, local_day(site, now)),
+            "startable": [(t, locations_for(db.session, t, site)) for t in templates],
+        })
+    my_tickets = db.session.scalars(
+        visible_tickets(current_user).where(Ticket.assignee_id == current_user.id, Ticket.state != "closed")
+        .order_by(Ticket.due_at)
+    ).all()
+    return render("field/today.html", sites=sites, my_tickets=my_tickets,
+                  recent=recent_inspections(db.session, current_user), now=now)
+
+
+@bp.route("/checklists/<int:template_id>", methods=["GET", "POST"])
+@roles_required(EVERYONE)
+def checklist(template_id: int):
+    """Fill in a checklist at a location; POST with action=review shows the summary, action=submit saves."""
+    template = db.session.get(ChecklistTemplate, template_id) or abort(404)
+    location = db.session.get(Location, request.values.get("location", type=int) or 0) or abort(404)
+    require_site(location.site_id)
+    if not template.applies_to_site(location.site_id) or not template.may_be_filled_by(current_user):
+        abort(403)
+    assignment = _assignment(request.values.get("assignment", type=int), template, location)
+    if request.method == "GET":
+        version = current_version(db.session, template)
+        return render("field/checklist.html", template=template, version=version,
+                      definition=version.parsed(), location=location, assignment=assignment,
+                      inspection_id=uuid.uuid4(), started_at=utcnow().isoformat(),
+                      answers={}, errors={}, summary=None)
+
+    version_number = request.form.get("template_version", type=int)
+    version = next((v for v in template.versions if v.version == version_number), None) or abort(400)
+    definition = version.parsed()
+    answers, photo_errors = answers_from_form(
+        definition, request.form, request.files,
+        ingest=lambda upload: photo_service.ingest(upload.read(), current_user)[0].sha256,
+    )
+    errors = {**check_answers(definition, answers), **photo_errors}
+    context = dict(template=template, version=version, definition=definition, location=location,
+                   assignment=assignment, inspection_id=request.form.get("inspection_id", ""),
+                   started_at=request.form.get("started_at", ""), answers=answers_by_item(answers),
+                   errors=errors)
+    if errors or request.form.get("action") != "submit":
+        db.session.commit()  # keep photos already uploaded: nothing a person attached is lost
+        items = definition.item_map()
+        summary = {
+            "answered": len(answers),
+            "total": len(items),
+            "failed": [items[a.item_id] for a in answers if item_failed(items[a.item_id], a.value)],
+        }
+        return render("field/checklist.html", status=422 if errors else 200,
+                      summary=None if errors else summary, **context)
+
+    try:
+        submission = InspectionSubmission(
+            inspection_id=request.form.get("inspection_id", ""),
+            template_id=template.id,
+            template_version=version.version,
+            site_id=location.site_id,
+            location_id=location.id,
+            assignment_id=assignment.id if assignment else None,
+            started_at=request.form.get("started_at", ""),
+            finished_at=utcnow(),
+            answers=answers,
+        )
+        submitted = submit_inspection(db.session, submission, actor=current_user,
+                                      origin=Origin("web", ip=request.remote_addr), now=utcnow())
+    except (ValidationError, SubmissionRefused):
+        db.session.rollback()
+        abort(400)
+    db.session.commit()
+    flash(_("Sent."))
+    return see_other(url_for("field.inspection", inspection_id=submitted.inspection.id))
+
+
+def _assignment(assignment_id: int | None, template: ChecklistTemplate, location: Location) -> Assignment | None:
+    if not assignment_id:
+        return None
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or assignment.assignee_id != current_user.id or assignment.template_id != template.id \
+            or assignment.location_id != location.id:
+        abort(404)
+    return assignment
+
+
+@bp.route("/inspections/<uuid:inspection_id>")
+@roles_required(EVERYONE)
+def inspection(inspection_id: uuid.UUID):
+    """A submitted inspection with its answers, photos and the tickets it opened."""
+    found = db.session.get(Inspection, inspection_id) or abort(404)
+    require_site(found.site_id)
+    if found.inspector_id != current_user.id and current_user.role not in HANDLERS:
+        abort(404)
+    tickets = db.session.scalars(select(Ticket).where(Ticket.inspection_id == found.id).order_by(Ticket.number)).all()
+    definition = found.template_version.parsed()
+    return render("field/inspection.html", inspection=found, items=definition.item_map(), tickets=tickets,
+                  now=utcnow())
+
+

@@ -1,0 +1,85 @@
+"""Words shown for the domain's codes, in the person's language."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from inspections.checklists import Item
+from inspections.org import Role
+
+ROLE_LABELS = {
+    Role.GUARD: _l("Security guard"),
+    Role.CLEANER: _l("Cleaner"),
+    Role.SUPERVISOR: _l("Cleaning lead / supervisor"),
+    Role.ENGINEER: _l("Engineer"),
+    Role.CUSTOMER_SERVICE: _l("Customer service"),
+    Role.MANAGER: _l("Manager"),
+    Role.ADMIN: _l("Administrator"),
+}
+KIND_LABELS = {
+    "complaint": _l("Complaint"),
+    "repair": _l("Repair"),
+    "violation": _l("Violation"),
+    "hazard": _l("Hazard"),
+    "rework": _l("Rework"),
+}
+STATE_LABELS = {
+    "new": _l("New"),
+    "assigned": _l("Assigned"),
+    "in_progress": _l("In progress"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+}
+# The button that moves a ticket to a state.
+TRANSITION_LABELS = {
+    "assigned": _l("Assign"),
+    "in_progress": _l("Start work"),
+    "resolved": _l("Mark resolved"),
+    "closed": _l("Close"),
+}
+PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
+ACTION_LABELS = {
+    "created": _l("opened"),
+    "transition": _l("changed state"),
+    "assigned": _l("assigned"),
+    "comment": _l("commented"),
+}
+
+
+def answer_error_message(code: str, item: Item) -> str:
+    match code:
+        case "required":
+            return _("Answer this item.")
+        case "not_a_number":
+            return _("Enter a number.")
+        case "below_min":
+            return _("The lowest allowed value is %(min)s.", min=_num(item.min))
+        case "above_max":
+            return _("The highest allowed value is %(max)s.", max=_num(item.max))
+        case "bad_choice" | "bad_value":
+            return _("Choose one of the options.")
+        case "photo_required":
+            return _("A failed item needs a photo.")
+        case _:
+            from webapp.photos.messages import photo_error_message
+            return photo_error_message(code)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
+
+
+def _label(table: dict, key) -> str:
+    key = getattr(key, "value", key)
+    return str(table.get(key, key))
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(lambda kind: _label(KIND_LABELS, kind), "kind_label")
+    app.add_template_global(lambda state: _label(STATE_LABELS, state), "state_label")
+    app.add_template_global(lambda state: _label(TRANSITION_LABELS, state), "transition_label")
+    app.add_template_global(lambda p: _label(PRIORITY_LABELS, p), "priority_label")
+    app.add_template_global(lambda role: _label(ROLE_LABELS, role), "role_label")
+    app.add_template_global(lambda action: _label(ACTION_LABELS, action), "action_label")
+    app.add_template_global(answer_error_message, "answer_error_message")

@@ -1,0 +1,73 @@
+"""The manager's page for people: add staff, reset passwords."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from inspections.org import Department, Role, Site, User, user_site
+from inspections.people import PersonRefused, create_user, reset_password
+from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
+from webapp.extensions import db
+from webapp.pages import render, see_other
+from webapp.labels import ROLE_LABELS
+from webapp.people.forms import PersonForm, ResetPasswordForm
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+
+def _person_form() -> PersonForm:
+    form = PersonForm()
+    roles = [r for r in Role if r != Role.ADMIN or current_user.role == Role.ADMIN]
+    form.role.choices = [(r.value, ROLE_LABELS[r]) for r in roles]
+    form.department_id.choices = [(0, "—")] + [
+        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))]
+    form.sites.choices = [(s.id, s.name) for s in visible_sites(current_user)]
+    return form
+
+
+def _people() -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(user_site).where(user_site.c.site_id.in_(visible_site_ids(current_user)))
+        .distinct().order_by(User.role, User.display_name)))
+
+
+@bp.route("", methods=["GET", "POST"])
+@roles_required(OFFICE)
+def index():
+    """Staff of the manager's sites, and a form to add one."""
+    form = _person_form()
+    if form.validate_on_submit():
+        sites = [db.session.get(Site, site_id) for site_id in form.sites.data]
+        try:
+            user = create_user(
+                db.session, username=form.username.data.strip(), display_name=form.display_name.data.strip(),
+                password=form.password.data, role=Role(form.role.data), sites=sites,
+                department=db.session.get(Department, form.department_id.data) if form.department_id.data else None,
+                actor=current_user)
+        except PersonRefused:
+            db.session.rollback()
+            form.username.errors.append(_("This username is taken."))
+        else:
+            db.session.commit()
+            flash(_("%(name)s can now log in as %(username)s.", name=user.display_name, username=user.username))
+            return see_other(url_for("people.index"))
+    return render("people/index.html", form=form, people=_people(),
+                  status=422 if form.errors else 200)
+
+
+@bp.route("/<int:user_id>/password", methods=["GET", "POST"])
+@roles_required(OFFICE)
+def password(user_id: int):
+    """Set a new password for someone who forgot theirs."""
+    user = db.session.get(User, user_id) or abort(404)
+    if user not in _people() or (user.role == Role.ADMIN and current_user.role != Role.ADMIN):
+        abort(404)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        reset_password(db.session, user, form.password.data, actor=current_user)
+        db.session.commit()
+        flash(_("New password set for %(name)s.", name=user.display_name))
+        return see_other(url_for("people.index"))
+    return render("people/password.html", form=form, person=user, status=422 if form.errors else 200)

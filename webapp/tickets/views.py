@@ -1,0 +1,134 @@
+"""Tickets: the list of a person's sites and one ticket with its history and actions."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from inspections.base import utcnow
+from inspections.org import Department, Origin, User, user_site
+from tickets.models import Ticket, TicketKind
+from tickets.services import assign_ticket, comment_on_ticket, get_ticket_by_number, transition_ticket
+from tickets.states import OPEN_STATES, TicketState, TransitionRefused, is_handler, next_states
+from webapp.access import EVERYONE, HANDLERS, may_see_ticket, roles_required, visible_tickets
+from webapp.extensions import db
+from webapp.pages import render, see_other
+from webapp.tickets.forms import AssignForm, CommentForm, TransitionForm
+
+bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+
+
+@bp.route("")
+@roles_required(EVERYONE)
+def index():
+    """Tickets the person may see, open ones first; filters stay in the URL."""
+    query = visible_tickets(current_user)
+    state = request.args.get("state", "open")
+    kind = request.args.get("kind", "")
+    if state == "open":
+        query = query.where(Ticket.state.in_([s.value for s in OPEN_STATES]))
+    elif state in {s.value for s in TicketState}:
+        query = query.where(Ticket.state == state)
+    if kind in {k.value for k in TicketKind}:
+        query = query.where(Ticket.kind == kind)
+    tickets = db.session.scalars(query.order_by(Ticket.due_at, Ticket.number).limit(200)).all()
+    return render("tickets/index.html", tickets=tickets, state=state, kind=kind, now=utcnow(),
+                  kinds=list(TicketKind), states=list(TicketState))
+
+
+def _load(number: str) -> Ticket:
+    ticket = get_ticket_by_number(db.session, number)
+    if ticket is None or not may_see_ticket(current_user, ticket):
+        abort(404)
+    return ticket
+
+
+def _assign_form(ticket: Ticket, formdata=None) -> AssignForm:
+    form = AssignForm(formdata=formdata) if formdata is not None else AssignForm(
+        department_id=ticket.department_id or 0, assignee_id=ticket.assignee_id or 0)
+    form.department_id.choices = [(0, "—")] + [
+        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))]
+    people = db.session.scalars(
+        select(User).join(user_site).where(user_site.c.site_id == ticket.site_id, User.active)
+        .order_by(User.display_name))
+    form.assignee_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in people]
+    return form
+
+
+@bp.route("/<number>")
+@roles_required(EVERYONE)
+def show(number: str):
+    """One ticket: its facts, photos, history, and what the person may do next."""
+    ticket = _load(number)
+    return _show(ticket)
+
+
+def _show(ticket: Ticket, assign_form: AssignForm | None = None, comment_form: CommentForm | None = None,
+          status: int = 200):
+    return render(
+        "tickets/show.html", status=status, ticket=ticket, now=utcnow(),
+        next_states=next_states(ticket.state, current_user, ticket.assignee_id),
+        assign_form=assign_form or (_assign_form(ticket) if is_handler(current_user) else None),
+        comment_form=comment_form or CommentForm(),
+        transition_form=TransitionForm(),
+    )
+
+
+@bp.route("/<number>/assign", methods=["POST"])
+@roles_required(HANDLERS)
+def assign(number: str):
+    """Give the ticket to a department and a person."""
+    ticket = _load(number)
+    form = _assign_form(ticket, request.form)
+    if not form.validate():
+        return _show(ticket, assign_form=form, status=422)
+    assignee = db.session.get(User, form.assignee_id.data) if form.assignee_id.data else None
+    department = db.session.get(Department, form.department_id.data) if form.department_id.data else None
+    try:
+        assign_ticket(db.session, ticket, assignee=assignee, department=department, actor=current_user,
+                      origin=Origin("web", ip=request.remote_addr), now=utcnow(), note=form.note.data or "")
+    except TransitionRefused:
+        db.session.rollback()
+        form.assignee_id.errors.append(_("This person does not work at the ticket's site."))
+        return _show(ticket, assign_form=form, status=422)
+    db.session.commit()
+    flash(_("Assigned."))
+    return see_other(url_for("tickets.show", number=number))
+
+
+@bp.route("/<number>/transition", methods=["POST"])
+@roles_required(EVERYONE)
+def transition(number: str):
+    """Move the ticket to another state through the state machine."""
+    ticket = _load(number)
+    form = TransitionForm()
+    if not form.validate():
+        abort(400)
+    try:
+        outcome = transition_ticket(db.session, ticket, TicketState(form.to.data), actor=current_user,
+                                    origin=Origin("web", ip=request.remote_addr), now=utcnow(),
+                                    note=form.note.data or "", base_version=form.base_version.data)
+    except TransitionRefused:
+        db.session.rollback()
+        abort(403)
+    if outcome.status == "conflict":
+        db.session.rollback()
+        flash(_("Someone changed this ticket meanwhile; nothing was changed. Check it and try again."), "error")
+    else:
+        db.session.commit()
+    return see_other(url_for("tickets.show", number=number))
+
+
+@bp.route("/<number>/comment", methods=["POST"])
+@roles_required(EVERYONE)
+def comment(number: str):
+    """Add a comment to the ticket's history."""
+    ticket = _load(number)
+    form = CommentForm()
+    if not form.validate():
+        return _show(ticket, comment_form=form, status=422)
+    comment_on_ticket(db.session, ticket, text=form.text.data.strip(), actor=current_user,
+                      origin=Origin("web", ip=request.remote_addr), now=utcnow())
+    db.session.commit()
+    return see_other(url_for("tickets.show", number=number))
