@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from inspections.base import Base
@@ -50,6 +50,7 @@ def is_loaded(session: Session) -> bool:
 
 def clear_all(session: Session) -> None:
     """Delete every row of every table, children first."""
+    session.execute(update(Department).values(head_id=None))  # the one cycle: department ⇄ head
     for table in reversed(Base.metadata.sorted_tables):
         session.execute(delete(table))
     session.flush()

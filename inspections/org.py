@@ -31,6 +31,10 @@ TICKET_HANDLER_ROLES = frozenset(
 )
 
 
+# werkzeug's scrypt: memory-hard, the modern default. Tests swap in a cheap method for speed.
+PASSWORD_METHOD = "scrypt"
+
+
 class LocationKind(str, enum.Enum):
     FLOOR = "floor"
     AREA = "area"
@@ -116,7 +120,7 @@ class User(Base):
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -1,0 +1,140 @@
+"""Photos: only safe images are stored, and what is served carries no EXIF."""
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from inspections.photos import (
+    PhotoLimits, PhotoRefused, display_name, ingest_photo, original_name, thumb_name, LocalPhotoStore,
+)
+from inspections.photos import Photo
+from tests.conftest import login
+from tests.helpers import jpeg_bytes, sha
+
+LIMITS = PhotoLimits(max_bytes=2 * 1024 * 1024, max_pixels=40_000_000)
+
+
+def _exif(orientation: int | None = None, taken: str = "2026:11:25 21:14:05", gps: bool = True) -> bytes:
+    exif = Image.Exif()
+    exif[0x0132] = taken  # DateTime
+    exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal
+    if orientation:
+        exif[0x0112] = orientation
+    if gps:
+        exif.get_ifd(0x8825)[2] = (31.0, 14.0, 0.0)  # GPSLatitude
+    return exif.tobytes()
+
+
+def _png(size) -> bytes:
+    out = io.BytesIO()
+    Image.new("L", size).save(out, "PNG")
+    return out.getvalue()
+
+
+def _gif() -> bytes:
+    out = io.BytesIO()
+    Image.new("P", (10, 10)).save(out, "GIF")
+    return out.getvalue()
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_a_photo_is_kept_as_sent_and_served_upright_without_exif(session, demo, tmp_path):
+    store = LocalPhotoStore(tmp_path)
+    data = jpeg_bytes((400, 200), exif=_exif(orientation=6))  # camera held sideways
+    shanghai = datetime(2026, 11, 25, 13, 14, 5, tzinfo=timezone.utc)
+
+    from zoneinfo import ZoneInfo
+    photo, created = ingest_photo(session, store, data, limits=LIMITS, uploaded_by=demo.user("chenmei"),
+                                  local_tz=ZoneInfo("Asia/Shanghai"))
+
+    assert created and photo.sha256 == sha(data)
+    assert store.get(original_name(photo.sha256)) == data  # the evidence, byte for byte
+    assert photo.captured_at == shanghai
+    with Image.open(io.BytesIO(store.get(display_name(photo.sha256)))) as shown:
+        assert shown.size == (200, 400)  # rotated upright
+        assert len(shown.getexif()) == 0 and "exif" not in shown.info
+    with Image.open(io.BytesIO(store.get(thumb_name(photo.sha256)))) as thumb:
+        assert max(thumb.size) <= 320
+    again, created_again = ingest_photo(session, store, data, limits=LIMITS, uploaded_by=None)
+    assert again is photo and not created_again
+
+
+@pytest.mark.parametrize("name, data, code", [
+    ("text named .jpg", b"this is not a photo at all\n" * 10, "photo_not_an_image"),
+    ("truncated JPEG", jpeg_bytes((800, 600))[:1500], "photo_not_an_image"),
+    ("20000x20000 PNG", _png((20000, 20000)), "photo_too_many_pixels"),
+    ("over the byte limit", b"\xff\xd8" + b"\0" * (2 * 1024 * 1024), "photo_too_large"),
+    ("a GIF", _gif(), "photo_unsupported_type"),
+])
+def test_refused_uploads_store_nothing(session, demo, tmp_path, name, data, code):
+    store = LocalPhotoStore(tmp_path / "photos")
+    with pytest.raises(PhotoRefused) as refused:
+        ingest_photo(session, store, data, limits=LIMITS, uploaded_by=demo.user("chenmei"))
+    assert refused.value.code == code, name
+    assert _files(tmp_path / "photos") == []
+    assert session.get(Photo, sha(data)) is None
+
+
+def test_a_wrong_hash_is_refused(session, demo, tmp_path):
+    with pytest.raises(PhotoRefused) as refused:
+        ingest_photo(session, LocalPhotoStore(tmp_path), jpeg_bytes(), limits=LIMITS, uploaded_by=None,
+                     expected_sha256="0" * 64)
+    assert refused.value.code == "photo_hash_mismatch"
+
+
+def test_store_names_cannot_escape_the_folder(tmp_path):
+    with pytest.raises(ValueError):
+        LocalPhotoStore(tmp_path / "photos").put("../outside", b"x")
+
+
+@pytest.mark.parametrize("data, status, message", [
+    (b"not an image", 415, "not a photo we can read"),
+    (jpeg_bytes()[:900], 415, "not a photo we can read"),
+    (_png((20000, 20000)), 422, "too many pixels"),
+])
+def test_the_upload_page_says_what_is_wrong(app, client, demo, data, status, message):
+    login(client, "chenmei")
+    client.get("/today")
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/today")
+    response = client.post("/photos", data={"photo": (io.BytesIO(data), "photo.jpg")},
+                           headers={"X-CSRFToken": token}, content_type="multipart/form-data")
+    assert response.status_code == status
+    assert message in response.get_json()["error"]["message"]
+    assert _files(Path(app.config["PHOTO_DIR"])) == []
+
+
+def test_an_upload_over_the_app_limit_is_refused(app, client, demo):
+    app.config["PHOTO_MAX_BYTES"] = 10_000
+    login(client, "chenmei")
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/today")
+    response = client.post("/photos", data={"photo": (io.BytesIO(jpeg_bytes((1200, 1200), color="blue") + b"\0" * 20000), "p.jpg")},
+                           headers={"X-CSRFToken": token}, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "too large" in response.get_json()["error"]["message"]
+    assert _files(Path(app.config["PHOTO_DIR"])) == []
+
+
+def test_a_photo_is_served_to_those_who_may_see_it_only(app, client, demo):
+    login(client, "chenmei")
+    from tests.conftest import csrf_token
+
+    data = jpeg_bytes()
+    response = client.post("/photos", data={"photo": (io.BytesIO(data), "p.jpg")},
+                           headers={"X-CSRFToken": csrf_token(client, "/today")}, content_type="multipart/form-data")
+    assert response.status_code == 201
+    assert response.get_json()["sha256"] == sha(data)
+    shown = client.get(f"/photos/{sha(data)}")
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/today")})
+    login(client, "sunqiang")  # a guard of the other site
+    assert client.get(f"/photos/{sha(data)}").status_code == 404
+    assert client.get(f"/photos/{sha(data)}/thumb").status_code == 404
