@@ -4,7 +4,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+import enum
+
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
 # Named constraints, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -57,3 +59,9 @@ def utcnow() -> datetime:
 
 def new_uuid() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def str_enum(enum_class: type[enum.Enum], length: int = 32) -> Enum:
+    """A column holding an enum's values (not its names) as plain text, read back as the enum."""
+    return Enum(enum_class, native_enum=False, length=length, validate_strings=True,
+                values_callable=lambda members: [m.value for m in members])

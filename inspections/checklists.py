@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from inspections.base import Base, utcnow
+from inspections.base import Base, str_enum, utcnow
 from inspections.org import Department, Role, Site, User
 
 
@@ -102,7 +102,7 @@ class ChecklistTemplate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)  # None: every site
-    kind: Mapped[TemplateKind] = mapped_column(String(32))
+    kind: Mapped[TemplateKind] = mapped_column(str_enum(TemplateKind))
     title: Mapped[str] = mapped_column(String(200))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     # Which roles may fill it in, e.g. ["cleaner", "supervisor", "customer_service"].

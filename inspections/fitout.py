@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inspections.base import Base
+from inspections.base import Base, str_enum
 from inspections.org import Location, Site, Tenant
 
 
@@ -34,7 +34,7 @@ class FitoutProject(Base):
     drawings_ref: Mapped[str] = mapped_column(String(200), default="")
     noisy_hours: Mapped[str] = mapped_column(String(64), default="")  # e.g. "12:00-14:00,18:00-08:00"
     deposit_cents: Mapped[int] = mapped_column(default=0)
-    state: Mapped[FitoutState] = mapped_column(String(32), default=FitoutState.APPLIED)
+    state: Mapped[FitoutState] = mapped_column(str_enum(FitoutState), default=FitoutState.APPLIED)
 
     site: Mapped[Site] = relationship()
     unit: Mapped[Location] = relationship()

@@ -10,7 +10,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from inspections.base import Base, new_uuid, utcnow
+from inspections.base import Base, new_uuid, str_enum, utcnow
 
 
 class Role(str, enum.Enum):
@@ -77,7 +77,7 @@ class Location(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
-    kind: Mapped[LocationKind] = mapped_column(String(16))
+    kind: Mapped[LocationKind] = mapped_column(str_enum(LocationKind, 16))
     name: Mapped[str] = mapped_column(String(120))
     # For areas: which cleaning standard applies (restroom, lobby, …).
     area_type: Mapped[str | None] = mapped_column(String(32))
@@ -109,7 +109,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(String(32))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     phone: Mapped[str] = mapped_column(String(32), default="")

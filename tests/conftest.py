@@ -126,10 +126,12 @@ def csrf_token(client, path: str = "/login") -> str:
     return match.group(1) or match.group(2)
 
 
-def login(client, username: str, password: str = "demo1234"):
+def login(client, username: str, password: str = "demo1234", locale: str = "en"):
+    """Log in and pick a language (English by default, so tests read the source strings)."""
     response = client.post("/login", data={"username": username, "password": password,
                                            "csrf_token": csrf_token(client)})
     assert response.status_code == 303, f"login as {username} failed"
+    assert post_form(client, "/language", {"locale": locale}).status_code == 303
     return response
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inspections.base import Base, utcnow
+from inspections.base import Base, str_enum, utcnow
 from inspections.org import Department, Location, Site, User
 from tickets.states import OPEN_STATES, TicketState
 
@@ -33,15 +33,15 @@ class Ticket(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # may be made by a device
     number: Mapped[str] = mapped_column(String(32), unique=True)  # read out on the phone: BY-20261126-0007
-    kind: Mapped[TicketKind] = mapped_column(String(16), index=True)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
-    priority: Mapped[Priority] = mapped_column(String(8), default=Priority.NORMAL)
-    state: Mapped[TicketState] = mapped_column(String(16), default=TicketState.NEW, index=True)
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, 8), default=Priority.NORMAL)
+    state: Mapped[TicketState] = mapped_column(str_enum(TicketState, 16), default=TicketState.NEW, index=True)
     version: Mapped[int] = mapped_column(default=1)  # bumped by every change; devices send it back
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

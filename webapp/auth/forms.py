@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
+from webapp.choices import choices
 from wtforms.validators import DataRequired, Length
 
 
@@ -10,6 +11,6 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = RadioField(_l("Language"), choices=[("zh", "中文"), ("en", "English")],
+    locale = RadioField(_l("Language"), choices=choices([("zh", "中文"), ("en", "English")]),
                         validators=[DataRequired()])
 

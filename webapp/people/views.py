@@ -9,6 +9,7 @@ from sqlalchemy import select
 from inspections.org import Department, Role, Site, User, user_site
 from inspections.people import PersonRefused, create_user, reset_password
 from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
+from webapp.choices import choices
 from webapp.extensions import db
 from webapp.pages import render, see_other
 from webapp.labels import ROLE_LABELS
@@ -20,10 +21,10 @@ bp = Blueprint("people", __name__, url_prefix="/people")
 def _person_form() -> PersonForm:
     form = PersonForm()
     roles = [r for r in Role if r != Role.ADMIN or current_user.role == Role.ADMIN]
-    form.role.choices = [(r.value, ROLE_LABELS[r]) for r in roles]
-    form.department_id.choices = [(0, "—")] + [
-        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))]
-    form.sites.choices = [(s.id, s.name) for s in visible_sites(current_user)]
+    form.role.choices = choices((r.value, ROLE_LABELS[r]) for r in roles)
+    form.department_id.choices = choices([(0, "—")] + [
+        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))])
+    form.sites.choices = choices((s.id, s.name) for s in visible_sites(current_user))
     return form
 
 

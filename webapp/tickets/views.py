@@ -12,6 +12,7 @@ from tickets.models import Ticket, TicketKind
 from tickets.services import assign_ticket, comment_on_ticket, get_ticket_by_number, transition_ticket
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, is_handler, next_states
 from webapp.access import EVERYONE, HANDLERS, may_see_ticket, roles_required, visible_tickets
+from webapp.choices import choices
 from webapp.extensions import db
 from webapp.pages import render, see_other
 from webapp.tickets.forms import AssignForm, CommentForm, TransitionForm
@@ -47,12 +48,12 @@ def _load(number: str) -> Ticket:
 def _assign_form(ticket: Ticket, formdata=None) -> AssignForm:
     form = AssignForm(formdata=formdata) if formdata is not None else AssignForm(
         department_id=ticket.department_id or 0, assignee_id=ticket.assignee_id or 0)
-    form.department_id.choices = [(0, "—")] + [
-        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))]
+    form.department_id.choices = choices([(0, "—")] + [
+        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))])
     people = db.session.scalars(
         select(User).join(user_site).where(user_site.c.site_id == ticket.site_id, User.active)
         .order_by(User.display_name))
-    form.assignee_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in people]
+    form.assignee_id.choices = choices([(0, "—")] + [(u.id, u.display_name) for u in people])
     return form
 
 

@@ -1,0 +1,122 @@
+"""Who may open what: every role against every page, each cell asserted, and site scoping."""
+import pytest
+import sqlalchemy as sa
+
+from inspections.checklists import ChecklistTemplate
+from inspections.org import Location, LocationKind, Site, User
+from tests.conftest import csrf_token, login
+from webapp.extensions import db
+
+PEOPLE = {
+    "guard": "zhangwei", "cleaner": "chenmei", "supervisor": "zhaoling", "engineer": "lihua",
+    "customer_service": "liuxia", "manager": "wangjl", "admin": "admin",
+}
+ROLES = list(PEOPLE)
+ok, forbidden, hidden = 200, 403, 404
+
+# page → expected status per role (guard, cleaner, supervisor, engineer, customer_service, manager, admin).
+MATRIX = {
+    "today": [ok, ok, ok, ok, ok, ok, ok],
+    "tickets": [ok, ok, ok, ok, ok, ok, ok],
+    "people": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "reset_password_of_cleaner": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "restroom_checklist": [forbidden, ok, ok, forbidden, ok, ok, ok],
+    "fitout_engineering_checklist": [forbidden, forbidden, forbidden, ok, forbidden, ok, ok],
+    "patrol_checklist": [ok, forbidden, ok, forbidden, forbidden, ok, ok],
+    # The B2 leak: reported by the guard, assigned to the engineer.
+    "hazard_ticket": [ok, hidden, ok, ok, ok, ok, ok],
+    # The noise complaint: customer service's department.
+    "complaint_ticket": [hidden, hidden, ok, hidden, ok, ok, ok],
+    # Another site's repair: only the admin works at both.
+    "other_site_ticket": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
+    "other_site_checklist": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
+}
+
+
+def _urls(app) -> dict[str, str]:
+    with app.app_context():
+        def tpl(title):
+            return db.session.scalar(sa.select(ChecklistTemplate.id).where(ChecklistTemplate.title == title))
+
+        def loc(site, **where):
+            query = sa.select(Location.id).join(Site).where(Site.code == site).order_by(Location.id)
+            for key, value in where.items():
+                query = query.where(getattr(Location, key) == value)
+            return db.session.scalars(query).first()
+
+        cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
+        restroom = tpl("清洁标准：卫生间")
+        return {
+            "today": "/today",
+            "tickets": "/tickets",
+            "people": "/people",
+            "reset_password_of_cleaner": f"/people/{cleaner}/password",
+            "restroom_checklist": f"/checklists/{restroom}?location={loc('BY', area_type='restroom')}",
+            "fitout_engineering_checklist": f"/checklists/{tpl('二装日常巡查：工程部')}?location={loc('BY', kind=LocationKind.UNIT)}",
+            "patrol_checklist": f"/checklists/{tpl('巡更点检查')}?location={loc('BY', kind=LocationKind.CHECKPOINT)}",
+            "hazard_ticket": "/tickets/BY-20261126-0001",
+            "complaint_ticket": "/tickets/BY-20261126-0003",
+            "other_site_ticket": "/tickets/XH-20261126-0001",
+            "other_site_checklist": f"/checklists/{restroom}?location={loc('XH', area_type='restroom')}",
+        }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_by_page(app, client, demo, role):
+    urls = _urls(app)
+    login(client, PEOPLE[role])
+    got = {page: client.get(urls[page]).status_code for page in MATRIX}
+    expected = {page: row[ROLES.index(role)] for page, row in MATRIX.items()}
+    assert got == expected
+
+
+def test_a_guard_of_the_other_site_sees_nothing_of_this_one(app, client, demo):
+    login(client, "sunqiang")
+    today = client.get("/today").get_data(as_text=True)
+    tickets = client.get("/tickets?state=all").get_data(as_text=True)
+    assert "新华路商务楼" in today and "柏彦大厦" not in today
+    assert "BY-" not in tickets
+
+
+def test_a_manager_sees_and_resets_only_staff_of_their_sites(app, client, demo):
+    login(client, "hemin")
+    people = client.get("/people").get_data(as_text=True)
+    assert "孙强" in people and "陈梅" not in people
+    assert client.get(_urls(app)["reset_password_of_cleaner"]).status_code == 404
+
+
+def test_logged_out_visitors_are_sent_to_login(app, client, demo):
+    for url in ["/today", "/tickets", "/people", "/tickets/BY-20261126-0001"]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_every_route_states_who_may_use_it(app):
+    """A new view without a rule fails here."""
+    public = {"static", "auth.login"}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if rule.endpoint in public:
+            continue
+        assert hasattr(view, "allowed_roles") or rule.endpoint in {"auth.logout", "auth.language"}, rule.endpoint
+
+
+def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, demo):
+    login(client, "wangjl")
+    response = client.post("/people", data={"username": "newbie", "display_name": "新人", "role": "cleaner",
+                                            "sites": "1", "password": "longenough"})
+    assert response.status_code == 400
+    assert "expired" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(User).where(User.username == "newbie")) is None
+    assert client.post("/logout").status_code == 400
+    assert client.get("/today").status_code == 200  # still logged in
+
+
+def test_htmx_requests_send_the_token_in_a_header(app, client, demo):
+    login(client, "wangjl")
+    token = csrf_token(client, "/today")
+    response = client.post("/tickets/BY-20261126-0002/comment", data={"text": "已联系客户"},
+                           headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 303
+    assert "已联系客户" in client.get("/tickets/BY-20261126-0002").get_data(as_text=True)
