@@ -1,0 +1,52 @@
+"""Administration from the shell."""
+import sqlalchemy as sa
+
+from inspections.org import Site, User
+from webapp.extensions import db
+
+
+def _user(app, username):
+    with app.app_context():
+        return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def test_create_user_and_reset_password(app, demo, client):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "night1", "--name", "夜班保安", "--role", "guard",
+                                 "--site", "BY", "--department", "security", "--password", "night-shift-1"])
+    assert result.exit_code == 0, result.output
+    user = _user(app, "night1")
+    assert user.role == "guard" and user.check_password("night-shift-1")
+    result = runner.invoke(args=["reset-password", "night1", "--password", "changed-pass-2"])
+    assert result.exit_code == 0
+    assert _user(app, "night1").check_password("changed-pass-2")
+
+
+def test_create_user_refuses_unknown_sites_and_taken_names(app, demo):
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["create-user", "x1", "--name", "x", "--role", "guard", "--site", "ZZ",
+                                  "--password", "whatever-1"])
+    taken = runner.invoke(args=["create-user", "chenmei", "--name", "x", "--role", "guard", "--site", "BY",
+                                "--password", "whatever-1"])
+    assert unknown.exit_code == 2 and "unknown site" in unknown.output
+    assert taken.exit_code == 2 and "taken" in taken.output
+    assert _user(app, "x1") is None
+
+
+def test_demo_load_then_reset(app):
+    runner = app.test_cli_runner()
+    assert "demo data loaded" in runner.invoke(args=["demo", "load"]).output
+    assert "already has data" in runner.invoke(args=["demo", "load"]).output
+    with app.app_context():
+        db.session.add(Site(code="ZZ", name="临时"))
+        db.session.commit()
+    assert runner.invoke(args=["demo", "reset", "--yes"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.select(Site).where(Site.code == "ZZ")) is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Site)) == 2
+
+
+def test_config_prints_settings_without_the_secret(app):
+    output = app.test_cli_runner().invoke(args=["config"]).output
+    assert "SECRET_KEY=***" in output and "test-secret" not in output
+    assert "PHOTO_MAX_BYTES=15728640" in output
