@@ -19,11 +19,13 @@ def _count(app, model, *where) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
-def test_wrong_password_says_so(client, demo):
+@pytest.mark.parametrize("language, message", [("en", "Wrong username or password."), ("zh-CN", "用户名或密码错误。")])
+def test_wrong_password_says_so_in_the_browser_language(client, demo, language, message):
     response = client.post("/login", data={"username": "chenmei", "password": "nope",
-                                           "csrf_token": csrf_token(client)})
+                                           "csrf_token": csrf_token(client)},
+                           headers={"Accept-Language": language})
     assert response.status_code == 422
-    assert "Wrong username or password." in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True)
     assert client.get("/today").status_code == 302
 
 
