@@ -34,6 +34,7 @@ translations/.compiled: $(VENV)/.installed $(wildcard translations/*/LC_MESSAGES
 setup: system-packages $(VENV)/.installed static/vendor/.installed translations/.compiled .secret_key
 
 run: setup
+	mkdir -p instance
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) db upgrade
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) demo load
 	SECRET_KEY=$$(cat .secret_key) $(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
