@@ -192,3 +192,14 @@ class Origin:
     @property
     def label(self) -> str:
         return " ".join(part for part in (self.source, self.ip) if part)
+
+
+class LoginFailure(Base):
+    """A failed login, kept briefly: the count over a window throttles guessing, and because it
+    lives in the database it holds across every server worker."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

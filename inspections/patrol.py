@@ -5,11 +5,12 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from inspections.base import Base, utcnow
 from inspections.checklists import ChecklistTemplate
-from inspections.org import Location, Site
+from inspections.org import Location, Origin, Site, User
+from inspections.submission import CLOCK_FLAG_MS, InspectionSubmission, submit_inspection
 
 
 class PatrolRoute(Base):
@@ -55,3 +56,61 @@ class PatrolScan(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     clock_offset_ms: Mapped[int | None] = mapped_column()
     clock_flagged: Mapped[bool] = mapped_column(default=False)
+
+
+class ScanRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# A scan's checklist answers are stored as an inspection whose id derives from the scan's.
+SCAN_INSPECTION_NAMESPACE = uuid.UUID("6f1d8a52-3b8e-4c1e-9a3e-5c0a7e1d2b44")
+
+
+def record_scan(
+    session: Session,
+    *,
+    scan_id: uuid.UUID,
+    route_id: int,
+    checkpoint_id: int,
+    code: str,
+    scanned_at: datetime,
+    answers: list,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    clock_offset_ms: int | None = None,
+) -> tuple[PatrolScan, bool, list]:
+    """Store a checkpoint scan (and its checklist answers). Returns the scan, whether it is new,
+    and the tickets its failed answers opened. A code that does not match is refused."""
+    existing = session.get(PatrolScan, scan_id)
+    if existing is not None:
+        return existing, False, []
+    route = session.get(PatrolRoute, route_id)
+    if route is None or not actor.may_see_site(route.site_id):
+        raise ScanRefused("unknown_route", "no such route at your sites")
+    stop = next((c for c in route.checkpoints if c.location_id == checkpoint_id), None)
+    if stop is None:
+        raise ScanRefused("unknown_checkpoint", "that checkpoint is not on this route")
+    if stop.location.qr_code is None or code.strip().upper() != stop.location.qr_code:
+        raise ScanRefused("wrong_code", "the code does not match the checkpoint")
+    scan = PatrolScan(
+        id=scan_id, route_id=route.id, checkpoint_id=checkpoint_id, guard_id=actor.id,
+        device_id=origin.device_id, scanned_at=scanned_at, received_at=now, clock_offset_ms=clock_offset_ms,
+        clock_flagged=clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_FLAG_MS,
+    )
+    tickets = []
+    if answers and stop.template is not None:
+        submitted = submit_inspection(session, InspectionSubmission(
+            inspection_id=uuid.uuid5(SCAN_INSPECTION_NAMESPACE, str(scan_id)),
+            template_id=stop.template.id, template_version=stop.template.current_version,
+            site_id=route.site_id, location_id=checkpoint_id,
+            started_at=scanned_at, finished_at=scanned_at, answers=answers,
+        ), actor=actor, origin=origin, now=now, clock_offset_ms=clock_offset_ms)
+        scan.inspection_id = submitted.inspection.id
+        tickets = submitted.tickets
+    session.add(scan)
+    session.flush()
+    return scan, True, tickets

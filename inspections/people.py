@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from inspections.org import Department, Role, Site, User
+from inspections.org import Department, LoginFailure, Role, Site, User
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +48,28 @@ def reset_password(session: Session, user: User, password: str, *, actor: User |
     user.set_password(password)
     session.flush()
     log.info("password of %s reset by %s", user.username, actor.username if actor else "shell")
+
+
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_MAX_FAILURES = 5
+
+
+def login_throttled(session: Session, username: str, now: datetime) -> bool:
+    """True after too many recent failures for this username."""
+    since = now - LOGIN_WINDOW
+    failures = session.scalar(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.username == username, LoginFailure.at > since))
+    return failures >= LOGIN_MAX_FAILURES
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime) -> User | None:
+    """The active user with these credentials, or None (and the failure is counted)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is not None and user.active and user.check_password(password):
+        session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+        return user
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - LOGIN_WINDOW))
+    session.add(LoginFailure(username=username[:64], at=now))
+    session.flush()
+    log.info("failed login for %s", username)
+    return None

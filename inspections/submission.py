@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,16 @@ from tickets.services import open_ticket
 log = logging.getLogger(__name__)
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _rfc3339_text(value: Any) -> Any:
+    if not isinstance(value, (str, datetime)):
+        raise ValueError("a time is an RFC 3339 string with an offset")
+    return value
+
+
+# A time as SYNC.md writes it: RFC 3339 text with an offset (not a number, not a naive time).
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 CLOCK_FLAG_MS = 5 * 60 * 1000  # a device clock off by more than five minutes is flagged
 
 
@@ -54,8 +64,8 @@ class InspectionSubmission(BaseModel):
     site_id: int
     location_id: int
     assignment_id: int | None = None
-    started_at: AwareDatetime
-    finished_at: AwareDatetime
+    started_at: Timestamp
+    finished_at: Timestamp
     answers: Annotated[list[AnswerIn], Field(max_length=500)]
     geo: Geo | None = None
     corrects_inspection_id: uuid.UUID | None = None  # a correction names what it corrects

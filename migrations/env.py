@@ -16,6 +16,14 @@ config.set_main_option(
 )
 
 
+def render_item(type_, obj, autogen_context):
+    """Write the app's UTC timestamp type as the plain column type it stores, so revisions
+    never import the app's code."""
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline():
     """Emit SQL to the script output instead of running it."""
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_db.metadata,
@@ -33,6 +41,7 @@ def run_migrations_online():
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("render_item", render_item)
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():

@@ -240,3 +240,58 @@ def _bump(ticket: Ticket, now: datetime) -> None:
 
 def get_ticket_by_number(session: Session, number: str) -> Ticket | None:
     return session.scalar(select(Ticket).where(Ticket.number == number))
+
+
+# Which department a ticket goes to when the reporter does not say.
+DEFAULT_DEPARTMENT = {
+    TicketKind.COMPLAINT: "customer_service",
+    TicketKind.REPAIR: "engineering",
+    TicketKind.VIOLATION: "engineering",
+    TicketKind.HAZARD: "security",
+    TicketKind.REWORK: "cleaning",
+}
+DESK_KINDS = {TicketKind.COMPLAINT}  # taken at the front desk, not reported from the field
+
+
+class TicketRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def report_ticket(
+    session: Session,
+    *,
+    ticket_id: uuid.UUID,
+    kind: TicketKind,
+    title: str,
+    description: str,
+    site_id: int,
+    location_id: int | None,
+    priority: Priority,
+    photos: list[str],
+    actor: User,
+    origin: Origin,
+    now: datetime,
+) -> tuple[Ticket, bool]:
+    """Open a ticket someone reported (a hazard on a round, a repair). Returns it and whether it is new;
+    the same ``ticket_id`` twice is one ticket."""
+    existing = session.get(Ticket, ticket_id)
+    if existing is not None:
+        if existing.created_by_id != actor.id:
+            raise TicketRefused("ticket_id_taken", "that ticket id belongs to another ticket")
+        return existing, False
+    site = session.get(Site, site_id)
+    if site is None or not actor.may_see_site(site_id):
+        raise TicketRefused("site_forbidden", "you may not write to that site")
+    location = session.get(Location, location_id) if location_id is not None else None
+    if location_id is not None and (location is None or location.site_id != site_id):
+        raise TicketRefused("unknown_location", "no such location on that site")
+    if kind in DESK_KINDS and not is_handler(actor):
+        raise TicketRefused("kind_forbidden", f"{actor.role} may not open {kind.value} tickets")
+    department = session.scalar(select(Department).where(Department.code == DEFAULT_DEPARTMENT[kind]))
+    ticket = open_ticket(session, kind=kind, title=title, description=description, site=site, location=location,
+                         department=department, priority=priority, photos=photos, actor=actor, origin=origin,
+                         now=now, ticket_id=ticket_id)
+    return ticket, True

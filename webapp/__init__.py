@@ -44,7 +44,9 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
+    from sync import changes as sync_changes
     from webapp import filters, labels, photo_store
+    from webapp.api.views import bp as api_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.cli import bp as cli_bp
     from webapp.errors import register_error_handlers
@@ -54,9 +56,10 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp.tickets.views import bp as tickets_bp
 
     photo_store.init_app(app)
+    sync_changes.install(db.session)
     filters.init_app(app)
     labels.init_app(app)
-    for blueprint in (auth_bp, field_bp, tickets_bp, people_bp, photos_bp, cli_bp):
+    for blueprint in (auth_bp, field_bp, tickets_bp, people_bp, photos_bp, api_bp, cli_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 

@@ -6,11 +6,11 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 
+import tickets.queries
 from inspections.org import OFFICE_ROLES, Role, Site, User
 from tickets.models import Ticket
-from tickets.states import is_handler
 from webapp.extensions import db
 
 EVERYONE = frozenset(Role)
@@ -52,14 +52,7 @@ def require_site(site_id: int) -> None:
 
 
 def visible_tickets(user: User) -> Select:
-    """Handlers see every ticket of their sites; field staff see theirs and their department's."""
-    query = select(Ticket).where(Ticket.site_id.in_(visible_site_ids(user)))
-    if is_handler(user):
-        return query
-    mine = [Ticket.assignee_id == user.id, Ticket.created_by_id == user.id]
-    if user.department_id is not None:
-        mine.append(Ticket.department_id == user.department_id)
-    return query.where(or_(*mine))
+    return tickets.queries.visible_tickets(user, visible_site_ids(user))
 
 
 def may_see_ticket(user: User, ticket: Ticket) -> bool:

@@ -1,9 +1,10 @@
-"""Error pages that a person can act on."""
+"""Error pages that a person can act on, and JSON errors for the API."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.pages import render
 
@@ -14,6 +15,8 @@ MESSAGES = {
     405: _l("That action is not possible here."),
     413: _l("That upload is too large."),
 }
+API_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type", 500: "server_error"}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -22,6 +25,20 @@ def register_error_handlers(app: Flask) -> None:
         return render("error.html", status=400, code=400,
                       message=_l("Your form expired or was sent from elsewhere. Reload the page and try again."))
 
-    for code, message in MESSAGES.items():
-        app.register_error_handler(code, lambda error, code=code, message=message: render(
-            "error.html", status=code, code=code, message=message))
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if request.path.startswith("/api/"):
+            from webapp.api.views import error_response
+
+            return error_response(error.code, API_CODES.get(error.code, "http_error"), error.description or error.name)
+        return render("error.html", status=error.code, code=error.code,
+                      message=MESSAGES.get(error.code, error.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s", request.path)
+        if request.path.startswith("/api/"):
+            from webapp.api.views import error_response
+
+            return error_response(500, "server_error", "something went wrong on the server")
+        return render("error.html", status=500, code=500, message=InternalServerError.description)

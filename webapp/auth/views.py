@@ -6,9 +6,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-
-from inspections.org import User
+from inspections.base import utcnow
+from inspections.people import authenticate, login_throttled
 from webapp.auth.forms import LanguageForm, LoginForm
 from webapp.extensions import db
 from webapp.pages import render, see_other
@@ -23,8 +22,13 @@ def login():
         return see_other(url_for("field.today"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is not None and user.active and user.check_password(form.password.data):
+        username, now = form.username.data.strip(), utcnow()
+        if login_throttled(db.session, username, now):
+            form.password.errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
+            return render("auth/login.html", form=form, status=429)
+        user = authenticate(db.session, username, form.password.data, now)
+        db.session.commit()
+        if user is not None:
             session.clear()  # a fresh session at login
             login_user(user)
             return see_other(_safe_next(request.args.get("next")) or url_for("field.today"))

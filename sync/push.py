@@ -1,0 +1,161 @@
+"""Applying a pushed batch: in order, each mutation in its own savepoint, exactly once."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from inspections.org import Device, Origin, User
+from inspections.patrol import ScanRefused, record_scan
+from inspections.submission import SubmissionRefused, missing_photos, submit_inspection
+from sync.entities import ticket_data
+from sync.models import AppliedMutation
+from sync.schemas import PAYLOADS, Mutation, PushRequest
+from tickets.models import Priority, Ticket, TicketKind
+from tickets.queries import visible_tickets
+from tickets.services import TicketRefused, comment_on_ticket, report_ticket, transition_ticket
+from tickets.states import TicketState, TransitionRefused
+
+log = logging.getLogger(__name__)
+REFUSALS = (SubmissionRefused, ScanRefused, TicketRefused, TransitionRefused)
+
+
+class Outcome(BaseModel):
+    status: str  # applied, duplicate or conflict
+    entity: dict | None = None
+    missing_photos: list[str] | None = None
+
+
+def apply_push(session: Session, batch: PushRequest, *, user: User, device: Device, site_ids: list[int],
+               now: datetime) -> list[dict]:
+    """Apply every mutation of the batch in order; return one result per mutation."""
+    offset_ms = round((batch.device_time - now).total_seconds() * 1000)
+    device.clock_offset_ms = offset_ms
+    device.last_seen_at = now
+    origin = Origin("sync", device_id=device.id)
+    context = _Context(session, user, device, site_ids, origin, now, offset_ms)
+    return [_apply_one(context, mutation) for mutation in batch.mutations]
+
+
+class _Context:
+    def __init__(self, session, user, device, site_ids, origin, now, offset_ms):
+        self.session, self.user, self.device, self.site_ids = session, user, device, site_ids
+        self.origin, self.now, self.offset_ms = origin, now, offset_ms
+
+
+def _rejected(mutation: Mutation, code: str, message: str, details=None) -> dict:
+    return {"id": str(mutation.id), "status": "rejected",
+            "error": {"code": code, "message": message, "details": details}}
+
+
+def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
+    session = ctx.session
+    seen = session.get(AppliedMutation, mutation.id)
+    if seen is not None:
+        return _again(seen, mutation)
+    payload_model = PAYLOADS.get(mutation.type)
+    if payload_model is None:
+        return _rejected(mutation, "unknown_type", f"unknown mutation type {mutation.type!r}")
+    try:
+        payload = payload_model.model_validate(mutation.payload)
+    except ValidationError as invalid:
+        return _rejected(mutation, "invalid_payload", "the payload is not valid",
+                         invalid.errors(include_url=False, include_context=False, include_input=False))
+    savepoint = session.begin_nested()
+    try:
+        # Claimed first: a concurrent request with the same id waits here, then fails.
+        claim = AppliedMutation(id=mutation.id, device_id=ctx.device.id, user_id=ctx.user.id,
+                                type=mutation.type, status="applied", result={}, received_at=ctx.now)
+        session.add(claim)
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        return _again(session.get(AppliedMutation, mutation.id), mutation)
+    try:
+        outcome = HANDLERS[mutation.type](ctx, payload)
+        claim.status = outcome.status
+        claim.result = outcome.model_dump(exclude_none=True)
+        session.flush()
+        savepoint.commit()
+    except REFUSALS as refused:
+        savepoint.rollback()
+        return _rejected(mutation, refused.code, refused.message, getattr(refused, "item_errors", None) or None)
+    except IntegrityError:
+        # The same record arrived under another mutation id in a concurrent request.
+        savepoint.rollback()
+        return {"id": str(mutation.id), "status": "duplicate"}
+    return {"id": str(mutation.id), **outcome.model_dump(exclude_none=True)}
+
+
+def _again(seen: AppliedMutation, mutation: Mutation) -> dict:
+    """A mutation id applied before: the original outcome, marked duplicate."""
+    return {"id": str(mutation.id), **seen.result, "status": "duplicate"}
+
+
+def _inspection(ctx: _Context, payload) -> Outcome:
+    submitted = submit_inspection(ctx.session, payload, actor=ctx.user, origin=ctx.origin, now=ctx.now,
+                                  clock_offset_ms=ctx.offset_ms)
+    inspection = submitted.inspection
+    return Outcome(
+        status="applied" if submitted.created else "duplicate",
+        entity={"inspection_id": str(inspection.id), "tickets": [t.number for t in submitted.tickets],
+                "clock_flagged": inspection.clock_flagged},
+        missing_photos=missing_photos(ctx.session, [s for a in inspection.answers for s in
+                                                    (p.photo_sha256 for p in a.photos)]),
+    )
+
+
+def _scan(ctx: _Context, payload) -> Outcome:
+    scan, created, tickets = record_scan(
+        ctx.session, scan_id=payload.scan_id, route_id=payload.route_id, checkpoint_id=payload.checkpoint_id,
+        code=payload.code, scanned_at=payload.scanned_at, answers=payload.answers, actor=ctx.user,
+        origin=ctx.origin, now=ctx.now, clock_offset_ms=ctx.offset_ms)
+    return Outcome(status="applied" if created else "duplicate",
+                   entity={"scan_id": str(scan.id), "tickets": [t.number for t in tickets],
+                           "clock_flagged": scan.clock_flagged},
+                   missing_photos=missing_photos(ctx.session, [s for a in payload.answers for s in a.photos]))
+
+
+def _ticket_create(ctx: _Context, payload) -> Outcome:
+    ticket, created = report_ticket(
+        ctx.session, ticket_id=payload.ticket_id, kind=TicketKind(payload.kind), title=payload.title,
+        description=payload.description, site_id=payload.site_id, location_id=payload.location_id,
+        priority=Priority(payload.priority), photos=payload.photos, actor=ctx.user, origin=ctx.origin, now=ctx.now)
+    return Outcome(status="applied" if created else "duplicate", entity=ticket_data(ticket),
+                   missing_photos=missing_photos(ctx.session, payload.photos))
+
+
+def _visible_ticket(ctx: _Context, ticket_id) -> Ticket:
+    ticket = ctx.session.scalar(visible_tickets(ctx.user, ctx.site_ids).where(Ticket.id == ticket_id))
+    if ticket is None:
+        raise TicketRefused("unknown_ticket", "no such ticket, or not yours to change")
+    return ticket
+
+
+def _ticket_transition(ctx: _Context, payload) -> Outcome:
+    ticket = _visible_ticket(ctx, payload.ticket_id)
+    result = transition_ticket(ctx.session, ticket, TicketState(payload.to), actor=ctx.user, origin=ctx.origin,
+                               now=ctx.now, note=payload.note, photos=payload.photos,
+                               base_version=payload.base_version)
+    return Outcome(status=result.status, entity=ticket_data(ticket),
+                   missing_photos=missing_photos(ctx.session, payload.photos))
+
+
+def _ticket_comment(ctx: _Context, payload) -> Outcome:
+    ticket = _visible_ticket(ctx, payload.ticket_id)
+    comment_on_ticket(ctx.session, ticket, text=payload.text, actor=ctx.user, origin=ctx.origin, now=ctx.now,
+                      photos=payload.photos)
+    return Outcome(status="applied", entity=ticket_data(ticket),
+                   missing_photos=missing_photos(ctx.session, payload.photos))
+
+
+HANDLERS = {
+    "inspection.submit": _inspection,
+    "patrol.scan": _scan,
+    "ticket.create": _ticket_create,
+    "ticket.transition": _ticket_transition,
+    "ticket.comment": _ticket_comment,
+}

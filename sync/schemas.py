@@ -1,0 +1,141 @@
+"""The JSON bodies of SYNC.md as pydantic models: they validate requests and make the OpenAPI document."""
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from inspections.submission import AnswerIn, InspectionSubmission, Sha256, Timestamp
+
+MAX_MUTATIONS = 500
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenRequest(Strict):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+    device_name: Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class TokenUser(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    site_ids: list[int]
+
+
+class TokenResponse(BaseModel):
+    token: str
+    device_id: uuid.UUID
+    user: TokenUser
+
+
+class PatrolScanIn(Strict):
+    """``patrol.scan``: a checkpoint scanned on a round."""
+
+    scan_id: uuid.UUID
+    round_id: str | None = None
+    route_id: int
+    checkpoint_id: int
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+    scanned_at: Timestamp
+    answers: Annotated[list[AnswerIn], Field(max_length=100)] = []
+
+
+class TicketCreateIn(Strict):
+    """``ticket.create``."""
+
+    ticket_id: uuid.UUID
+    kind: Literal["complaint", "repair", "violation", "hazard", "rework"]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=4000)] = ""
+    site_id: int
+    location_id: int | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    photos: Annotated[list[Sha256], Field(max_length=20)] = []
+
+
+class TicketTransitionIn(Strict):
+    """``ticket.transition``."""
+
+    ticket_id: uuid.UUID
+    to: Literal["new", "assigned", "in_progress", "resolved", "closed"]
+    base_version: Annotated[int, Field(ge=1)]
+    note: Annotated[str, Field(max_length=2000)] = ""
+    photos: Annotated[list[Sha256], Field(max_length=20)] = []
+
+
+class TicketCommentIn(Strict):
+    """``ticket.comment``."""
+
+    ticket_id: uuid.UUID
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    photos: Annotated[list[Sha256], Field(max_length=20)] = []
+
+
+PAYLOADS: dict[str, type[BaseModel]] = {
+    "inspection.submit": InspectionSubmission,
+    "patrol.scan": PatrolScanIn,
+    "ticket.create": TicketCreateIn,
+    "ticket.transition": TicketTransitionIn,
+    "ticket.comment": TicketCommentIn,
+}
+
+
+class Mutation(Strict):
+    id: uuid.UUID
+    type: Annotated[str, Field(min_length=1, max_length=40)]  # one of PAYLOADS; others are rejected
+    payload: dict[str, Any]
+
+
+class PushRequest(Strict):
+    device_time: Timestamp
+    mutations: Annotated[list[Mutation], Field(max_length=MAX_MUTATIONS)]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class MutationResult(BaseModel):
+    id: uuid.UUID
+    status: Literal["applied", "duplicate", "conflict", "rejected"]
+    entity: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+    missing_photos: list[str] | None = None
+
+
+class PushResponse(BaseModel):
+    server_time: AwareDatetime
+    results: list[MutationResult]
+
+
+class ChangeOut(BaseModel):
+    entity: str
+    id: int | str
+    op: Literal["upsert", "delete"]
+    version: int
+    data: dict[str, Any]
+
+
+class PullResponse(BaseModel):
+    cursor: str
+    has_more: bool
+    server_time: AwareDatetime
+    changes: list[ChangeOut]
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class PhotoStored(BaseModel):
+    sha256: str
+    stored: bool

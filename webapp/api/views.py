@@ -1,0 +1,193 @@
+"""The JSON API of SYNC.md, under /api/. Bearer tokens, no cookies, so no CSRF."""
+from __future__ import annotations
+
+import json
+
+from functools import wraps
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from inspections.base import utcnow
+from inspections.org import Role, Site
+from inspections.people import authenticate, login_throttled
+from inspections.photos import Photo, PhotoRefused, is_sha256
+from sqlalchemy import select
+from sync.entities import pull
+from sync.openapi import openapi_document
+from sync.push import apply_push
+from sync.schemas import MAX_MUTATIONS, PushRequest, TokenRequest
+from sync.tokens import device_for_token, issue_device_token, revoke_device
+from webapp.extensions import csrf, db
+from webapp.photos import service as photo_service
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
+CURSOR_PREFIX = "c1."
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details=None) -> None:
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def error_response(status: int, code: str, message: str, details=None) -> Response:
+    response = jsonify(error={"code": code, "message": message, "details": details})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    return error_response(error.status, error.code, error.message, error.details)
+
+
+def json_body(model: type[BaseModel]):
+    """The request's JSON, validated by ``model``: 400 if it is not JSON, 422 if it does not fit."""
+    try:
+        raw = json.loads(request.get_data(cache=False) or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as invalid:
+        raise ApiError(422, "invalid_body", "the body does not fit the schema",
+                       invalid.errors(include_url=False, include_context=False, include_input=False)) from None
+
+
+def token_required(view):
+    """Authenticate the device by its bearer token; 401 for a missing, unknown or revoked one."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        device = device_for_token(db.session, token.strip()) if scheme.lower() == "bearer" and token else None
+        if device is None:
+            raise ApiError(401, "unauthorized", "a valid device token is required")
+        g.device, g.api_user = device, device.user
+        return view(*args, **kwargs)
+
+    wrapped.allowed_roles = frozenset(Role)  # any role with a live device token
+    return wrapped
+
+
+def site_ids_of(user) -> list[int]:
+    if user.role == Role.ADMIN:
+        return list(db.session.scalars(select(Site.id)))
+    return user.site_ids
+
+
+@bp.route("/openapi.json")
+def openapi():
+    """The OpenAPI document of this API, generated from the models that validate it."""
+    return jsonify(openapi_document())
+
+
+openapi.allowed_roles = "public"
+
+
+@bp.route("/v1/auth/token", methods=["POST"])
+def create_token():
+    """Log a device in: username and password for a device token."""
+    body = json_body(TokenRequest)
+    now = utcnow()
+    if login_throttled(db.session, body.username, now):
+        raise ApiError(429, "too_many_attempts", "too many failed logins; wait 15 minutes")
+    user = authenticate(db.session, body.username, body.password, now)
+    if user is None:
+        db.session.commit()
+        raise ApiError(401, "wrong_credentials", "wrong username or password")
+    device, token = issue_device_token(db.session, user, name=body.device_name,
+                                       user_agent=request.headers.get("User-Agent", ""), now=now)
+    db.session.commit()
+    return jsonify(token=token, device_id=str(device.id), user={
+        "id": user.id, "username": user.username, "display_name": user.display_name,
+        "role": user.role.value, "site_ids": site_ids_of(user)}), 201
+
+
+create_token.allowed_roles = "public"
+
+
+@bp.route("/v1/auth/token", methods=["DELETE"])
+@token_required
+def delete_token():
+    """Revoke the caller's own token."""
+    revoke_device(db.session, g.device, now=utcnow())
+    db.session.commit()
+    return Response(status=204)
+
+
+@bp.route("/v1/sync/push", methods=["POST"])
+@token_required
+def push():
+    """Apply a batch of mutations, each once, in order."""
+    if request.content_length and request.content_length > current_app.config["MAX_FORM_BYTES"]:
+        raise ApiError(413, "too_large", "the body is too large")
+    try:
+        raw = json.loads(request.get_data(cache=False) or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    if isinstance(raw, dict) and isinstance(raw.get("mutations"), list) and len(raw["mutations"]) > MAX_MUTATIONS:
+        raise ApiError(413, "too_many_mutations", f"a batch holds at most {MAX_MUTATIONS} mutations")
+    try:
+        batch = PushRequest.model_validate(raw)
+    except ValidationError as invalid:
+        raise ApiError(422, "invalid_body", "the body does not fit the schema",
+                       invalid.errors(include_url=False, include_context=False, include_input=False)) from None
+    now = utcnow()
+    results = apply_push(db.session, batch, user=g.api_user, device=g.device, site_ids=site_ids_of(g.api_user),
+                         now=now)
+    db.session.commit()
+    return jsonify(server_time=now.isoformat(), results=results)
+
+
+@bp.route("/v1/sync/pull")
+@token_required
+def pull_changes():
+    """What changed since the cursor, for this person's sites and role."""
+    raw_cursor = request.args.get("cursor", "")
+    if raw_cursor and not (raw_cursor.startswith(CURSOR_PREFIX) and raw_cursor[len(CURSOR_PREFIX):].isdigit()):
+        raise ApiError(400, "bad_cursor", "that cursor was not made by this server")
+    cursor = int(raw_cursor[len(CURSOR_PREFIX):]) if raw_cursor else 0
+    raw_limit = request.args.get("limit", "200")
+    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    if not 1 <= limit <= 1000:
+        raise ApiError(400, "bad_limit", "limit is a number from 1 to 1000")
+    now = utcnow()
+    changes, next_cursor, has_more = pull(db.session, g.api_user, site_ids_of(g.api_user), cursor, limit)
+    g.device.last_seen_at = now
+    db.session.commit()
+    return jsonify(cursor=f"{CURSOR_PREFIX}{next_cursor}", has_more=has_more, server_time=now.isoformat(),
+                   changes=changes)
+
+
+@bp.route("/v1/photos/<sha256>", methods=["HEAD"])
+@token_required
+def photo_exists(sha256: str):
+    """200 if the server has the photo, 404 if not, so the device can skip an upload."""
+    found = is_sha256(sha256) and db.session.get(Photo, sha256) is not None
+    return Response(status=200 if found else 404)
+
+
+@bp.route("/v1/photos/<sha256>", methods=["PUT"])
+@token_required
+def photo_upload(sha256: str):
+    """Store the photo whose SHA-256 is its name: 201 new, 200 already there."""
+    if not is_sha256(sha256):
+        raise ApiError(400, "bad_photo_name", "the name must be the lowercase hex SHA-256 of the bytes")
+    if request.mimetype not in PHOTO_TYPES:
+        raise ApiError(415, "photo_unsupported_type", "send image/jpeg, image/png or image/webp")
+    limit = current_app.config["PHOTO_MAX_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "photo_too_large", f"photos are limited to {limit} bytes")
+    try:
+        photo, created = photo_service.ingest(request.get_data(cache=False), g.api_user, expected_sha256=sha256)
+    except PhotoRefused as refused:
+        db.session.rollback()
+        raise ApiError(refused.status, refused.code, refused.message) from None
+    db.session.commit()
+    return jsonify(sha256=photo.sha256, stored=True), 201 if created else 200
+
+
