@@ -93,12 +93,12 @@ def test_logged_out_visitors_are_sent_to_login(app, client, demo):
 
 def test_every_route_states_who_may_use_it(app):
     """A new view without a rule fails here."""
-    public = {"static", "auth.login"}
+    public = {"static", "auth.login", "auth.logout"}
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         if rule.endpoint in public:
             continue
-        assert hasattr(view, "allowed_roles") or rule.endpoint in {"auth.logout", "auth.language"}, rule.endpoint
+        assert hasattr(view, "allowed_roles") or rule.endpoint == "auth.language", rule.endpoint
 
 
 def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, demo):
@@ -109,8 +109,19 @@ def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, 
     assert "expired" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(User).where(User.username == "newbie")) is None
-    assert client.post("/logout").status_code == 400
+    assert client.post("/language", data={"locale": "zh"}).status_code == 400
     assert client.get("/today").status_code == 200  # still logged in
+
+
+def test_logout_revokes_the_browsers_device_token_and_clears_the_site(app, client, demo):
+    login(client, "chenmei")
+    token = client.post("/device-token", headers={"X-CSRFToken": csrf_token(client, "/today")}).get_json()["token"]
+    assert client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    response = client.post("/logout")  # no form token needed: SameSite=Lax keeps other sites out
+    assert response.status_code == 303
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
+    assert client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.get("/today").status_code == 302
 
 
 def test_htmx_requests_send_the_token_in_a_header(app, client, demo):

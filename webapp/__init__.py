@@ -45,13 +45,15 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     login_manager.login_message = None
 
     from sync import changes as sync_changes
-    from webapp import filters, labels, photo_store
+    from webapp import filters, js_messages, labels, pages, photo_store
     from webapp.api.views import bp as api_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.cli import bp as cli_bp
     from webapp.errors import register_error_handlers
     from webapp.field.views import bp as field_bp
     from webapp.people.views import bp as people_bp
+    from webapp.pwa.views import asset
+    from webapp.pwa.views import bp as pwa_bp
     from webapp.photos.views import bp as photos_bp
     from webapp.tickets.views import bp as tickets_bp
 
@@ -59,9 +61,12 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     sync_changes.install(db.session)
     filters.init_app(app)
     labels.init_app(app)
-    for blueprint in (auth_bp, field_bp, tickets_bp, people_bp, photos_bp, api_bp, cli_bp):
+    js_messages.init_app(app)
+    for blueprint in (auth_bp, field_bp, tickets_bp, people_bp, photos_bp, pwa_bp, api_bp, cli_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    app.add_template_global(asset)
+    pages.install_cache_headers(app)
 
     @app.context_processor
     def _template_globals() -> dict:

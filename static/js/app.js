@@ -1,113 +1,217 @@
-// Progressive enhancement for the checklist page: upload photos as soon as they are taken,
-// and capture signatures on a canvas. Without this file the form still posts its files.
+// Page glue: the service worker, the sync status on every page, the outbox list, logout.
+// The data work lives in store.js and sync.js; this file only listens and renders.
 "use strict";
 
-function csrfToken() {
-  const headers = document.body.getAttribute("hx-headers");
-  return headers ? JSON.parse(headers)["X-CSRFToken"] : "";
-}
+(function () {
+  const store = self.fieldStore;
+  const sync = self.fieldSync;
+  const body = document.body;
+  const userId = body.dataset.userId || null;
+  const shell = "shell" in body.dataset;  // /offline and /outbox: the same for everyone, kept offline
+  const messages = JSON.parse(document.getElementById("js-messages").textContent);
+  let retryDelay = 5000;
+  let retryTimer = null;
 
-async function uploadPhoto(blob) {
-  const body = new FormData();
-  body.append("photo", blob, "photo");
-  const response = await fetch("/photos", { method: "POST", body, headers: { "X-CSRFToken": csrfToken() } });
-  const data = await response.json();
-  if (!response.ok) throw new Error(data.error ? data.error.message : response.statusText);
-  return data;
-}
+  self.fieldCsrfToken = () => {
+    const headers = body.getAttribute("hx-headers");
+    return headers ? JSON.parse(headers)["X-CSRFToken"] : null;
+  };
+  self.fieldMessages = messages;
 
-function addPhoto(container, itemId, uploaded) {
-  const hidden = document.createElement("input");
-  hidden.type = "hidden";
-  hidden.name = `photos-${itemId}`;
-  hidden.value = uploaded.sha256;
-  container.prepend(hidden);
-  const img = document.createElement("img");
-  img.src = uploaded.thumb_url;
-  img.width = 72;
-  img.height = 72;
-  img.alt = "";
-  container.querySelector(".thumbs").append(img);
-}
-
-function showError(fieldset, message) {
-  let error = fieldset.querySelector(".error");
-  if (!error) {
-    error = document.createElement("p");
-    error.className = "error";
-    fieldset.append(error);
+  function format(template, values) {
+    return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
   }
-  error.textContent = message;
-}
 
-function enhancePhotos(fieldset) {
-  const container = fieldset.querySelector("[data-photos]");
-  if (!container) return;
-  const input = container.querySelector("input[type=file]");
-  input.addEventListener("change", async () => {
-    const files = Array.from(input.files);
-    for (const file of files) {
-      try {
-        addPhoto(container, fieldset.dataset.item, await uploadPhoto(file));
-      } catch (err) {
-        showError(fieldset, err.message);
-        return; // keep the file in the input: the form's own post still carries it
+  function timeOf(iso) {
+    return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "—";
+  }
+
+  // --- the service worker ------------------------------------------------------------------
+  async function registerWorker() {
+    if (!("serviceWorker" in navigator)) return null;
+    const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+    const offerUpdate = () => {
+      if (registration.waiting && navigator.serviceWorker.controller) showUpdate(registration.waiting);
+    };
+    offerUpdate();
+    registration.addEventListener("updatefound", () => {
+      const incoming = registration.installing;
+      incoming && incoming.addEventListener("statechange", offerUpdate);
+    });
+    return registration;
+  }
+
+  // An update waits until the person says so: then the new worker takes over and the page
+  // reloads once, so it runs on the new build's files only. (The first worker's claim does not reload.)
+  function showUpdate(waiting) {
+    const banner = document.getElementById("update-ready");
+    banner.hidden = false;
+    banner.querySelector("button").onclick = () => {
+      navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
+      waiting.postMessage({ type: "skip-waiting" });
+    };
+  }
+
+  // getRegistration, not ready: ready never settles where service workers are off.
+  async function tellWorker(message) {
+    const registration = await navigator.serviceWorker?.getRegistration();
+    registration?.active?.postMessage(message);
+  }
+
+  // --- sync status on every page -------------------------------------------------------------
+  async function renderStatus() {
+    const bar = document.getElementById("sync-status");
+    if (!bar || !(userId || shell)) return;
+    const counts = await sync.counts();
+    const parts = [];
+    if (counts.waiting) parts.push(format(messages.waiting, { n: counts.waiting }));
+    parts.push(format(messages.last_sync, { time: timeOf(counts.last_sync) }));
+    const trouble = counts.rejected + counts.conflict;
+    bar.querySelector("[data-status-text]").textContent = parts.join(" · ");
+    const link = bar.querySelector("[data-status-problems]");
+    link.hidden = trouble === 0;
+    link.textContent = format(messages.problems, { n: trouble });
+    bar.dataset.waiting = String(counts.waiting);
+    bar.hidden = false;
+    if (await self.fieldPhotos.storageShort()) bar.querySelector("[data-status-storage]").hidden = false;
+  }
+
+  // --- the outbox list (Today and /outbox) ---------------------------------------------------
+  const STATUS_CLASS = { waiting: "", awaiting_photos: "", sent: "ok", rejected: "late", conflict: "late" };
+
+  async function renderOutbox() {
+    const list = document.getElementById("outbox-list");
+    if (!list) return;
+    const twoDays = Date.now() - 2 * 86400000;
+    const records = (await store.all("outbox"))
+      .filter((r) => r.status !== "sent" || Date.parse(r.created_at) > twoDays)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at));
+    list.replaceChildren(...records.map(outboxRow));
+    list.closest("section").hidden = records.length === 0;
+  }
+
+  function outboxRow(record) {
+    const row = document.createElement("li");
+    row.className = "outbox-row";
+    row.dataset.status = record.status;
+    row.dataset.id = record.id;
+    const main = document.createElement("span");
+    main.className = "row-main";
+    const title = document.createElement("strong");
+    title.textContent = record.title;
+    const place = document.createElement("span");
+    place.className = "muted";
+    const numbers = record.result?.entity?.tickets?.join(" ") || record.result?.entity?.number || "";
+    place.textContent = [record.place, timeOf(record.created_at), numbers].filter(Boolean).join(" · ");
+    main.append(title, place);
+    const badge = document.createElement("span");
+    badge.className = `badge ${STATUS_CLASS[record.status] || ""}`;
+    badge.textContent = messages.status[record.status];
+    row.append(main, badge);
+    if (record.status === "rejected" || record.status === "conflict") {
+      const reason = document.createElement("p");
+      reason.className = "error";
+      reason.textContent = record.error?.message || "";
+      const actions = document.createElement("div");
+      actions.className = "row-inline";
+      if (record.edit_url) {
+        const edit = document.createElement("a");
+        edit.className = "button small";
+        edit.href = `${record.edit_url}${record.edit_url.includes("?") ? "&" : "?"}draft=${record.id}`;
+        edit.textContent = messages.fix;
+        actions.append(edit);
       }
+      const discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "button small";
+      discard.textContent = messages.discard;
+      discard.onclick = async () => {
+        if (!confirm(messages.discard_confirm)) return;
+        await store.remove("outbox", record.id);
+        refresh();
+      };
+      actions.append(discard);
+      row.append(reason, actions);
     }
-    input.value = "";
-  });
-}
-
-function enhanceSignature(fieldset) {
-  const pad = fieldset.querySelector("[data-signature]");
-  if (!pad) return;
-  const canvas = pad.querySelector("canvas");
-  const hidden = pad.querySelector("input[type=hidden]");
-  const ctx = canvas.getContext("2d");
-  ctx.lineWidth = 4;
-  ctx.lineCap = "round";
-  let drawing = false;
-  let dirty = false;
-  const point = (event) => {
-    const rect = canvas.getBoundingClientRect();
-    return [(event.clientX - rect.left) * (canvas.width / rect.width), (event.clientY - rect.top) * (canvas.height / rect.height)];
-  };
-  canvas.addEventListener("pointerdown", (event) => {
-    drawing = true;
-    canvas.setPointerCapture(event.pointerId);
-    ctx.beginPath();
-    ctx.moveTo(...point(event));
-  });
-  canvas.addEventListener("pointermove", (event) => {
-    if (!drawing) return;
-    ctx.lineTo(...point(event));
-    ctx.stroke();
-    dirty = true;
-  });
-  const finish = () => {
-    if (!drawing) return;
-    drawing = false;
-    if (!dirty) return;
-    canvas.toBlob(async (blob) => {
-      try {
-        hidden.value = (await uploadPhoto(blob)).sha256;
-      } catch (err) {
-        showError(fieldset, err.message);
-      }
-    }, "image/png");
-  };
-  canvas.addEventListener("pointerup", finish);
-  canvas.addEventListener("pointercancel", finish);
-  pad.querySelector("[data-clear]").addEventListener("click", () => {
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    hidden.value = "";
-    dirty = false;
-  });
-}
-
-document.addEventListener("DOMContentLoaded", () => {
-  for (const fieldset of document.querySelectorAll("form[data-checklist] fieldset[data-item]")) {
-    enhancePhotos(fieldset);
-    enhanceSignature(fieldset);
+    return row;
   }
-});
+
+  function refresh() {
+    renderStatus();
+    renderOutbox();
+  }
+
+  // --- sending: on open, on reconnect, on Background Sync, and on a timer with backoff ------
+  async function trySync() {
+    clearTimeout(retryTimer);
+    const ok = await sync.syncNow();
+    const counts = await sync.counts();
+    if (ok) retryDelay = 5000;
+    else retryDelay = Math.min(retryDelay * 2, 5 * 60 * 1000);
+    if (!ok || counts.waiting) retryTimer = setTimeout(trySync, ok ? 60000 : retryDelay);
+    refresh();
+  }
+
+  async function requestBackgroundSync() {
+    const registration = await navigator.serviceWorker?.getRegistration();
+    // Chrome on Android has Background Sync; iOS Safari does not, and the timer covers it.
+    if (registration?.sync) await registration.sync.register("outbox").catch(() => {});
+  }
+
+  self.fieldApp = {
+    async queued() {
+      refresh();
+      await requestBackgroundSync();
+      trySync();
+    },
+    refresh,
+  };
+
+  // --- logout: nothing readable is left for the next person, online or not -----------------
+  function guardLogout() {
+    const form = document.querySelector("form[data-logout]");
+    if (!form) return;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const counts = await sync.counts();
+      if (counts.waiting && !confirm(format(messages.logout_unsent, { n: counts.waiting }))) return;
+      await store.wipe();
+      await tellWorker({ type: "logout" });
+      try {
+        await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+      } catch (offline) {
+        // The worker ends the session on the server as soon as the network is back.
+      }
+      location.replace("/login");
+    });
+  }
+
+  sync.channel.addEventListener("message", (event) => {
+    if (event.data.type === "sync-request") trySync();
+    else refresh();
+  });
+
+  async function start() {
+    const registration = await registerWorker().catch(() => null);
+    guardLogout();
+    if (shell) {
+      refresh();  // what this phone holds, read from its own storage
+      addEventListener("online", trySync);
+      return;
+    }
+    if (!userId) return;
+    if ((await store.meta("user_id")) !== userId) {
+      await store.wipe();  // a previous person's leftovers are never shown to this one
+      await store.setMeta("user_id", userId);
+    }
+    if (navigator.storage?.persist) navigator.storage.persist().catch(() => {});
+    const urls = document.getElementById("offline-urls");
+    if (urls && registration) tellWorker({ type: "warm", user: userId, urls: JSON.parse(urls.textContent) });
+    refresh();
+    trySync();
+    addEventListener("online", trySync);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) trySync(); });
+  }
+
+  start();
+})();

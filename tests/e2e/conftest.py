@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -28,34 +29,65 @@ def browser():
         browser.close()
 
 
+class LiveServer:
+    """The app on 127.0.0.1 in a thread. ``stop()`` makes the network really go away (for the
+    page and its service worker alike); ``start()`` brings it back on the same port."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.port = 0
+        self.server = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
 @pytest.fixture
 def live_server(app, demo):
-    """The app on 127.0.0.1 with a free port, in a thread, as a browser sees it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+def _context(browser, **extra):
+    context = browser.new_context(**PHONE, **extra)
+    context.errors = []
+    context.on("weberror", lambda error: context.errors.append(str(error.error)))
+    return context
 
 
 @pytest.fixture
-def phone(browser, request):
-    """A fresh phone-sized browser context; its console errors fail the test."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
+def phone_context(browser):
+    """A phone-sized browser context with service workers on; uncaught page errors fail the test."""
+    context = _context(browser)
+    yield context
+    errors = context.errors
     context.close()
-    assert errors == [], f"the page logged errors: {errors}"
+    assert errors == [], f"the pages threw: {errors}"
 
 
-def screenshot(page, name: str) -> Path:
+@pytest.fixture
+def phone(phone_context):
+    return phone_context.new_page()
+
+
+def screenshot(page, name: str, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
@@ -68,5 +100,45 @@ def log_in(page, base: str, username: str, password: str = "demo1234") -> None:
 
 
 def log_out(page) -> None:
-    page.click("footer form[action='/logout'] button")
+    page.click("footer form[data-logout] button")
     page.wait_for_url("**/login")
+
+
+def wait_until_offline_ready(page, timeout_s: float = 30) -> None:
+    """The service worker controls the page and has kept every page the Today list names."""
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        # A page that started loading while the first worker installed stays uncontrolled
+        # (as in a real first visit); the next load is controlled.
+        page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wanted = page.evaluate("JSON.parse(document.getElementById('offline-urls').textContent).length")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        kept = page.evaluate("""async () => {
+            const cache = await caches.open(`pages-${document.body.dataset.userId}`);
+            return (await cache.keys()).length;
+        }""")
+        if kept >= wanted:
+            return
+        assert time.monotonic() < deadline, f"only {kept} of {wanted} pages kept for offline use"
+        page.wait_for_timeout(200)
+
+
+def fill_restroom_check(page, photo: Path, fail: str = "odour") -> None:
+    """Pass every item, fail one with a photo, review, send."""
+    page.wait_for_selector("form[data-checklist][data-ready=true]")
+    for item in page.locator("fieldset[data-item]").all():
+        item.locator("label.opt-pass").click()
+    page.click(f"label[for='a-{fail}-fail']")
+    page.set_input_files(f"#item-{fail} input[type=file]", str(photo))
+    page.wait_for_selector(f"#item-{fail} .thumbs img")
+    page.click(".actionbar button[value=review]")
+    page.wait_for_selector("#client-summary:not([hidden])")
+    page.click("#client-summary button[value=submit]")
+    page.wait_for_url("**/today")
+
+
+def outbox_statuses(page) -> list[str]:
+    page.wait_for_selector("#outbox-list li")
+    return page.eval_on_selector_all("#outbox-list li", "rows => rows.map(r => r.dataset.status)")

@@ -1,15 +1,19 @@
 """Logging in and out, and choosing a language."""
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+
 from inspections.base import utcnow
+from inspections.org import Device
 from inspections.people import authenticate, login_throttled
+from sync.tokens import revoke_device
 from webapp.auth.forms import LanguageForm, LoginForm
-from webapp.extensions import db
+from webapp.extensions import csrf, db
 from webapp.pages import render, see_other
 
 bp = Blueprint("auth", __name__)
@@ -37,12 +41,22 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
+@csrf.exempt  # the session cookie is SameSite=Lax, so no other site can post this; the phone's
+# service worker, which has no form token, ends a session here that was logged out offline
 @login_required
 def logout():
-    """Log out."""
+    """Log out: end the session, revoke this browser's device token, clear what it kept."""
+    device_id = session.get("device_id")
+    if device_id:
+        device = db.session.get(Device, uuid.UUID(device_id))
+        if device is not None and device.user_id == current_user.id:
+            revoke_device(db.session, device, now=utcnow())
+            db.session.commit()
     logout_user()
     session.clear()
-    return see_other(url_for("auth.login"))
+    response = see_other(url_for("auth.login"))
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/language", methods=["POST"])

@@ -24,7 +24,7 @@ from tickets.models import Ticket
 from webapp.access import EVERYONE, HANDLERS, require_site, roles_required, visible_sites, visible_tickets
 from webapp.extensions import db
 from webapp.field.checklist_form import answers_by_item, answers_from_form
-from webapp.pages import render, see_other
+from webapp.pages import offline_page, render, see_other
 from webapp.photos import service as photo_service
 
 bp = Blueprint("field", __name__)
@@ -39,6 +39,7 @@ def home():
 
 @bp.route("/today")
 @roles_required(EVERYONE)
+@offline_page
 def today():
     """Today's assignments, what the person may start, and their open tickets."""
     now = utcnow()
@@ -55,11 +56,29 @@ def today():
         .order_by(Ticket.due_at)
     ).all()
     return render("field/today.html", sites=sites, my_tickets=my_tickets,
-                  recent=recent_inspections(db.session, current_user), now=now)
+                  recent=recent_inspections(db.session, current_user), now=now,
+                  offline_urls=_offline_urls(sites, my_tickets))
+
+
+OFFLINE_PAGES_MAX = 80  # enough for a shift's checklists; a phone is not an archive
+
+
+def _offline_urls(sites: list[dict], my_tickets: list[Ticket]) -> list[str]:
+    """The pages the phone keeps for this person: every checklist they are due or may start."""
+    urls = [url_for("field.today"), url_for("tickets.index")]
+    for entry in sites:
+        for due in entry["due"]:
+            a = due.assignment
+            urls.append(url_for("field.checklist", template_id=a.template_id, location=a.location_id, assignment=a.id))
+        for template, locations in entry["startable"]:
+            urls += [url_for("field.checklist", template_id=template.id, location=loc.id) for loc in locations]
+    urls += [url_for("tickets.show", number=t.number) for t in my_tickets]
+    return list(dict.fromkeys(urls))[:OFFLINE_PAGES_MAX]
 
 
 @bp.route("/checklists/<int:template_id>", methods=["GET", "POST"])
 @roles_required(EVERYONE)
+@offline_page
 def checklist(template_id: int):
     """Fill in a checklist at a location; POST with action=review shows the summary, action=submit saves."""
     template = db.session.get(ChecklistTemplate, template_id) or abort(404)
@@ -132,6 +151,7 @@ def _assignment(assignment_id: int | None, template: ChecklistTemplate, location
 
 @bp.route("/inspections/<uuid:inspection_id>")
 @roles_required(EVERYONE)
+@offline_page
 def inspection(inspection_id: uuid.UUID):
     """A submitted inspection with its answers, photos and the tickets it opened."""
     found = db.session.get(Inspection, inspection_id) or abort(404)

@@ -1,37 +1,19 @@
-"""Uploading photos from the checklist page and serving them to those who may see them."""
+"""Serving photos to those who may see them. (Phones upload through the sync API; the
+checklist form without JavaScript posts its files with the form.)"""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, Response, abort
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
-from inspections.photos import Photo, PhotoRefused, display_name, is_sha256, thumb_name
+from inspections.photos import Photo, display_name, is_sha256, thumb_name
 from inspections.records import Answer, AnswerPhoto, Inspection
 from tickets.models import Ticket, TicketPhoto
 from webapp import photo_store
 from webapp.access import EVERYONE, roles_required, visible_site_ids, visible_tickets
 from webapp.extensions import db
-from webapp.photos import service
-from webapp.photos.messages import photo_error_message
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
-
-
-@bp.route("", methods=["POST"])
-@roles_required(EVERYONE)
-def upload():
-    """Store one photo (multipart field ``photo``); answers its hash for the form to keep."""
-    upload = request.files.get("photo")
-    if upload is None:
-        return jsonify(error={"code": "photo_missing", "message": _("Choose a photo.")}), 400
-    try:
-        photo, _created = service.ingest(upload.read(), current_user)
-    except PhotoRefused as refused:
-        db.session.rollback()
-        return jsonify(error={"code": refused.code, "message": photo_error_message(refused.code)}), refused.status
-    db.session.commit()
-    return jsonify(sha256=photo.sha256, thumb_url=url_for("photos.thumb", sha256=photo.sha256)), 201
 
 
 def _may_view(sha256: str) -> bool:

@@ -14,7 +14,7 @@ from tickets.states import OPEN_STATES, TicketState, TransitionRefused, is_handl
 from webapp.access import EVERYONE, HANDLERS, may_see_ticket, roles_required, visible_tickets
 from webapp.choices import choices
 from webapp.extensions import db
-from webapp.pages import render, see_other
+from webapp.pages import offline_page, render, see_other
 from webapp.tickets.forms import AssignForm, CommentForm, TransitionForm
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
@@ -22,6 +22,7 @@ bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
 @bp.route("")
 @roles_required(EVERYONE)
+@offline_page
 def index():
     """Tickets the person may see, open ones first; filters stay in the URL."""
     query = visible_tickets(current_user)
@@ -59,6 +60,7 @@ def _assign_form(ticket: Ticket, formdata=None) -> AssignForm:
 
 @bp.route("/<number>")
 @roles_required(EVERYONE)
+@offline_page
 def show(number: str):
     """One ticket: its facts, photos, history, and what the person may do next."""
     ticket = _load(number)

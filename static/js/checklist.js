@@ -1,0 +1,267 @@
+// The checklist page: the draft survives a reload, a closed tab and a restart; photos are
+// downscaled and kept on the phone; "send" writes to the outbox first, online or not.
+"use strict";
+
+(function () {
+  const form = document.querySelector("form[data-checklist]");
+  if (!form) return;
+  const store = self.fieldStore;
+  const photos = self.fieldPhotos;
+  const info = JSON.parse(document.getElementById("checklist-data").textContent);
+  const messages = info.messages;
+  const items = info.sections.flatMap((s) => s.items);
+  const params = new URLSearchParams(location.search);
+  let draft;
+
+  function fieldset(itemId) {
+    return form.querySelector(`fieldset[data-item="${CSS.escape(itemId)}"]`);
+  }
+
+  function newDraft() {
+    return { key: info.draft_key, inspection_id: crypto.randomUUID(), started_at: new Date().toISOString(),
+      answers: {} };
+  }
+
+  async function loadDraft() {
+    const fixing = params.get("draft");
+    if (fixing) {
+      const record = await store.get("outbox", fixing);
+      if (record) {
+        const answers = {};
+        for (const a of record.payload.answers) answers[a.item_id] = { value: a.value, note: a.note || "", photos: a.photos };
+        return { key: info.draft_key, outbox_id: record.id, inspection_id: record.payload.inspection_id,
+          started_at: record.payload.started_at, answers };
+      }
+    }
+    return (await store.get("drafts", info.draft_key)) || newDraft();
+  }
+
+  function answerOf(itemId) {
+    draft.answers[itemId] ||= { value: null, note: "", photos: [] };
+    return draft.answers[itemId];
+  }
+
+  let saving = null;
+  function saveSoon() {
+    clearTimeout(saving);
+    saving = setTimeout(() => store.put("drafts", { ...draft, updated_at: new Date().toISOString() }), 150);
+  }
+
+  function readValue(item) {
+    const box = fieldset(item.id);
+    if (item.type === "text") return box.querySelector("textarea[name^=answer-]").value.trim() || null;
+    if (item.type === "number") {
+      const raw = box.querySelector("input[name^=answer-]").value.trim().replace(",", ".");
+      if (!raw) return null;
+      return Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    }
+    if (item.type === "signature" || item.type === "photo") return answerOf(item.id).value;
+    const checked = box.querySelector("input[type=radio]:checked");
+    return checked ? checked.value : null;
+  }
+
+  async function addThumb(itemId, sha) {
+    const box = fieldset(itemId).querySelector(".thumbs");
+    if (!box || box.querySelector(`[data-sha="${sha}"]`)) return;
+    const img = document.createElement("img");
+    img.dataset.sha = sha;
+    img.width = 72;
+    img.height = 72;
+    img.alt = "";
+    img.src = (await photos.objectUrl(sha)) || `/photos/${sha}/thumb`;
+    box.append(img);
+  }
+
+  function restore() {
+    for (const item of items) {
+      const answer = draft.answers[item.id];
+      if (!answer) continue;
+      const box = fieldset(item.id);
+      if (["pass_fail", "yes_no", "choice"].includes(item.type)) {
+        for (const radio of box.querySelectorAll("input[type=radio]")) radio.checked = radio.value === answer.value;
+      } else if (item.type === "number" || item.type === "text") {
+        box.querySelector("[name^=answer-]").value = answer.value ?? "";
+      }
+      const note = box.querySelector("textarea[name^=note-]");
+      if (note && answer.note) { note.value = answer.note; note.closest("details").open = true; }
+      for (const sha of answer.photos || []) addThumb(item.id, sha);
+      if (item.type === "signature" && answer.value) box.querySelector("[data-signed]").hidden = false;
+    }
+  }
+
+  function capture() {
+    if (!draft) return;
+    for (const item of items) {
+      const answer = answerOf(item.id);
+      answer.value = readValue(item);
+      const note = fieldset(item.id).querySelector("textarea[name^=note-]");
+      if (note) answer.note = note.value.trim();
+    }
+    saveSoon();
+  }
+
+  function wirePhotos(item) {
+    const input = fieldset(item.id).querySelector("input[type=file]");
+    if (!input) return;
+    input.removeAttribute("name");  // the files stay on the phone; the form never posts them
+    input.addEventListener("change", async () => {
+      for (const file of input.files) {
+        try {
+          const sha = await photos.keep(file);
+          const answer = answerOf(item.id);
+          if (!answer.photos.includes(sha)) answer.photos.push(sha);
+          if (item.type === "photo") answer.value = answer.photos[0];
+          await addThumb(item.id, sha);
+        } catch (error) {
+          showError(item.id, messages.photo_unreadable);
+        }
+      }
+      input.value = "";
+      saveSoon();
+    });
+  }
+
+  function wireSignature(item) {
+    const pad = fieldset(item.id).querySelector("[data-signature]");
+    if (!pad) return;
+    const canvas = pad.querySelector("canvas");
+    const ctx = canvas.getContext("2d");
+    ctx.lineWidth = 4;
+    ctx.lineCap = "round";
+    let drawing = false;
+    let dirty = false;
+    const point = (e) => {
+      const rect = canvas.getBoundingClientRect();
+      return [(e.clientX - rect.left) * (canvas.width / rect.width), (e.clientY - rect.top) * (canvas.height / rect.height)];
+    };
+    canvas.addEventListener("pointerdown", (e) => { drawing = true; canvas.setPointerCapture(e.pointerId); ctx.beginPath(); ctx.moveTo(...point(e)); });
+    canvas.addEventListener("pointermove", (e) => { if (drawing) { ctx.lineTo(...point(e)); ctx.stroke(); dirty = true; } });
+    const finish = () => {
+      if (!drawing) return;
+      drawing = false;
+      if (!dirty) return;
+      canvas.toBlob(async (blob) => {
+        const sha = await photos.keep(blob, { downscaleFirst: false });
+        const answer = answerOf(item.id);
+        answer.value = sha;
+        answer.photos = [sha];
+        pad.querySelector("[data-signed]").hidden = false;
+        saveSoon();
+      }, "image/png");
+    };
+    canvas.addEventListener("pointerup", finish);
+    canvas.addEventListener("pointercancel", finish);
+    pad.querySelector("[data-clear]").addEventListener("click", () => {
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      Object.assign(answerOf(item.id), { value: null, photos: [] });
+      pad.querySelector("[data-signed]").hidden = true;
+      dirty = false;
+      saveSoon();
+    });
+  }
+
+  // The same rules as the server's (inspections/submission.py); the server has the last word.
+  function errorOf(item) {
+    const answer = draft.answers[item.id] || { value: null, photos: [] };
+    const value = answer.value;
+    const failed = (item.type === "pass_fail" && value === "fail") ||
+      (item.type === "yes_no" && (value === "yes" || value === "no") && value !== item.expected);
+    if (value === null || value === "") return item.required ? "required" : null;
+    if (item.type === "pass_fail" && value === "na" && item.required) return "required";
+    if (item.type === "number") {
+      if (typeof value !== "number") return "not_a_number";
+      if (item.min !== null && value < item.min) return "below_min";
+      if (item.max !== null && value > item.max) return "above_max";
+    }
+    if (failed && item.photo_on_fail && !(answer.photos || []).length) return "photo_required";
+    return null;
+  }
+
+  function showError(itemId, text) {
+    const box = fieldset(itemId);
+    let error = box.querySelector(".error");
+    if (!text) { error?.remove(); box.classList.remove("has-error"); return; }
+    if (!error) { error = document.createElement("p"); error.className = "error"; box.append(error); }
+    error.textContent = text;
+    box.classList.add("has-error");
+  }
+
+  function messageFor(code, item) {
+    return (messages.errors[code] || messages.errors.required)
+      .replace("%(min)s", item.min ?? "").replace("%(max)s", item.max ?? "");
+  }
+
+  function review() {
+    capture();
+    const problems = [];
+    for (const item of items) {
+      const code = errorOf(item);
+      showError(item.id, code ? messageFor(code, item) : null);
+      if (code) problems.push(item);
+    }
+    const panel = document.getElementById("client-summary");
+    panel.hidden = false;
+    panel.classList.toggle("alert", problems.length > 0);
+    panel.classList.toggle("summary", problems.length === 0);
+    const list = panel.querySelector("ul");
+    const failed = items.filter((i) => ["fail"].includes(draft.answers[i.id]?.value) ||
+      (i.type === "yes_no" && draft.answers[i.id]?.value && draft.answers[i.id].value !== i.expected));
+    panel.querySelector("h2").textContent = problems.length
+      ? messages.needs_attention.replace("%(num)s", problems.length) : messages.check_before_sending;
+    const shown = problems.length ? problems : failed;
+    list.replaceChildren(...shown.map((item) => {
+      const li = document.createElement("li");
+      const ticket = !problems.length && item.on_fail ? ` — ${messages.opens_ticket[item.on_fail.ticket_kind]}` : "";
+      li.textContent = problems.length ? `${item.label}: ${messageFor(errorOf(item), item)}` : item.label + ticket;
+      return li;
+    }));
+    const answered = items.filter((i) => draft.answers[i.id]?.value !== null && draft.answers[i.id]?.value !== undefined).length;
+    panel.querySelector("[data-answered]").textContent = problems.length ? "" :
+      messages.answered.replace("%(answered)s", answered).replace("%(total)s", items.length) +
+      (failed.length ? "" : ` ${messages.all_passed}`);
+    panel.querySelector("button").hidden = problems.length > 0;
+    form.querySelector(".actionbar [value=review]").hidden = problems.length === 0;
+    form.querySelector(".actionbar [value=submit]").hidden = problems.length > 0;
+    panel.scrollIntoView({ block: "start" });
+    return problems.length === 0;
+  }
+
+  async function send() {
+    if (!review()) return;
+    const answers = items.filter((i) => draft.answers[i.id] && (draft.answers[i.id].value !== null ||
+      draft.answers[i.id].note || draft.answers[i.id].photos.length)).map((i) => {
+      const a = draft.answers[i.id];
+      return { item_id: i.id, value: a.value, note: a.note || "", photos: a.photos || [] };
+    });
+    const payload = {
+      inspection_id: draft.inspection_id, template_id: info.template_id, template_version: info.template_version,
+      site_id: info.site_id, location_id: info.location_id, started_at: draft.started_at,
+      finished_at: new Date().toISOString(), answers,
+    };
+    if (info.assignment_id) payload.assignment_id = info.assignment_id;
+    await store.put("outbox", {
+      id: draft.outbox_id || crypto.randomUUID(), type: "inspection.submit", payload, status: "waiting",
+      photos: [...new Set(answers.flatMap((a) => a.photos))], title: info.title, place: info.place,
+      edit_url: location.pathname + location.search.replace(/[?&]draft=[^&]*/, ""),
+      created_at: new Date().toISOString(), error: null,
+    });
+    await store.remove("drafts", info.draft_key);
+    await self.fieldApp.queued();
+    location.assign("/today");
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (event.submitter && event.submitter.value === "submit") send();
+    else review();
+  });
+  form.addEventListener("input", capture);
+  form.addEventListener("change", capture);
+
+  (async () => {
+    draft = await loadDraft();
+    restore();
+    for (const item of items) { wirePhotos(item); wireSignature(item); }
+    form.dataset.ready = "true";  // the draft is loaded: the person (and a test) may start
+  })();
+})();

@@ -1,0 +1,137 @@
+// The service worker. /sw.js prepends BUILD (a hash of the shell) and SHELL (its URLs).
+// Pages: network first; what a person needs offline is kept in a cache of their own.
+// Assets: from this build's cache, so old and new files never mix.
+// Writes never pass through here: pages put them in the outbox (IndexedDB) and sync.js sends them.
+/* global BUILD, SHELL */
+"use strict";
+
+importScripts(`/static/js/store.js?v=${BUILD}`, `/static/js/sync.js?v=${BUILD}`);
+
+const SHELL_CACHE = `shell-${BUILD}`;
+const STATE_CACHE = "state";  // survives builds: the pending-logout mark
+const PENDING_LOGOUT = "/__pending-logout";
+const PAGE_TIMEOUT_MS = 6000;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL_CACHE);
+    // "reload": straight from the server, never an older copy from the HTTP cache.
+    await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload", credentials: "same-origin" })));
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("shell-") && name !== SHELL_CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("message", (event) => {
+  const message = event.data || {};
+  if (message.type === "skip-waiting") self.skipWaiting();
+  else if (message.type === "warm") event.waitUntil(warm(message.user, message.urls));
+  else if (message.type === "logout") event.waitUntil(forget());
+});
+
+// Chrome on Android wakes us for this; an open page does the work, or we do it ourselves.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "outbox") return;
+  event.waitUntil((async () => {
+    const open = await self.clients.matchAll({ type: "window" });
+    if (open.length) self.fieldSync.channel.postMessage({ type: "sync-request" });
+    else await self.fieldSync.syncNow();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (url.origin !== location.origin || request.method !== "GET" || url.pathname.startsWith("/api/")) return;
+  if (url.pathname.startsWith("/static/")) event.respondWith(asset(request));
+  else if (request.mode === "navigate") event.respondWith(page(request));
+});
+
+async function asset(request) {
+  const cache = await caches.open(SHELL_CACHE);
+  const hit = (await cache.match(request)) || (await cache.match(request, { ignoreSearch: true }));
+  return hit || fetch(request);
+}
+
+function pagesCache(user) {
+  return caches.open(`pages-${user}`);
+}
+
+async function currentUser() {
+  try {
+    return await self.fieldStore.meta("user_id");
+  } catch (error) {
+    return null;
+  }
+}
+
+async function page(request) {
+  await endSessionIfPending();
+  try {
+    const response = await fetchWithTimeout(request, PAGE_TIMEOUT_MS);
+    const owner = response.headers.get("X-Offline-Cache");
+    if (response.ok && owner && owner === (await currentUser())) {
+      await (await pagesCache(owner)).put(request.url, response.clone());
+    }
+    return response;
+  } catch (offline) {
+    const user = await currentUser();
+    const kept = user ? await (await pagesCache(user)).match(request.url) : null;
+    return kept || (await caches.match("/offline")) || new Response("offline", { status: 503 });
+  }
+}
+
+function fetchWithTimeout(request, ms) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  return fetch(request, { signal: controller.signal }).finally(() => clearTimeout(timer));
+}
+
+// Keep the pages a person needs offline: their Today list, their checklists, their tickets.
+async function warm(user, urls) {
+  if (!user || user !== (await currentUser())) return;
+  const cache = await pagesCache(user);
+  let kept = 0;
+  for (const url of urls) {
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok && response.headers.get("X-Offline-Cache") === user) {
+        await cache.put(url, response);
+        kept += 1;
+      }
+    } catch (error) {
+      self.fieldSync.channel.postMessage({ type: "warm-failed", url, message: String(error) });
+      break;
+    }
+  }
+  self.fieldSync.channel.postMessage({ type: "warmed", kept });
+}
+
+// Logout: drop every person's pages at once; end the server session now or when back online.
+async function forget() {
+  for (const name of await caches.keys()) {
+    if (name.startsWith("pages-")) await caches.delete(name);
+  }
+  await (await caches.open(STATE_CACHE)).put(PENDING_LOGOUT, new Response("1"));
+}
+
+async function endSessionIfPending() {
+  const state = await caches.open(STATE_CACHE);
+  if (!(await state.match(PENDING_LOGOUT))) return;
+  try {
+    const response = await fetchWithTimeout(new Request("/logout", { method: "POST", credentials: "same-origin" }),
+      PAGE_TIMEOUT_MS);
+    if (response.ok || response.status === 302 || response.status === 303 || response.type === "opaqueredirect") {
+      await state.delete(PENDING_LOGOUT);
+    }
+  } catch (offline) {
+    // Still offline: the cached pages are gone already, so nothing is shown meanwhile.
+  }
+}

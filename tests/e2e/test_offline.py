@@ -1,0 +1,180 @@
+"""Offline for real: the phone keeps what was recorded, sends it once, and leaves nothing behind."""
+import sqlalchemy as sa
+
+from inspections.records import Inspection
+from sync.models import AppliedMutation
+from tests.e2e.conftest import (
+    fill_restroom_check, log_in, log_out, outbox_statuses, screenshot, wait_until_offline_ready,
+)
+from tests.helpers import jpeg_bytes
+from tickets.models import Ticket
+from webapp.extensions import db
+
+
+def _count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def _restroom_url(page) -> str:
+    return page.get_attribute("a.row:has-text('清洁标准：卫生间')", "href")
+
+
+def _go_offline(context, server) -> None:
+    server.stop()  # the network is really gone, for the page and its service worker
+    context.set_offline(True)
+
+
+def _go_online(context, server) -> None:
+    server.start()
+    context.set_offline(False)
+
+
+def test_a_check_filled_offline_survives_reload_and_a_new_tab_then_sends_once(
+        app, live_server, phone_context, tmp_path):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    restroom = _restroom_url(page)
+
+    _go_offline(phone_context, live_server)
+    page.goto(live_server.url + restroom)  # from the phone's own cache
+    photo = tmp_path / "odour.jpg"
+    photo.write_bytes(jpeg_bytes((3000, 2000), color="#a86"))
+    fill_restroom_check(page, photo)
+    assert outbox_statuses(page) == ["waiting"]
+    assert "1 条待发送" in page.inner_text("#sync-status")
+    screenshot(page, "today-offline-waiting-zh-360x740")
+
+    page.reload()
+    page.wait_for_selector("#outbox-list li")
+    assert outbox_statuses(page) == ["waiting"]
+    page.close()
+    page = phone_context.new_page()  # the tab was closed; a new one opens the app
+    page.goto(live_server.url + "/today")
+    page.wait_for_selector("#outbox-list li")
+    assert outbox_statuses(page) == ["waiting"]
+    assert _count(app, Inspection) == 0
+
+    _go_online(phone_context, live_server)
+    page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
+    assert _count(app, Inspection) == 1
+    assert _count(app, Ticket, Ticket.kind == "rework") == 1
+    with app.app_context():
+        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.kind == "rework"))
+        assert len(ticket.photos) == 1
+        from inspections.photos import Photo
+
+        assert db.session.get(Photo, ticket.photos[0].photo_sha256) is not None  # the photo followed
+
+
+def test_a_draft_survives_a_reload_offline(live_server, phone_context):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    restroom = _restroom_url(page)
+    _go_offline(phone_context, live_server)
+    page.goto(live_server.url + restroom)
+    page.wait_for_selector("form[data-checklist][data-ready=true]")
+    page.click("label[for='a-mirrors-fail']")
+    page.click("#item-mirrors details.note summary")
+    page.fill("#item-mirrors textarea[name=note-mirrors]", "镜面有水迹")
+    page.wait_for_timeout(400)  # the draft is saved as the person types
+    page.reload()
+    page.wait_for_selector("form[data-checklist][data-ready=true]")
+    assert page.is_checked("#a-mirrors-fail")
+    assert page.input_value("#item-mirrors textarea[name=note-mirrors]") == "镜面有水迹"
+    _go_online(phone_context, live_server)
+
+
+def test_a_lost_push_response_creates_nothing_twice(app, live_server, browser, tmp_path):
+    # Service workers off here: the test drops the response between the server and the page.
+    from tests.e2e.conftest import PHONE
+
+    context = browser.new_context(**PHONE, service_workers="block")
+    page = context.new_page()
+    lost = []
+
+    def drop_first_response(route):
+        response = route.fetch()  # the server receives and commits the batch …
+        if not lost:
+            lost.append(response.status)
+            route.abort("connectionreset")  # … and the answer never reaches the phone
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/api/v1/sync/push", drop_first_response)
+    log_in(page, live_server.url, "chenmei")
+    page.goto(live_server.url + _restroom_url(page))
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes())
+    fill_restroom_check(page, photo)
+    page.wait_for_function("() => document.querySelector('#outbox-list li') !== null")
+    page.evaluate("fieldSync.syncNow()")  # the retry (the timer would do it a little later)
+    page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
+    assert lost == [200]
+    assert _count(app, Inspection) == 1
+    assert _count(app, Ticket, Ticket.kind == "rework") == 1
+    assert _count(app, AppliedMutation) == 1
+    context.close()
+
+
+def test_logout_while_offline_leaves_nothing_readable_for_the_next_person(app, live_server, phone_context):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    _go_offline(phone_context, live_server)
+    page.goto(live_server.url + "/today")
+    assert "陈梅" in page.inner_text("header")  # from the cache, before logout
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("footer form[data-logout] button")
+    page.wait_for_url("**/login")
+
+    left = page.evaluate("""async () => {
+        const pages = (await caches.keys()).filter((name) => name.startsWith("pages-"));
+        const rows = {};
+        for (const store of ["outbox", "photos", "drafts", "entities", "meta"]) rows[store] = (await fieldStore.all(store)).length;
+        return {pages, rows};
+    }""")
+    assert left == {"pages": [], "rows": {"outbox": 0, "photos": 0, "drafts": 0, "entities": 0, "meta": 0}}
+    page.goto(live_server.url + "/today")
+    text = page.inner_text("body")
+    assert "陈梅" not in text and "清洁标准" not in text
+    screenshot(page, "offline-after-logout-zh-360x740")
+
+    _go_online(phone_context, live_server)
+    page.goto(live_server.url + "/today")  # the worker ends the server session first
+    page.wait_for_url("**/login**")
+
+
+def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(
+        app, live_server, phone_context, tmp_path):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    restroom = _restroom_url(page)
+    _go_offline(phone_context, live_server)
+    page.goto(live_server.url + restroom)
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes())
+    fill_restroom_check(page, photo)
+    assert outbox_statuses(page) == ["waiting"]
+
+    # A new build is deployed while the record waits; the push endpoint is still unreachable.
+    page.route("**/api/v1/sync/push", lambda route: route.abort("internetdisconnected"))
+    app.extensions["asset_build"] = "next-build"
+    _go_online(phone_context, live_server)
+    page.goto(live_server.url + "/today")
+    page.wait_for_selector("#update-ready:not([hidden])", timeout=20000)
+    screenshot(page, "update-ready-zh-360x740", full_page=False)
+    page.click("#update-ready button")
+    page.wait_for_function("() => navigator.serviceWorker.controller && "
+                           "navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')")
+    page.wait_for_selector("#outbox-list li")
+    assert outbox_statuses(page) == ["waiting"]
+    assert page.evaluate("caches.keys()").count("shell-next-build") == 1
+
+    page.unroute("**/api/v1/sync/push")
+    page.evaluate("fieldSync.syncNow()")
+    page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
+    assert _count(app, Inspection) == 1

@@ -1,0 +1,44 @@
+"""The words the page scripts show, translated here and handed to them as JSON."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import gettext as _
+
+from inspections.checklists import Item
+from webapp.labels import KIND_LABELS, answer_error_message
+
+ERROR_CODES = ("required", "not_a_number", "below_min", "above_max", "bad_choice", "photo_required")
+
+
+def page_messages() -> dict:
+    return {
+        "waiting": _("%(n)s waiting to send"),
+        "last_sync": _("last sync %(time)s"),
+        "problems": _("%(n)s need your attention"),
+        "status": {"waiting": _("Waiting to send"), "awaiting_photos": _("Sending photos"), "sent": _("Sent"),
+                   "rejected": _("Refused"), "conflict": _("Conflict")},
+        "fix": _("Fix"),
+        "discard": _("Discard"),
+        "discard_confirm": _("Discard this record? It will not be sent."),
+        "logout_unsent": _("%(n)s records have not been sent yet and will be lost if you log out. Log out anyway?"),
+    }
+
+
+def checklist_messages() -> dict:
+    placeholder = Item(id="x", label="x", type="number", min=-1, max=-1)
+    errors = {code: answer_error_message(code, placeholder).replace("-1", "%(min)s" if code == "below_min" else "%(max)s")
+              for code in ERROR_CODES}
+    return {
+        "errors": errors,
+        "photo_unreadable": _("This photo could not be read. Take it again."),
+        "needs_attention": _("%(num)s items need attention"),
+        "check_before_sending": _("Check before sending"),
+        "answered": _("%(answered)s of %(total)s items answered."),
+        "all_passed": _("Every item passed."),
+        "opens_ticket": {kind: _("opens a %(kind)s ticket", kind=str(label)) for kind, label in KIND_LABELS.items()},
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(page_messages)
+    app.add_template_global(checklist_messages)
