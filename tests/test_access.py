@@ -1,4 +1,6 @@
 """Who may open what: every role against every page, each cell asserted, and site scoping."""
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -20,6 +22,9 @@ MATRIX = {
     "tickets": [ok, ok, ok, ok, ok, ok, ok],
     "people": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
     "reset_password_of_cleaner": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "devices": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "offline_shell": [ok, ok, ok, ok, ok, ok, ok],
+    "install": [ok, ok, ok, ok, ok, ok, ok],
     "restroom_checklist": [forbidden, ok, ok, forbidden, ok, ok, ok],
     "fitout_engineering_checklist": [forbidden, forbidden, forbidden, ok, forbidden, ok, ok],
     "patrol_checklist": [ok, forbidden, ok, forbidden, forbidden, ok, ok],
@@ -51,6 +56,9 @@ def _urls(app) -> dict[str, str]:
             "tickets": "/tickets",
             "people": "/people",
             "reset_password_of_cleaner": f"/people/{cleaner}/password",
+            "devices": "/people/devices",
+            "offline_shell": "/offline",
+            "install": "/install",
             "restroom_checklist": f"/checklists/{restroom}?location={loc('BY', area_type='restroom')}",
             "fitout_engineering_checklist": f"/checklists/{tpl('二装日常巡查：工程部')}?location={loc('BY', kind=LocationKind.UNIT)}",
             "patrol_checklist": f"/checklists/{tpl('巡更点检查')}?location={loc('BY', kind=LocationKind.CHECKPOINT)}",
@@ -131,3 +139,18 @@ def test_htmx_requests_send_the_token_in_a_header(app, client, demo):
                            headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert response.status_code == 303
     assert "已联系客户" in client.get("/tickets/BY-20261126-0002").get_data(as_text=True)
+
+
+def test_a_manager_revokes_a_lost_phone(app, client, demo):
+    from tests.sync_client import auth, get_token
+
+    token = get_token(client, "chenmei", device_name="陈梅的手机")
+    other_site = get_token(client, "zhoufang")
+    login(client, "wangjl")
+    page = client.get("/people/devices").get_data(as_text=True)
+    assert "陈梅 · 陈梅的手机" in page and "周芳" not in page  # only the manager's own sites
+    device_id = re.search(r'/people/devices/([0-9a-f-]{36})/revoke', page).group(1)
+    response = client.post(f"/people/devices/{device_id}/revoke", data={"csrf_token": csrf_token(client, "/today")})
+    assert response.status_code == 303
+    assert client.get("/api/v1/sync/pull", headers=auth(token)).status_code == 401
+    assert client.get("/api/v1/sync/pull", headers=auth(other_site)).status_code == 200

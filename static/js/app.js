@@ -189,6 +189,10 @@
   sync.channel.addEventListener("message", (event) => {
     if (event.data.type === "sync-request") trySync();
     else refresh();
+    // What was just sent changes today's list (done, or a rework ticket to fix): fetch it anew.
+    if (event.data.type === "sync-done" && event.data.pushed && document.getElementById("due-lists") && self.htmx) {
+      htmx.ajax("GET", location.pathname, { target: "#due-lists", select: "#due-lists", swap: "outerHTML" });
+    }
   });
 
   async function start() {

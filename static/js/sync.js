@@ -52,6 +52,7 @@
   }
 
   async function pushWaiting() {
+    let pushed = 0;
     const waiting = (await store.all("outbox")).filter((r) => r.status === "waiting")
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
     for (let i = 0; i < waiting.length; i += BATCH) {
@@ -78,8 +79,10 @@
         return record;
       });
       await store.putMany("outbox", updated);
+      pushed += batch.length;
       notify("outbox");
     }
+    return pushed;
   }
 
   async function uploadPhotos() {
@@ -127,11 +130,11 @@
       running = (async () => {
         notify("sync-start");
         try {
-          await pushWaiting();
+          const pushed = await pushWaiting();
           await uploadPhotos();
           const pulled = await pull();
           await store.setMeta("last_sync", new Date().toISOString());
-          notify("sync-done", { pulled });
+          notify("sync-done", { pushed, pulled });
           return true;
         } catch (error) {
           notify("sync-failed", { message: String(error.message || error), auth: error instanceof AuthLost });

@@ -46,9 +46,11 @@ def today():
     sites = []
     for site in visible_sites(current_user):
         templates = startable_templates(db.session, current_user, site)
+        day = local_day(site, now)
         sites.append({
             "site": site,
-            "due": assignments_due(db.session, current_user, site, local_day(site, now)),
+            "day": day,
+            "due": assignments_due(db.session, current_user, site, day),
             "startable": [(t, locations_for(db.session, t, site)) for t in templates],
         })
     my_tickets = db.session.scalars(

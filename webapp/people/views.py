@@ -6,8 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from inspections.org import Department, Role, Site, User, user_site
+from inspections.base import utcnow
+from inspections.org import Department, Device, Role, Site, User, user_site
 from inspections.people import PersonRefused, create_user, reset_password
+from sync.tokens import revoke_device
 from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
 from webapp.choices import choices
 from webapp.extensions import db
@@ -72,3 +74,25 @@ def password(user_id: int):
         flash(_("New password set for %(name)s.", name=user.display_name))
         return see_other(url_for("people.index"))
     return render("people/password.html", form=form, person=user, status=422 if form.errors else 200)
+
+
+@bp.route("/devices")
+@roles_required(OFFICE)
+def devices():
+    """Phones that sync for the staff of the manager's sites; a lost phone is revoked here."""
+    people = {person.id: person for person in _people()}
+    found = db.session.scalars(select(Device).where(Device.user_id.in_(people)).order_by(Device.created_at.desc()))
+    return render("people/devices.html", devices=list(found), people=people)
+
+
+@bp.route("/devices/<uuid:device_id>/revoke", methods=["POST"])
+@roles_required(OFFICE)
+def revoke(device_id):
+    """Stop a device's token at once (a lost or stolen phone)."""
+    device = db.session.get(Device, device_id) or abort(404)
+    if device.user_id not in {person.id for person in _people()}:
+        abort(404)
+    revoke_device(db.session, device, now=utcnow(), by=current_user)
+    db.session.commit()
+    flash(_("The device of %(name)s can no longer sync.", name=device.user.display_name))
+    return see_other(url_for("people.devices"))
