@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := webapp:create_app
 
-.PHONY: setup system-packages run test clean
+.PHONY: setup system-packages run test bench messages clean
 
 # Debian packages the tests and drawings need: Chromium for browser tests, PostgreSQL for the
 # production database, a CJK font so Chinese renders in screenshots, PDFs and stamped photos.
@@ -43,6 +43,10 @@ run: setup
 # Starts a throwaway PostgreSQL server for the run and stops it afterwards.
 test: setup
 	scripts/with-postgres.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Every benchmark; rewrites docs/PERFORMANCE.md with the figures, the machine and the date.
+bench: setup
+	scripts/with-postgres.sh $(PY) -m bench.run
 
 # Regenerate the message catalogue after changing translatable text.
 messages: $(VENV)/.installed

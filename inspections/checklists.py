@@ -139,7 +139,12 @@ class TemplateVersion(Base):
     template: Mapped[ChecklistTemplate] = relationship(back_populates="versions")
 
     def parsed(self) -> Definition:
-        return Definition.model_validate(self.definition)
+        # A version never changes once published, so the parse is kept on the loaded row: a
+        # pushed batch reads the same version for each of its inspections.
+        cached = self.__dict__.get("_parsed")
+        if cached is None:
+            cached = self.__dict__["_parsed"] = Definition.model_validate(self.definition)
+        return cached
 
 
 def publish_template_version(
@@ -159,11 +164,19 @@ def publish_template_version(
 
 
 def get_template_version(session: Session, template_id: int, version: int) -> TemplateVersion | None:
-    return session.scalar(
+    # Versions never change: remember where each is for the session's life (a pushed batch
+    # asks for the same one again and again).
+    known = session.info.setdefault("template_versions", {})
+    if (template_id, version) in known:
+        return session.get(TemplateVersion, known[(template_id, version)])
+    found = session.scalar(
         select(TemplateVersion).where(
             TemplateVersion.template_id == template_id, TemplateVersion.version == version
         )
     )
+    if found is not None:
+        known[(template_id, version)] = found.id
+    return found
 
 
 def current_version(session: Session, template: ChecklistTemplate) -> TemplateVersion:

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inspections.org import Device, Origin, User
 from inspections.patrol import ScanRefused, record_scan
+from inspections.records import Inspection
 from inspections.submission import SubmissionRefused, missing_photos, submit_inspection
 from sync.entities import ticket_data
 from sync.models import AppliedMutation
@@ -37,6 +40,12 @@ def apply_push(session: Session, batch: PushRequest, *, user: User, device: Devi
     device.last_seen_at = now
     origin = Origin("sync", device_id=device.id)
     context = _Context(session, user, device, site_ids, origin, now, offset_ms)
+    context.seen = set(session.scalars(select(AppliedMutation.id).where(
+        AppliedMutation.id.in_([m.id for m in batch.mutations]))))
+    # One query for the whole batch instead of one per inspection: which ids exist already.
+    claimed = {m.payload.get("inspection_id") for m in batch.mutations if m.type == "inspection.submit"}
+    claimed = {uuid.UUID(i) for i in claimed if isinstance(i, str) and _is_uuid(i)}
+    context.existing_inspections = set(session.scalars(select(Inspection.id).where(Inspection.id.in_(claimed))))
     return [_apply_one(context, mutation) for mutation in batch.mutations]
 
 
@@ -44,6 +53,11 @@ class _Context:
     def __init__(self, session, user, device, site_ids, origin, now, offset_ms):
         self.session, self.user, self.device, self.site_ids = session, user, device, site_ids
         self.origin, self.now, self.offset_ms = origin, now, offset_ms
+        self.seen: set = set()  # mutation ids applied before this batch
+        self.existing_inspections: set = set()
+        # The session's identity map holds rows weakly: keeping what the batch made alive
+        # keeps its site, location and checklist version loaded for the next mutation.
+        self.keep: list = []
 
 
 def _rejected(mutation: Mutation, code: str, message: str, details=None) -> dict:
@@ -53,9 +67,8 @@ def _rejected(mutation: Mutation, code: str, message: str, details=None) -> dict
 
 def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
     session = ctx.session
-    seen = session.get(AppliedMutation, mutation.id)
-    if seen is not None:
-        return _again(seen, mutation)
+    if mutation.id in ctx.seen:
+        return _again(session.get(AppliedMutation, mutation.id), mutation)
     payload_model = PAYLOADS.get(mutation.type)
     if payload_model is None:
         return _rejected(mutation, "unknown_type", f"unknown mutation type {mutation.type!r}")
@@ -66,28 +79,34 @@ def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
                          invalid.errors(include_url=False, include_context=False, include_input=False))
     savepoint = session.begin_nested()
     try:
-        # Claimed first: a concurrent request with the same id waits here, then fails.
-        claim = AppliedMutation(id=mutation.id, device_id=ctx.device.id, user_id=ctx.user.id,
-                                type=mutation.type, status="applied", result={}, received_at=ctx.now)
-        session.add(claim)
-        session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        return _again(session.get(AppliedMutation, mutation.id), mutation)
-    try:
         outcome = HANDLERS[mutation.type](ctx, payload)
-        claim.status = outcome.status
-        claim.result = outcome.model_dump(exclude_none=True)
-        session.flush()
+        result = outcome.model_dump(exclude_none=True)
+        # The mutation id is recorded inside the same savepoint as its effects. A concurrent
+        # request with the same id blocks on this row's key until we commit, then fails here
+        # and rolls its own effects back: applied once, whatever the network did.
+        session.connection().execute(insert(AppliedMutation.__table__), {
+            "id": mutation.id, "device_id": ctx.device.id, "user_id": ctx.user.id, "type": mutation.type,
+            "status": outcome.status, "result": result, "received_at": ctx.now})
         savepoint.commit()
+        ctx.seen.add(mutation.id)  # the same id again later in this batch is a duplicate
     except REFUSALS as refused:
         savepoint.rollback()
         return _rejected(mutation, refused.code, refused.message, getattr(refused, "item_errors", None) or None)
     except IntegrityError:
-        # The same record arrived under another mutation id in a concurrent request.
+        # The same mutation, or the same record under another mutation id, was applied by a
+        # concurrent request; its effects stand and these were rolled back.
         savepoint.rollback()
-        return {"id": str(mutation.id), "status": "duplicate"}
-    return {"id": str(mutation.id), **outcome.model_dump(exclude_none=True)}
+        seen = session.get(AppliedMutation, mutation.id)
+        return _again(seen, mutation) if seen is not None else {"id": str(mutation.id), "status": "duplicate"}
+    return {"id": str(mutation.id), **result}
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _again(seen: AppliedMutation, mutation: Mutation) -> dict:
@@ -97,14 +116,16 @@ def _again(seen: AppliedMutation, mutation: Mutation) -> dict:
 
 def _inspection(ctx: _Context, payload) -> Outcome:
     submitted = submit_inspection(ctx.session, payload, actor=ctx.user, origin=ctx.origin, now=ctx.now,
-                                  clock_offset_ms=ctx.offset_ms)
+                                  clock_offset_ms=ctx.offset_ms,
+                                  known_new=payload.inspection_id not in ctx.existing_inspections)
+    ctx.existing_inspections.add(payload.inspection_id)
     inspection = submitted.inspection
+    ctx.keep.append(inspection)
     return Outcome(
         status="applied" if submitted.created else "duplicate",
         entity={"inspection_id": str(inspection.id), "tickets": [t.number for t in submitted.tickets],
                 "clock_flagged": inspection.clock_flagged},
-        missing_photos=missing_photos(ctx.session, [s for a in inspection.answers for s in
-                                                    (p.photo_sha256 for p in a.photos)]),
+        missing_photos=missing_photos(ctx.session, [s for a in payload.answers for s in a.photos]),
     )
 
 

@@ -1,0 +1,57 @@
+"""A fresh database with just enough in it to benchmark: one site, twenty phones, a 20-item checklist."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+import inspections.org
+from inspections.checklists import ChecklistTemplate, Definition, publish_template_version
+from inspections.org import Location, LocationKind, Role, Site
+from inspections.people import create_user
+from webapp import create_app
+from webapp.extensions import db
+
+
+def fresh_database_url(kind: str, postgres_url: str | None, folder) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:6]}.db'}"
+    server = sa.make_url(postgres_url)
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def build_app(database_url: str, folder):
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "PHOTO_DIR": str(folder / "photos"),
+                      "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def populate(app, phones: int = 20, items: int = 20) -> dict:
+    """The site, a restroom, a checklist of ``items`` pass/fail items and ``phones`` cleaners."""
+    inspections.org.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # twenty logins, not a password benchmark
+    with app.app_context():
+        site = Site(code="BM", name="基准大厦", timezone="Asia/Shanghai")
+        db.session.add(site)
+        db.session.flush()
+        restroom = Location(site_id=site.id, kind=LocationKind.AREA, name="卫生间", area_type="restroom")
+        db.session.add(restroom)
+        template = ChecklistTemplate(kind="cleaning", title="基准检查表", roles=["cleaner"], area_type="restroom")
+        db.session.add(template)
+        db.session.flush()
+        definition = Definition.model_validate({"sections": [{"title": "s", "items": [
+            {"id": f"i{n:02d}", "label": f"项目 {n}", "type": "pass_fail"} for n in range(items)]}]})
+        publish_template_version(db.session, template, definition, actor=None)
+        for n in range(phones):
+            create_user(db.session, username=f"phone{n:02d}", display_name=f"保洁员{n}", password="bench-pass",
+                        role=Role.CLEANER, sites=[site])
+        db.session.commit()
+        return {"site_id": site.id, "location_id": restroom.id, "template_id": template.id, "items": items,
+                "usernames": [f"phone{n:02d}" for n in range(phones)]}
