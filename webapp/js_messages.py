@@ -19,6 +19,7 @@ def page_messages() -> dict:
                    "rejected": _("Refused"), "conflict": _("Conflict")},
         "fix": _("Fix"),
         "discard": _("Discard"),
+        "ticket_change": _("Ticket change"),
         "discard_confirm": _("Discard this record? It will not be sent."),
         "logout_unsent": _("%(n)s records have not been sent yet and will be lost if you log out. Log out anyway?"),
     }

@@ -167,6 +167,29 @@
     refresh,
   };
 
+  // --- ticket changes go through the outbox too (a cached page's form token may have expired,
+  // and the network may be gone): the form's fields become the mutation's payload.
+  function enhanceOutboxForms() {
+    for (const form of document.querySelectorAll("form[data-outbox]:not([data-bound])")) {
+      form.dataset.bound = "true";
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const payload = {};
+        for (const [name, value] of new FormData(form)) {
+          if (name === "csrf_token" || (name === "note" && !value.trim())) continue;
+          payload[name] = name === "base_version" ? Number(value) : value.trim();
+        }
+        if (form.dataset.outbox === "ticket.comment" && !payload.text) return;
+        await store.put("outbox", {
+          id: crypto.randomUUID(), type: form.dataset.outbox, payload, photos: [], status: "waiting",
+          title: form.dataset.title, place: messages.ticket_change, created_at: new Date().toISOString(), error: null,
+        });
+        form.reset();
+        await self.fieldApp.queued();
+      });
+    }
+  }
+
   // --- logout: nothing readable is left for the next person, online or not -----------------
   function guardLogout() {
     const form = document.querySelector("form[data-logout]");
@@ -189,15 +212,18 @@
   sync.channel.addEventListener("message", (event) => {
     if (event.data.type === "sync-request") trySync();
     else refresh();
-    // What was just sent changes today's list (done, or a rework ticket to fix): fetch it anew.
-    if (event.data.type === "sync-done" && event.data.pushed && document.getElementById("due-lists") && self.htmx) {
-      htmx.ajax("GET", location.pathname, { target: "#due-lists", select: "#due-lists", swap: "outerHTML" });
+    // What was just sent changes this page (today's list, a ticket's state): fetch it anew.
+    if (event.data.type === "sync-done" && event.data.pushed && self.htmx) {
+      const part = document.getElementById("due-lists") || document.getElementById("ticket");
+      if (part) htmx.ajax("GET", location.pathname, { target: `#${part.id}`, select: `#${part.id}`, swap: "outerHTML" });
     }
   });
 
   async function start() {
     const registration = await registerWorker().catch(() => null);
     guardLogout();
+    enhanceOutboxForms();
+    document.body.addEventListener("htmx:afterSettle", enhanceOutboxForms);
     if (shell) {
       refresh();  // what this phone holds, read from its own storage
       addEventListener("online", trySync);

@@ -178,3 +178,23 @@ def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(
     page.evaluate("fieldSync.syncNow()")
     page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
     assert _count(app, Inspection) == 1
+
+
+def test_an_engineer_moves_a_ticket_offline_and_it_follows_when_back_online(app, live_server, phone_context):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "lihua")  # the B2 leak is assigned to him
+    wait_until_offline_ready(page)
+    ticket_url = page.get_attribute("a.row:has-text('BY-20261126-0001')", "href")
+    _go_offline(phone_context, live_server)
+    page.goto(live_server.url + ticket_url)
+    page.click("form[data-outbox='ticket.transition'] button")
+    page.wait_for_selector("#sync-status[data-waiting='1']")
+    page.goto(live_server.url + "/today")
+    assert outbox_statuses(page) == ["waiting"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(Ticket.state).where(Ticket.number == "BY-20261126-0001")) == "assigned"
+    _go_online(phone_context, live_server)
+    page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
+    with app.app_context():
+        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == "BY-20261126-0001"))
+        assert ticket.state == "in_progress" and ticket.events[-1].source == "sync"
