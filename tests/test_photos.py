@@ -94,7 +94,6 @@ def test_store_names_cannot_escape_the_folder(tmp_path):
 
 def test_a_photo_is_served_to_those_who_may_see_it_only(app, client, demo):
     from tests.sync_client import get_token, put_photo
-    from tests.conftest import csrf_token
 
     data = jpeg_bytes()
     assert put_photo(client, get_token(client, "chenmei"), data).status_code == 201

@@ -1,5 +1,4 @@
 """Submitting an inspection: one service for the form and the sync push."""
-import uuid
 
 import pytest
 import sqlalchemy as sa

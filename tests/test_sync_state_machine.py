@@ -1,6 +1,5 @@
 """Several phones push through a bad network: lost answers, repeats, reordering. The server
 ends with exactly the records the phones made, each once, and every outbox drains."""
-import uuid
 
 import sqlalchemy as sa
 from hypothesis import settings, strategies as st

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tests.e2e.conftest import (
-    fill_restroom_check, log_in, log_out, outbox_statuses, screenshot, wait_until_offline_ready,
+    fill_restroom_check, log_in, outbox_statuses, screenshot, wait_until_offline_ready,
 )
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, request, session, url_for
+from flask import Blueprint, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 

@@ -8,7 +8,7 @@ from sqlalchemy import exists, or_, select
 
 from inspections.photos import Photo, display_name, is_sha256, thumb_name
 from inspections.records import Answer, AnswerPhoto, Inspection
-from tickets.models import Ticket, TicketPhoto
+from tickets.models import TicketPhoto
 from webapp import photo_store
 from webapp.access import EVERYONE, roles_required, visible_site_ids, visible_tickets
 from webapp.extensions import db
