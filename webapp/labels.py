@@ -1,6 +1,8 @@
 """Words shown for the domain's codes, in the person's language."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -37,6 +39,14 @@ TRANSITION_LABELS = {
     "in_progress": _l("Start work"),
     "resolved": _l("Mark resolved"),
     "closed": _l("Close"),
+}
+ROUND_LABELS = {
+    "upcoming": _l("Upcoming"),
+    "in_progress": _l("Under way"),
+    "complete": _l("Complete"),
+    "late": _l("Late"),
+    "incomplete": _l("Incomplete"),
+    "missed": _l("Missed"),
 }
 PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
 ACTION_LABELS = {
@@ -82,4 +92,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda p: _label(PRIORITY_LABELS, p), "priority_label")
     app.add_template_global(lambda role: _label(ROLE_LABELS, role), "role_label")
     app.add_template_global(lambda action: _label(ACTION_LABELS, action), "action_label")
+    app.add_template_global(lambda status: _label(ROUND_LABELS, status), "round_status_label")
     app.add_template_global(answer_error_message, "answer_error_message")
+    app.add_template_global(timedelta, "timedelta")

@@ -11,6 +11,11 @@
   const messages = info.messages;
   const items = info.sections.flatMap((s) => s.items);
   const params = new URLSearchParams(location.search);
+  // A patrol check-in arrives with its scan in the fragment (the cached page's URL stays the same).
+  const scanParams = new URLSearchParams(location.hash.slice(1));
+  const scan = scanParams.get("route") ? { route_id: Number(scanParams.get("route")), code: scanParams.get("code"),
+    scanned_at: scanParams.get("at") } : null;
+  if (scan) info.draft_key += `|scan|${scan.scanned_at}`;
   let draft;
 
   function fieldset(itemId) {
@@ -233,6 +238,19 @@
       const a = draft.answers[i.id];
       return { item_id: i.id, value: a.value, note: a.note || "", photos: a.photos || [] };
     });
+    if (scan) {
+      await store.put("outbox", {
+        id: crypto.randomUUID(), type: "patrol.scan", status: "waiting", error: null,
+        payload: { scan_id: crypto.randomUUID(), route_id: scan.route_id, checkpoint_id: info.location_id,
+          code: scan.code, scanned_at: scan.scanned_at, answers },
+        photos: [...new Set(answers.flatMap((a) => a.photos))], title: info.title, place: info.place,
+        created_at: new Date().toISOString(),
+      });
+      await store.remove("drafts", info.draft_key);
+      await self.fieldApp.queued();
+      location.assign(`/patrol/routes/${scan.route_id}/walk`);
+      return;
+    }
     const payload = {
       inspection_id: draft.inspection_id, template_id: info.template_id, template_version: info.template_version,
       site_id: info.site_id, location_id: info.location_id, started_at: draft.started_at,

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate, current_version
-from inspections.org import Location, Origin
+from inspections.org import Location, Origin, Role
+from inspections.patrol import PatrolRoute
 from inspections.records import Assignment, Inspection
 from inspections.submission import (
     InspectionSubmission, SubmissionRefused, check_answers, item_failed, submit_inspection,
@@ -50,6 +51,7 @@ def today():
         sites.append({
             "site": site,
             "day": day,
+            "routes": _routes(site),
             "due": assignments_due(db.session, current_user, site, day),
             "startable": [(t, locations_for(db.session, t, site)) for t in templates],
         })
@@ -60,6 +62,13 @@ def today():
     return render("field/today.html", sites=sites, my_tickets=my_tickets,
                   recent=recent_inspections(db.session, current_user), now=now,
                   offline_urls=_offline_urls(sites, my_tickets))
+
+
+def _routes(site) -> list[PatrolRoute]:
+    if current_user.role not in (Role.GUARD, Role.SUPERVISOR):
+        return []
+    return list(db.session.scalars(select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active)
+                                   .order_by(PatrolRoute.id)))
 
 
 OFFLINE_PAGES_MAX = 80  # enough for a shift's checklists; a phone is not an archive
@@ -74,6 +83,7 @@ def _offline_urls(sites: list[dict], my_tickets: list[Ticket]) -> list[str]:
             urls.append(url_for("field.checklist", template_id=a.template_id, location=a.location_id, assignment=a.id))
         for template, locations in entry["startable"]:
             urls += [url_for("field.checklist", template_id=template.id, location=loc.id) for loc in locations]
+        urls += [url_for("patrol.walk", route_id=route.id) for route in entry["routes"]]
     urls += [url_for("tickets.show", number=t.number) for t in my_tickets]
     return list(dict.fromkeys(urls))[:OFFLINE_PAGES_MAX]
 

@@ -1,0 +1,52 @@
+"""Tonight's rounds of a site's routes, judged from the scans the server has."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspections.org import Site
+from inspections.patrol import PatrolRoute, PatrolScan
+from inspections.rounds import Round, Schedule, ScanFact, judge, night_of
+
+
+@dataclass
+class RouteNight:
+    route: PatrolRoute
+    day: date
+    rounds: list[Round]
+    scans: dict  # scan id → PatrolScan, for answers and who walked
+
+
+def current_night(site: Site, now: datetime, schedule: Schedule | None = None) -> date:
+    """The night under way now: the one whose rounds span ``now``; else, before noon, last night."""
+    tz = ZoneInfo(site.timezone)
+    local = now.astimezone(tz)
+    if schedule is not None:
+        for day in (local.date(), local.date() - timedelta(days=1)):
+            start, end = night_of(tz, day, schedule)
+            if start - schedule.window <= now <= end + schedule.every:
+                return day
+    return local.date() if local.hour >= 12 else local.date() - timedelta(days=1)
+
+
+def route_night(session: Session, route: PatrolRoute, day: date, now: datetime) -> RouteNight:
+    tz = ZoneInfo(route.site.timezone)
+    schedule = Schedule.from_json(route.schedule)
+    since = datetime.combine(day, schedule.start, tzinfo=tz) - timedelta(days=1)
+    rows = list(session.scalars(
+        select(PatrolScan).where(PatrolScan.route_id == route.id, PatrolScan.scanned_at >= since,
+                                 PatrolScan.scanned_at < since + timedelta(days=3))
+        .order_by(PatrolScan.scanned_at)))
+    facts = [ScanFact(r.checkpoint_id, r.scanned_at, r.clock_offset_ms, r.id) for r in rows]
+    checkpoints = [c.location_id for c in route.checkpoints]
+    return RouteNight(route, day, judge(schedule, tz, day, checkpoints, facts, now), {r.id: r for r in rows})
+
+
+def site_night(session: Session, site: Site, day: date, now: datetime) -> list[RouteNight]:
+    routes = session.scalars(select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active)
+                             .order_by(PatrolRoute.id))
+    return [route_night(session, route, day, now) for route in routes]
