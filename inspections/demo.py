@@ -2,7 +2,6 @@
 the standard checklists, a patrol route, a fit-out project, assignments and some open tickets."""
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -12,7 +11,7 @@ from inspections.base import Base
 from inspections.checklists import ChecklistTemplate, publish_template_version
 from inspections.fitout import FitoutProject, FitoutState
 from inspections.org import Department, Location, LocationKind, Origin, Role, Site, Tenant, User
-from inspections.patrol import PatrolRoute, RouteCheckpoint
+from inspections.patrol import PatrolRoute, RouteCheckpoint, checkpoint_code
 from inspections.people import create_user
 from inspections.records import Assignment
 from inspections.standards import STANDARD_TEMPLATES, definition_of
@@ -21,7 +20,6 @@ from tickets.models import Priority, TicketKind
 from tickets.services import assign_ticket, open_ticket
 
 DEMO_PASSWORD = "demo1234"
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: the code is typed by hand
 
 # username, name, role, department, site codes
 DEMO_PEOPLE = [
@@ -36,12 +34,6 @@ DEMO_PEOPLE = [
     ("sunqiang", "孙强", Role.GUARD, "security", ["XH"]),
     ("zhoufang", "周芳", Role.CLEANER, "cleaning", ["XH"]),
 ]
-
-
-def checkpoint_code() -> str:
-    """A code that cannot be guessed from the checkpoint's name, printed under its QR."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-    return f"{raw[:4]}-{raw[4:]}"
 
 
 def is_loaded(session: Session) -> bool:

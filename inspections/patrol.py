@@ -1,6 +1,8 @@
 """Patrol routes: ordered checkpoints on a schedule, and the scans that prove a round."""
 from __future__ import annotations
 
+import logging
+import secrets
 import uuid
 from datetime import datetime
 
@@ -58,12 +60,31 @@ class PatrolScan(Base):
     clock_flagged: Mapped[bool] = mapped_column(default=False)
 
 
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: the code is typed by hand
+
+
+def checkpoint_code() -> str:
+    """A code that cannot be guessed from the checkpoint's name, printed under its QR."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def rotate_checkpoint_code(session: Session, checkpoint: Location, *, actor: User) -> str:
+    """A new code for a lost or copied label: the old one stops working at once."""
+    checkpoint.qr_code = checkpoint_code()
+    session.flush()
+    log.info("checkpoint %s code rotated by %s", checkpoint.id, actor.username)
+    return checkpoint.qr_code
+
+
 class ScanRefused(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
 
+
+log = logging.getLogger(__name__)
 
 # A scan's checklist answers are stored as an inspection whose id derives from the scan's.
 SCAN_INSPECTION_NAMESPACE = uuid.UUID("6f1d8a52-3b8e-4c1e-9a3e-5c0a7e1d2b44")
@@ -94,7 +115,7 @@ def record_scan(
     stop = next((c for c in route.checkpoints if c.location_id == checkpoint_id), None)
     if stop is None:
         raise ScanRefused("unknown_checkpoint", "that checkpoint is not on this route")
-    if stop.location.qr_code is None or code.strip().upper() != stop.location.qr_code:
+    if stop.location.qr_code is None or _normalised(code) != _normalised(stop.location.qr_code):
         raise ScanRefused("wrong_code", "the code does not match the checkpoint")
     scan = PatrolScan(
         id=scan_id, route_id=route.id, checkpoint_id=checkpoint_id, guard_id=actor.id,
@@ -114,3 +135,7 @@ def record_scan(
     session.add(scan)
     session.flush()
     return scan, True, tickets
+
+
+def _normalised(code: str) -> str:
+    return "".join(c for c in code.upper() if c.isalnum())

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from inspections.base import utcnow
 from inspections.org import Role
-from inspections.patrol import PatrolRoute
+from inspections.patrol import PatrolRoute, rotate_checkpoint_code
 from inspections.patrol_board import current_night, route_night, site_night
 from inspections.rounds import RoundStatus, Schedule
 from webapp.access import require_site, roles_required, visible_sites
 from webapp.extensions import db
-from webapp.pages import offline_page, render
+from webapp.pages import offline_page, render, see_other
+from webapp.patrol import codes as patrol_codes
+from webapp.patrol.codes import qr_svg
 
 bp = Blueprint("patrol", __name__, url_prefix="/patrol")
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
@@ -49,8 +51,7 @@ def board():
 @offline_page
 def walk(route_id: int):
     """The guard's route on the phone: what is done, what is next, and the code to type or scan."""
-    route = db.session.get(PatrolRoute, route_id) or abort(404)
-    require_site(route.site_id)
+    route = _route(route_id)
     now = utcnow()
     night = route_night(db.session, route, current_night(route.site, now, Schedule.from_json(route.schedule)), now)
     current = next((r for r in night.rounds if r.status in (RoundStatus.IN_PROGRESS, RoundStatus.UPCOMING)), None)
@@ -64,3 +65,39 @@ def walk(route_id: int):
         "done_label": _("Done"), "waiting_label": _("Waiting to send"),
     }
     return render("patrol/walk.html", route=route, current=current, now=now, route_data=route_data)
+
+
+@bp.route("/routes/<int:route_id>/codes")
+@roles_required(SUPERVISORS)
+def codes(route_id: int):
+    """Every checkpoint's QR code with its name and place, to print and stick on the wall."""
+    route = _route(route_id)
+    return render("patrol/codes.html", route=route, qr_svg=qr_svg)
+
+
+@bp.route("/routes/<int:route_id>/codes.pdf")
+@roles_required(SUPERVISORS)
+def codes_pdf(route_id: int):
+    """The same codes as a PDF, four to an A4 page."""
+    route = _route(route_id)
+    response = Response(patrol_codes.codes_pdf(route), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="route-{route.id}-codes.pdf"'
+    return response
+
+
+@bp.route("/routes/<int:route_id>/checkpoints/<int:location_id>/rotate", methods=["POST"])
+@roles_required(SUPERVISORS)
+def rotate(route_id: int, location_id: int):
+    """Print a lost label again with a new code; the old code stops working."""
+    route = _route(route_id)
+    stop = next((s for s in route.checkpoints if s.location_id == location_id), None) or abort(404)
+    code = rotate_checkpoint_code(db.session, stop.location, actor=current_user)
+    db.session.commit()
+    flash(_("New code for %(name)s: %(code)s. Print it and replace the label.", name=stop.location.name, code=code))
+    return see_other(url_for("patrol.codes", route_id=route.id))
+
+
+def _route(route_id: int) -> PatrolRoute:
+    route = db.session.get(PatrolRoute, route_id) or abort(404)
+    require_site(route.site_id)
+    return route

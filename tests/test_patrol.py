@@ -1,0 +1,73 @@
+"""Checkpoint codes: printed so they decode, rotated when a label is lost, checked on every scan."""
+import re
+import uuid
+from datetime import datetime, timezone
+
+import pypdfium2
+import sqlalchemy as sa
+import zxingcpp
+
+from inspections.patrol import PatrolRoute
+from tests.conftest import csrf_token, login
+from tests.sync_client import get_token, mutation, push
+from webapp.extensions import db
+
+
+def _route(app):
+    with app.app_context():
+        route = db.session.scalar(sa.select(PatrolRoute))
+        return route.id, [(s.location_id, s.location.qr_code, s.location.name) for s in route.checkpoints]
+
+
+def test_the_printed_pdf_has_one_decodable_qr_per_checkpoint(app, client, demo):
+    route_id, stops = _route(app)
+    login(client, "wangjl")
+    response = client.get(f"/patrol/routes/{route_id}/codes.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pdf = pypdfium2.PdfDocument(response.data)
+    decoded = []
+    for page in pdf:
+        decoded += [result.text for result in zxingcpp.read_barcodes(page.render(scale=1.5).to_pil())]
+    assert sorted(decoded) == sorted(code for _, code, _ in stops)
+    text = "".join(page.get_textpage().get_text_range() for page in pdf)
+    assert all(name in text for _, _, name in stops)  # the Chinese names are drawn, not boxes
+
+
+def test_codes_cannot_be_guessed_from_names(app, demo):
+    _, stops = _route(app)
+    for _, code, name in stops:
+        assert re.fullmatch(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", code) and code not in name
+    assert len({code for _, code, _ in stops}) == len(stops)
+
+
+def _scan(route_id, checkpoint_id, code):
+    return mutation("patrol.scan", {"scan_id": str(uuid.uuid4()), "route_id": route_id, "checkpoint_id": checkpoint_id,
+                                    "code": code, "scanned_at": datetime.now(timezone.utc).isoformat()})
+
+
+def test_a_wrong_code_is_rejected_and_a_rotated_code_stops_working(app, client, demo):
+    route_id, stops = _route(app)
+    checkpoint, old_code, _ = stops[0]
+    guard = get_token(client, "zhangwei")
+    wrong = push(client, guard, [_scan(route_id, checkpoint, stops[1][1])]).get_json()["results"][0]
+    assert (wrong["status"], wrong["error"]["code"]) == ("rejected", "wrong_code")
+
+    login(client, "wangjl")
+    rotated = client.post(f"/patrol/routes/{route_id}/checkpoints/{checkpoint}/rotate",
+                          data={"csrf_token": csrf_token(client, "/today")})
+    assert rotated.status_code == 303
+    _, after = _route(app)
+    new_code = after[0][1]
+    assert new_code != old_code
+    assert push(client, guard, [_scan(route_id, checkpoint, old_code)]).get_json()["results"][0]["status"] == "rejected"
+    assert push(client, guard, [_scan(route_id, checkpoint, new_code.lower())]).get_json()["results"][0]["status"] == "applied"
+
+
+def test_guards_and_cleaners_cannot_print_or_rotate(app, client, demo):
+    route_id, stops = _route(app)
+    for who in ("zhangwei", "chenmei"):
+        login(client, who)
+        assert client.get(f"/patrol/routes/{route_id}/codes").status_code == 403
+        assert client.post(f"/patrol/routes/{route_id}/checkpoints/{stops[0][0]}/rotate",
+                           data={"csrf_token": csrf_token(client, "/today")}).status_code == 403
+        client.post("/logout")
