@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from inspections.base import Base, utcnow
 from inspections.checklists import ChecklistTemplate
-from inspections.org import Location, Origin, Site, User
+from inspections.org import Location, LocationKind, Origin, Site, User
 from inspections.submission import CLOCK_FLAG_MS, InspectionSubmission, submit_inspection
 
 
@@ -139,3 +139,37 @@ def record_scan(
 
 def _normalised(code: str) -> str:
     return "".join(c for c in code.upper() if c.isalnum())
+
+
+def create_route(session: Session, *, site: Site, name: str, schedule: dict, actor: User) -> PatrolRoute:
+    route = PatrolRoute(site_id=site.id, name=name, schedule=schedule)
+    session.add(route)
+    session.flush()
+    log.info("route %s (%s) created by %s", route.id, name, actor.username)
+    return route
+
+
+def add_checkpoint(session: Session, route: PatrolRoute, *, name: str, floor: Location | None,
+                   template: ChecklistTemplate | None, actor: User) -> Location:
+    """A new checkpoint at the end of the route, with a fresh code to print."""
+    checkpoint = Location(site_id=route.site_id, parent_id=floor.id if floor else None, kind=LocationKind.CHECKPOINT,
+                          name=name, qr_code=checkpoint_code())
+    session.add(checkpoint)
+    session.flush()
+    route.checkpoints.append(RouteCheckpoint(location_id=checkpoint.id, position=len(route.checkpoints),
+                                             template_id=template.id if template else None))
+    session.flush()
+    log.info("checkpoint %s added to route %s by %s", checkpoint.id, route.id, actor.username)
+    return checkpoint
+
+
+def move_checkpoint(session: Session, route: PatrolRoute, location_id: int, step: int) -> None:
+    """Move a checkpoint one place earlier (-1) or later (+1) in the walking order."""
+    stops = list(route.checkpoints)
+    index = next(n for n, s in enumerate(stops) if s.location_id == location_id)
+    other = index + step
+    if 0 <= other < len(stops):
+        stops[index], stops[other] = stops[other], stops[index]
+        for position, stop in enumerate(stops):
+            stop.position = position
+        session.flush()

@@ -71,3 +71,29 @@ def test_guards_and_cleaners_cannot_print_or_rotate(app, client, demo):
         assert client.post(f"/patrol/routes/{route_id}/checkpoints/{stops[0][0]}/rotate",
                            data={"csrf_token": csrf_token(client, "/today")}).status_code == 403
         client.post("/logout")
+
+
+def test_a_manager_defines_a_route_with_ordered_checkpoints(app, client, demo):
+    login(client, "wangjl")
+    bad = client.post("/patrol/routes", data={"csrf_token": csrf_token(client, "/today"), "name": "白班",
+                                              "start": "25:00", "end": "18:00", "every_minutes": "60",
+                                              "window_minutes": "40"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "A time like 22:00." in html and "shorter than half" in html
+    made = client.post("/patrol/routes", data={"csrf_token": csrf_token(client, "/today"), "name": "白班巡逻",
+                                               "start": "08:00", "end": "18:00", "every_minutes": "120",
+                                               "window_minutes": "10"})
+    assert made.status_code == 303
+    edit_url = made.headers["Location"]
+    for name in ("大堂东门", "B1 车库入口"):
+        assert client.post(edit_url, data={"csrf_token": csrf_token(client, "/today"), "action": "checkpoint",
+                                           "cp-name": name, "cp-floor_id": "0"}).status_code == 303
+    with app.app_context():
+        route = db.session.scalar(sa.select(PatrolRoute).where(PatrolRoute.name == "白班巡逻"))
+        second = route.checkpoints[1].location_id
+        assert route.schedule == {"start": "08:00", "end": "18:00", "every_minutes": 120, "window_minutes": 10}
+    client.post(edit_url, data={"csrf_token": csrf_token(client, "/today"), "action": "up", "location_id": second})
+    with app.app_context():
+        route = db.session.scalar(sa.select(PatrolRoute).where(PatrolRoute.name == "白班巡逻"))
+        assert [s.location.name for s in route.checkpoints] == ["B1 车库入口", "大堂东门"]
+        assert all(s.location.qr_code and s.template_id for s in route.checkpoints)

@@ -9,15 +9,18 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from inspections.base import utcnow
-from inspections.org import Role
-from inspections.patrol import PatrolRoute, rotate_checkpoint_code
+from inspections.checklists import ChecklistTemplate
+from inspections.org import Location, LocationKind, Role
+from inspections.patrol import PatrolRoute, add_checkpoint, create_route, move_checkpoint, rotate_checkpoint_code
 from inspections.patrol_board import current_night, route_night, site_night
 from inspections.rounds import RoundStatus, Schedule
 from webapp.access import require_site, roles_required, visible_sites
+from webapp.choices import choices
 from webapp.extensions import db
 from webapp.pages import offline_page, render, see_other
 from webapp.patrol import codes as patrol_codes
 from webapp.patrol.codes import qr_svg
+from webapp.patrol.forms import CheckpointForm, RouteForm
 
 bp = Blueprint("patrol", __name__, url_prefix="/patrol")
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
@@ -101,3 +104,53 @@ def _route(route_id: int) -> PatrolRoute:
     route = db.session.get(PatrolRoute, route_id) or abort(404)
     require_site(route.site_id)
     return route
+
+
+@bp.route("/routes", methods=["GET", "POST"])
+@roles_required(SUPERVISORS)
+def routes():
+    """The routes of the person's sites, and a form to add one."""
+    form = RouteForm()
+    sites = visible_sites(current_user)
+    if form.validate_on_submit():
+        site = next(s for s in sites if s.id == request.form.get("site_id", type=int)) if len(sites) > 1 else sites[0]
+        route = create_route(db.session, site=site, name=form.name.data.strip(), schedule=form.schedule(),
+                             actor=current_user)
+        db.session.commit()
+        return see_other(url_for("patrol.edit", route_id=route.id))
+    found = db.session.scalars(select(PatrolRoute).where(PatrolRoute.site_id.in_([s.id for s in sites]))
+                               .order_by(PatrolRoute.site_id, PatrolRoute.id)).all()
+    return render("patrol/routes.html", routes=found, form=form, sites=sites, status=422 if form.errors else 200)
+
+
+@bp.route("/routes/<int:route_id>", methods=["GET", "POST"])
+@roles_required(SUPERVISORS)
+def edit(route_id: int):
+    """A route's schedule and its checkpoints in walking order."""
+    route = _route(route_id)
+    form = RouteForm(obj=None, data={"name": route.name, **route.schedule}) if request.method == "GET" else RouteForm()
+    checkpoint_form = CheckpointForm(prefix="cp")
+    floors = db.session.scalars(select(Location).where(Location.site_id == route.site_id,
+                                                       Location.kind == LocationKind.FLOOR).order_by(Location.id)).all()
+    checkpoint_form.floor_id.choices = choices([(0, "—")] + [(f.id, f.name) for f in floors])
+    action = request.form.get("action")
+    if action == "schedule" and form.validate_on_submit():
+        route.name, route.schedule = form.name.data.strip(), form.schedule()
+        db.session.commit()
+        flash(_("Saved."))
+        return see_other(url_for("patrol.edit", route_id=route.id))
+    if action == "checkpoint" and checkpoint_form.validate_on_submit():
+        template = db.session.scalar(select(ChecklistTemplate).where(ChecklistTemplate.kind == "patrol",
+                                                                     ChecklistTemplate.active))
+        floor = db.session.get(Location, checkpoint_form.floor_id.data) if checkpoint_form.floor_id.data else None
+        add_checkpoint(db.session, route, name=checkpoint_form.name.data.strip(), floor=floor, template=template,
+                       actor=current_user)
+        db.session.commit()
+        return see_other(url_for("patrol.edit", route_id=route.id))
+    if action in ("up", "down"):
+        move_checkpoint(db.session, route, request.form.get("location_id", type=int), -1 if action == "up" else 1)
+        db.session.commit()
+        return see_other(url_for("patrol.edit", route_id=route.id))
+    failed = bool(form.errors or checkpoint_form.errors)
+    return render("patrol/edit.html", route=route, form=form, checkpoint_form=checkpoint_form,
+                  status=422 if failed else 200)

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tickets.states import TicketState
 
@@ -19,7 +19,7 @@ class TransitionForm(FlaskForm):
 
     def validate_to(self, field) -> None:
         if field.data not in {state.value for state in TicketState}:
-            raise ValueError(_l("Not a ticket state."))
+            raise ValidationError(_l("Not a ticket state."))
 
 
 class CommentForm(FlaskForm):
