@@ -29,6 +29,7 @@ DEMO_PEOPLE = [
     ("zhaoling", "赵玲", Role.SUPERVISOR, "cleaning", ["BY"]),
     ("chenmei", "陈梅", Role.CLEANER, "cleaning", ["BY"]),
     ("zhangwei", "张伟", Role.GUARD, "security", ["BY"]),
+    ("liqiang", "李强", Role.SUPERVISOR, "security", ["BY"]),
     ("lihua", "李华", Role.ENGINEER, "engineering", ["BY"]),
     ("hemin", "何敏", Role.MANAGER, "customer_service", ["XH"]),
     ("sunqiang", "孙强", Role.GUARD, "security", ["XH"]),
@@ -94,7 +95,7 @@ def load_demo(session: Session, now: datetime) -> None:
         for username, name, role, dept, codes in DEMO_PEOPLE
     }
     for code, head in [("customer_service", "wangjl"), ("cleaning", "zhaoling"),
-                       ("security", "zhangwei"), ("engineering", "lihua")]:
+                       ("security", "liqiang"), ("engineering", "lihua")]:
         departments[code].head_id = people[head].id
 
     templates = {}

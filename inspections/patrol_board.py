@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspections.org import Site
+from inspections.notices import notify
+from inspections.org import Department, Role, Site, User
 from inspections.patrol import PatrolRoute, PatrolScan
-from inspections.rounds import Round, Schedule, ScanFact, judge, night_of
+from inspections.rounds import Round, RoundStatus, Schedule, ScanFact, judge, night_of
 
 
 @dataclass
@@ -50,3 +51,34 @@ def site_night(session: Session, site: Site, day: date, now: datetime) -> list[R
     routes = session.scalars(select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active)
                              .order_by(PatrolRoute.id))
     return [route_night(session, route, day, now) for route in routes]
+
+
+def raise_missed_round_notices(session: Session, site: Site, now: datetime) -> int:
+    """Tell the security supervisors of every round of the last nights that was missed or left
+    incomplete. Safe to run as often as wanted (cron, or when a supervisor opens the app)."""
+    supervisors = security_supervisors(session, site)
+    raised = 0
+    tz = ZoneInfo(site.timezone)
+    today = now.astimezone(tz).date()
+    for route in session.scalars(select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active)):
+        for day in (today - timedelta(days=1), today):
+            for round_ in route_night(session, route, day, now).rounds:
+                if round_.status not in (RoundStatus.MISSED, RoundStatus.INCOMPLETE):
+                    continue
+                due = round_.due_at.astimezone(tz)
+                missed = len(round_.missed_checkpoints)
+                for person in supervisors:
+                    raised += notify(
+                        session, person, key=f"round:{route.id}:{round_.due_at:%Y%m%dT%H%M}",
+                        title=f"{route.name} {due:%m-%d %H:%M}：{'漏巡' if round_.status == RoundStatus.MISSED else '未完成'}",
+                        body=f"{site.name} · 漏检巡更点 {missed} 个", link=f"/patrol?day={day.isoformat()}", now=now)
+    return raised
+
+
+def security_supervisors(session: Session, site: Site) -> list[User]:
+    """Supervisors of the security department at the site; its head; else the site's managers."""
+    people = [u for u in session.scalars(select(User).where(User.active)) if u.may_see_site(site.id)]
+    found = [u for u in people if u.role == Role.SUPERVISOR and u.department and u.department.code == "security"]
+    head = session.scalar(select(Department.head_id).where(Department.code == "security"))
+    found += [u for u in people if u.id == head and u not in found]
+    return found or [u for u in people if u.role == Role.MANAGER]

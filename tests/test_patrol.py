@@ -97,3 +97,23 @@ def test_a_manager_defines_a_route_with_ordered_checkpoints(app, client, demo):
         route = db.session.scalar(sa.select(PatrolRoute).where(PatrolRoute.name == "白班巡逻"))
         assert [s.location.name for s in route.checkpoints] == ["B1 车库入口", "大堂东门"]
         assert all(s.location.qr_code and s.template_id for s in route.checkpoints)
+
+
+def test_a_missed_round_is_told_once_to_the_security_supervisor(app, client, demo):
+    from inspections.notices import Notice
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["patrol", "notify"]).output
+    again = runner.invoke(args=["patrol", "notify"]).output
+    with app.app_context():
+        notices = db.session.scalars(sa.select(Notice)).all()
+        people = {n.user_id for n in notices}
+        from inspections.org import User
+
+        supervisor = db.session.scalar(sa.select(User).where(User.username == "liqiang"))
+    # Last night's first round is always over and nobody walked it in the demo.
+    assert notices and int(first.split()[0]) == len(notices) and again.startswith("0 ")
+    assert people == {supervisor.id}
+    login(client, "liqiang", locale="zh")
+    page = client.get("/today").get_data(as_text=True)
+    assert "通知" in page and "漏巡" in page

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.demo import DEMO_PASSWORD, clear_all, is_loaded, load_demo
 from inspections.org import Department, Role, Site, User
+from inspections.patrol_board import raise_missed_round_notices
 from inspections.people import PersonRefused, create_user, reset_password
 from webapp.config import SETTINGS
 from webapp.extensions import db
@@ -84,3 +85,16 @@ def config_command():
     for name in SETTINGS:
         value = current_app.config[name]
         click.echo(f"{name}={'***' if name == 'SECRET_KEY' else value}")
+
+
+@bp.cli.group("patrol")
+def patrol():
+    """Patrol rounds."""
+
+
+@patrol.command("notify")
+def patrol_notify():
+    """Tell security supervisors of missed or incomplete rounds (run it from cron every 15 minutes)."""
+    raised = sum(raise_missed_round_notices(db.session, site, utcnow()) for site in db.session.scalars(select(Site)))
+    db.session.commit()
+    click.echo(f"{raised} notices raised")

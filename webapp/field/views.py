@@ -13,7 +13,9 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.org import Location, Origin, Role
+from inspections.notices import Notice, unread
 from inspections.patrol import PatrolRoute
+from inspections.patrol_board import raise_missed_round_notices
 from inspections.records import Assignment, Inspection
 from inspections.submission import (
     InspectionSubmission, SubmissionRefused, check_answers, item_failed, submit_inspection,
@@ -55,11 +57,15 @@ def today():
             "due": assignments_due(db.session, current_user, site, day),
             "startable": [(t, locations_for(db.session, t, site)) for t in templates],
         })
+    if current_user.role in (Role.SUPERVISOR, Role.MANAGER):
+        for entry in sites:  # idempotent: a missed round is told once, however often this runs
+            raise_missed_round_notices(db.session, entry["site"], now)
+        db.session.commit()
     my_tickets = db.session.scalars(
         visible_tickets(current_user).where(Ticket.assignee_id == current_user.id, Ticket.state != "closed")
         .order_by(Ticket.due_at)
     ).all()
-    return render("field/today.html", sites=sites, my_tickets=my_tickets,
+    return render("field/today.html", sites=sites, my_tickets=my_tickets, notices=unread(db.session, current_user),
                   recent=recent_inspections(db.session, current_user), now=now,
                   offline_urls=_offline_urls(sites, my_tickets))
 
@@ -176,3 +182,15 @@ def inspection(inspection_id: uuid.UUID):
                   now=utcnow())
 
 
+
+
+@bp.route("/notices/<int:notice_id>/read", methods=["POST"])
+@roles_required(EVERYONE)
+def read_notice(notice_id: int):
+    """Mark a notice as seen and go where it points."""
+    notice = db.session.get(Notice, notice_id)
+    if notice is None or notice.user_id != current_user.id:
+        abort(404)
+    notice.read_at = utcnow()
+    db.session.commit()
+    return see_other(notice.link or url_for("field.today"))
