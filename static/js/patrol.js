@@ -18,6 +18,37 @@
     location.assign(`${stop.checklist_url}#${scan}`);
   });
 
+  // An incident on the round becomes a hazard ticket, with its photos, through the outbox.
+  const incident = document.querySelector("[data-incident-form]");
+  const incidentPhotos = [];
+  incident.querySelector("input[type=file]").addEventListener("change", async (event) => {
+    for (const file of event.target.files) {
+      const sha = await self.fieldPhotos.keep(file);
+      incidentPhotos.push(sha);
+      const img = Object.assign(document.createElement("img"), { width: 72, height: 72, alt: "" });
+      img.src = await self.fieldPhotos.objectUrl(sha);
+      incident.querySelector(".thumbs").append(img);
+    }
+    event.target.value = "";
+  });
+  incident.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const title = incident.elements.title.value.trim();
+    incident.querySelector("[data-incident-error]").hidden = Boolean(title);
+    if (!title) return;
+    const payload = { ticket_id: crypto.randomUUID(), kind: "hazard", title, priority: "high",
+      description: incident.elements.description.value.trim(), site_id: route.site_id,
+      location_id: Number(incident.elements.location_id.value), photos: [...incidentPhotos] };
+    await self.fieldStore.put("outbox", { id: crypto.randomUUID(), type: "ticket.create", payload, status: "waiting",
+      photos: [...incidentPhotos], title, place: `${route.route_name} · ${route.incident_place}`,
+      created_at: new Date().toISOString(), error: null });
+    incident.reset();
+    incidentPhotos.length = 0;
+    incident.querySelector(".thumbs").replaceChildren();
+    incident.closest("details").open = false;
+    await self.fieldApp.queued();
+  });
+
   // Scans still in the outbox count as done on this phone.
   (async () => {
     const opens = route.round_opens_at ? Date.parse(route.round_opens_at) : 0;

@@ -63,15 +63,27 @@ def test_a_guard_walks_a_round_offline_and_the_supervisor_sees_it(app, live_serv
     page.wait_for_selector("[data-checkpoint-state].ok")
     assert page.locator("[data-checkpoint-state].ok").count() == len(_codes(app))
 
+    # An incident on the way: a broken lock on the roof door, with a photo.
+    page.click("details.incident summary")
+    page.select_option("#incident-where", index=6)
+    page.fill("#incident-title", "屋顶门锁损坏")
+    page.set_input_files("[data-incident-form] input[type=file]", str(photo))
+    page.wait_for_selector("[data-incident-form] .thumbs img")
+    page.click("[data-incident-form] button[type=submit]")
+    page.wait_for_function("() => document.querySelector('details.incident').open === false")
+
     live_server.start()
     phone_context.set_offline(False)
     page.goto(live_server.url + "/today")
-    page.wait_for_function("document.querySelectorAll('#outbox-list li[data-status=sent]').length === 7",
+    page.wait_for_function("document.querySelectorAll('#outbox-list li[data-status=sent]').length === 8",
                            timeout=30000)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PatrolScan)) == 7
         hazard = db.session.scalar(sa.select(Ticket).where(Ticket.kind == "hazard", Ticket.title.contains("地面无积水")))
         assert hazard is not None and hazard.state == "new" and len(hazard.photos) == 1
+        incident = db.session.scalar(sa.select(Ticket).where(Ticket.title == "屋顶门锁损坏"))
+        assert incident.kind == "hazard" and incident.priority == "high" and len(incident.photos) == 1
+        assert incident.location.name == "屋顶出口"
 
     log_out(page)
     log_in(page, live_server.url, "admin")

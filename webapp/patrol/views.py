@@ -60,12 +60,14 @@ def walk(route_id: int):
     current = next((r for r in night.rounds if r.status in (RoundStatus.IN_PROGRESS, RoundStatus.UPCOMING)), None)
     route_data = {
         "route_id": route.id,
+        "site_id": route.site_id,
+        "route_name": route.name,
         "round_opens_at": current.opens_at.isoformat() if current else None,
         "checkpoints": [{"id": stop.location_id, "code": stop.location.qr_code,
                          "checklist_url": url_for("field.checklist", template_id=stop.template_id,
                                                   location=stop.location_id) if stop.template_id else None}
                         for stop in route.checkpoints],
-        "done_label": _("Done"), "waiting_label": _("Waiting to send"),
+        "done_label": _("Done"), "waiting_label": _("Waiting to send"), "incident_place": _("Incident report"),
     }
     return render("patrol/walk.html", route=route, current=current, now=now, route_data=route_data)
 
