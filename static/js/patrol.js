@@ -8,6 +8,64 @@
   const route = JSON.parse(document.getElementById("route-data").textContent);
   const normalise = (code) => code.toUpperCase().replace(/[^A-Z0-9]/g, "");
 
+  function checkIn(code) {
+    form.elements.code.value = code;
+    form.requestSubmit();
+  }
+
+  // The camera: BarcodeDetector where the browser has it (Chrome on Android), jsQR where it has not
+  // (iOS Safari, desktop Linux). The frame canvas is reused and released when the camera stops.
+  const view = document.querySelector("[data-camera-view]");
+  const video = view.querySelector("video");
+  let stream = null;
+  let canvas = null;
+
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach((track) => track.stop());
+    stream = null;
+    view.hidden = true;
+    if (canvas) { canvas.width = 0; canvas.height = 0; canvas = null; }
+  }
+
+  async function decoderFor() {
+    if ("BarcodeDetector" in self && (await BarcodeDetector.getSupportedFormats()).includes("qr_code")) {
+      const detector = new BarcodeDetector({ formats: ["qr_code"] });
+      return async () => (await detector.detect(video))[0]?.rawValue || null;
+    }
+    canvas = document.createElement("canvas");
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    return async () => {
+      if (!video.videoWidth) return null;
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      context.drawImage(video, 0, 0);
+      const found = self.jsQR(context.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width, canvas.height,
+        { inversionAttempts: "dontInvert" });
+      return found ? found.data : null;
+    };
+  }
+
+  document.querySelector("[data-camera]").addEventListener("click", async () => {
+    document.querySelector("[data-camera-error]").hidden = true;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (error) {
+      document.querySelector("[data-camera-error]").hidden = false;
+      return;
+    }
+    video.srcObject = stream;
+    view.hidden = false;
+    await video.play();
+    const decode = await decoderFor();
+    const look = async () => {
+      if (!stream) return;
+      const code = await decode().catch(() => null);
+      if (code) { stopCamera(); checkIn(code); } else requestAnimationFrame(look);
+    };
+    look();
+  });
+  view.querySelector("[data-camera-stop]").addEventListener("click", stopCamera);
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const typed = normalise(form.elements.code.value);

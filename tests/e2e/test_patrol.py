@@ -91,3 +91,45 @@ def test_a_guard_walks_a_round_offline_and_the_supervisor_sees_it(app, live_serv
     first_round = page.locator(".round").first
     assert "已完成" in first_round.inner_text() and "✗" not in first_round.inner_text()
     screenshot(page, "patrol-board-zh-360x740")
+
+
+def _y4m_with_qr(path, text: str) -> None:
+    """A short video of a printed QR label, for Chromium's fake camera."""
+    import qrcode
+    from PIL import Image
+
+    width, height = 640, 480
+    frame = Image.new("RGB", (width, height), "white")
+    code = qrcode.make(text, box_size=10, border=4).convert("RGB").resize((360, 360))
+    frame.paste(code, ((width - 360) // 2, (height - 360) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    planes = y.tobytes() + cb.resize((width // 2, height // 2)).tobytes() + cr.resize((width // 2, height // 2)).tobytes()
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(20):
+            out.write(b"FRAME\n" + planes)
+
+
+def test_a_checkpoint_is_scanned_with_the_camera(app, live_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
+
+    _round_due_now(app)
+    code = _codes(app)[0]
+    video = tmp_path / "label.y4m"
+    _y4m_with_qr(video, code)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"])
+        context = browser.new_context(**PHONE)
+        context.grant_permissions(["camera"], origin=live_server.url)
+        page = context.new_page()
+        log_in(page, live_server.url, "zhangwei")
+        page.click("a.walk-link")
+        page.click("[data-camera]")
+        page.wait_for_selector("form[data-checklist]", timeout=20000)  # the code was read: the checklist opened
+        assert f"code={code}" in page.evaluate("location.hash")
+        context.close()
+        browser.close()

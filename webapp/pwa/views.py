@@ -21,7 +21,7 @@ bp = Blueprint("pwa", __name__)
 # What the service worker keeps for offline use, whoever is logged in.
 SHELL_FILES = [
     "css/app.css", "js/store.js", "js/sync.js", "js/photos.js", "js/app.js", "js/checklist.js", "js/patrol.js",
-    "vendor/htmx.min.js", "icons/icon.svg", "icons/icon-192.png", "icons/icon-512.png",
+    "vendor/htmx.min.js", "vendor/jsQR.js", "icons/icon.svg", "icons/icon-192.png", "icons/icon-512.png",
 ]
 SHELL_PAGES = ["pwa.offline", "pwa.outbox"]
 
