@@ -82,3 +82,26 @@ def security_supervisors(session: Session, site: Site) -> list[User]:
     head = session.scalar(select(Department.head_id).where(Department.code == "security"))
     found += [u for u in people if u.id == head and u not in found]
     return found or [u for u in people if u.role == Role.MANAGER]
+
+
+@dataclass
+class GuardNight:
+    day: date
+    rounds: list[tuple[PatrolRoute, Round, int]]  # the route, the round, how many of its scans were the guard's
+
+
+def guard_week(session: Session, guard: User, monday: date, now: datetime) -> list[GuardNight]:
+    """Seven nights of the guard's routes, each round with the guard's share of its scans."""
+    routes = list(session.scalars(select(PatrolRoute).where(PatrolRoute.site_id.in_(guard.site_ids),
+                                                            PatrolRoute.active).order_by(PatrolRoute.id)))
+    week = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        rows = []
+        for route in routes:
+            night = route_night(session, route, day, now)
+            for round_ in night.rounds:
+                mine = sum(1 for s in round_.scans if night.scans[s.scan_id].guard_id == guard.id)
+                rows.append((route, round_, mine))
+        week.append(GuardNight(day, rows))
+    return week

@@ -29,6 +29,7 @@ MATRIX = {
     "patrol_walk": [ok, forbidden, ok, forbidden, forbidden, ok, ok],
     "patrol_routes": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
     "patrol_codes": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "guard_week": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
     "restroom_checklist": [forbidden, ok, ok, forbidden, ok, ok, ok],
     "fitout_engineering_checklist": [forbidden, forbidden, forbidden, ok, forbidden, ok, ok],
     "patrol_checklist": [ok, forbidden, ok, forbidden, forbidden, ok, ok],
@@ -54,6 +55,7 @@ def _urls(app) -> dict[str, str]:
             return db.session.scalars(query).first()
 
         cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
+        guard = db.session.scalar(sa.select(User.id).where(User.username == "zhangwei"))
         restroom = tpl("清洁标准：卫生间")
         return {
             "today": "/today",
@@ -67,6 +69,7 @@ def _urls(app) -> dict[str, str]:
             "patrol_walk": "/patrol/routes/1/walk",
             "patrol_routes": "/patrol/routes",
             "patrol_codes": "/patrol/routes/1/codes",
+            "guard_week": f"/patrol/guards/{guard}",
             "restroom_checklist": f"/checklists/{restroom}?location={loc('BY', area_type='restroom')}",
             "fitout_engineering_checklist": f"/checklists/{tpl('二装日常巡查：工程部')}?location={loc('BY', kind=LocationKind.UNIT)}",
             "patrol_checklist": f"/checklists/{tpl('巡更点检查')}?location={loc('BY', kind=LocationKind.CHECKPOINT)}",

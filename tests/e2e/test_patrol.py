@@ -91,6 +91,9 @@ def test_a_guard_walks_a_round_offline_and_the_supervisor_sees_it(app, live_serv
     first_round = page.locator(".round").first
     assert "已完成" in first_round.inner_text() and "✗" not in first_round.inner_text()
     screenshot(page, "patrol-board-zh-360x740")
+    page.click("text=张伟")
+    week = page.inner_text("main")
+    assert "张伟" in week and "7 个巡更点中有 7 个由该保安扫描" in week
 
 
 def _y4m_with_qr(path, text: str) -> None:
@@ -110,19 +113,18 @@ def _y4m_with_qr(path, text: str) -> None:
             out.write(b"FRAME\n" + planes)
 
 
-def test_a_checkpoint_is_scanned_with_the_camera(app, live_server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_a_checkpoint_is_scanned_with_the_camera(app, live_server, playwright, tmp_path):
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
 
     _round_due_now(app)
     code = _codes(app)[0]
     video = tmp_path / "label.y4m"
     _y4m_with_qr(video, code)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"])
+    # A browser of its own: the fake camera is a launch option.
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    try:
         context = browser.new_context(**PHONE)
         context.grant_permissions(["camera"], origin=live_server.url)
         page = context.new_page()
@@ -131,5 +133,5 @@ def test_a_checkpoint_is_scanned_with_the_camera(app, live_server, tmp_path):
         page.click("[data-camera]")
         page.wait_for_selector("form[data-checklist]", timeout=20000)  # the code was read: the checklist opened
         assert f"code={code}" in page.evaluate("location.hash")
-        context.close()
+    finally:
         browser.close()

@@ -1,7 +1,7 @@
 """Patrol rounds: the supervisor's timeline and the guard's walk."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import gettext as _
@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate
-from inspections.org import Location, LocationKind, Role
+from inspections.org import Location, LocationKind, Role, User
 from inspections.patrol import PatrolRoute, add_checkpoint, create_route, move_checkpoint, rotate_checkpoint_code
-from inspections.patrol_board import current_night, route_night, site_night
+from inspections.patrol_board import current_night, guard_week, route_night, site_night
 from inspections.rounds import RoundStatus, Schedule
 from webapp.access import require_site, roles_required, visible_sites
 from webapp.choices import choices
@@ -45,7 +45,9 @@ def board():
     nights = []
     for site in visible_sites(current_user):
         day = _day(site)
-        nights.append((site, day, site_night(db.session, site, day, now)))
+        guards = [u for u in db.session.scalars(select(User).where(User.role == Role.GUARD, User.active)
+                                                 .order_by(User.display_name)) if site.id in u.site_ids]
+        nights.append((site, day, site_night(db.session, site, day, now), guards))
     return render("patrol/board.html", nights=nights, now=now)
 
 
@@ -156,3 +158,20 @@ def edit(route_id: int):
     failed = bool(form.errors or checkpoint_form.errors)
     return render("patrol/edit.html", route=route, form=form, checkpoint_form=checkpoint_form,
                   status=422 if failed else 200)
+
+
+@bp.route("/guards/<int:user_id>")
+@roles_required(SUPERVISORS)
+def guard(user_id: int):
+    """A guard's week: every round of their routes, and which of its scans were theirs."""
+    person = db.session.get(User, user_id) or abort(404)
+    if person.role != Role.GUARD or not any(current_user.may_see_site(s) for s in person.site_ids):
+        abort(404)
+    now = utcnow()
+    raw = request.args.get("week", "")
+    try:
+        start = date.fromisoformat(raw) if raw else current_night(person.sites[0], now)
+    except ValueError:
+        abort(400)
+    monday = start - timedelta(days=start.weekday())
+    return render("patrol/guard.html", person=person, monday=monday, week=guard_week(db.session, person, monday, now))
