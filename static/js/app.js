@@ -52,10 +52,15 @@
     };
   }
 
-  // getRegistration, not ready: ready never settles where service workers are off.
-  async function tellWorker(message) {
+  // The active worker, once it is active; null where service workers are off (there, ready
+  // would never settle).
+  async function activeWorker() {
     const registration = await navigator.serviceWorker?.getRegistration();
-    registration?.active?.postMessage(message);
+    return registration ? (await navigator.serviceWorker.ready).active : null;
+  }
+
+  async function tellWorker(message) {
+    (await activeWorker())?.postMessage(message);
   }
 
   // --- sync status on every page -------------------------------------------------------------
@@ -136,14 +141,17 @@
     return row;
   }
 
+  let leaving = false;  // set at logout: nothing more is read from storage being wiped
+
   function refresh() {
-    renderStatus();
-    renderOutbox();
+    if (leaving) return;
+    Promise.all([renderStatus(), renderOutbox()]).catch((error) => console.warn("refresh failed", error));
   }
 
   // --- sending: on open, on reconnect, on Background Sync, and on a timer with backoff ------
   async function trySync() {
     clearTimeout(retryTimer);
+    if (leaving) return;
     const ok = await sync.syncNow();
     const counts = await sync.counts();
     if (ok) retryDelay = 5000;
@@ -153,7 +161,7 @@
   }
 
   async function requestBackgroundSync() {
-    const registration = await navigator.serviceWorker?.getRegistration();
+    const registration = (await activeWorker()) && (await navigator.serviceWorker.ready);
     // Chrome on Android has Background Sync; iOS Safari does not, and the timer covers it.
     if (registration?.sync) await registration.sync.register("outbox").catch(() => {});
   }
@@ -198,6 +206,8 @@
       event.preventDefault();
       const counts = await sync.counts();
       if (counts.waiting && !confirm(format(messages.logout_unsent, { n: counts.waiting }))) return;
+      leaving = true;
+      clearTimeout(retryTimer);
       await store.wipe();
       await tellWorker({ type: "logout" });
       try {

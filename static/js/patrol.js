@@ -120,5 +120,12 @@
         badge.classList.add("ok");
       }
     }
+    // The first checkpoint not done is where the guard goes next.
+    const next = document.querySelector("[data-checkpoint-state]:not(.ok)");
+    if (next) {
+      next.textContent = route.next_label;
+      next.classList.add("next");
+      next.closest("li").classList.add("next-stop");
+    }
   })();
 })();

@@ -35,6 +35,7 @@ def test_a_guard_walks_a_round_offline_and_the_supervisor_sees_it(app, live_serv
     wait_until_offline_ready(page)
     page.click("a.walk-link")
     page.wait_for_selector("[data-scan-form]")
+    assert "下一个" in page.inner_text("li.next-stop")  # the first checkpoint is next
     walk_url = page.url
     screenshot(page, "patrol-walk-zh-360x740", full_page=False)
 

@@ -70,6 +70,7 @@ def walk(route_id: int):
                                                   location=stop.location_id) if stop.template_id else None}
                         for stop in route.checkpoints],
         "done_label": _("Done"), "waiting_label": _("Waiting to send"), "incident_place": _("Incident report"),
+        "next_label": _("Next"),
     }
     return render("patrol/walk.html", route=route, current=current, now=now, route_data=route_data)
 
