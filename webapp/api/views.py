@@ -9,15 +9,15 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from inspections.base import utcnow
-from inspections.org import Role, Site
+from inspections.org import Role
 from inspections.people import authenticate, login_throttled
 from inspections.photos import Photo, PhotoRefused, is_sha256
-from sqlalchemy import select
 from sync.entities import pull
 from sync.openapi import openapi_document
 from sync.push import apply_push
 from sync.schemas import MAX_MUTATIONS, PushRequest, TokenRequest
 from sync.tokens import device_for_token, issue_device_token, revoke_device
+from webapp.access import visible_site_ids
 from webapp.extensions import csrf, db
 from webapp.photos import service as photo_service
 
@@ -43,12 +43,17 @@ def _api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.details)
 
 
-def json_body(model: type[BaseModel]):
-    """The request's JSON, validated by ``model``: 400 if it is not JSON, 422 if it does not fit."""
+def raw_json():
+    """The request's JSON as Python values: 400 if it is not JSON."""
     try:
-        raw = json.loads(request.get_data(cache=False) or b"")
+        return json.loads(request.get_data(cache=False) or b"")
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+
+
+def json_body(model: type[BaseModel], raw=None):
+    """The request's JSON, validated by ``model``: 400 if it is not JSON, 422 if it does not fit."""
+    raw = raw_json() if raw is None else raw
     try:
         return model.model_validate(raw)
     except ValidationError as invalid:
@@ -71,12 +76,6 @@ def token_required(view):
 
     wrapped.allowed_roles = frozenset(Role)  # any role with a live device token
     return wrapped
-
-
-def site_ids_of(user) -> list[int]:
-    if user.role == Role.ADMIN:
-        return list(db.session.scalars(select(Site.id)))
-    return user.site_ids
 
 
 @bp.route("/openapi.json")
@@ -104,7 +103,7 @@ def create_token():
     db.session.commit()
     return jsonify(token=token, device_id=str(device.id), user={
         "id": user.id, "username": user.username, "display_name": user.display_name,
-        "role": user.role.value, "site_ids": site_ids_of(user)}), 201
+        "role": user.role.value, "site_ids": visible_site_ids(user)}), 201
 
 
 create_token.allowed_roles = "public"
@@ -123,22 +122,13 @@ def delete_token():
 @token_required
 def push():
     """Apply a batch of mutations, each once, in order."""
-    if request.content_length and request.content_length > current_app.config["MAX_FORM_BYTES"]:
-        raise ApiError(413, "too_large", "the body is too large")
-    try:
-        raw = json.loads(request.get_data(cache=False) or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    raw = raw_json()
     if isinstance(raw, dict) and isinstance(raw.get("mutations"), list) and len(raw["mutations"]) > MAX_MUTATIONS:
         raise ApiError(413, "too_many_mutations", f"a batch holds at most {MAX_MUTATIONS} mutations")
-    try:
-        batch = PushRequest.model_validate(raw)
-    except ValidationError as invalid:
-        raise ApiError(422, "invalid_body", "the body does not fit the schema",
-                       invalid.errors(include_url=False, include_context=False, include_input=False)) from None
+    batch = json_body(PushRequest, raw)
     now = utcnow()
-    results = apply_push(db.session, batch, user=g.api_user, device=g.device, site_ids=site_ids_of(g.api_user),
-                         now=now)
+    results = apply_push(db.session, batch, user=g.api_user, device=g.device,
+                         site_ids=visible_site_ids(g.api_user), now=now)
     db.session.commit()
     return jsonify(server_time=now.isoformat(), results=results)
 
@@ -156,7 +146,7 @@ def pull_changes():
     if not 1 <= limit <= 1000:
         raise ApiError(400, "bad_limit", "limit is a number from 1 to 1000")
     now = utcnow()
-    changes, next_cursor, has_more = pull(db.session, g.api_user, site_ids_of(g.api_user), cursor, limit)
+    changes, next_cursor, has_more = pull(db.session, g.api_user, visible_site_ids(g.api_user), cursor, limit)
     g.device.last_seen_at = now
     db.session.commit()
     return jsonify(cursor=f"{CURSOR_PREFIX}{next_cursor}", has_more=has_more, server_time=now.isoformat(),
