@@ -95,8 +95,14 @@ function fetchWithTimeout(request, ms) {
 }
 
 // Keep the pages a person needs offline: their Today list, their checklists, their tickets.
+// Each opening of Today asks; the same list is fetched again at most every ten minutes.
+const WARM_EVERY_MS = 10 * 60 * 1000;
+let lastWarm = { key: "", at: 0 };
+
 async function warm(user, urls) {
   if (!user || user !== (await currentUser())) return;
+  const key = `${user}|${urls.join(" ")}`;
+  if (key === lastWarm.key && Date.now() - lastWarm.at < WARM_EVERY_MS) return;
   const cache = await pagesCache(user);
   let kept = 0;
   for (const url of urls) {
@@ -108,9 +114,10 @@ async function warm(user, urls) {
       }
     } catch (error) {
       self.fieldSync.channel.postMessage({ type: "warm-failed", url, message: String(error) });
-      break;
+      return;  // offline half-way: the next opening of Today tries again
     }
   }
+  lastWarm = { key, at: Date.now() };
   self.fieldSync.channel.postMessage({ type: "warmed", kept });
 }
 
