@@ -26,6 +26,7 @@ class TemplateKind(str, enum.Enum):
     MOVEOUT = "moveout"            # move-out inspection (§3.13.4)
     GREENING = "greening"          # §3.7.3
     SHIFT_HANDOVER = "shift_handover"  # front desk (§3.9.1)
+    CLEANING_TASK = "cleaning_task"  # a periodic cleaning job done (§3.6.6)
 
 
 ItemType = Literal["pass_fail", "yes_no", "number", "text", "choice", "photo", "signature"]

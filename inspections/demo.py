@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from inspections.base import Base
 from inspections.checklists import ChecklistTemplate, publish_template_version
+from inspections.cleaning import PeriodicTask, assign_area, schedule_tasks
 from inspections.fitout import FitoutProject, FitoutState
 from inspections.org import Department, Location, LocationKind, Origin, Role, Site, Tenant, User
 from inspections.patrol import PatrolRoute, RouteCheckpoint, checkpoint_code
@@ -28,6 +29,7 @@ DEMO_PEOPLE = [
     ("liuxia", "刘霞", Role.CUSTOMER_SERVICE, "customer_service", ["BY"]),
     ("zhaoling", "赵玲", Role.SUPERVISOR, "cleaning", ["BY"]),
     ("chenmei", "陈梅", Role.CLEANER, "cleaning", ["BY"]),
+    ("huangli", "黄丽", Role.CLEANER, "cleaning", ["BY"]),
     ("zhangwei", "张伟", Role.GUARD, "security", ["BY"]),
     ("liqiang", "李强", Role.SUPERVISOR, "security", ["BY"]),
     ("lihua", "李华", Role.ENGINEER, "engineering", ["BY"]),
@@ -71,7 +73,14 @@ def load_demo(session: Session, now: datetime) -> None:
     for floor in ["1F 大堂层", "2F", "3F", "12F", "22F"]:
         loc.add(by, LocationKind.AREA, "男卫生间", floors[floor], "restroom")
         loc.add(by, LocationKind.AREA, "女卫生间", floors[floor], "restroom")
-        loc.add(by, LocationKind.AREA, "电梯厅及楼道", floors[floor], "corridor")
+        loc.add(by, LocationKind.AREA, "电梯厅", floors[floor], "lift_hall")
+        loc.add(by, LocationKind.AREA, "楼道", floors[floor], "corridor")
+    loc.add(by, LocationKind.AREA, "东侧安全楼梯", floors["1F 大堂层"], "stairwell")
+    loc.add(by, LocationKind.AREA, "西侧安全楼梯", floors["1F 大堂层"], "stairwell")
+    for floor in ["B1", "B2", "B3"]:
+        loc.add(by, LocationKind.AREA, "地库", floors[floor], "car_park")
+    loc.add(by, LocationKind.AREA, "管理处办公室", floors["2F"], "office")
+    loc.add(by, LocationKind.AREA, "外围广场及麻石地", floors["1F 大堂层"], "exterior")
     units = {name: loc.add(by, LocationKind.UNIT, name, floors[floor])
              for name, floor in [("1201", "12F"), ("1202", "12F"), ("2201", "22F"), ("2208", "22F")]}
     checkpoints = [
@@ -136,6 +145,7 @@ def load_demo(session: Session, now: datetime) -> None:
         _assign(session, by, templates["fitout_sec"], units["1201"], people["zhangwei"], day)
         _assign(session, by, templates["fitout_cs"], units["1201"], people["liuxia"], day)
         _assign(session, by, templates["shift_handover"], by_areas["front_desk"][0], people["liuxia"], day)
+    _cleaning_regime(session, by, by_areas, people, today)
     xh_areas = loc.by_type(xh)
     _assign(session, xh, templates["cleaning_restroom"], xh_areas["restroom"][0], people["zhoufang"], today)
 
@@ -156,6 +166,37 @@ def load_demo(session: Session, now: datetime) -> None:
     open_ticket(session, kind=TicketKind.REPAIR, title="101：卫生间水龙头漏水", site=xh, location=xh_unit,
                 department=departments["engineering"], actor=people["hemin"], origin=desk, now=now)
     session.flush()
+
+
+def _cleaning_regime(session: Session, site: Site, areas: dict[str, list[Location]], people: dict[str, User],
+                     today: date) -> None:
+    """Who cleans what on which shift, and the periodic tasks of §3.6.6."""
+    month_start = today.replace(day=1)
+    low_floors = [a for kind in ("restroom", "lift_hall", "corridor") for a in areas[kind]
+                  if a.parent.name in ("1F 大堂层", "2F", "3F")]
+    for area in areas["lobby"] + low_floors + areas["office"]:
+        assign_area(session, area, people["chenmei"], "early", month_start)
+    for area in [a for a in areas["restroom"] + areas["lift_hall"] + areas["corridor"] if a not in low_floors] \
+            + areas["stairwell"] + areas["car_park"] + areas["exterior"]:
+        assign_area(session, area, people["huangli"], "early", month_start)
+    for area in areas["lobby"] + areas["restroom"][:2]:
+        assign_area(session, area, people["huangli"], "late", month_start)
+    exterior, lobby, car_park = areas["exterior"][0], areas["lobby"][0], areas["car_park"][0]
+    for location, title, per_month, every_days in [
+        (exterior, "每月对外围麻石地进行彻底清洗", 1, None),
+        (car_park, "每月对B1~B3的高位进行掸尘、擦拭", 1, None),
+        (areas["corridor"][3], "每三周一次对楼层通道地毯清洗", None, 21),
+        (areas["lift_hall"][0], "每月两次对电梯槽清理", 2, None),
+        (exterior, "每月两次对外围地沟清理", 2, None),
+        (lobby, "每月四次对大堂墙壁立柱擦拭", 4, None),
+        (lobby, "每月四次对大堂所需的地垫清洗", 4, None),
+        (car_park, "每月四次对车道进出口、减速台、车库地面进行清洁卫生", 4, None),
+        (exterior, "每月四次对外围自行车棚进行清扫", 4, None),
+    ]:
+        session.add(PeriodicTask(site_id=site.id, location_id=location.id, title=title, per_month=per_month,
+                                 every_days=every_days, starts_on=today))
+    session.flush()
+    schedule_tasks(session, site, today)
 
 
 def _assign(session: Session, site: Site, template: ChecklistTemplate, location: Location,

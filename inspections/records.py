@@ -13,9 +13,11 @@ from inspections.org import Location, Site, User
 
 
 class Assignment(Base):
-    """A checklist someone is due to fill in at a location on a day."""
+    """A checklist someone is due to fill in at a location on a day (or, for one window of a
+    periodic task, from ``due_on`` until ``due_by``)."""
 
     __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("task_id", "due_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
@@ -23,6 +25,8 @@ class Assignment(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
     assignee_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     due_on: Mapped[date] = mapped_column(index=True)
+    due_by: Mapped[date | None] = mapped_column()  # None: the same day
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("periodic_task.id"))
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -30,6 +34,10 @@ class Assignment(Base):
     template: Mapped[ChecklistTemplate] = relationship()
     location: Mapped[Location] = relationship()
     assignee: Mapped[User] = relationship()
+
+    @property
+    def last_day(self) -> date:
+        return self.due_by or self.due_on
 
 
 class Inspection(Base):
@@ -55,6 +63,8 @@ class Inspection(Base):
     source: Mapped[str] = mapped_column(String(8))  # "web" or "sync"
     failed_count: Mapped[int] = mapped_column(default=0)
     score: Mapped[float | None] = mapped_column()  # 0–100 over the gradable items answered
+    # For cleaning standards: which of the three checks (self, patrol, spot) this was.
+    check_kind: Mapped[str | None] = mapped_column(String(8))
 
     template_version: Mapped[TemplateVersion] = relationship()
     site: Mapped[Site] = relationship()

@@ -14,10 +14,16 @@ def _pf(item_id: str, label: str, standard: str = "", **extra) -> dict:
     return {"id": item_id, "label": label, "standard": standard, "type": "pass_fail", **extra}
 
 
-def _rework(item_id: str, label: str, standard: str) -> dict:
-    """A cleaning-standard item: a failure needs a photo and opens rework for the cleaners."""
-    return _pf(item_id, label, standard, photo_on_fail=True,
+def _rework(item_id: str, label: str, standard: str, weight: float = 1.0) -> dict:
+    """A cleaning-standard item: a failure needs a photo and opens rework for the cleaners.
+    ``weight`` counts in the area's score and in the points a failure costs (§3.6.8 2])."""
+    return _pf(item_id, label, standard, photo_on_fail=True, weight=weight,
                on_fail={"ticket_kind": "rework", "department": "cleaning", "due_hours": 2})
+
+
+def _cleaning(key: str, area_type: str, title: str, section: str, items: list[dict]) -> dict:
+    return {"key": key, "kind": "cleaning", "area_type": area_type, "department": "cleaning",
+            "roles": CLEANERS, "title": title, "sections": [{"title": section, "items": items}]}
 
 
 def _violation(item_id: str, label: str, standard: str, department: str) -> dict:
@@ -31,46 +37,78 @@ def _hazard(item_id: str, label: str, standard: str = "") -> dict:
 
 
 STANDARD_TEMPLATES: list[dict] = [
-    # §3.6.5 卫生清洁工作标准 1.走廊及入口区域
-    {
-        "key": "cleaning_lobby", "kind": "cleaning", "area_type": "lobby", "department": "cleaning",
-        "roles": CLEANERS, "title": "清洁标准：走廊及入口区域",
-        "sections": [{"title": "走廊及入口区域（§3.6.5 1）", "items": [
-            _rework("floor", "地面", "地面清洁，无污迹，无水痕，无纸屑。"),
-            _rework("pillars", "柱面及防火门", "柱面无灰尘，防火门亦无灰尘。"),
-            _rework("rails", "扶手梯、栏杆", "扶手梯、栏杆上无灰尘。"),
-            _rework("chairs", "椅子、花盆", "场内椅子、花盆上无尘、无污。"),
-            _rework("glass", "玻璃", "玻璃清洁无污迹，无水珠，无手印。"),
-            _rework("bins", "垃圾箱", "垃圾箱经常保持清洁，无过多的垃圾，对垃圾筒进行定期消毒。"),
-            _rework("signs", "指示牌", "指示牌上无灰尘。"),
-        ]}],
-    },
+    # §3.6.5 卫生清洁工作标准 1.走廊及入口区域 (and §3.6.4 2. 大堂入口处地面清洁)
+    _cleaning("cleaning_lobby", "lobby", "清洁标准：大堂及入口", "走廊及入口区域（§3.6.5 1）", [
+        _rework("floor", "地面", "地面清洁，无污迹，无水痕，无纸屑。", 2),
+        _rework("pillars", "柱面及防火门", "柱面无灰尘，防火门亦无灰尘。"),
+        _rework("rails", "扶手梯、栏杆", "扶手梯、栏杆上无灰尘。"),
+        _rework("chairs", "椅子、花盆", "场内椅子、花盆上无尘、无污。"),
+        _rework("glass", "玻璃", "玻璃清洁无污迹，无水珠，无手印。", 2),
+        _rework("bins", "垃圾箱", "垃圾箱经常保持清洁，无过多的垃圾，对垃圾筒进行定期消毒。"),
+        _rework("signs", "指示牌", "指示牌上无灰尘。"),
+    ]),
+    # §3.6.5 3.楼道清洁 1]–3]
+    _cleaning("cleaning_corridor", "corridor", "清洁标准：楼道", "楼道（§3.6.5 3）", [
+        _rework("walls", "墙面及踢脚板", "楼道墙面干净，无污迹，踢脚板无尘土。"),
+        _rework("vents", "空调风口", "楼道两侧及电梯间上方的四个空调风口无尘土。"),
+        _rework("floor", "楼道地台", "楼道地台做到无杂物，无尘土。", 2),
+    ]),
+    # §3.6.5 3 4) 电梯厅, §3.6.4 1 9] 电梯外的金属门, §3.6.4 4. 电梯清洁
+    _cleaning("cleaning_lift_hall", "lift_hall", "清洁标准：电梯厅及电梯", "电梯厅（§3.6.5 3 4)、§3.6.4 4）", [
+        _rework("floor", "电梯厅地面", "电梯厅地面无污迹、水迹、无纸屑、尘土、毛发，清洁，光亮。", 2),
+        _rework("doors", "电梯外金属门", "电梯外的金属门做到光洁，无水迹、无污渍。"),
+        _rework("car_floor", "轿厢地面", "电梯之地板无纸屑等杂物，无脚印。"),
+        _rework("car_walls", "轿厢不锈钢门及墙壁", "电梯之不锈钢门及内部墙壁光亮、无浮尘、无手印。"),
+        _rework("ceiling", "轿厢天棚", "天棚无尘、无蜘蛛网。"),
+    ]),
     # §3.6.5 2.卫生间
+    _cleaning("cleaning_restroom", "restroom", "清洁标准：卫生间", "卫生间（§3.6.5 2）", [
+        _rework("fixtures", "卫生洁具", "卫生洁具做到清洁，无水迹，无异味。", 2),
+        _rework("mirrors", "镜子", "镜子明净，光亮，无灰尘，无污尘，无手印，无水迹。"),
+        _rework("chrome", "电镀设备", "电镀设备保持光亮，无浮尘，无水迹，无锈斑。"),
+        _rework("corners", "墙角及地面", "墙角四处保持干净，无蛛网、地面无脚印、无杂物。"),
+        _rework("intact", "洁具齐全", "卫生洁具齐全，无破损。"),
+        _rework("odour", "无异味", "保持卫生间空气清新，无异味。", 2),
+        _rework("supplies", "厕纸、香精球及洗手液", "保证有足够厕纸、香精球及洗手液。", 2),
+        _rework("waste", "纸篓", "纸花篓经常保持清洁，垃圾不得过半。"),
+        _rework("partitions", "木隔板", "卫生间木隔板无尘、无水迹。"),
+        _rework("drain", "下水道口", "下水道口无集水。"),
+    ]),
+    # §3.6.4 1 10] 安全走道及楼梯, §3.6.4 5. 扶手栏杆, §3.6.6 14 消防走廊、楼梯
+    _cleaning("cleaning_stairwell", "stairwell", "清洁标准：楼梯及消防通道", "楼梯（§3.6.4 1 10]、5）", [
+        _rework("steps", "楼梯及安全走道", "先打扫一遍再用湿拖把将地面拖干净，地面无纸屑、无尘土。", 2),
+        _rework("handrails", "不锈钢扶手", "不锈钢扶手光亮、无浮尘、无手印。"),
+        _rework("railings", "栏杆", "栏杆无灰尘，每日用湿布擦拭一遍。"),
+        _rework("clear", "消防通道畅通", "消防通道、安全出口无杂物堆放。"),
+    ]),
+    # §3.6.4 8. 垃圾处理 3]–5] 地库, §3.6.6 11 车道、车库地面
+    _cleaning("cleaning_car_park", "car_park", "清洁标准：地库", "地库（§3.6.4 8、§3.6.6 11）", [
+        _rework("floor", "车库地面", "地库垃圾的清扫要做到地面无纸屑等其他可见的脏物。", 2),
+        _rework("ramps", "车道进出口及减速台", "车道进出口、减速台清洁，无垃圾、无油污。"),
+        _rework("refuse_room", "垃圾房", "收集整理垃圾房，垃圾不外溢。"),
+    ]),
+    # §3.6.4 6. 办公室清洁
+    _cleaning("cleaning_office", "office", "清洁标准：管理处办公室", "办公室（§3.6.4 6）", [
+        _rework("floor", "地面", "办公室及会议室地面清洁，无纸屑，拖抹干净。", 2),
+        _rework("desks", "桌面及立柜", "桌面材料整齐，办公椅推到桌下；桌面及立柜先湿布后干布擦拭干净。"),
+        _rework("windows", "玻璃窗及房门", "玻璃窗、房门做到无污尘、无手印、无水迹。"),
+        _rework("windows_closed", "门窗关闭", "清洁完毕关闭办公室所有玻璃窗。"),
+    ]),
+    # §3.6.6 1、6、12、13 外围
+    _cleaning("cleaning_exterior", "exterior", "清洁标准：外围", "外围（§3.6.6）", [
+        _rework("paving", "外围麻石地", "外围麻石地无纸屑、无污渍。", 2),
+        _rework("lights", "草坪灯、地锁、照明灯", "外围草坪灯、地锁、照明灯清理擦拭干净。"),
+        _rework("drains", "外围地沟", "外围地沟无垃圾、无堵塞。"),
+        _rework("bike_shed", "自行车棚", "外围自行车棚清扫干净。"),
+    ]),
+    # §3.6.6: a periodic job done, recorded by whoever did it. Its own wording is the assignment's.
     {
-        "key": "cleaning_restroom", "kind": "cleaning", "area_type": "restroom", "department": "cleaning",
-        "roles": CLEANERS, "title": "清洁标准：卫生间",
-        "sections": [{"title": "卫生间（§3.6.5 2）", "items": [
-            _rework("fixtures", "卫生洁具", "卫生洁具做到清洁，无水迹，无异味。"),
-            _rework("mirrors", "镜子", "镜子明净，光亮，无灰尘，无污尘，无手印，无水迹。"),
-            _rework("chrome", "电镀设备", "电镀设备保持光亮，无浮尘，无水迹，无锈斑。"),
-            _rework("corners", "墙角及地面", "墙角四处保持干净，无蛛网、地面无脚印、无杂物。"),
-            _rework("intact", "洁具齐全", "卫生洁具齐全，无破损。"),
-            _rework("odour", "无异味", "保持卫生间空气清新，无异味。"),
-            _rework("supplies", "厕纸、香精球及洗手液", "保证有足够厕纸、香精球及洗手液。"),
-            _rework("waste", "纸篓", "纸花篓经常保持清洁，垃圾不得过半。"),
-            _rework("partitions", "木隔板", "卫生间木隔板无尘、无水迹。"),
-            _rework("drain", "下水道口", "下水道口无集水。"),
-        ]}],
-    },
-    # §3.6.5 3.楼道清洁
-    {
-        "key": "cleaning_corridor", "kind": "cleaning", "area_type": "corridor", "department": "cleaning",
-        "roles": CLEANERS, "title": "清洁标准：楼道及电梯厅",
-        "sections": [{"title": "楼道（§3.6.5 3）", "items": [
-            _rework("walls", "墙面及踢脚板", "楼道墙面干净，无污迹，踢脚板无尘土。"),
-            _rework("vents", "空调风口", "楼道两侧及电梯间上方的四个空调风口无尘土。"),
-            _rework("floor", "楼道地台", "楼道地台做到无杂物，无尘土。"),
-            _rework("lift_hall", "电梯厅地面", "电梯厅地面无污迹、水迹、无纸屑、尘土、毛发，清洁，光亮。"),
+        "key": "cleaning_task", "kind": "cleaning_task", "area_type": None, "department": "cleaning",
+        "roles": CLEANERS, "title": "周期清洁任务",
+        "sections": [{"title": "清洁工作周期（§3.6.6）", "items": [
+            {"id": "done", "label": "已按要求完成", "type": "yes_no"},
+            {"id": "photo", "label": "完成后照片", "type": "photo", "required": False},
+            {"id": "remarks", "label": "备注", "type": "text", "required": False},
         ]}],
     },
     # §3.2.4 4] 2] A. 客服部

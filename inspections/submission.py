@@ -16,12 +16,14 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from inspections.checklists import ChecklistTemplate, Definition, Item, get_template_version
+from inspections.checklists import ChecklistTemplate, Definition, Item, TemplateKind, get_template_version
+from inspections.cleaning import CheckKind, check_kind_for, responsible_cleaner
 from inspections.org import Department, Location, Origin, Role, Site, User
 from inspections.photos import Photo
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
 from tickets.models import Ticket, TicketKind
-from tickets.services import open_ticket
+from tickets.services import close_by_recheck, open_ticket, report_again
+from tickets.states import OPEN_STATES
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,7 @@ def submit_inspection(
     items = definition.item_map()
     order = {item.id: n for n, item in enumerate(definition.items())}
     answers = sorted(submission.answers, key=lambda a: order[a.item_id])
+    check_kind = check_kind_for(actor.role) if template.kind == TemplateKind.CLEANING else None
     inspection = Inspection(
         id=submission.inspection_id,
         template_version_id=version.id,
@@ -238,6 +241,7 @@ def submit_inspection(
         source=origin.source,
         failed_count=sum(item_failed(items[a.item_id], a.value) for a in answers),
         score=score(definition, answers),
+        check_kind=check_kind.value if check_kind else None,
     )
     # Written with Core, then attached as if loaded: one INSERT without the unit of work's
     # bookkeeping, which costs more than the database for a row written once and never edited.
@@ -248,11 +252,24 @@ def submit_inspection(
     session.add(inspection)
     _insert_answers(session, inspection.id, answers, items)
 
-    tickets = [
-        _open_failure_ticket(session, inspection, items[a.item_id], a, site, location, actor, origin, now)
-        for a in answers
-        if item_failed(items[a.item_id], a.value) and items[a.item_id].on_fail is not None
-    ]
+    failing = [a.item_id for a in answers if item_failed(items[a.item_id], a.value) and items[a.item_id].on_fail]
+    rechecks = check_kind in (CheckKind.PATROL, CheckKind.SPOT)
+    open_by_item = _open_tickets_by_item(session, location, [a.item_id for a in answers]) if failing or rechecks else {}
+    tickets = []
+    for a in answers:
+        item = items[a.item_id]
+        known = open_by_item.get(a.item_id)
+        if item_failed(item, a.value) and item.on_fail is not None:
+            if known is None:
+                tickets.append(_open_failure_ticket(session, inspection, item, a, site, location, actor, origin,
+                                                    now, submission.finished_at))
+            else:
+                report_again(session, known, inspection_id=inspection.id, note=a.note,
+                             photos=list(dict.fromkeys(a.photos)), actor=actor, origin=origin, now=now)
+                tickets.append(known)
+        elif known is not None and known.kind == TicketKind.REWORK and a.value == "pass" and rechecks:
+            close_by_recheck(session, known, inspection_id=inspection.id, photos=list(dict.fromkeys(a.photos)),
+                             actor=actor, origin=origin, now=now)
     log.info("inspection %s (%s) submitted by %s via %s: %d failed, %d tickets",
              inspection.id, template.title, actor.username, origin.label, inspection.failed_count, len(tickets))
     return Submitted(inspection, created=True, tickets=tickets,
@@ -279,16 +296,28 @@ def _insert_answers(session: Session, inspection_id: uuid.UUID, answers: list[An
         for a in with_photos for n, sha in enumerate(dict.fromkeys(a.photos))])
 
 
+def _open_tickets_by_item(session: Session, location: Location, item_ids: list[str]) -> dict[str, Ticket]:
+    """Tickets still open for these items at this location, opened by earlier checks."""
+    found = session.scalars(select(Ticket).where(
+        Ticket.location_id == location.id, Ticket.item_id.in_(item_ids),
+        Ticket.state.in_([s.value for s in OPEN_STATES])).order_by(Ticket.created_at))
+    return {ticket.item_id: ticket for ticket in reversed(found.all())}  # the oldest wins
+
+
 def _open_failure_ticket(
     session: Session, inspection: Inspection, item: Item, answer: AnswerIn,
-    site: Site, location: Location, actor: User, origin: Origin, now: datetime,
+    site: Site, location: Location, actor: User, origin: Origin, now: datetime, done_at: datetime,
 ) -> Ticket:
     assert item.on_fail is not None
     department = session.scalar(select(Department).where(Department.code == item.on_fail.department))
+    kind = TicketKind(item.on_fail.ticket_kind)
+    # Rework goes straight to whoever had the area when the check was done.
+    assignee = responsible_cleaner(session, location, done_at) if kind == TicketKind.REWORK else None
     description = "\n".join(part for part in (item.standard, answer.note) if part)
     return open_ticket(
         session,
-        kind=TicketKind(item.on_fail.ticket_kind),
+        kind=kind,
+        assignee=assignee,
         title=f"{location.name}：{item.label}",
         description=description,
         site=site,

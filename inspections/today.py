@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from inspections.checklists import ChecklistTemplate
+from inspections.checklists import ChecklistTemplate, TemplateKind
 from inspections.org import Location, LocationKind, Site, User
 from inspections.records import Assignment, Inspection
 
@@ -36,10 +36,12 @@ def assignments_due(session: Session, user: User, site: Site, day: date) -> list
 
 
 def startable_templates(session: Session, user: User, site: Site) -> list[ChecklistTemplate]:
-    """Checklists this person may start at this site, whether assigned or not."""
+    """Checklists this person may start at this site, whether assigned or not (a periodic
+    task's record is only ever started from its assignment)."""
     templates = session.scalars(
         select(ChecklistTemplate)
-        .where(ChecklistTemplate.active, (ChecklistTemplate.site_id.is_(None)) | (ChecklistTemplate.site_id == site.id))
+        .where(ChecklistTemplate.active, (ChecklistTemplate.site_id.is_(None)) | (ChecklistTemplate.site_id == site.id),
+               ChecklistTemplate.kind != TemplateKind.CLEANING_TASK)
         .order_by(ChecklistTemplate.kind, ChecklistTemplate.id)
     )
     return [t for t in templates if t.may_be_filled_by(user)]

@@ -90,7 +90,8 @@ def test_resetting_a_password(app, client, demo):
 
 def _restroom_form(client) -> tuple[str, dict]:
     html = client.get("/today").get_data(as_text=True)
-    link = re.search(r'href="(/checklists/[^"]+)"', html).group(1).replace("&amp;", "&")
+    link = re.search(r'href="(/checklists/[^"]+)">\s*<span class="row-main">\s*<strong>清洁标准：卫生间',
+                     html).group(1).replace("&amp;", "&")
     page = client.get(link).get_data(as_text=True)
     fields = dict(re.findall(r'name="(csrf_token|inspection_id|started_at|template_version)" value="([^"]*)"', page))
     items = re.findall(r'name="answer-([a-z_]+)" value="pass"', page)

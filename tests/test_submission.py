@@ -26,11 +26,12 @@ def test_a_failed_item_opens_a_numbered_rework_ticket_with_the_photos(session, d
 
     assert result.created
     assert result.inspection.failed_count == 1
-    assert result.inspection.score == 90.0
+    assert result.inspection.score == 84.6  # "no odour" weighs 2 of the restroom's 13
     [ticket] = result.tickets
     assert ticket.kind == "rework"
     assert ticket.number == "BY-20261126-0004"  # the demo opened three BY tickets today
-    assert ticket.state == TicketState.NEW
+    # Straight to the cleaner who has the 1F restroom on the early shift (10:30 local).
+    assert ticket.state == TicketState.ASSIGNED and ticket.assignee == cleaner
     assert ticket.department.code == "cleaning"
     assert ticket.due_at == NOW.replace(hour=4, minute=30)  # due_hours 2
     assert [p.photo_sha256 for p in ticket.photos] == [photo]

@@ -46,6 +46,7 @@ class Ticket(Base):
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()  # the last close; None while open
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     # The failed checklist item that opened it, if any.
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))

@@ -105,8 +105,10 @@ def open_ticket(
     ticket_id: uuid.UUID | None = None,
     inspection_id: uuid.UUID | None = None,
     item_id: str | None = None,
+    assignee: User | None = None,
 ) -> Ticket:
-    """Open a ticket with its number, due time and first history line."""
+    """Open a ticket with its number, due time and first history line; with an assignee it
+    starts out assigned (the rule that opened it knows who answers for it)."""
     hours = due_hours if due_hours is not None else DEFAULT_DUE_HOURS[priority]
     ticket = Ticket(
         id=ticket_id or uuid.uuid4(),
@@ -118,7 +120,8 @@ def open_ticket(
         location_id=location.id if location else None,
         department_id=department.id if department else None,
         priority=priority,
-        state=TicketState.NEW,
+        state=TicketState.ASSIGNED if assignee else TicketState.NEW,
+        assignee_id=assignee.id if assignee else None,
         version=1,
         due_at=now + timedelta(hours=hours),
         created_at=now,
@@ -129,7 +132,7 @@ def open_ticket(
     )
     session.add(ticket)
     event = _record(session, ticket, actor=actor, origin=origin, at=now, action="created",
-                    to_state=TicketState.NEW)
+                    to_state=ticket.state, data={"assignee": assignee.display_name} if assignee else None)
     _attach_photos(ticket, list(photos), event)
     session.flush()
     log.info("ticket %s (%s) opened by %s via %s", ticket.number, kind.value,
@@ -168,20 +171,48 @@ def transition_ticket(
         # Already there (a double tap, or the same intent from a second device): change nothing.
         return Outcome("duplicate", ticket)
     try:
-        check_transition(ticket.state, to, actor, ticket.assignee_id)
+        check_transition(ticket.state, to, actor, ticket.assignee_id, ticket.kind)
     except TransitionRefused as refused:
         if base_version is not None and base_version != ticket.version:
             return Outcome("conflict", ticket, refused.code)
         raise
+    _move(session, ticket, to, actor=actor, origin=origin, now=now, note=note, photos=photos)
+    return Outcome("applied", ticket)
+
+
+def _move(session: Session, ticket: Ticket, to: TicketState, *, actor: User, origin: Origin, now: datetime,
+          note: str = "", photos: list[str] = (), data: dict | None = None) -> None:
     frm = ticket.state
     ticket.state = to
+    ticket.closed_at = now if to == TicketState.CLOSED else None
     _bump(ticket, now)
     event = _record(session, ticket, actor=actor, origin=origin, at=now, action="transition",
-                    note=note, from_state=frm, to_state=to)
+                    note=note, from_state=frm, to_state=to, data=data)
     _attach_photos(ticket, list(photos), event)
     session.flush()
     log.info("ticket %s %s → %s by %s via %s", ticket.number, frm.value, to.value, actor.username, origin.label)
-    return Outcome("applied", ticket)
+
+
+def close_by_recheck(session: Session, ticket: Ticket, *, inspection_id: uuid.UUID, photos: list[str],
+                     actor: User, origin: Origin, now: datetime) -> None:
+    """A re-check passed the item this ticket was opened for: the fix held, the ticket closes."""
+    _move(session, ticket, TicketState.CLOSED, actor=actor, origin=origin, now=now, photos=photos,
+          data={"recheck": str(inspection_id)})
+
+
+def report_again(session: Session, ticket: Ticket, *, inspection_id: uuid.UUID, note: str, photos: list[str],
+                 actor: User, origin: Origin, now: datetime) -> None:
+    """The same item failed again before its ticket was closed: one problem stays one ticket,
+    with this report in its history; a ticket marked fixed goes back to work."""
+    data = {"inspection": str(inspection_id)}
+    if ticket.state == TicketState.RESOLVED:
+        _move(session, ticket, TicketState.IN_PROGRESS, actor=actor, origin=origin, now=now,
+              note=note, photos=photos, data=data)
+        return
+    event = _record(session, ticket, actor=actor, origin=origin, at=now, action="reported", note=note, data=data)
+    _attach_photos(ticket, list(photos), event)
+    _bump(ticket, now)
+    session.flush()
 
 
 def assign_ticket(

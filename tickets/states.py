@@ -26,6 +26,9 @@ TRANSITIONS: dict[tuple[TicketState, TicketState], str] = {
     (S.CLOSED, S.IN_PROGRESS): "handler",  # reopen after closing
 }
 OPEN_STATES = frozenset({S.NEW, S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED})
+# Kinds nobody closes by hand: a cleaning rework closes when a lead's or customer service's
+# re-check passes the item (§3.6.8), and the re-check is the evidence.
+CLOSED_BY_RECHECK = frozenset({"rework"})
 
 
 class TransitionRefused(Exception):
@@ -39,20 +42,23 @@ def is_handler(user: User) -> bool:
     return user.role in TICKET_HANDLER_ROLES
 
 
-def next_states(state: TicketState, user: User, assignee_id: int | None) -> list[TicketState]:
-    """The states ``user`` may move a ticket to from ``state``, in the machine's order."""
+def next_states(state: TicketState, user: User, assignee_id: int | None, kind: str = "") -> list[TicketState]:
+    """The states ``user`` may move a ticket of ``kind`` to from ``state``, in the machine's order."""
     return [
         to
         for (frm, to), who in TRANSITIONS.items()
-        if frm == state and _may(who, user, assignee_id)
+        if frm == state and _may(who, user, assignee_id) and not (to == S.CLOSED and kind in CLOSED_BY_RECHECK)
     ]
 
 
-def check_transition(state: TicketState, to: TicketState, user: User, assignee_id: int | None) -> None:
+def check_transition(state: TicketState, to: TicketState, user: User, assignee_id: int | None,
+                     kind: str = "") -> None:
     """Raise ``TransitionRefused`` unless ``user`` may move the ticket from ``state`` to ``to``."""
     who = TRANSITIONS.get((state, to))
     if who is None:
         raise TransitionRefused("transition_not_allowed", f"{state.value} → {to.value} is not a transition")
+    if to == S.CLOSED and kind in CLOSED_BY_RECHECK:
+        raise TransitionRefused("recheck_required", f"a {kind} ticket closes only when a re-check passes")
     if not _may(who, user, assignee_id):
         raise TransitionRefused("transition_forbidden", f"{user.role} may not move {state.value} → {to.value}")
 

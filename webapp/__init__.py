@@ -48,6 +48,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp import filters, js_messages, labels, pages, photo_store
     from webapp.api.views import bp as api_bp
     from webapp.auth.views import bp as auth_bp
+    from webapp.cleaning.views import bp as cleaning_bp
     from webapp.cli import bp as cli_bp
     from webapp.errors import register_error_handlers
     from webapp.field.views import bp as field_bp
@@ -63,7 +64,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     filters.init_app(app)
     labels.init_app(app)
     js_messages.init_app(app)
-    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, people_bp, photos_bp, pwa_bp, api_bp, cli_bp):
+    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, cleaning_bp, people_bp, photos_bp, pwa_bp, api_bp, cli_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.add_template_global(asset)

@@ -6,10 +6,12 @@ from flask import Blueprint, current_app
 from sqlalchemy import select
 
 from inspections.base import utcnow
+from inspections.cleaning import schedule_tasks
 from inspections.demo import DEMO_PASSWORD, clear_all, is_loaded, load_demo
 from inspections.org import Department, Role, Site, User
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.people import PersonRefused, create_user, reset_password
+from inspections.today import local_day
 from webapp.config import SETTINGS
 from webapp.extensions import db
 
@@ -98,3 +100,17 @@ def patrol_notify():
     raised = sum(raise_missed_round_notices(db.session, site, utcnow()) for site in db.session.scalars(select(Site)))
     db.session.commit()
     click.echo(f"{raised} notices raised")
+
+
+@bp.cli.group("cleaning")
+def cleaning():
+    """Cleaning quality."""
+
+
+@cleaning.command("schedule")
+def cleaning_schedule():
+    """Turn periodic cleaning tasks whose window has begun into assignments (run it from cron daily)."""
+    now = utcnow()
+    made = sum(schedule_tasks(db.session, site, local_day(site, now)) for site in db.session.scalars(select(Site)))
+    db.session.commit()
+    click.echo(f"{made} task assignments made")

@@ -25,3 +25,15 @@ def cjk_font_path() -> Path:
             for match in sorted(folder.glob(pattern)):
                 return match
     raise FileNotFoundError("no CJK font installed (make setup installs fonts-wqy-microhei)")
+
+
+def reportlab_cjk_font() -> str:
+    """Register the CJK font with reportlab once and answer its name."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "CJK" not in pdfmetrics.getRegisteredFontNames():
+        path = cjk_font_path()
+        pdfmetrics.registerFont(TTFont("CJK", str(path), subfontIndex=0) if path.suffix == ".ttc"
+                                else TTFont("CJK", str(path)))
+    return "CJK"

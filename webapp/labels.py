@@ -54,7 +54,10 @@ ACTION_LABELS = {
     "transition": _l("changed state"),
     "assigned": _l("assigned"),
     "comment": _l("commented"),
+    "reported": _l("reported it again"),
 }
+# The three checks of §3.6.8.
+CHECK_LABELS = {"self": _l("Self-check"), "patrol": _l("Lead's patrol"), "spot": _l("Spot check")}
 
 
 def answer_error_message(code: str, item: Item) -> str:
@@ -93,5 +96,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda role: _label(ROLE_LABELS, role), "role_label")
     app.add_template_global(lambda action: _label(ACTION_LABELS, action), "action_label")
     app.add_template_global(lambda status: _label(ROUND_LABELS, status), "round_status_label")
+    app.add_template_global(lambda kind: _label(CHECK_LABELS, kind), "check_label")
     app.add_template_global(answer_error_message, "answer_error_message")
     app.add_template_global(timedelta, "timedelta")

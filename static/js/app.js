@@ -183,13 +183,19 @@
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         const payload = {};
+        const photos = [];
         for (const [name, value] of new FormData(form)) {
           if (name === "csrf_token" || (name === "note" && !value.trim())) continue;
+          if (value instanceof File) {  // an "after" photo: kept on the phone, uploaded by the sync loop
+            if (value.size) photos.push(await self.fieldPhotos.keep(value));
+            continue;
+          }
           payload[name] = name === "base_version" ? Number(value) : value.trim();
         }
+        if (photos.length) payload.photos = photos;
         if (form.dataset.outbox === "ticket.comment" && !payload.text) return;
         await store.put("outbox", {
-          id: crypto.randomUUID(), type: form.dataset.outbox, payload, photos: [], status: "waiting",
+          id: crypto.randomUUID(), type: form.dataset.outbox, payload, photos, status: "waiting",
           title: form.dataset.title, place: messages.ticket_change, created_at: new Date().toISOString(), error: null,
         });
         form.reset();

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate, current_version
+from inspections.cleaning import schedule_tasks
 from inspections.org import Location, Origin, Role
 from inspections.notices import Notice, unread
 from inspections.patrol import PatrolRoute
@@ -31,6 +32,7 @@ from webapp.pages import offline_page, render, see_other
 from webapp.photos import service as photo_service
 
 bp = Blueprint("field", __name__)
+CLEANING_ROLES = frozenset({Role.CLEANER, Role.SUPERVISOR, Role.MANAGER})
 
 
 @bp.route("/")
@@ -50,6 +52,8 @@ def today():
     for site in visible_sites(current_user):
         templates = startable_templates(db.session, current_user, site)
         day = local_day(site, now)
+        if current_user.role in CLEANING_ROLES:
+            schedule_tasks(db.session, site, day)  # idempotent: this month's periodic tasks that have begun
         sites.append({
             "site": site,
             "day": day,
@@ -60,7 +64,7 @@ def today():
     if current_user.role in (Role.SUPERVISOR, Role.MANAGER):
         for entry in sites:  # idempotent: a missed round is told once, however often this runs
             raise_missed_round_notices(db.session, entry["site"], now)
-        db.session.commit()
+    db.session.commit()
     my_tickets = db.session.scalars(
         visible_tickets(current_user).where(Ticket.assignee_id == current_user.id, Ticket.state != "closed")
         .order_by(Ticket.due_at)

@@ -8,12 +8,10 @@ import qrcode.image.svg
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from inspections.patrol import PatrolRoute
-from webapp.fonts import cjk_font_path
+from webapp.fonts import reportlab_cjk_font
 
 QR_SIZE = 90 * mm  # a phone camera reads a code this size from about a metre
 
@@ -31,17 +29,9 @@ def _qr_png(text: str) -> bytes:
     return out.getvalue()
 
 
-def _font() -> str:
-    if "CJK" not in pdfmetrics.getRegisteredFontNames():
-        path = cjk_font_path()
-        pdfmetrics.registerFont(TTFont("CJK", str(path), subfontIndex=0) if path.suffix == ".ttc"
-                                else TTFont("CJK", str(path)))
-    return "CJK"
-
-
 def codes_pdf(route: PatrolRoute) -> bytes:
     """Four checkpoints to an A4 page: the QR, the code to type, the name and where it is."""
-    font = _font()
+    font = reportlab_cjk_font()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     pdf.setTitle(f"{route.site.name} · {route.name}")

@@ -71,11 +71,21 @@ def _show(ticket: Ticket, assign_form: AssignForm | None = None, comment_form: C
           status: int = 200):
     return render(
         "tickets/show.html", status=status, ticket=ticket, now=utcnow(),
-        next_states=next_states(ticket.state, current_user, ticket.assignee_id),
+        next_states=next_states(ticket.state, current_user, ticket.assignee_id, ticket.kind),
         assign_form=assign_form or (_assign_form(ticket) if is_handler(current_user) else None),
         comment_form=comment_form or CommentForm(),
         transition_form=TransitionForm(),
+        before_after=_before_after(ticket) if ticket.kind == TicketKind.REWORK else None,
     )
+
+
+def _before_after(ticket: Ticket) -> tuple[list[str], list[str]]:
+    """A rework's photos: what the check found, and what the fix and the re-check showed."""
+    before, after = [], []
+    for event in ticket.events:
+        fixed = event.action == "transition" and event.to_state in ("resolved", "closed")
+        (after if fixed else before).extend(event.data.get("photos", []))
+    return list(dict.fromkeys(before)), list(dict.fromkeys(after))
 
 
 @bp.route("/<number>/assign", methods=["POST"])

@@ -1,0 +1,296 @@
+"""Cleaning quality (§3.6): who cleans which area on which shift, the site's scoring rule, the
+periodic tasks of §3.6.6, and the facts the board and the monthly sheet are made of.
+
+The checks themselves are ordinary inspections of a cleaning template; which of the three
+checks (三查) one is follows from who did it and is stored on the inspection when it arrives.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import JSON, ForeignKey, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from inspections.base import Base, utcnow
+from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
+from inspections.cleaning_scores import (
+    CheckFact, CheckKind, DayCount, DutyFact, MonthSheet, ReworkFact, ScoringRule, day_counts, month_bounds,
+    month_sheet, responsible,
+)
+from inspections.org import Department, Location, LocationKind, Role, Site, User
+from inspections.records import Answer, Assignment, Inspection
+from tickets.models import Ticket, TicketKind
+from tickets.states import OPEN_STATES
+
+# The area types of §3.6.2/§3.6.5, each with its own standard (a cleaning template).
+AREA_TYPES = ["lobby", "corridor", "lift_hall", "restroom", "stairwell", "car_park", "office", "exterior"]
+
+
+def check_kind_for(role: Role) -> CheckKind:
+    """Which of the three checks a person's check is: the cleaner's own, the lead's, or the office's."""
+    if role == Role.CLEANER:
+        return CheckKind.SELF
+    if role == Role.SUPERVISOR:
+        return CheckKind.PATROL
+    return CheckKind.SPOT
+
+
+class CleaningRule(Base):
+    """A site's scoring rule; a site without one uses ``ScoringRule()``'s defaults."""
+
+    __tablename__ = "cleaning_rule"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    rule: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+def rule_for(session: Session, site_id: int) -> ScoringRule:
+    row = session.get(CleaningRule, site_id)
+    return ScoringRule.model_validate(row.rule) if row else ScoringRule()
+
+
+def save_rule(session: Session, site_id: int, rule: ScoringRule, actor: User, now: datetime) -> None:
+    row = session.get(CleaningRule, site_id) or CleaningRule(site_id=site_id)
+    row.rule, row.updated_at, row.updated_by_id = rule.model_dump(mode="json"), now, actor.id
+    session.add(row)
+    session.flush()
+
+
+class AreaDuty(Base):
+    """A cleaner answers for an area on a shift, from one day until another (open-ended)."""
+
+    __tablename__ = "area_duty"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    cleaner_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    shift: Mapped[str] = mapped_column(String(16))  # a ScoringRule shift code
+    starts_on: Mapped[date] = mapped_column()
+    ends_on: Mapped[date | None] = mapped_column()
+
+    location: Mapped[Location] = relationship()
+    cleaner: Mapped[User] = relationship()
+
+    def fact(self) -> DutyFact:
+        return DutyFact(self.location_id, self.cleaner_id, self.shift, self.starts_on, self.ends_on)
+
+
+def duties_of(session: Session, site_id: int, *, on: date | None = None) -> list[AreaDuty]:
+    query = select(AreaDuty).where(AreaDuty.site_id == site_id).order_by(AreaDuty.starts_on, AreaDuty.id)
+    if on is not None:
+        query = query.where(AreaDuty.starts_on <= on, (AreaDuty.ends_on.is_(None)) | (AreaDuty.ends_on >= on))
+    return list(session.scalars(query))
+
+
+def assign_area(session: Session, location: Location, cleaner: User, shift: str, starts_on: date) -> AreaDuty:
+    """Give an area's shift to a cleaner from ``starts_on``; whoever had it ends the day before."""
+    for current in session.scalars(select(AreaDuty).where(
+            AreaDuty.location_id == location.id, AreaDuty.shift == shift,
+            (AreaDuty.ends_on.is_(None)) | (AreaDuty.ends_on >= starts_on))):
+        if current.starts_on >= starts_on:
+            session.delete(current)  # planned but not begun: replaced outright
+        else:
+            current.ends_on = starts_on - timedelta(days=1)
+    duty = AreaDuty(site_id=location.site_id, location_id=location.id, cleaner_id=cleaner.id, shift=shift,
+                    starts_on=starts_on)
+    session.add(duty)
+    session.flush()
+    return duty
+
+
+def responsible_cleaner(session: Session, location: Location, at: datetime) -> User | None:
+    """Who answers for an area at a moment (the rework goes to them)."""
+    site = location.site
+    local = at.astimezone(ZoneInfo(site.timezone))
+    duties = [d.fact() for d in duties_of(session, site.id, on=local.date()) if d.location_id == location.id]
+    cleaner_id = responsible(duties, location.id, local, rule_for(session, site.id))
+    return session.get(User, cleaner_id) if cleaner_id else None
+
+
+# --- periodic tasks (§3.6.6) --------------------------------------------------------------
+
+class PeriodicTask(Base):
+    """A recurring job such as 每月对外围麻石地进行彻底清洗: ``per_month`` times a month, each in
+    its own part of the month, or every ``every_days`` days from ``starts_on``."""
+
+    __tablename__ = "periodic_task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    per_month: Mapped[int | None] = mapped_column()
+    every_days: Mapped[int | None] = mapped_column()
+    starts_on: Mapped[date] = mapped_column()
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # else the area's cleaner
+    active: Mapped[bool] = mapped_column(default=True)
+
+    location: Mapped[Location] = relationship()
+
+
+def occurrences(task: PeriodicTask, month: date) -> list[tuple[date, date]]:
+    """The task's windows [first day, last day] that begin in ``month``."""
+    first = month.replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    if task.per_month:
+        starts = [first + timedelta(days=(last.day * n) // task.per_month) for n in range(task.per_month)]
+        ends = [s - timedelta(days=1) for s in starts[1:]] + [last]
+        windows = list(zip(starts, ends))
+    else:
+        step = timedelta(days=task.every_days)
+        day = task.starts_on
+        if day < first:
+            day += step * ((first - day) // step)
+        windows = []
+        while day <= last:
+            if day >= first:
+                windows.append((day, day + step - timedelta(days=1)))
+            day += step
+    return [(s, e) for s, e in windows if e >= task.starts_on]
+
+
+def task_template(session: Session) -> ChecklistTemplate | None:
+    return session.scalar(select(ChecklistTemplate).where(
+        ChecklistTemplate.kind == TemplateKind.CLEANING_TASK, ChecklistTemplate.active).order_by(ChecklistTemplate.id))
+
+
+def schedule_tasks(session: Session, site: Site, day: date) -> int:
+    """Make an assignment for every task window that has begun by ``day`` this month and has
+    none yet. Idempotent; run when the board or Today opens and by ``flask cleaning schedule``."""
+    template = task_template(session)
+    tasks = list(session.scalars(select(PeriodicTask).where(PeriodicTask.site_id == site.id, PeriodicTask.active)))
+    if template is None or not tasks:
+        return 0
+    have = set(session.execute(select(Assignment.task_id, Assignment.due_on).where(
+        Assignment.site_id == site.id, Assignment.task_id.is_not(None), Assignment.due_on >= day.replace(day=1))).all())
+    head = session.scalar(select(Department.head_id).where(Department.code == "cleaning"))
+    made = 0
+    for task in tasks:
+        for starts_on, due_by in occurrences(task, day):
+            if starts_on > day or (task.id, starts_on) in have:
+                continue
+            assignee_id = task.assignee_id or _cleaner_on(session, task.location, starts_on) or head
+            if assignee_id is None:
+                continue
+            session.add(Assignment(site_id=site.id, template_id=template.id, location_id=task.location_id,
+                                   assignee_id=assignee_id, due_on=starts_on, due_by=due_by, task_id=task.id,
+                                   note=task.title))
+            made += 1
+    session.flush()
+    return made
+
+
+def _cleaner_on(session: Session, location: Location, day: date) -> int | None:
+    duties = [d for d in duties_of(session, location.site_id, on=day) if d.location_id == location.id]
+    return duties[0].cleaner_id if duties else None
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    assignment: Assignment
+    done_at: datetime | None
+    overdue: bool
+
+
+def task_statuses(session: Session, site: Site, day: date) -> list[TaskStatus]:
+    """This month's task windows that have begun, with done/overdue."""
+    rows = session.execute(
+        select(Assignment, func.min(Inspection.finished_at))
+        .outerjoin(Inspection, Inspection.assignment_id == Assignment.id)
+        .where(Assignment.site_id == site.id, Assignment.task_id.is_not(None),
+               Assignment.due_on >= day.replace(day=1), Assignment.due_on <= day)
+        .group_by(Assignment.id).order_by(Assignment.due_by, Assignment.id)
+    ).all()
+    return [TaskStatus(a, done_at, done_at is None and a.last_day < day) for a, done_at in rows]
+
+
+# --- facts for the board and the monthly sheet -----------------------------------------------
+
+def cleaning_areas(session: Session, site_id: int) -> list[Location]:
+    return list(session.scalars(select(Location).where(
+        Location.site_id == site_id, Location.kind == LocationKind.AREA, Location.area_type.in_(AREA_TYPES))
+        .order_by(Location.id)))
+
+
+def check_facts(session: Session, site_id: int, start: datetime, end: datetime) -> list[CheckFact]:
+    """Every cleaning check at the site in [start, end), with the weights of its failed items."""
+    rows = session.execute(
+        select(Inspection.id, Inspection.location_id, Inspection.finished_at, Inspection.check_kind,
+               Inspection.score, TemplateVersion.definition)
+        .join(TemplateVersion, Inspection.template_version_id == TemplateVersion.id)
+        .where(Inspection.site_id == site_id, Inspection.check_kind.is_not(None),
+               Inspection.finished_at >= start, Inspection.finished_at < end)
+        .order_by(Inspection.finished_at)
+    ).all()
+    failed: dict = {}
+    for inspection_id, item_id in session.execute(
+            select(Answer.inspection_id, Answer.item_id).join(Inspection)
+            .where(Inspection.site_id == site_id, Inspection.check_kind.is_not(None),
+                   Inspection.finished_at >= start, Inspection.finished_at < end, Answer.passed.is_(False))):
+        failed.setdefault(inspection_id, []).append(item_id)
+    facts = []
+    for inspection_id, location_id, finished_at, kind, score, definition in rows:
+        weights = {item["id"]: item.get("weight", 1.0) for s in definition["sections"] for item in s["items"]}
+        facts.append(CheckFact(location_id, finished_at, CheckKind(kind), score,
+                               tuple(weights[i] for i in failed.get(inspection_id, []))))
+    return facts
+
+
+def rework_facts(session: Session, site_id: int, start: datetime, end: datetime) -> list[ReworkFact]:
+    tickets = session.scalars(select(Ticket).where(
+        Ticket.site_id == site_id, Ticket.kind == TicketKind.REWORK, Ticket.location_id.is_not(None),
+        Ticket.created_at >= start, Ticket.created_at < end))
+    return [ReworkFact(t.number, t.location_id, t.created_at, t.due_at, t.closed_at) for t in tickets]
+
+
+@dataclass
+class AreaToday:
+    area: Location
+    counts: list[DayCount]
+    latest_score: float | None
+    open_rework: int
+    cleaners: list[str]
+
+
+def board(session: Session, site: Site, now: datetime) -> list[AreaToday]:
+    """Every cleaning area of a site today: checks done against targets, latest score, open rework."""
+    tz = ZoneInfo(site.timezone)
+    day = now.astimezone(tz).date()
+    start = datetime.combine(day, datetime.min.time(), tz)
+    rule = rule_for(session, site.id)
+    checks = check_facts(session, site.id, start, start + timedelta(days=1))
+    graded = (Inspection.site_id == site.id,
+              Inspection.check_kind.in_([CheckKind.PATROL.value, CheckKind.SPOT.value]))
+    last = (select(Inspection.location_id, func.max(Inspection.finished_at).label("at"))
+            .where(*graded).group_by(Inspection.location_id).subquery())
+    latest = dict(session.execute(
+        select(Inspection.location_id, Inspection.score).join(
+            last, (Inspection.location_id == last.c.location_id) & (Inspection.finished_at == last.c.at))
+        .where(*graded)).all())
+    open_rework = dict(session.execute(
+        select(Ticket.location_id, func.count()).where(
+            Ticket.site_id == site.id, Ticket.kind == TicketKind.REWORK,
+            Ticket.state.in_([s.value for s in OPEN_STATES])).group_by(Ticket.location_id)).all())
+    names: dict[int, list[str]] = {}
+    for duty in duties_of(session, site.id, on=day):
+        names.setdefault(duty.location_id, []).append(duty.cleaner.display_name)
+    return [
+        AreaToday(area, day_counts([c for c in checks if c.area_id == area.id], rule), latest.get(area.id),
+                  open_rework.get(area.id, 0), list(dict.fromkeys(names.get(area.id, []))))
+        for area in cleaning_areas(session, site.id)
+    ]
+
+
+def sheet_for(session: Session, site: Site, month: date, now: datetime) -> MonthSheet:
+    tz = ZoneInfo(site.timezone)
+    start, end = month_bounds(month, tz)
+    rule = rule_for(session, site.id)
+    duties = [d.fact() for d in duties_of(session, site.id)]
+    return month_sheet(month, rule, tz, duties, check_facts(session, site.id, start, end),
+                       rework_facts(session, site.id, start, end), now)

@@ -1,0 +1,132 @@
+"""The monthly score sheet as rows: one table of figures that the page, the XLSX and the PDF all
+draw, so the three can never disagree."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+
+from inspections.cleaning_scores import CheckKind, MonthSheet
+from inspections.org import Location, Site, User
+from webapp.fonts import reportlab_cjk_font
+
+Cell = str | float | int | None
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[Cell]]
+
+
+def cell_text(value: Cell) -> str:
+    """How a figure reads on the page and in the PDF."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.1f}"
+    return str(value)
+
+
+def tables(sheet: MonthSheet, people: dict[int, User], areas: dict[int, Location]) -> list[Table]:
+    checks = [_("Self-checks"), _("Patrols"), _("Spot checks")]
+    cleaners = Table(_("Cleaners"), [_("Cleaner"), _("Points"), _("Added"), _("Taken off"), *checks,
+                                     _("Failed items"), _("Rework"), _("Rework late"), _("Hours to fix (mean)")], [
+        [people[row.cleaner_id].display_name, row.points, row.added, row.taken_off,
+         *(row.checks[k] for k in CheckKind), row.failed_items, row.rework, row.rework_late, row.mean_hours_to_fix]
+        for row in sorted(sheet.cleaners, key=lambda r: (-r.points, people[r.cleaner_id].display_name))
+    ])
+    area_table = Table(_("Areas"), [_("Area"), *checks, _("Mean score"), _("Failed items"), _("Rework"),
+                                    _("Hours to fix (mean)")], [
+        [areas[row.area_id].full_name, *(row.checks[k] for k in CheckKind), row.mean_score, row.failed_items,
+         row.rework, row.mean_hours_to_fix]
+        for row in sorted(sheet.areas, key=lambda r: r.area_id)
+    ])
+    return [cleaners, area_table]
+
+
+def rule_lines(sheet: MonthSheet) -> list[str]:
+    """The scoring rule in words, printed under every copy of the sheet."""
+    rule = sheet.rule
+    return [
+        _("Each cleaner starts the month with %(n)s points.", n=cell_text(float(rule.base_points))),
+        _("A failed item costs its weight × %(patrol)s at a lead's patrol, × %(spot)s at a spot check and "
+          "× %(own)s at a self-check.", patrol=cell_text(float(rule.patrol_fail_points)),
+          spot=cell_text(float(rule.spot_fail_points)), own=cell_text(float(rule.self_fail_points))),
+        _("A rework not fixed by its due time costs %(n)s.", n=cell_text(float(rule.late_rework_points))),
+        _("A spot check with nothing failed adds %(n)s.", n=cell_text(float(rule.clean_spot_points))),
+        _("Checks per area per day: %(own)s self-checks, %(patrol)s patrols, %(spot)s spot checks.",
+          own=rule.self_target, patrol=rule.patrol_target, spot=rule.spot_target),
+        _("A check counts for whoever had the area on that shift: %(shifts)s.",
+          shifts=", ".join(f"{s.name} {s.start:%H:%M}–{s.end:%H:%M}" for s in rule.shifts)),
+    ]
+
+
+def sheet_title(site: Site, sheet: MonthSheet) -> str:
+    return _("%(site)s · cleaning scores · %(month)s", site=site.name, month=sheet.month.strftime("%Y-%m"))
+
+
+def xlsx(site: Site, sheet: MonthSheet, found: list[Table]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for table in found:
+        ws = book.create_sheet(table.title[:31])
+        ws.append([sheet_title(site, sheet)])
+        ws.append(table.header)
+        for cell in ws[2]:
+            cell.font = Font(bold=True)
+        for row in table.rows:
+            ws.append(row)
+        ws.column_dimensions["A"].width = 24
+    rules = book.create_sheet(_("Scoring rule")[:31])
+    for line in rule_lines(sheet):
+        rules.append([line])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def pdf(site: Site, sheet: MonthSheet, found: list[Table]) -> bytes:
+    """A landscape A4 sheet to pin on the wall: both tables and the rule."""
+    font = reportlab_cjk_font()
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=landscape(A4), pageCompression=1)
+    page.setTitle(sheet_title(site, sheet))
+    width, height = landscape(A4)
+    left, y = 12 * mm, height - 15 * mm
+
+    def line(text: str, size: float, x: float = left) -> None:
+        nonlocal y
+        if y < 15 * mm:
+            page.showPage()
+            y = height - 15 * mm
+        page.setFont(font, size)
+        page.drawString(x, y, text)
+
+    line(sheet_title(site, sheet), 15)
+    y -= 10 * mm
+    for table in found:
+        line(table.title, 12)
+        y -= 7 * mm
+        first = 60 * mm
+        step = (width - 2 * left - first) / (len(table.header) - 1)
+        for row in [table.header, *table.rows]:
+            for n, text in enumerate(cell_text(value) for value in row):
+                line(text[:24] if n == 0 else text, 8, left if n == 0 else left + first + step * (n - 1))
+            y -= 5.5 * mm
+        y -= 5 * mm
+    line(_("Scoring rule"), 11)
+    y -= 6 * mm
+    for text in rule_lines(sheet):
+        line(text, 8)
+        y -= 5 * mm
+    page.showPage()
+    page.save()
+    return out.getvalue()
