@@ -258,14 +258,13 @@ class AreaToday:
     cleaners: list[str]
 
 
-def board(session: Session, site: Site, now: datetime) -> list[AreaToday]:
-    """Every cleaning area of a site today: checks done against targets, latest score, open rework."""
-    tz = ZoneInfo(site.timezone)
-    day = now.astimezone(tz).date()
-    start = datetime.combine(day, datetime.min.time(), tz)
+def board(session: Session, site: Site, day: date) -> list[AreaToday]:
+    """Every cleaning area of a site on a day: checks done against targets, the latest score
+    until the day's end, and the rework open now."""
+    start = datetime.combine(day, datetime.min.time(), ZoneInfo(site.timezone))
     rule = rule_for(session, site.id)
     checks = check_facts(session, site.id, start, start + timedelta(days=1))
-    graded = (Inspection.site_id == site.id,
+    graded = (Inspection.site_id == site.id, Inspection.finished_at < start + timedelta(days=1),
               Inspection.check_kind.in_([CheckKind.PATROL.value, CheckKind.SPOT.value]))
     last = (select(Inspection.location_id, func.max(Inspection.finished_at).label("at"))
             .where(*graded).group_by(Inspection.location_id).subquery())

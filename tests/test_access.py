@@ -30,6 +30,11 @@ MATRIX = {
     "patrol_routes": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
     "patrol_codes": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
     "guard_week": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "cleaning_board": [forbidden, forbidden, ok, forbidden, ok, ok, ok],
+    "cleaning_scores": [forbidden, ok, ok, forbidden, ok, ok, ok],
+    "cleaning_scores_xlsx": [forbidden, ok, ok, forbidden, ok, ok, ok],
+    "cleaning_setup": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "other_site_cleaning_scores": [forbidden, hidden, hidden, forbidden, hidden, hidden, ok],
     "restroom_checklist": [forbidden, ok, ok, forbidden, ok, ok, ok],
     "fitout_engineering_checklist": [forbidden, forbidden, forbidden, ok, forbidden, ok, ok],
     "patrol_checklist": [ok, forbidden, ok, forbidden, forbidden, ok, ok],
@@ -54,6 +59,9 @@ def _urls(app) -> dict[str, str]:
                 query = query.where(getattr(Location, key) == value)
             return db.session.scalars(query).first()
 
+        def site_id(code):
+            return db.session.scalar(sa.select(Site.id).where(Site.code == code))
+
         cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
         guard = db.session.scalar(sa.select(User.id).where(User.username == "zhangwei"))
         restroom = tpl("清洁标准：卫生间")
@@ -70,6 +78,11 @@ def _urls(app) -> dict[str, str]:
             "patrol_routes": "/patrol/routes",
             "patrol_codes": "/patrol/routes/1/codes",
             "guard_week": f"/patrol/guards/{guard}",
+            "cleaning_board": "/cleaning",
+            "cleaning_scores": "/cleaning/scores",
+            "cleaning_scores_xlsx": "/cleaning/scores.xlsx",
+            "cleaning_setup": "/cleaning/setup",
+            "other_site_cleaning_scores": f"/cleaning/scores?site={site_id('XH')}",
             "restroom_checklist": f"/checklists/{restroom}?location={loc('BY', area_type='restroom')}",
             "fitout_engineering_checklist": f"/checklists/{tpl('二装日常巡查：工程部')}?location={loc('BY', kind=LocationKind.UNIT)}",
             "patrol_checklist": f"/checklists/{tpl('巡更点检查')}?location={loc('BY', kind=LocationKind.CHECKPOINT)}",
@@ -87,6 +100,19 @@ def test_role_by_page(app, client, demo, role):
     got = {page: client.get(urls[page]).status_code for page in MATRIX}
     expected = {page: row[ROLES.index(role)] for page, row in MATRIX.items()}
     assert got == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas(app, client, demo, role):
+    with app.app_context():
+        by = db.session.scalar(sa.select(Site.id).where(Site.code == "BY"))
+    login(client, PEOPLE[role])
+    token = csrf_token(client, "/today")
+    # Empty forms: an allowed person gets the form back with what to fix (422), nobody else gets in.
+    got = [client.post(f"{path}?site={by}", data={"csrf_token": token}).status_code
+           for path in ("/cleaning/rule", "/cleaning/duties", "/cleaning/tasks")]
+    allowed = {"rule": role in ("manager", "admin"), "plan": role in ("supervisor", "manager", "admin")}
+    assert got == [422 if allowed["rule"] else 403] + [422 if allowed["plan"] else 403] * 2
 
 
 def test_a_guard_of_the_other_site_sees_nothing_of_this_one(app, client, demo):

@@ -58,6 +58,7 @@ ACTION_LABELS = {
 }
 # The three checks of §3.6.8.
 CHECK_LABELS = {"self": _l("Self-check"), "patrol": _l("Lead's patrol"), "spot": _l("Spot check")}
+CHECK_SHORT_LABELS = {"self": _l("Self"), "patrol": _l("Patrol"), "spot": _l("Spot")}  # for chips on a phone
 
 
 def answer_error_message(code: str, item: Item) -> str:
@@ -97,5 +98,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda action: _label(ACTION_LABELS, action), "action_label")
     app.add_template_global(lambda status: _label(ROUND_LABELS, status), "round_status_label")
     app.add_template_global(lambda kind: _label(CHECK_LABELS, kind), "check_label")
+    app.add_template_global(lambda kind: _label(CHECK_SHORT_LABELS, kind), "check_short_label")
     app.add_template_global(answer_error_message, "answer_error_message")
     app.add_template_global(timedelta, "timedelta")

@@ -9,6 +9,8 @@
   const userId = body.dataset.userId || null;
   const shell = "shell" in body.dataset;  // /offline and /outbox: the same for everyone, kept offline
   const messages = JSON.parse(document.getElementById("js-messages").textContent);
+  // At once, before any other script on the page touches the phone's storage.
+  const claimed = userId && !shell ? store.claim(userId) : Promise.resolve();
   let retryDelay = 5000;
   let retryTimer = null;
 
@@ -246,10 +248,7 @@
       return;
     }
     if (!userId) return;
-    if ((await store.meta("user_id")) !== userId) {
-      await store.wipe();  // a previous person's leftovers are never shown to this one
-      await store.setMeta("user_id", userId);
-    }
+    await claimed;
     if (navigator.storage?.persist) navigator.storage.persist().catch(() => {});
     const urls = document.getElementById("offline-urls");
     if (urls && registration) tellWorker({ type: "warm", user: userId, urls: JSON.parse(urls.textContent) });

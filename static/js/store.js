@@ -54,17 +54,32 @@
     request.onerror = () => reject(request.error);
   });
 
+  // Every read and write waits until the phone is claimed for the person on the page (claim
+  // below), so nothing they record in the first moments is wiped with the last person's data.
+  let claimed = Promise.resolve();
+  const gated = (work) => claimed.catch(() => {}).then(work);
+
   const store = {
-    get: (name, key) => run(name, "readonly", (s) => asPromise(s.get(key))),
-    all: (name) => run(name, "readonly", (s) => asPromise(s.getAll())),
-    put: (name, value) => run(name, "readwrite", (s) => { s.put(value); }),
-    putMany: (name, values) => run(name, "readwrite", (s) => { for (const v of values) s.put(v); }),
-    remove: (name, key) => run(name, "readwrite", (s) => { s.delete(key); }),
+    get: (name, key) => gated(() => run(name, "readonly", (s) => asPromise(s.get(key)))),
+    all: (name) => gated(() => run(name, "readonly", (s) => asPromise(s.getAll()))),
+    put: (name, value) => gated(() => run(name, "readwrite", (s) => { s.put(value); })),
+    putMany: (name, values) => gated(() => run(name, "readwrite", (s) => { for (const v of values) s.put(v); })),
+    remove: (name, key) => gated(() => run(name, "readwrite", (s) => { s.delete(key); })),
     async meta(key) {
       const row = await store.get("meta", key);
       return row ? row.value : undefined;
     },
     setMeta: (key, value) => store.put("meta", { key, value }),
+    // The phone is this person's from now on: what a previous person left is never shown to them.
+    claim(userId) {
+      claimed = (async () => {
+        const row = await run("meta", "readonly", (s) => asPromise(s.get("user_id")));
+        if (row && row.value === userId) return;
+        await store.wipe();
+        await run("meta", "readwrite", (s) => { s.put({ key: "user_id", value: userId }); });
+      })();
+      return claimed;
+    },
     // Everything the person left on this phone, gone (logout).
     async wipe() {
       if (opening) {

@@ -9,8 +9,12 @@
   const TIMEOUT_MS = 15000;
   let running = null;
 
+  // Other tabs and the worker hear it through the channel; this page's own listeners too
+  // (a channel never delivers a message to the object that posted it).
   function notify(type, detail = {}) {
-    channel.postMessage({ type, ...detail });
+    const data = { type, ...detail };
+    channel.postMessage(data);
+    channel.dispatchEvent(new MessageEvent("message", { data }));
   }
 
   // navigator.onLine lies (captive portals, one bar of signal): every call is its own probe.

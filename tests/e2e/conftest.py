@@ -130,14 +130,15 @@ def wait_until_offline_ready(page, timeout_s: float = 30) -> None:
         page.wait_for_timeout(200)
 
 
-def fill_restroom_check(page, photo: Path, fail: str = "odour") -> None:
-    """Pass every item, fail one with a photo, review, send."""
+def fill_restroom_check(page, photo: Path | None, fail: str | None = "odour") -> None:
+    """Pass every item, fail one with a photo (unless ``fail`` is None), review, send."""
     page.wait_for_selector("form[data-checklist][data-ready=true]")
     for item in page.locator("fieldset[data-item]").all():
         item.locator("label.opt-pass").click()
-    page.click(f"label[for='a-{fail}-fail']")
-    page.set_input_files(f"#item-{fail} input[type=file]", str(photo))
-    page.wait_for_selector(f"#item-{fail} .thumbs img")
+    if fail:
+        page.click(f"label[for='a-{fail}-fail']")
+        page.set_input_files(f"#item-{fail} input[type=file]", str(photo))
+        page.wait_for_selector(f"#item-{fail} .thumbs img")
     page.click(".actionbar button[value=review]")
     page.wait_for_selector("#client-summary:not([hidden])")
     page.click("#client-summary button[value=submit]")

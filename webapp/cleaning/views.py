@@ -33,16 +33,26 @@ RULE_SETTERS = frozenset({Role.MANAGER, Role.ADMIN})
 @bp.route("")
 @roles_required(CHECKERS)
 def index():
-    """Today per site: every area's checks against their targets, latest score, open rework, tasks."""
+    """A day per site (today unless ``?day=``): every area's checks against their targets, latest
+    score, open rework, and the month's periodic tasks."""
     now = utcnow()
     sites = []
     for site in visible_sites(current_user):
-        day = local_day(site, now)
-        schedule_tasks(db.session, site, day)
-        sites.append({"site": site, "day": day, "rule": rule_for(db.session, site.id),
-                      "areas": board(db.session, site, now), "tasks": task_statuses(db.session, site, day)})
+        today = local_day(site, now)
+        schedule_tasks(db.session, site, today)
+        day = _day(today)
+        sites.append({"site": site, "day": day, "today": today, "rule": rule_for(db.session, site.id),
+                      "areas": board(db.session, site, day), "tasks": task_statuses(db.session, site, day)})
     db.session.commit()
     return render("cleaning/board.html", sites=sites)
+
+
+def _day(today: date) -> date:
+    raw = request.args.get("day", "")
+    try:
+        return date.fromisoformat(raw) if raw else today
+    except ValueError:
+        abort(400)
 
 
 def _site() -> Site:
