@@ -8,6 +8,7 @@
   const BATCH = 50;
   const TIMEOUT_MS = 15000;
   let running = null;
+  let rerun = null;
 
   // Other tabs and the worker hear it through the channel; this page's own listeners too
   // (a channel never delivers a message to the object that posted it).
@@ -128,26 +129,29 @@
     }
   }
 
-  // One run at a time; callers share it.
+  // One run at a time; callers share it. A caller that comes while a run is under way gets one
+  // more run after it: that run may have read the outbox before the caller's new record.
   function syncNow() {
-    if (!running) {
-      running = (async () => {
-        notify("sync-start");
-        try {
-          const pushed = await pushWaiting();
-          await uploadPhotos();
-          const pulled = await pull();
-          await store.setMeta("last_sync", new Date().toISOString());
-          notify("sync-done", { pushed, pulled });
-          return true;
-        } catch (error) {
-          notify("sync-failed", { message: String(error.message || error), auth: error instanceof AuthLost });
-          return false;
-        } finally {
-          running = null;
-        }
-      })();
+    if (running) {
+      rerun = rerun || running.then(() => { rerun = null; return syncNow(); });
+      return rerun;
     }
+    running = (async () => {
+      notify("sync-start");
+      try {
+        const pushed = await pushWaiting();
+        await uploadPhotos();
+        const pulled = await pull();
+        await store.setMeta("last_sync", new Date().toISOString());
+        notify("sync-done", { pushed, pulled });
+        return true;
+      } catch (error) {
+        notify("sync-failed", { message: String(error.message || error), auth: error instanceof AuthLost });
+        return false;
+      } finally {
+        running = null;
+      }
+    })();
     return running;
   }
 

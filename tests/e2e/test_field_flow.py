@@ -44,7 +44,7 @@ def test_cleaner_fails_an_item_with_a_photo_and_the_supervisor_sees_the_rework(a
     page.click("nav >> text=工单")
     page.click(f"a.row:has-text('{number}')")
     assert "返工" in page.inner_text("main")
-    image = page.locator("main .thumbs img").first
+    image = page.locator("main .before-after img").first  # the failure photo, beside the fix to come
     image.wait_for()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     screenshot(page, "rework-ticket-supervisor-zh-360x740")
