@@ -52,7 +52,9 @@ def assignment_data(assignment: Assignment, user: User) -> dict | None:
         return None
     return {"id": assignment.id, "site_id": assignment.site_id, "template_id": assignment.template_id,
             "location_id": assignment.location_id, "assignee_id": assignment.assignee_id,
-            "due_on": assignment.due_on.isoformat(), "note": assignment.note}
+            "due_on": assignment.due_on.isoformat(), "note": assignment.note,
+            # A periodic task's window ends later than it begins (an extension: absent means due_on).
+            "due_by": assignment.last_day.isoformat()}
 
 
 def route_data(route: PatrolRoute, user: User) -> dict | None:
