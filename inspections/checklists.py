@@ -27,6 +27,8 @@ class TemplateKind(str, enum.Enum):
     GREENING = "greening"          # §3.7.3
     SHIFT_HANDOVER = "shift_handover"  # front desk (§3.9.1)
     CLEANING_TASK = "cleaning_task"  # a periodic cleaning job done (§3.6.6)
+    HIDDEN_WORKS = "hidden_works"  # fit-out hidden-works acceptance sign-off (§3.2.4 4] 5])
+    COMPLETION = "completion"  # fit-out completion acceptance sign-off (§3.2.4 5.)
 
 
 ItemType = Literal["pass_fail", "yes_no", "number", "text", "choice", "photo", "signature"]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from inspections.base import Base
 from inspections.checklists import ChecklistTemplate, publish_template_version
 from inspections.cleaning import PeriodicTask, assign_area, schedule_tasks
-from inspections.fitout import FitoutProject, FitoutState
+from inspections.fitout import FitoutState, HotWorkPermit, advance, open_project
 from inspections.org import Department, Location, LocationKind, Origin, Role, Site, Tenant, User
 from inspections.patrol import PatrolRoute, RouteCheckpoint, checkpoint_code
 from inspections.people import create_user
@@ -130,11 +130,15 @@ def load_demo(session: Session, now: datetime) -> None:
     session.add_all(tenants)
     session.flush()
     today = local_day(by, now)
-    session.add(FitoutProject(
-        site_id=by.id, unit_id=units["1201"].id, tenant_id=tenants[0].id, contractor="华艺装饰工程有限公司",
+    project = open_project(
+        session, site=by, unit=units["1201"], tenant=tenants[0], contractor="华艺装饰工程有限公司",
         permit_number="二装许可-2026-018", starts_on=today - timedelta(days=10), ends_on=today + timedelta(days=35),
         drawings_ref="审图意见 GC-2026-041（工程部已签字）", noisy_hours="12:00-14:00,18:00-08:00",
-        deposit_cents=5_000_000, state=FitoutState.IN_PROGRESS))
+        worker_passes=12, deposit_cents=5_000_000, actor=people["wangjl"])
+    advance(project, FitoutState.APPROVED)
+    advance(project, FitoutState.IN_PROGRESS)
+    project.hot_work_permits.append(HotWorkPermit(number="动火证-2026-031", starts_on=today - timedelta(days=2),
+                                                  ends_on=today + timedelta(days=3)))
 
     by_areas = loc.by_type(by)
     for day in (today + timedelta(days=n) for n in range(7)):

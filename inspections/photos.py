@@ -215,3 +215,28 @@ def _jpeg(image: Image.Image, longest_side: int) -> bytes:
     copy.save(out, "JPEG", quality=82, optimize=True)  # no exif= argument: nothing is carried over
     copy.close()
     return out.getvalue()
+
+
+def stamp(display_jpeg: bytes, lines: list[str], font_path: str | os.PathLike) -> bytes:
+    """The display copy with a visible stamp in its lower left corner, as site watermark cameras
+    draw it (time, site, unit, inspector). A new file: the original and its hash are untouched."""
+    from PIL import ImageDraw, ImageFont
+
+    with Image.open(io.BytesIO(display_jpeg)) as opened:
+        image = opened.convert("RGB")
+    size = max(14, image.width // 36)
+    font = ImageFont.truetype(str(font_path), size)
+    draw = ImageDraw.Draw(image, "RGBA")
+    pad, gap = size // 2, size // 4
+    heights = [draw.textbbox((0, 0), line, font=font)[3] for line in lines]
+    box_height = sum(heights) + gap * (len(lines) - 1) + 2 * pad
+    box_width = max(draw.textlength(line, font=font) for line in lines) + 2 * pad
+    top = image.height - box_height - pad
+    draw.rectangle((pad, top, pad + box_width, top + box_height), fill=(0, 0, 0, 150))
+    y = top + pad
+    for line, height in zip(lines, heights):
+        draw.text((2 * pad, y), line, font=font, fill=(255, 214, 0))
+        y += height + gap
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()

@@ -8,6 +8,8 @@ from __future__ import annotations
 from inspections.checklists import Definition
 
 CLEANERS = ["cleaner", "supervisor", "customer_service"]
+# Customer service, engineering and security each sign a fit-out acceptance.
+ACCEPTORS = ["customer_service", "engineer", "guard", "supervisor"]
 
 
 def _pf(item_id: str, label: str, standard: str = "", **extra) -> dict:
@@ -148,6 +150,27 @@ STANDARD_TEMPLATES: list[dict] = [
             _violation("crime", "治安", "无偷盗、纵火、抢劫、破坏公物等违法犯罪行为。", "security"),
             _violation("hazards", "其他安全隐患", "无其他存在安全隐患的违章事项。", "security"),
             {"id": "remarks", "label": "巡视纪录", "type": "text", "required": False},
+        ]}],
+    },
+    # §3.2.4 4] 5] 隐蔽工程验收: each of the three departments signs.
+    {
+        "key": "fitout_hidden_works", "kind": "hidden_works", "area_type": "unit", "department": "customer_service",
+        "roles": ACCEPTORS, "title": "二装隐蔽工程验收签字",
+        "sections": [{"title": "隐蔽工程验收（§3.2.4 4 5]）", "items": [
+            _pf("conforms", "隐蔽工程符合审批图纸", "隐蔽工程按报审图纸及规范施工，验收合格后各部门签字确认；如不合格则令其整改。"),
+            {"id": "remarks", "label": "验收意见", "type": "text", "required": False},
+            {"id": "signature", "label": "部门签字", "type": "signature"},
+        ]}],
+    },
+    # §3.2.4 5. 竣工验收
+    {
+        "key": "fitout_completion", "kind": "completion", "area_type": "unit", "department": "customer_service",
+        "roles": ACCEPTORS, "title": "二装竣工验收签字",
+        "sections": [{"title": "竣工验收（§3.2.4 5）", "items": [
+            _pf("conforms", "装修情况符合验收要求", "针对验收中存在的问题，各部门填写意见，督促装修方整改，整改后再次进行验收，直至通过。"),
+            _pf("facilities_intact", "公共设施无损坏", "对于损坏的公共设施将按价从装修押金中扣除。"),
+            {"id": "remarks", "label": "验收意见", "type": "text", "required": False},
+            {"id": "signature", "label": "部门签字", "type": "signature"},
         ]}],
     },
     # Guard tour checkpoint (§3.10; PRODUCT.md)

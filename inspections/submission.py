@@ -10,6 +10,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from inspections.checklists import ChecklistTemplate, Definition, Item, TemplateKind, get_template_version
 from inspections.cleaning import CheckKind, check_kind_for, responsible_cleaner
+from inspections.fitout import FitoutRefused, check_acceptance_allowed, record_signoff
 from inspections.org import Department, Location, Origin, Role, Site, User
 from inspections.photos import Photo
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
@@ -218,6 +220,11 @@ def submit_inspection(
     item_errors = check_answers(definition, submission.answers)
     if item_errors:
         raise SubmissionRefused("invalid_answers", "some answers are not valid", item_errors)
+    local_day = submission.finished_at.astimezone(ZoneInfo(site.timezone)).date()
+    try:
+        check_acceptance_allowed(session, template, location, local_day)
+    except FitoutRefused as refused:
+        raise SubmissionRefused(refused.code, "; ".join([refused.message, *refused.details])) from None
 
     items = definition.item_map()
     order = {item.id: n for n, item in enumerate(definition.items())}
@@ -253,7 +260,9 @@ def submit_inspection(
     _insert_answers(session, inspection.id, answers, items)
 
     failing = [a.item_id for a in answers if item_failed(items[a.item_id], a.value) and items[a.item_id].on_fail]
-    rechecks = check_kind in (CheckKind.PATROL, CheckKind.SPOT)
+    # Who may clear an open ticket by passing its item again: a lead's patrol or a spot check
+    # for cleaning rework, any department's daily inspection for a fit-out violation.
+    rechecks = check_kind in (CheckKind.PATROL, CheckKind.SPOT) or template.kind == TemplateKind.FITOUT
     open_by_item = _open_tickets_by_item(session, location, [a.item_id for a in answers]) if failing or rechecks else {}
     tickets = []
     for a in answers:
@@ -267,9 +276,11 @@ def submit_inspection(
                 report_again(session, known, inspection_id=inspection.id, note=a.note,
                              photos=list(dict.fromkeys(a.photos)), actor=actor, origin=origin, now=now)
                 tickets.append(known)
-        elif known is not None and known.kind == TicketKind.REWORK and a.value == "pass" and rechecks:
+        elif known is not None and known.kind in (TicketKind.REWORK, TicketKind.VIOLATION) and a.value == "pass" \
+                and rechecks:
             close_by_recheck(session, known, inspection_id=inspection.id, photos=list(dict.fromkeys(a.photos)),
                              actor=actor, origin=origin, now=now)
+    record_signoff(session, template, location, local_day)
     log.info("inspection %s (%s) submitted by %s via %s: %d failed, %d tickets",
              inspection.id, template.title, actor.username, origin.label, inspection.failed_count, len(tickets))
     return Submitted(inspection, created=True, tickets=tickets,

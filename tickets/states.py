@@ -27,8 +27,9 @@ TRANSITIONS: dict[tuple[TicketState, TicketState], str] = {
 }
 OPEN_STATES = frozenset({S.NEW, S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED})
 # Kinds nobody closes by hand: a cleaning rework closes when a lead's or customer service's
-# re-check passes the item (§3.6.8), and the re-check is the evidence.
-CLOSED_BY_RECHECK = frozenset({"rework"})
+# re-check passes the item (§3.6.8), a fit-out violation when a re-inspection passes it
+# (§3.2.4 4]); the re-check is the evidence.
+CLOSED_BY_RECHECK = frozenset({"rework", "violation"})
 
 
 class TransitionRefused(Exception):

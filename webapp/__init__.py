@@ -52,6 +52,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp.cli import bp as cli_bp
     from webapp.errors import register_error_handlers
     from webapp.field.views import bp as field_bp
+    from webapp.fitout.views import bp as fitout_bp
     from webapp.patrol.views import bp as patrol_bp
     from webapp.people.views import bp as people_bp
     from webapp.pwa.views import asset
@@ -64,7 +65,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     filters.init_app(app)
     labels.init_app(app)
     js_messages.init_app(app)
-    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, cleaning_bp, people_bp, photos_bp, pwa_bp, api_bp, cli_bp):
+    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, cleaning_bp, fitout_bp, people_bp, photos_bp, pwa_bp, api_bp, cli_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.add_template_global(asset)

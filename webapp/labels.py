@@ -48,6 +48,18 @@ ROUND_LABELS = {
     "incomplete": _l("Incomplete"),
     "missed": _l("Missed"),
 }
+FITOUT_STATE_LABELS = {
+    "applied": _l("Applied"),
+    "approved": _l("Approved"),
+    "in_progress": _l("Works under way"),
+    "hidden_works_accepted": _l("Hidden works accepted"),
+    "completed": _l("Completed"),
+    "deposit_refunded": _l("Deposit refunded"),
+}
+DEPARTMENT_LABELS = {"customer_service": _l("Customer service"), "engineering": _l("Engineering"),
+                     "security": _l("Security"), "cleaning": _l("Cleaning")}
+ACCEPTANCE_LABELS = {"hidden_works": _l("Hidden-works acceptance"), "completion": _l("Completion acceptance")}
+ENTRY_LABELS = {"deposit": _l("Deposit paid"), "penalty": _l("Penalty"), "refund": _l("Refund")}
 PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
 ACTION_LABELS = {
     "created": _l("opened"),
@@ -98,6 +110,10 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda action: _label(ACTION_LABELS, action), "action_label")
     app.add_template_global(lambda status: _label(ROUND_LABELS, status), "round_status_label")
     app.add_template_global(lambda kind: _label(CHECK_LABELS, kind), "check_label")
+    app.add_template_global(lambda state: _label(FITOUT_STATE_LABELS, state), "fitout_state_label")
+    app.add_template_global(lambda code: _label(DEPARTMENT_LABELS, code), "department_label")
+    app.add_template_global(lambda kind: _label(ACCEPTANCE_LABELS, kind), "acceptance_label")
+    app.add_template_global(lambda kind: _label(ENTRY_LABELS, kind), "entry_label")
     app.add_template_global(lambda kind: _label(CHECK_SHORT_LABELS, kind), "check_short_label")
     app.add_template_global(answer_error_message, "answer_error_message")
     app.add_template_global(timedelta, "timedelta")
