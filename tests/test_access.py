@@ -4,7 +4,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from datetime import date
+
 from inspections.checklists import ChecklistTemplate
+from inspections.fitout import FitoutProject, open_project
 from inspections.org import Location, LocationKind, Site, User
 from tests.conftest import csrf_token, login
 from webapp.extensions import db
@@ -35,6 +38,10 @@ MATRIX = {
     "cleaning_scores_xlsx": [forbidden, ok, ok, forbidden, ok, ok, ok],
     "cleaning_setup": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
     "other_site_cleaning_scores": [forbidden, hidden, hidden, forbidden, hidden, hidden, ok],
+    "fitouts": [ok, forbidden, ok, ok, ok, ok, ok],
+    "fitout_project": [ok, forbidden, ok, ok, ok, ok, ok],
+    "register_fitout": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "other_site_fitout": [hidden, forbidden, hidden, hidden, hidden, hidden, ok],
     "restroom_checklist": [forbidden, ok, ok, forbidden, ok, ok, ok],
     "fitout_engineering_checklist": [forbidden, forbidden, forbidden, ok, forbidden, ok, ok],
     "patrol_checklist": [ok, forbidden, ok, forbidden, forbidden, ok, ok],
@@ -62,6 +69,18 @@ def _urls(app) -> dict[str, str]:
         def site_id(code):
             return db.session.scalar(sa.select(Site.id).where(Site.code == code))
 
+        def project_id(code):
+            found = db.session.scalar(sa.select(FitoutProject.id).join(Site).where(Site.code == code))
+            if found is None:  # the demo has none at XH: make one there
+                xh_unit = db.session.scalar(sa.select(Location).join(Site).where(
+                    Site.code == code, Location.kind == LocationKind.UNIT))
+                admin = db.session.scalar(sa.select(User).where(User.username == "admin"))
+                found = open_project(db.session, site=xh_unit.site, unit=xh_unit, contractor="新华装饰",
+                                     permit_number="XH-1", starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 1),
+                                     deposit_cents=100_000, actor=admin).id
+                db.session.commit()
+            return found
+
         cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
         guard = db.session.scalar(sa.select(User.id).where(User.username == "zhangwei"))
         restroom = tpl("清洁标准：卫生间")
@@ -83,6 +102,10 @@ def _urls(app) -> dict[str, str]:
             "cleaning_scores_xlsx": "/cleaning/scores.xlsx",
             "cleaning_setup": "/cleaning/setup",
             "other_site_cleaning_scores": f"/cleaning/scores?site={site_id('XH')}",
+            "fitouts": "/fitout",
+            "fitout_project": f"/fitout/{project_id('BY')}",
+            "register_fitout": "/fitout/new",
+            "other_site_fitout": f"/fitout/{project_id('XH')}",
             "restroom_checklist": f"/checklists/{restroom}?location={loc('BY', area_type='restroom')}",
             "fitout_engineering_checklist": f"/checklists/{tpl('二装日常巡查：工程部')}?location={loc('BY', kind=LocationKind.UNIT)}",
             "patrol_checklist": f"/checklists/{tpl('巡更点检查')}?location={loc('BY', kind=LocationKind.CHECKPOINT)}",
@@ -113,6 +136,21 @@ def test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas(app, 
            for path in ("/cleaning/rule", "/cleaning/duties", "/cleaning/tasks")]
     allowed = {"rule": role in ("manager", "admin"), "plan": role in ("supervisor", "manager", "admin")}
     assert got == [422 if allowed["rule"] else 403] + [422 if allowed["plan"] else 403] * 2
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_may_run_a_fit_out_and_its_deposit(app, client, demo, role):
+    with app.app_context():
+        project_id = db.session.scalar(sa.select(FitoutProject.id))
+    login(client, PEOPLE[role])
+    token = csrf_token(client, "/today")
+    got = {action: client.post(f"/fitout/{project_id}/{action}", data={"csrf_token": token}).status_code
+           for action in ("advance", "penalty", "refund", "permits")}
+    runs = role in ("customer_service", "manager", "admin")
+    office = role in ("manager", "admin")
+    # Empty forms: the form again with what to fix (422), or a step that cannot be taken now (409).
+    assert got == {"advance": 409 if runs else 403, "penalty": 422 if runs else 403,
+                   "refund": 409 if office else 403, "permits": 422 if runs or role == "supervisor" else 403}
 
 
 def test_a_guard_of_the_other_site_sees_nothing_of_this_one(app, client, demo):

@@ -175,6 +175,7 @@ def test_the_xlsx_matches_the_page_cell_by_cell_and_the_pdf_carries_the_figures(
     pdf = client.get("/cleaning/scores.pdf?month=2026-11")
     document = pypdfium2.PdfDocument(pdf.data)
     text = "".join(document[n].get_textpage().get_text_range() for n in range(len(document)))
+    document.close()
     assert "陈梅" in text and "98.5" in text and "Each cleaner starts the month with 100 points." in text
 
 

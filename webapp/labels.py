@@ -56,8 +56,8 @@ FITOUT_STATE_LABELS = {
     "completed": _l("Completed"),
     "deposit_refunded": _l("Deposit refunded"),
 }
-DEPARTMENT_LABELS = {"customer_service": _l("Customer service"), "engineering": _l("Engineering"),
-                     "security": _l("Security"), "cleaning": _l("Cleaning")}
+DEPARTMENT_LABELS = {"customer_service": _l("Customer service dept."), "engineering": _l("Engineering dept."),
+                     "security": _l("Security dept."), "cleaning": _l("Cleaning dept.")}
 ACCEPTANCE_LABELS = {"hidden_works": _l("Hidden-works acceptance"), "completion": _l("Completion acceptance")}
 ENTRY_LABELS = {"deposit": _l("Deposit paid"), "penalty": _l("Penalty"), "refund": _l("Refund")}
 PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}

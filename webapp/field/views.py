@@ -13,6 +13,7 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.cleaning import schedule_tasks
+from inspections.fitout import UNDER_WAY, projects_of
 from inspections.org import Location, Origin, Role
 from inspections.notices import Notice, unread
 from inspections.patrol import PatrolRoute
@@ -27,6 +28,7 @@ from inspections.today import (
 from tickets.models import Ticket
 from webapp.access import EVERYONE, HANDLERS, require_site, roles_required, visible_sites, visible_tickets
 from webapp.extensions import db
+from webapp.fitout.views import SUPERVISING
 from webapp.field.checklist_form import answers_by_item, answers_from_form
 from webapp.pages import offline_page, render, see_other
 from webapp.photos import service as photo_service
@@ -95,6 +97,10 @@ def _offline_urls(sites: list[dict], my_tickets: list[Ticket]) -> list[str]:
             urls += [url_for("field.checklist", template_id=template.id, location=loc.id) for loc in locations]
         urls += [url_for("patrol.walk", route_id=route.id) for route in entry["routes"]]
     urls += [url_for("tickets.show", number=t.number) for t in my_tickets]
+    if current_user.role in SUPERVISING:  # the projects under way, to inspect and sign on site
+        urls.append(url_for("fitout.index"))
+        urls += [url_for("fitout.show", project_id=p.id) for p in projects_of(db.session, [e["site"].id for e in sites])
+                 if p.state in UNDER_WAY]
     return list(dict.fromkeys(urls))[:OFFLINE_PAGES_MAX]
 
 

@@ -25,7 +25,7 @@ class ProjectForm(FlaskForm):
 class PenaltyForm(FlaskForm):
     amount = DecimalField(_l("Penalty (yuan)"), places=2, validators=YUAN)
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
-    violation_id = SelectField(_l("For violation"))
+    violation_id = SelectField(_l("For violation"), default="")
     override = BooleanField(_l("Charge beyond the deposit left (manager's override)"))
 
 

@@ -41,6 +41,7 @@ def cents(amount: Decimal) -> int:
 
 @bp.route("")
 @roles_required(SUPERVISING)
+@offline_page
 def index():
     """Fit-out projects at the person's sites, those under way first."""
     return render("fitout/index.html", projects=projects_of(db.session, visible_site_ids(current_user)),
