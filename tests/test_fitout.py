@@ -201,3 +201,19 @@ def test_registering_a_fit_out(app, client, demo):
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "宏远装饰" in page and "¥30,000.00" in page and "Applied" in page
     assert re.search(r"Deposit paid ¥30,000.00", page)
+
+
+def test_an_overdue_rectification_goes_to_the_department_head_and_the_manager_once(session, demo):
+    from inspections.fitout import escalate_overdue
+    from inspections.notices import Notice
+
+    failed = inspect(session, demo.user("zhangwei"), TemplateKind.FITOUT,
+                     lambda t: with_answer(all_pass(t), "hot_work", value="fail", photos=["12" * 32]),
+                     title_part="保安部")
+    [violation] = failed.tickets
+    by = violation.site
+    assert escalate_overdue(session, by, NOW + timedelta(hours=23)) == 0  # not due yet
+    assert escalate_overdue(session, by, NOW + timedelta(hours=25)) == 2
+    assert escalate_overdue(session, by, NOW + timedelta(hours=26)) == 0  # told once
+    told = {n.user_id for n in session.scalars(sa.select(Notice))}
+    assert told == {demo.user("liqiang").id, demo.user("wangjl").id}  # security's head, BY's manager

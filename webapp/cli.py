@@ -8,6 +8,7 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.cleaning import schedule_tasks
 from inspections.demo import DEMO_PASSWORD, clear_all, is_loaded, load_demo
+from inspections.fitout import escalate_overdue
 from inspections.org import Department, Role, Site, User
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.people import PersonRefused, create_user, reset_password
@@ -114,3 +115,16 @@ def cleaning_schedule():
     made = sum(schedule_tasks(db.session, site, local_day(site, now)) for site in db.session.scalars(select(Site)))
     db.session.commit()
     click.echo(f"{made} task assignments made")
+
+
+@bp.cli.group("fitout")
+def fitout():
+    """Fit-out supervision."""
+
+
+@fitout.command("escalate")
+def fitout_escalate():
+    """Tell department heads and managers of rectification notices past their deadline (cron: hourly)."""
+    raised = sum(escalate_overdue(db.session, site, utcnow()) for site in db.session.scalars(select(Site)))
+    db.session.commit()
+    click.echo(f"{raised} notices raised")
