@@ -18,7 +18,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from inspections.base import Base, str_enum, utcnow
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
-from inspections.notices import notify
 from inspections.org import Department, Location, Role, Site, Tenant, User
 from inspections.records import Inspection
 from tickets.models import Ticket, TicketKind
@@ -200,25 +199,6 @@ def violations(session: Session, project: FitoutProject) -> list[Ticket]:
         Ticket.location_id == project.unit_id, Ticket.kind == TicketKind.VIOLATION,
         Ticket.created_at >= datetime.combine(project.starts_on, time(), ZoneInfo(project.site.timezone)))
         .order_by(Ticket.created_at)))
-
-
-def escalate_overdue(session: Session, site: Site, now: datetime) -> int:
-    """A rectification past its deadline goes to the department head and the site's managers,
-    once each."""
-    overdue = session.scalars(select(Ticket).where(
-        Ticket.site_id == site.id, Ticket.kind == TicketKind.VIOLATION, Ticket.due_at < now,
-        Ticket.state.in_([s.value for s in OPEN_STATES if s.value != "resolved"])))
-    raised = 0
-    for ticket in overdue:
-        heads = session.scalars(select(User).join(Department, Department.head_id == User.id)
-                                .where(Department.id == ticket.department_id)).all()
-        managers = [u for u in session.scalars(select(User).where(User.role == Role.MANAGER, User.active))
-                    if u.may_see_site(site.id)]
-        for person in dict.fromkeys([*heads, *managers]):
-            raised += notify(session, person, key=f"rectification-overdue:{ticket.id}",
-                             title=f"整改逾期：{ticket.title}", body=f"{ticket.number} 已超过整改期限。",
-                             link=f"/tickets/{ticket.number}", now=now)
-    return raised
 
 
 # --- acceptances ------------------------------------------------------------------------------

@@ -203,17 +203,24 @@ def test_registering_a_fit_out(app, client, demo):
     assert re.search(r"Deposit paid ¥30,000.00", page)
 
 
-def test_an_overdue_rectification_goes_to_the_department_head_and_the_manager_once(session, demo):
-    from inspections.fitout import escalate_overdue
+def test_an_overdue_rectification_goes_to_the_department_head_then_the_manager_once(session, demo):
     from inspections.notices import Notice
+    from tickets.escalation import escalate
 
     failed = inspect(session, demo.user("zhangwei"), TemplateKind.FITOUT,
                      lambda t: with_answer(all_pass(t), "hot_work", value="fail", photos=["12" * 32]),
                      title_part="保安部")
     [violation] = failed.tickets
     by = violation.site
-    assert escalate_overdue(session, by, NOW + timedelta(hours=23)) == 0  # not due yet
-    assert escalate_overdue(session, by, NOW + timedelta(hours=25)) == 2
-    assert escalate_overdue(session, by, NOW + timedelta(hours=26)) == 0  # told once
-    told = {n.user_id for n in session.scalars(sa.select(Notice))}
-    assert told == {demo.user("liqiang").id, demo.user("wangjl").id}  # security's head, BY's manager
+
+    def told():
+        return [(n.user_id, n.key.rsplit(":", 1)[1]) for n in session.scalars(
+            sa.select(Notice).where(Notice.key.like(f"overdue:{violation.id}:%")).order_by(Notice.id))]
+
+    escalate(session, by, NOW + timedelta(hours=23))
+    assert told() == []  # due in 24 h
+    escalate(session, by, NOW + timedelta(hours=25))
+    escalate(session, by, NOW + timedelta(hours=26))  # told once
+    assert told() == [(demo.user("liqiang").id, "head")]  # security's head
+    escalate(session, by, NOW + timedelta(hours=36))  # 24 h allowed: the managers 12 h after that
+    assert told() == [(demo.user("liqiang").id, "head"), (demo.user("wangjl").id, "manager")]

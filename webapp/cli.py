@@ -8,11 +8,11 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.cleaning import schedule_tasks
 from inspections.demo import DEMO_PASSWORD, clear_all, is_loaded, load_demo
-from inspections.fitout import escalate_overdue
 from inspections.org import Department, Role, Site, User
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.people import PersonRefused, create_user, reset_password
 from inspections.today import local_day
+from tickets.escalation import escalate
 from webapp.config import SETTINGS
 from webapp.extensions import db
 
@@ -117,14 +117,14 @@ def cleaning_schedule():
     click.echo(f"{made} task assignments made")
 
 
-@bp.cli.group("fitout")
-def fitout():
-    """Fit-out supervision."""
+@bp.cli.group("tickets")
+def tickets_group():
+    """The ticket store."""
 
 
-@fitout.command("escalate")
-def fitout_escalate():
-    """Tell department heads and managers of rectification notices past their deadline (cron: hourly)."""
-    raised = sum(escalate_overdue(db.session, site, utcnow()) for site in db.session.scalars(select(Site)))
+@tickets_group.command("escalate")
+def tickets_escalate():
+    """Tell department heads, then managers, of overdue tickets (cron: every 15 minutes)."""
+    raised = sum(escalate(db.session, site, utcnow()) for site in db.session.scalars(select(Site)))
     db.session.commit()
     click.echo(f"{raised} notices raised")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.cleaning import schedule_tasks
-from inspections.fitout import UNDER_WAY, escalate_overdue, projects_of
+from inspections.fitout import UNDER_WAY, projects_of
 from inspections.org import Location, Origin, Role
 from inspections.notices import Notice, unread
 from inspections.patrol import PatrolRoute
@@ -25,6 +25,7 @@ from inspections.submission import (
 from inspections.today import (
     assignments_due, local_day, locations_for, recent_inspections, startable_templates,
 )
+from tickets.escalation import escalate
 from tickets.models import Ticket
 from webapp.access import EVERYONE, HANDLERS, require_site, roles_required, visible_sites, visible_tickets
 from webapp.extensions import db
@@ -66,7 +67,7 @@ def today():
     if current_user.role in (Role.SUPERVISOR, Role.MANAGER):
         for entry in sites:  # idempotent: a missed round or an overdue notice is told once
             raise_missed_round_notices(db.session, entry["site"], now)
-            escalate_overdue(db.session, entry["site"], now)
+            escalate(db.session, entry["site"], now)
     db.session.commit()
     my_tickets = db.session.scalars(
         visible_tickets(current_user).where(Ticket.assignee_id == current_user.id, Ticket.state != "closed")

@@ -1,0 +1,48 @@
+"""Overdue tickets climb: first to the head of the ticket's department, then to the site's
+managers, as in-app notices, each told once. The clock runs round the week: a building's
+water leak is as urgent on a Saturday night as on a Monday morning."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspections.notices import notify
+from inspections.org import Department, Role, Site, User
+from tickets.models import Ticket
+from tickets.states import TicketState
+
+OPEN_UNRESOLVED = [TicketState.NEW.value, TicketState.ASSIGNED.value, TicketState.IN_PROGRESS.value]
+MIN_GRACE = timedelta(hours=2)
+
+
+def manager_after(ticket: Ticket) -> datetime:
+    """When an overdue ticket goes on to the managers: half its allowed time again past due
+    (at least two hours), so a two-hour job climbs fast and a three-day one does not."""
+    allowed = ticket.due_at - ticket.created_at
+    return ticket.due_at + max(MIN_GRACE, allowed / 2)
+
+
+def escalate(session: Session, site: Site, now: datetime) -> int:
+    """Raise the notices due at ``now``; returns how many were new."""
+    overdue = session.scalars(select(Ticket).where(
+        Ticket.site_id == site.id, Ticket.due_at < now, Ticket.state.in_(OPEN_UNRESOLVED)))
+    managers = None
+    raised = 0
+    for ticket in overdue:
+        link = f"/tickets/{ticket.number}"
+        head = session.scalar(select(User).join(Department, Department.head_id == User.id)
+                              .where(Department.id == ticket.department_id))
+        if head is not None and head.active:
+            raised += notify(session, head, key=f"overdue:{ticket.id}:head", title=f"工单逾期：{ticket.title}",
+                             body=f"{ticket.number} 已超过处理期限。", link=link, now=now)
+        if now >= manager_after(ticket):
+            if managers is None:
+                managers = [u for u in session.scalars(select(User).where(User.role == Role.MANAGER, User.active))
+                            if u.may_see_site(site.id)]
+            for manager in managers:
+                raised += notify(session, manager, key=f"overdue:{ticket.id}:manager",
+                                 title=f"工单严重逾期：{ticket.title}",
+                                 body=f"{ticket.number} 逾期未处理，已上报经理。", link=link, now=now)
+    return raised
