@@ -172,6 +172,8 @@ def transition_ticket(
         return Outcome("duplicate", ticket)
     try:
         check_transition(ticket.state, to, actor, ticket.assignee_id, ticket.kind)
+        if ticket.kind == TicketKind.COMPLAINT and to == TicketState.CLOSED and not called_back(ticket):
+            raise TransitionRefused("callback_required", "a complaint closes after a call-back is recorded")
     except TransitionRefused as refused:
         if base_version is not None and base_version != ticket.version:
             return Outcome("conflict", ticket, refused.code)
@@ -191,6 +193,36 @@ def _move(session: Session, ticket: Ticket, to: TicketState, *, actor: User, ori
     _attach_photos(ticket, list(photos), event)
     session.flush()
     log.info("ticket %s %s → %s by %s via %s", ticket.number, frm.value, to.value, actor.username, origin.label)
+
+
+def called_back(ticket: Ticket) -> bool:
+    """A call-back was recorded since the complaint was last marked resolved."""
+    for event in reversed(ticket.events):
+        if event.action == "callback":
+            return True
+        if event.to_state == TicketState.RESOLVED.value:
+            return False
+    return False
+
+
+def record_callback(session: Session, ticket: Ticket, *, reached: bool, satisfied: bool | None, remark: str,
+                    actor: User, origin: Origin, now: datetime) -> None:
+    """回访 (§3.3.4 4]): customer service calls the tenant once a complaint is resolved. Satisfied
+    closes it; not satisfied reopens it; not reached leaves it resolved for another try (and lets a
+    handler close it, the attempt being on record)."""
+    if ticket.kind != TicketKind.COMPLAINT or ticket.state != TicketState.RESOLVED:
+        raise TransitionRefused("callback_not_due", "a call-back follows a resolved complaint")
+    if not is_handler(actor):
+        raise TransitionRefused("callback_forbidden", f"{actor.role} may not record call-backs")
+    data = {"reached": reached, "satisfied": satisfied if reached else None}
+    _record(session, ticket, actor=actor, origin=origin, at=now, action="callback", note=remark, data=data)
+    _bump(ticket, now)
+    session.flush()
+    if reached and satisfied:
+        _move(session, ticket, TicketState.CLOSED, actor=actor, origin=origin, now=now)
+    elif reached:
+        _move(session, ticket, TicketState.IN_PROGRESS, actor=actor, origin=origin, now=now,
+              data={"reopened_by": "callback"})
 
 
 def close_by_recheck(session: Session, ticket: Ticket, *, inspection_id: uuid.UUID, photos: list[str],

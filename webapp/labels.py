@@ -67,6 +67,7 @@ ACTION_LABELS = {
     "assigned": _l("assigned"),
     "comment": _l("commented"),
     "reported": _l("reported it again"),
+    "callback": _l("called the customer back"),
 }
 # The three checks of §3.6.8.
 CHECK_LABELS = {"self": _l("Self-check"), "patrol": _l("Lead's patrol"), "spot": _l("Spot check")}

@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import HiddenField, IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tickets.states import TicketState
+from webapp.choices import choices
 
 
 class AssignForm(FlaskForm):
@@ -24,3 +25,21 @@ class TransitionForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     text = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=4000)])
+
+
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+
+
+class CallbackForm(FlaskForm):
+    """回访: whether the customer was reached, whether they are satisfied, and what they said."""
+
+    reached = RadioField(_l("Reached the customer?"), choices=choices(YES_NO), validators=[InputRequired()])
+    # Checked by validate_satisfied: it is asked only when the customer was reached.
+    satisfied = RadioField(_l("Satisfied with the result?"), choices=choices(YES_NO), validate_choice=False)
+    remark = TextAreaField(_l("What the customer said"), validators=[Length(max=2000)])
+
+    def validate_satisfied(self, field) -> None:
+        if self.reached.data == "yes" and field.data not in ("yes", "no"):
+            raise ValidationError(_l("Say whether the customer is satisfied."))
+        if self.reached.data != "yes":
+            field.data = None

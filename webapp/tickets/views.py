@@ -9,13 +9,15 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.org import Department, Origin, User, user_site
 from tickets.models import Ticket, TicketKind
-from tickets.services import assign_ticket, comment_on_ticket, get_ticket_by_number, transition_ticket
+from tickets.services import (
+    assign_ticket, called_back, comment_on_ticket, get_ticket_by_number, record_callback, transition_ticket,
+)
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, is_handler, next_states
 from webapp.access import EVERYONE, HANDLERS, may_see_ticket, roles_required, visible_tickets
 from webapp.choices import choices
 from webapp.extensions import db
 from webapp.pages import offline_page, render, see_other
-from webapp.tickets.forms import AssignForm, CommentForm, TransitionForm
+from webapp.tickets.forms import AssignForm, CallbackForm, CommentForm, TransitionForm
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
@@ -68,15 +70,21 @@ def show(number: str):
 
 
 def _show(ticket: Ticket, assign_form: AssignForm | None = None, comment_form: CommentForm | None = None,
-          status: int = 200):
+          status: int = 200, callback_form: CallbackForm | None = None):
     return render(
         "tickets/show.html", status=status, ticket=ticket, now=utcnow(),
-        next_states=next_states(ticket.state, current_user, ticket.assignee_id, ticket.kind),
+        next_states=[to for to in next_states(ticket.state, current_user, ticket.assignee_id, ticket.kind)
+                     if not (to == TicketState.CLOSED and ticket.kind == TicketKind.COMPLAINT and not called_back(ticket))],
         assign_form=assign_form or (_assign_form(ticket) if is_handler(current_user) else None),
         comment_form=comment_form or CommentForm(),
         transition_form=TransitionForm(),
+        callback_form=callback_form or (CallbackForm() if _callback_due(ticket) else None),
         before_after=_before_after(ticket) if ticket.kind == TicketKind.REWORK else None,
     )
+
+
+def _callback_due(ticket: Ticket) -> bool:
+    return ticket.kind == TicketKind.COMPLAINT and ticket.state == TicketState.RESOLVED and is_handler(current_user)
 
 
 def _before_after(ticket: Ticket) -> tuple[list[str], list[str]]:
@@ -144,4 +152,23 @@ def comment(number: str):
     comment_on_ticket(db.session, ticket, text=form.text.data.strip(), actor=current_user,
                       origin=Origin("web", ip=request.remote_addr), now=utcnow())
     db.session.commit()
+    return see_other(url_for("tickets.show", number=number))
+
+
+@bp.route("/<number>/callback", methods=["POST"])
+@roles_required(HANDLERS)
+def callback(number: str):
+    """Record the call-back of a resolved complaint: satisfied closes it, not satisfied reopens it."""
+    ticket = _load(number)
+    form = CallbackForm()
+    if not _callback_due(ticket):
+        abort(409)
+    if not form.validate():
+        return _show(ticket, callback_form=form, status=422)
+    reached = form.reached.data == "yes"
+    record_callback(db.session, ticket, reached=reached, satisfied=reached and form.satisfied.data == "yes",
+                    remark=(form.remark.data or "").strip(), actor=current_user,
+                    origin=Origin("web", ip=request.remote_addr), now=utcnow())
+    db.session.commit()
+    flash(_("Call-back recorded."))
     return see_other(url_for("tickets.show", number=number))
