@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inspections.org import Department, Location, Origin, Site, User
+from tickets import webhooks
 from tickets.models import Priority, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
 from tickets.states import TicketState, TransitionRefused, check_transition, is_handler
 
@@ -75,6 +76,8 @@ def _record(
         data=data or {},
     )
     session.add(event)
+    webhooks.enqueue(session, ticket, action, at, from_state=event.from_state, to_state=event.to_state, note=note,
+                     actor_name=actor.display_name if actor else None)
     return event
 
 

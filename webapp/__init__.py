@@ -59,13 +59,14 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp.pwa.views import bp as pwa_bp
     from webapp.photos.views import bp as photos_bp
     from webapp.tickets.views import bp as tickets_bp
+    from webapp.webhooks.views import bp as webhooks_bp
 
     photo_store.init_app(app)
     sync_changes.install(db.session)
     filters.init_app(app)
     labels.init_app(app)
     js_messages.init_app(app)
-    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, cleaning_bp, fitout_bp, people_bp, photos_bp, pwa_bp, api_bp, cli_bp):
+    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, cleaning_bp, fitout_bp, people_bp, photos_bp, pwa_bp, api_bp, webhooks_bp, cli_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.add_template_global(asset)

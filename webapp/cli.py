@@ -1,6 +1,8 @@
 """Administration from the shell, so a deployment can be scripted. Each command calls a service."""
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Blueprint, current_app
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from inspections.patrol_board import raise_missed_round_notices
 from inspections.people import PersonRefused, create_user, reset_password
 from inspections.today import local_day
 from tickets.escalation import escalate
+from tickets.webhooks import deliver_due
 from webapp.config import SETTINGS
 from webapp.extensions import db
 
@@ -128,3 +131,21 @@ def tickets_escalate():
     raised = sum(escalate(db.session, site, utcnow()) for site in db.session.scalars(select(Site)))
     db.session.commit()
     click.echo(f"{raised} notices raised")
+
+
+@bp.cli.group("webhooks")
+def webhooks_group():
+    """Outgoing webhooks."""
+
+
+@webhooks_group.command("deliver")
+@click.option("--loop", is_flag=True, help="keep delivering every few seconds")
+def webhooks_deliver(loop):
+    """Send ticket events to the webhooks whose time has come (cron every minute, or --loop)."""
+    while True:
+        sent = deliver_due(db.session, utcnow())
+        db.session.commit()
+        click.echo(f"{sent} delivered")
+        if not loop:
+            return
+        time.sleep(5)

@@ -1,0 +1,154 @@
+"""Outgoing webhooks: every ticket event is offered to the subscribed endpoints (an SMS gateway,
+a call centre), signed with HMAC-SHA256, retried with backoff, and logged.
+
+A delivery is written in the same transaction as the event it reports, so nothing is announced
+that did not happen and nothing that happened is missed; ``deliver_due`` sends them later
+(``flask webhooks deliver``, from cron or a loop)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import JSON, ForeignKey, String, Text, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from inspections.base import Base, utcnow
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Fieldcheck-Signature"  # "sha256=<hex HMAC of the body with the secret>"
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+TIMEOUT_S = 5
+
+
+class Webhook(Base):
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))  # None: every site
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(32))  # ticket.created, ticket.transition, …
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    last_status: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    webhook: Mapped[Webhook] = relationship()
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _subscribed(session: Session, site_id: int) -> list[tuple[int, int | None]]:
+    # Looked up once per unit of work: a pushed batch records many events.
+    key = "webhooks"
+    if key not in session.info:
+        session.info[key] = session.execute(select(Webhook.id, Webhook.site_id).where(Webhook.active)).all()
+    return [(wid, sid) for wid, sid in session.info[key] if sid is None or sid == site_id]
+
+
+def forget_subscriptions(session: Session) -> None:
+    session.info.pop("webhooks", None)
+
+
+def enqueue(session: Session, ticket, action: str, at: datetime, *, from_state: str | None, to_state: str | None,
+            note: str, actor_name: str | None) -> None:
+    """Queue one delivery per subscribed endpoint for a ticket event."""
+    hooks = _subscribed(session, ticket.site_id)
+    if not hooks:
+        return
+    payload = {
+        "event": f"ticket.{action}",
+        "at": at.isoformat(),
+        "actor": actor_name,
+        "from_state": from_state,
+        "to_state": to_state,
+        "note": note,
+        "ticket": {"id": str(ticket.id), "number": ticket.number, "kind": getattr(ticket.kind, "value", ticket.kind),
+                   "state": getattr(ticket.state, "value", ticket.state), "title": ticket.title,
+                   "site_id": ticket.site_id, "location_id": ticket.location_id,
+                   "department_id": ticket.department_id, "assignee_id": ticket.assignee_id,
+                   "due_at": ticket.due_at.isoformat() if ticket.due_at else None},
+    }
+    for webhook_id, _site in hooks:
+        session.add(WebhookDelivery(webhook_id=webhook_id, event=payload["event"], payload=payload,
+                                    next_attempt_at=at, created_at=at))
+
+
+Sender = Callable[[str, bytes, dict[str, str]], int]
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min … at most an hour between tries."""
+    return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_WAIT)
+
+
+def deliver_due(session: Session, now: datetime, send: Sender = http_post, limit: int = 100) -> int:
+    """Send the deliveries whose time has come; returns how many were delivered. Rows are locked
+    while being sent (skipped by other workers on PostgreSQL)."""
+    due = session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.id).limit(limit).with_for_update(skip_locked=True)).all()
+    delivered = 0
+    for delivery in due:
+        body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(delivery.webhook.secret, body),
+                   "X-Fieldcheck-Event": delivery.event, "X-Fieldcheck-Delivery": str(delivery.id)}
+        delivery.attempts += 1
+        try:
+            status, error = send(delivery.webhook.url, body, headers), ""
+        except OSError as failure:  # refused, unreachable, timed out
+            status, error = None, str(failure)
+        delivery.last_status, delivery.last_error = status, error
+        if status is not None and 200 <= status < 300:
+            delivery.status, delivery.delivered_at = "delivered", now
+            delivered += 1
+        elif delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = "failed"
+            log.warning("webhook delivery %s to %s failed for good: %s", delivery.id, delivery.webhook.url,
+                        error or status)
+        else:
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+    session.flush()
+    return delivered
+
+
+def recent_deliveries(session: Session, site_ids: list[int], limit: int = 50) -> list[WebhookDelivery]:
+    return list(session.scalars(
+        select(WebhookDelivery).join(Webhook)
+        .where(or_(Webhook.site_id.is_(None), Webhook.site_id.in_(site_ids)))
+        .order_by(WebhookDelivery.id.desc()).limit(limit)))
