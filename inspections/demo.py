@@ -17,7 +17,7 @@ from inspections.people import create_user
 from inspections.records import Assignment
 from inspections.standards import STANDARD_TEMPLATES, definition_of
 from inspections.today import local_day
-from tickets.models import Priority, TicketKind
+from tickets.models import Priority, ServiceItem, TicketKind
 from tickets.services import assign_ticket, open_ticket
 
 DEMO_PASSWORD = "demo1234"
@@ -153,6 +153,11 @@ def load_demo(session: Session, now: datetime) -> None:
     xh_areas = loc.by_type(xh)
     _assign(session, xh, templates["cleaning_restroom"], xh_areas["restroom"][0], people["zhoufang"], today)
 
+    # The service list of §3.12: the building's own facilities are free; work inside a unit for
+    # the tenant is paid at the posted rate (the demo's rates are examples).
+    session.add_all([ServiceItem(site_id=by.id, name=name, price_cents=price) for name, price in [
+        ("公共设施维修", 0), ("单元内空调维修（保修期内）", 0), ("单元内更换灯管", 2_000), ("单元内更换水龙头", 8_000),
+        ("单元内疏通下水道", 10_000), ("单元内空调清洗", 15_000), ("单元内更换门锁", 12_000)]])
     desk = Origin("cli")
     leak = open_ticket(session, kind=TicketKind.HAZARD, title="B2 车库坡道：顶板渗水", site=by,
                        location=checkpoints[2], department=departments["engineering"], priority=Priority.HIGH,

@@ -23,6 +23,7 @@ ok, forbidden, hidden = 200, 403, 404
 MATRIX = {
     "today": [ok, ok, ok, ok, ok, ok, ok],
     "tickets": [ok, ok, ok, ok, ok, ok, ok],
+    "new_call": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
     "people": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
     "reset_password_of_cleaner": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
     "devices": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
@@ -88,6 +89,7 @@ def _urls(app) -> dict[str, str]:
         return {
             "today": "/today",
             "tickets": "/tickets",
+            "new_call": "/tickets/new",
             "people": "/people",
             "reset_password_of_cleaner": f"/people/{cleaner}/password",
             "devices": "/people/devices",

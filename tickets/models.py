@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspections.base import Base, str_enum, utcnow
-from inspections.org import Department, Location, Site, User
+from inspections.org import Department, Location, Site, Tenant, User
 from tickets.states import OPEN_STATES, TicketState
 
 
@@ -48,6 +48,14 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()  # the last close; None while open
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # Taken at the desk (§3.3, §3.4): who called, how to reach them, when they are in.
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"))
+    contact_name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    available: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # A repair outside the free services is paid (有偿服务, §3.12): the price agreed at intake.
+    service_item_id: Mapped[int | None] = mapped_column(ForeignKey("service_item.id"))
+    price_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     # The failed checklist item that opened it, if any.
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
     item_id: Mapped[str | None] = mapped_column(String(40))
@@ -57,6 +65,8 @@ class Ticket(Base):
     department: Mapped[Department | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    tenant: Mapped[Tenant | None] = relationship()
+    service_item: Mapped[ServiceItem | None] = relationship()
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
@@ -70,6 +80,23 @@ class Ticket(Base):
 
     def is_overdue(self, now: datetime) -> bool:
         return self.is_open and self.state != TicketState.RESOLVED and self.due_at is not None and self.due_at < now
+
+
+class ServiceItem(Base):
+    """A site's list of services: free ones (repairs of the building's own facilities) and paid
+    ones with their price (有偿服务收费标准, §3.12)."""
+
+    __tablename__ = "service_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    price_cents: Mapped[int] = mapped_column(default=0)  # 0: free
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def paid(self) -> bool:
+        return self.price_cents > 0
 
 
 class TicketEvent(Base):

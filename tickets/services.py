@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from inspections.org import Department, Location, Origin, Site, User
 from tickets import webhooks
-from tickets.models import Priority, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
-from tickets.states import TicketState, TransitionRefused, check_transition, is_handler
+from tickets.models import Priority, ServiceItem, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
+from tickets.states import OPEN_STATES, TicketState, TransitionRefused, check_transition, is_handler
 
 log = logging.getLogger(__name__)
 
@@ -361,3 +361,60 @@ def report_ticket(
                          department=department, priority=priority, photos=photos, actor=actor, origin=origin,
                          now=now, ticket_id=ticket_id)
     return ticket, True
+
+
+def open_duplicate(session: Session, *, location: Location | None, kind: TicketKind,
+                   service_item_id: int | None = None) -> Ticket | None:
+    """An open ticket of the same kind (and service) at the same place: what a new report of the
+    same problem should join instead of becoming a second ticket."""
+    if location is None:
+        return None
+    query = select(Ticket).where(Ticket.location_id == location.id, Ticket.kind == kind,
+                                 Ticket.state.in_([s.value for s in OPEN_STATES]))
+    if service_item_id is not None:
+        query = query.where(Ticket.service_item_id == service_item_id)
+    return session.scalar(query.order_by(Ticket.created_at))
+
+
+def take_at_desk(
+    session: Session,
+    *,
+    kind: TicketKind,
+    site: Site,
+    location: Location | None,
+    title: str,
+    description: str,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    tenant=None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    available: str = "",
+    priority: Priority = Priority.NORMAL,
+    service_item: ServiceItem | None = None,
+    photos: list[str] = (),
+    join: Ticket | None = None,
+) -> Ticket:
+    """A complaint or repair phoned in (§3.3, §3.4). With ``join`` the call is added to that open
+    ticket as another report instead of opening a second one."""
+    if not is_handler(actor):
+        raise TicketRefused("kind_forbidden", f"{actor.role} may not take calls at the desk")
+    if join is not None:
+        event = _record(session, join, actor=actor, origin=origin, at=now, action="reported",
+                        note="\n".join(part for part in (title, description, contact_name, contact_phone) if part),
+                        data={"from": "desk"})
+        _attach_photos(join, list(photos), event)
+        _bump(join, now)
+        session.flush()
+        return join
+    department = session.scalar(select(Department).where(Department.code == DEFAULT_DEPARTMENT[kind]))
+    ticket = open_ticket(session, kind=kind, title=title, description=description, site=site, location=location,
+                         department=department, priority=priority, photos=photos, actor=actor, origin=origin,
+                         now=now)
+    ticket.tenant_id = tenant.id if tenant else None
+    ticket.contact_name, ticket.contact_phone, ticket.available = contact_name, contact_phone, available
+    if service_item is not None:
+        ticket.service_item_id, ticket.price_cents = service_item.id, service_item.price_cents
+    session.flush()
+    return ticket

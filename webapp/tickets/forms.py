@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from tickets.states import TicketState
 from webapp.choices import choices
@@ -43,3 +43,23 @@ class CallbackForm(FlaskForm):
             raise ValidationError(_l("Say whether the customer is satisfied."))
         if self.reached.data != "yes":
             field.data = None
+
+
+class IntakeForm(FlaskForm):
+    """A complaint or repair taken at the desk (§3.3.4, §3.4.4)."""
+
+    kind = RadioField(_l("Kind"), choices=choices([("complaint", _l("Complaint")), ("repair", _l("Repair"))]),
+                      validators=[InputRequired()])
+    location_id = SelectField(_l("Where"), coerce=int, validators=[InputRequired()])
+    tenant_id = SelectField(_l("Customer"), coerce=int, default=0)
+    contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=80)])
+    contact_phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=32),
+                                                         Regexp(r"^[0-9+\-() ]{5,32}$", message=_l("A phone number."))])
+    title = StringField(_l("What is wrong"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Details"), validators=[Length(max=4000)])
+    available = StringField(_l("When the customer is available"), validators=[Length(max=120)])
+    priority = SelectField(_l("Priority"), default="normal")
+    service_item_id = SelectField(_l("Service (repairs)"), coerce=int, default=0)
+    photos = MultipleFileField(_l("Photos"))
+    photo_shas = HiddenField()  # photos already received when the form comes back to be fixed
+    decision = HiddenField()  # "join" or "new", once told of an open ticket for the same place

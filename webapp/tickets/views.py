@@ -7,19 +7,28 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from inspections.base import utcnow
-from inspections.org import Department, Origin, User, user_site
-from tickets.models import Ticket, TicketKind
+from inspections.org import Department, Location, LocationKind, Origin, Role, Tenant, User, user_site
+from inspections.photos import PhotoRefused
+from tickets.models import Priority, ServiceItem, Ticket, TicketKind
 from tickets.services import (
-    assign_ticket, called_back, comment_on_ticket, get_ticket_by_number, record_callback, transition_ticket,
+    assign_ticket, called_back, comment_on_ticket, get_ticket_by_number, open_duplicate, record_callback,
+    take_at_desk, transition_ticket,
 )
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, is_handler, next_states
-from webapp.access import EVERYONE, HANDLERS, may_see_ticket, roles_required, visible_tickets
+from webapp.access import (
+    EVERYONE, HANDLERS, may_see_ticket, require_site, roles_required, visible_site_ids, visible_tickets,
+)
 from webapp.choices import choices
 from webapp.extensions import db
+from webapp.filters import yuan
+from webapp.labels import PRIORITY_LABELS
 from webapp.pages import offline_page, render, see_other
-from webapp.tickets.forms import AssignForm, CallbackForm, CommentForm, TransitionForm
+from webapp.photos import service as photo_service
+from webapp.photos.messages import photo_error_message
+from webapp.tickets.forms import AssignForm, CallbackForm, CommentForm, IntakeForm, TransitionForm
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+DESK = frozenset({Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})  # who takes calls from customers
 
 
 @bp.route("")
@@ -39,6 +48,67 @@ def index():
     tickets = db.session.scalars(query.order_by(Ticket.due_at, Ticket.number).limit(200)).all()
     return render("tickets/index.html", tickets=tickets, state=state, kind=kind, now=utcnow(),
                   kinds=list(TicketKind), states=list(TicketState))
+
+
+def priority_label(priority: Priority) -> str:
+    return str(PRIORITY_LABELS[priority.value])
+
+
+def _intake_form(formdata=None) -> IntakeForm:
+    form = IntakeForm(formdata=formdata)
+    site_ids = visible_site_ids(current_user)
+    places = db.session.scalars(select(Location).where(
+        Location.site_id.in_(site_ids), Location.kind.in_([LocationKind.UNIT, LocationKind.AREA]))
+        .order_by(Location.site_id, Location.kind.desc(), Location.id))
+    form.location_id.choices = choices((p.id, f"{p.site.name} · {p.full_name}") for p in places)
+    tenants = db.session.scalars(select(Tenant).where(Tenant.site_id.in_(site_ids)).order_by(Tenant.name))
+    form.tenant_id.choices = choices([(0, "—")] + [(t.id, t.name) for t in tenants])
+    form.priority.choices = choices((p.value, priority_label(p)) for p in Priority)
+    items = db.session.scalars(select(ServiceItem).where(ServiceItem.site_id.in_(site_ids), ServiceItem.active)
+                               .order_by(ServiceItem.price_cents, ServiceItem.id))
+    form.service_item_id.choices = choices([(0, "—")] + [
+        (i.id, f"{i.name} · " + (_("paid service %(price)s", price=yuan(i.price_cents)) if i.paid else _("free")))
+        for i in items])
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(DESK)
+def new():
+    """Take a complaint or a repair on the phone; a call about an open problem joins its ticket."""
+    form = _intake_form(request.form if request.method == "POST" else None)
+    if request.method == "GET" or not form.validate():
+        return render("tickets/new.html", form=form, duplicate=None, status=422 if form.errors else 200)
+    location = db.session.get(Location, form.location_id.data)
+    require_site(location.site_id)
+    shas = [s for s in (form.photo_shas.data or "").split(",") if s]
+    for upload in request.files.getlist(form.photos.name):
+        if upload and upload.filename:
+            try:
+                shas.append(photo_service.ingest(upload.read(), current_user)[0].sha256)
+            except PhotoRefused as refused:
+                form.photos.errors.append(photo_error_message(refused.code))
+    db.session.commit()  # photos received are kept, whatever happens to the form
+    form.photo_shas.data = ",".join(dict.fromkeys(shas))
+    if form.photos.errors:
+        return render("tickets/new.html", form=form, duplicate=None, status=422)
+    kind = TicketKind(form.kind.data)
+    item = db.session.get(ServiceItem, form.service_item_id.data) if kind == TicketKind.REPAIR else None
+    duplicate = open_duplicate(db.session, location=location, kind=kind, service_item_id=item.id if item else None)
+    if duplicate is not None and form.decision.data not in ("join", "new"):
+        return render("tickets/new.html", form=form, duplicate=duplicate, status=409)
+    tenant = db.session.get(Tenant, form.tenant_id.data) if form.tenant_id.data else None
+    ticket = take_at_desk(
+        db.session, kind=kind, site=location.site, location=location, title=form.title.data.strip(),
+        description=(form.description.data or "").strip(), actor=current_user,
+        origin=Origin("web", ip=request.remote_addr), now=utcnow(), tenant=tenant,
+        contact_name=form.contact_name.data.strip(), contact_phone=form.contact_phone.data.strip(),
+        available=(form.available.data or "").strip(), priority=Priority(form.priority.data), service_item=item,
+        photos=list(dict.fromkeys(shas)), join=duplicate if form.decision.data == "join" else None)
+    db.session.commit()
+    flash(_("Added to %(number)s.", number=ticket.number) if form.decision.data == "join" and duplicate
+          else _("Ticket %(number)s opened.", number=ticket.number))
+    return see_other(url_for("tickets.show", number=ticket.number))
 
 
 def _load(number: str) -> Ticket:
