@@ -13,6 +13,7 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import ARTIFACTS
+from webapp.extensions import db
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -65,6 +66,14 @@ def live_server(app, demo):
     server = LiveServer(app)
     yield server
     server.stop()
+    # The server's request threads are not joined (a browser's keep-alive socket would hold one
+    # open): wait until the last of them has given its database connection back, so that closing
+    # the pool closes every connection instead of leaving one to the garbage collector.
+    with app.app_context():
+        deadline = time.monotonic() + 10
+        while db.engine.pool.checkedout() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert db.engine.pool.checkedout() == 0, "a request of the test server still holds a connection"
 
 
 def _context(browser, **extra):
