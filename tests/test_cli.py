@@ -50,3 +50,14 @@ def test_config_prints_settings_without_the_secret(app):
     output = app.test_cli_runner().invoke(args=["config"]).output
     assert "SECRET_KEY=***" in output and "test-secret" not in output
     assert "PHOTO_MAX_BYTES=15728640" in output
+
+
+def test_the_periodic_jobs_for_cron(app, demo):
+    """Each job says what it did; run again at once, it has nothing more to do."""
+    runner = app.test_cli_runner()
+    for args, done in [(["patrol", "notify"], "notices raised"), (["cleaning", "schedule"], "task assignments made"),
+                       (["tickets", "escalate"], "notices raised"), (["webhooks", "deliver"], "delivered")]:
+        first = runner.invoke(args=args)
+        assert first.exit_code == 0 and done in first.output, args
+        again = runner.invoke(args=args)
+        assert again.output == f"0 {done}\n", args

@@ -93,6 +93,14 @@ def config_command():
         click.echo(f"{name}={'***' if name == 'SECRET_KEY' else value}")
 
 
+def _every_site(job) -> int:
+    """Run a periodic job (``job(session, site, now)``) for every site in one transaction."""
+    now = utcnow()
+    done = sum(job(db.session, site, now) for site in db.session.scalars(select(Site)))
+    db.session.commit()
+    return done
+
+
 @bp.cli.group("patrol")
 def patrol():
     """Patrol rounds."""
@@ -101,9 +109,7 @@ def patrol():
 @patrol.command("notify")
 def patrol_notify():
     """Tell security supervisors of missed or incomplete rounds (run it from cron every 15 minutes)."""
-    raised = sum(raise_missed_round_notices(db.session, site, utcnow()) for site in db.session.scalars(select(Site)))
-    db.session.commit()
-    click.echo(f"{raised} notices raised")
+    click.echo(f"{_every_site(raise_missed_round_notices)} notices raised")
 
 
 @bp.cli.group("cleaning")
@@ -114,9 +120,7 @@ def cleaning():
 @cleaning.command("schedule")
 def cleaning_schedule():
     """Turn periodic cleaning tasks whose window has begun into assignments (run it from cron daily)."""
-    now = utcnow()
-    made = sum(schedule_tasks(db.session, site, local_day(site, now)) for site in db.session.scalars(select(Site)))
-    db.session.commit()
+    made = _every_site(lambda session, site, now: schedule_tasks(session, site, local_day(site, now)))
     click.echo(f"{made} task assignments made")
 
 
@@ -128,9 +132,7 @@ def tickets_group():
 @tickets_group.command("escalate")
 def tickets_escalate():
     """Tell department heads, then managers, of overdue tickets (cron: every 15 minutes)."""
-    raised = sum(escalate(db.session, site, utcnow()) for site in db.session.scalars(select(Site)))
-    db.session.commit()
-    click.echo(f"{raised} notices raised")
+    click.echo(f"{_every_site(escalate)} notices raised")
 
 
 @bp.cli.group("webhooks")
