@@ -59,6 +59,8 @@ FITOUT_STATE_LABELS = {
 DEPARTMENT_LABELS = {"customer_service": _l("Customer service dept."), "engineering": _l("Engineering dept."),
                      "security": _l("Security dept."), "cleaning": _l("Cleaning dept.")}
 ACCEPTANCE_LABELS = {"hidden_works": _l("Hidden-works acceptance"), "completion": _l("Completion acceptance")}
+STREAM_LABELS = {"patrol": _l("Patrol"), "cleaning": _l("Cleaning"), "fitout": _l("Fit-out"),
+                 "other": _l("Other checks"), "tickets": _l("Tickets")}
 ENTRY_LABELS = {"deposit": _l("Deposit paid"), "penalty": _l("Penalty"), "refund": _l("Refund")}
 PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
 ACTION_LABELS = {
@@ -115,6 +117,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda code: _label(DEPARTMENT_LABELS, code), "department_label")
     app.add_template_global(lambda kind: _label(ACCEPTANCE_LABELS, kind), "acceptance_label")
     app.add_template_global(lambda kind: _label(ENTRY_LABELS, kind), "entry_label")
+    app.add_template_global(lambda stream: _label(STREAM_LABELS, stream), "stream_label")
     app.add_template_global(lambda kind: _label(CHECK_SHORT_LABELS, kind), "check_short_label")
     app.add_template_global(answer_error_message, "answer_error_message")
     app.add_template_global(timedelta, "timedelta")

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.org import Department, Location, LocationKind, Origin, Role, Tenant, User, user_site
 from inspections.photos import PhotoRefused
+from inspections.timeline import STREAMS
+from inspections.timeline import timeline as place_timeline
 from tickets.models import Priority, ServiceItem, Ticket, TicketKind
 from tickets.services import (
     assign_ticket, called_back, comment_on_ticket, get_ticket_by_number, open_duplicate, record_callback,
@@ -242,3 +244,14 @@ def callback(number: str):
     db.session.commit()
     flash(_("Call-back recorded."))
     return see_other(url_for("tickets.show", number=number))
+
+
+@bp.route("/places/<int:location_id>")
+@roles_required(HANDLERS | {Role.ENGINEER, Role.GUARD})
+def timeline(location_id: int):
+    """A place's history in one list, filtered by what to show (kept in the URL)."""
+    location = db.session.get(Location, location_id) or abort(404)
+    require_site(location.site_id)
+    shown = set(request.args.getlist("show")) & set(STREAMS) or set(STREAMS)
+    return render("tickets/timeline.html", location=location, shown=shown, streams=list(STREAMS),
+                  entries=place_timeline(db.session, location, shown))
