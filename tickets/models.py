@@ -82,6 +82,17 @@ class Ticket(Base):
         return self.is_open and self.state != TicketState.RESOLVED and self.due_at is not None and self.due_at < now
 
 
+class DueRule(Base):
+    """A site's own time allowed for a kind of ticket at a priority, in hours."""
+
+    __tablename__ = "due_rule"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16), primary_key=True)
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, 8), primary_key=True)
+    hours: Mapped[int] = mapped_column()
+
+
 class ServiceItem(Base):
     """A site's list of services: free ones (repairs of the building's own facilities) and paid
     ones with their price (有偿服务收费标准, §3.12)."""

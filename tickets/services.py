@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from inspections.org import Department, Location, Origin, Site, User
 from tickets import webhooks
-from tickets.models import Priority, ServiceItem, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
+from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, check_transition, is_handler
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,11 @@ DEFAULT_DUE_HOURS = {
     Priority.NORMAL: 24,
     Priority.LOW: 72,
 }
+
+
+def due_hours_for(session: Session, site_id: int, kind: TicketKind, priority: Priority) -> int:
+    rule = session.get(DueRule, (site_id, kind, priority))
+    return rule.hours if rule else DEFAULT_DUE_HOURS[priority]
 
 
 def next_ticket_number(session: Session, site: Site, now: datetime) -> str:
@@ -111,8 +116,10 @@ def open_ticket(
     assignee: User | None = None,
 ) -> Ticket:
     """Open a ticket with its number, due time and first history line; with an assignee it
-    starts out assigned (the rule that opened it knows who answers for it)."""
-    hours = due_hours if due_hours is not None else DEFAULT_DUE_HOURS[priority]
+    starts out assigned (the rule that opened it knows who answers for it). The time allowed is
+    ``due_hours`` if the caller knows it (a checklist item's), else the site's rule for the kind
+    and priority, else the default for the priority."""
+    hours = due_hours if due_hours is not None else due_hours_for(session, site.id, kind, priority)
     ticket = Ticket(
         id=ticket_id or uuid.uuid4(),
         number=next_ticket_number(session, site, now),

@@ -4,26 +4,31 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.validators import InputRequired, NumberRange
 from sqlalchemy import select
 
 from inspections.base import utcnow
-from inspections.org import Department, Location, LocationKind, Origin, Role, Tenant, User, user_site
+from inspections.org import Department, Location, LocationKind, Origin, Role, Site, Tenant, User, user_site
 from inspections.photos import PhotoRefused
 from inspections.timeline import STREAMS
 from inspections.timeline import timeline as place_timeline
-from tickets.models import Priority, ServiceItem, Ticket, TicketKind
+from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketKind
 from tickets.services import (
-    assign_ticket, called_back, comment_on_ticket, get_ticket_by_number, open_duplicate, record_callback,
+    assign_ticket, called_back, comment_on_ticket, due_hours_for, get_ticket_by_number, open_duplicate,
+    record_callback,
     take_at_desk, transition_ticket,
 )
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, is_handler, next_states
 from webapp.access import (
-    EVERYONE, HANDLERS, may_see_ticket, require_site, roles_required, visible_site_ids, visible_tickets,
+    EVERYONE, HANDLERS, OFFICE, may_see_ticket, require_site, roles_required, visible_site_ids, visible_sites,
+    visible_tickets,
 )
 from webapp.choices import choices
 from webapp.extensions import db
 from webapp.filters import yuan
-from webapp.labels import PRIORITY_LABELS
+from webapp.labels import KIND_LABELS, PRIORITY_LABELS
 from webapp.pages import offline_page, render, see_other
 from webapp.photos import service as photo_service
 from webapp.photos.messages import photo_error_message
@@ -54,6 +59,10 @@ def index():
 
 def priority_label(priority: Priority) -> str:
     return str(PRIORITY_LABELS[priority.value])
+
+
+def kind_label(kind: TicketKind) -> str:
+    return str(KIND_LABELS[kind.value])
 
 
 def _intake_form(formdata=None) -> IntakeForm:
@@ -255,3 +264,37 @@ def timeline(location_id: int):
     shown = set(request.args.getlist("show")) & set(STREAMS) or set(STREAMS)
     return render("tickets/timeline.html", location=location, shown=shown, streams=list(STREAMS),
                   entries=place_timeline(db.session, location, shown))
+
+
+def _due_form(site_id: int, formdata=None) -> FlaskForm:
+    """One number per kind and priority, filled with what applies now."""
+    class DueForm(FlaskForm):
+        pass
+
+    for kind in TicketKind:
+        for priority in Priority:
+            setattr(DueForm, f"h_{kind.value}_{priority.value}", IntegerField(
+                f"{kind_label(kind)} · {priority_label(priority)}", validators=[InputRequired(), NumberRange(1, 24 * 90)],
+                default=due_hours_for(db.session, site_id, kind, priority)))
+    return DueForm(formdata=formdata)
+
+
+@bp.route("/due-times", methods=["GET", "POST"])
+@roles_required(OFFICE)
+def due_times():
+    """The hours a site allows for each kind of ticket at each priority."""
+    site = db.session.get(Site, request.args.get("site", type=int) or visible_site_ids(current_user)[0]) or abort(404)
+    require_site(site.id)
+    form = _due_form(site.id, request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        for kind in TicketKind:
+            for priority in Priority:
+                rule = db.session.get(DueRule, (site.id, kind, priority)) or DueRule(site_id=site.id, kind=kind,
+                                                                                      priority=priority)
+                rule.hours = form[f"h_{kind.value}_{priority.value}"].data
+                db.session.add(rule)
+        db.session.commit()
+        flash(_("Due times saved; they apply to tickets opened from now on."))
+        return see_other(url_for("tickets.due_times", site=site.id))
+    return render("tickets/due_times.html", form=form, site=site, kinds=list(TicketKind), priorities=list(Priority),
+                  sites=visible_sites(current_user), status=422 if form.errors else 200)
