@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -31,3 +32,7 @@ class PersonForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[
         DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))])
+
+
+class TenantImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("A .csv file."))])

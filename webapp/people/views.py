@@ -9,13 +9,14 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.org import Department, Device, Role, Site, User, user_site
 from inspections.people import PersonRefused, create_user, reset_password
+from inspections.tenant_import import COLUMNS, Problem, apply, decode, parse
 from sync.tokens import revoke_device
 from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
 from webapp.choices import choices
 from webapp.extensions import db
 from webapp.pages import render, see_other
 from webapp.labels import ROLE_LABELS
-from webapp.people.forms import PersonForm, ResetPasswordForm
+from webapp.people.forms import PersonForm, ResetPasswordForm, TenantImportForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -96,3 +97,44 @@ def revoke(device_id):
     db.session.commit()
     flash(_("The device of %(name)s can no longer sync.", name=device.user.display_name))
     return see_other(url_for("people.devices"))
+
+
+@bp.route("/tenants/import", methods=["GET", "POST"])
+@roles_required(OFFICE)
+def import_tenants():
+    """Tenants and units from a CSV: checked whole first; one bad row and nothing changes."""
+    form = TenantImportForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            text = decode(form.file.data.read(5_000_000))
+        except UnicodeDecodeError:
+            errors = [_("The file is not text in UTF-8 or GB18030.")]
+        else:
+            rows, problems = parse(db.session, text, visible_site_ids(current_user))
+            errors = [_problem_text(p) for p in problems]
+            if not errors:
+                result = apply(db.session, rows)
+                db.session.commit()
+                flash(_("Imported: %(units)s new units, %(added)s new tenants, %(updated)s updated.",
+                        units=result.units_added, added=result.tenants_added, updated=result.tenants_updated))
+                return see_other(url_for("people.import_tenants"))
+    return render("people/import.html", form=form, errors=errors, columns=COLUMNS,
+                  status=422 if errors or form.errors else 200)
+
+
+def _problem_text(problem: Problem) -> str:
+    match problem.code, problem.args:
+        case "missing_columns", (columns,):
+            text = _("Missing columns: %(columns)s.", columns=columns)
+        case "too_many_rows", (limit,):
+            text = _("More than %(n)s rows.", n=limit)
+        case "unknown_site", (code,):
+            text = _("No site with the code “%(code)s” among yours.", code=code)
+        case "too_long", (column, limit):
+            text = _("%(column)s is longer than %(n)s characters.", column=column, n=limit)
+        case "empty", (column,):
+            text = _("%(column)s is empty.", column=column)
+        case _:
+            text = _("%(column)s is not a date like 2026-11-26.", column=problem.args[0])
+    return _("Line %(line)s: %(text)s", line=problem.line, text=text) if problem.line else text
