@@ -187,18 +187,18 @@ def refund_deposit(session: Session, project: FitoutProject, *, actor: User, now
 
 # --- violations and rectification notices ---------------------------------------------------
 
-def open_violations(session: Session, project: FitoutProject) -> list[Ticket]:
-    return list(session.scalars(select(Ticket).where(
-        Ticket.location_id == project.unit_id, Ticket.kind == TicketKind.VIOLATION,
-        Ticket.created_at >= datetime.combine(project.starts_on, time(), ZoneInfo(project.site.timezone)),
-        Ticket.state.in_([s.value for s in OPEN_STATES])).order_by(Ticket.created_at)))
-
-
-def violations(session: Session, project: FitoutProject) -> list[Ticket]:
-    return list(session.scalars(select(Ticket).where(
+def violations(session: Session, project: FitoutProject, *, open_only: bool = False) -> list[Ticket]:
+    """The violations found at the project's unit since it started (only those still open)."""
+    query = select(Ticket).where(
         Ticket.location_id == project.unit_id, Ticket.kind == TicketKind.VIOLATION,
         Ticket.created_at >= datetime.combine(project.starts_on, time(), ZoneInfo(project.site.timezone)))
-        .order_by(Ticket.created_at)))
+    if open_only:
+        query = query.where(Ticket.state.in_([s.value for s in OPEN_STATES]))
+    return list(session.scalars(query.order_by(Ticket.created_at)))
+
+
+def open_violations(session: Session, project: FitoutProject) -> list[Ticket]:
+    return violations(session, project, open_only=True)
 
 
 # --- acceptances ------------------------------------------------------------------------------
