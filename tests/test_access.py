@@ -57,6 +57,13 @@ MATRIX = {
     # Another site's repair: only the admin works at both.
     "other_site_ticket": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
     "other_site_checklist": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
+    "console": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "console_tickets": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "console_tickets_csv": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "console_inspections_xlsx": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "other_site_console": [forbidden, forbidden, forbidden, forbidden, hidden, hidden, ok],
+    "hazard_ticket_pdf": [ok, hidden, ok, ok, ok, ok, ok],
+    "other_site_ticket_pdf": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
 }
 
 
@@ -123,6 +130,13 @@ def _urls(app) -> dict[str, str]:
             "complaint_ticket": "/tickets/BY-20261126-0003",
             "other_site_ticket": "/tickets/XH-20261126-0001",
             "other_site_checklist": f"/checklists/{restroom}?location={loc('XH', area_type='restroom')}",
+            "console": "/console",
+            "console_tickets": "/console/tickets?state=all",
+            "console_tickets_csv": "/console/tickets.csv",
+            "console_inspections_xlsx": "/console/inspections.xlsx",
+            "other_site_console": f"/console?site={site_id('XH')}",
+            "hazard_ticket_pdf": "/tickets/BY-20261126-0001.pdf",
+            "other_site_ticket_pdf": "/tickets/XH-20261126-0001.pdf",
         }
 
 

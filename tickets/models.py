@@ -46,7 +46,7 @@ class Ticket(Base):
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column()  # the last close; None while open
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)  # the last close; None while open
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     # Taken at the desk (§3.3, §3.4): who called, how to reach them, when they are in.
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"))

@@ -50,6 +50,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp.auth.views import bp as auth_bp
     from webapp.cleaning.views import bp as cleaning_bp
     from webapp.cli import bp as cli_bp
+    from webapp.console.views import bp as console_bp
     from webapp.errors import register_error_handlers
     from webapp.field.views import bp as field_bp
     from webapp.fitout.views import bp as fitout_bp
@@ -66,7 +67,8 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     filters.init_app(app)
     labels.init_app(app)
     js_messages.init_app(app)
-    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, cleaning_bp, fitout_bp, people_bp, photos_bp, pwa_bp, api_bp, webhooks_bp, cli_bp):
+    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, cleaning_bp, fitout_bp, people_bp, photos_bp, pwa_bp, api_bp, webhooks_bp,
+                      console_bp, cli_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.add_template_global(asset)

@@ -62,6 +62,12 @@ ACCEPTANCE_LABELS = {"hidden_works": _l("Hidden-works acceptance"), "completion"
 STREAM_LABELS = {"patrol": _l("Patrol"), "cleaning": _l("Cleaning"), "fitout": _l("Fit-out"),
                  "other": _l("Other checks"), "tickets": _l("Tickets")}
 ENTRY_LABELS = {"deposit": _l("Deposit paid"), "penalty": _l("Penalty"), "refund": _l("Refund")}
+TEMPLATE_KIND_LABELS = {
+    "patrol": _l("Patrol"), "cleaning": _l("Cleaning"), "fitout": _l("Fit-out inspection"),
+    "handover": _l("Unit handover"), "moveout": _l("Move-out"), "greening": _l("Greening"),
+    "shift_handover": _l("Desk shift handover"), "cleaning_task": _l("Periodic cleaning task"),
+    "hidden_works": _l("Hidden-works acceptance"), "completion": _l("Completion acceptance"),
+}
 PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
 ACTION_LABELS = {
     "created": _l("opened"),
@@ -119,5 +125,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda kind: _label(ENTRY_LABELS, kind), "entry_label")
     app.add_template_global(lambda stream: _label(STREAM_LABELS, stream), "stream_label")
     app.add_template_global(lambda kind: _label(CHECK_SHORT_LABELS, kind), "check_short_label")
+    app.add_template_global(lambda kind: _label(TEMPLATE_KIND_LABELS, kind), "template_kind_label")
     app.add_template_global(answer_error_message, "answer_error_message")
     app.add_template_global(timedelta, "timedelta")

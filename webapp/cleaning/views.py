@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from webapp.access import require_site, roles_required, visible_sites
 from webapp.choices import choices
 from webapp.cleaning import report
 from webapp.cleaning.forms import DutyForm, RuleForm, TaskForm
+from webapp.downloads import XLSX, download
 from webapp.extensions import db
 from webapp.pages import render, see_other
 
@@ -97,8 +98,8 @@ def scores_xlsx():
     """The same sheet as a spreadsheet."""
     site = _site()
     sheet, tables = _sheet(site)
-    return _download(report.xlsx(site, sheet, tables),
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return download(report.xlsx(site, sheet, tables),
+                     XLSX,
                      f"cleaning-{site.code}-{sheet.month:%Y-%m}.xlsx", "attachment")
 
 
@@ -108,14 +109,8 @@ def scores_pdf():
     """The same sheet to print."""
     site = _site()
     sheet, tables = _sheet(site)
-    return _download(report.pdf(site, sheet, tables), "application/pdf",
+    return download(report.pdf(site, sheet, tables), "application/pdf",
                      f"cleaning-{site.code}-{sheet.month:%Y-%m}.pdf", "inline")
-
-
-def _download(body: bytes, mimetype: str, filename: str, disposition: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    return response
 
 
 def _forms(site: Site, formdata=None) -> tuple[RuleForm, DutyForm, TaskForm]:

@@ -28,10 +28,12 @@ from inspections.today import (
 from tickets.escalation import escalate
 from tickets.models import Ticket
 from webapp.access import EVERYONE, HANDLERS, require_site, roles_required, visible_sites, visible_tickets
+from webapp.downloads import download
 from webapp.extensions import db
 from webapp.fitout.views import SUPERVISING
 from webapp.field.checklist_form import answers_by_item, answers_from_form
 from webapp.pages import offline_page, render, see_other
+from webapp.printouts import inspection_pdf
 from webapp.photos import service as photo_service
 
 bp = Blueprint("field", __name__)
@@ -184,16 +186,31 @@ def _assignment(assignment_id: int | None, template: ChecklistTemplate, location
 @offline_page
 def inspection(inspection_id: uuid.UUID):
     """A submitted inspection with its answers, photos and the tickets it opened."""
-    found = db.session.get(Inspection, inspection_id) or abort(404)
-    require_site(found.site_id)
-    if found.inspector_id != current_user.id and current_user.role not in HANDLERS:
-        abort(404)
+    found = _inspection(inspection_id)
     tickets = db.session.scalars(select(Ticket).where(Ticket.inspection_id == found.id).order_by(Ticket.number)).all()
     definition = found.template_version.parsed()
     return render("field/inspection.html", inspection=found, items=definition.item_map(), tickets=tickets,
                   now=utcnow())
 
 
+
+
+@bp.route("/inspections/<uuid:inspection_id>.pdf")
+@roles_required(EVERYONE)
+def inspection_printout(inspection_id: uuid.UUID):
+    """The inspection on paper: every answer with its photos and signatures."""
+    found = _inspection(inspection_id)
+    pdf = inspection_pdf(found, found.template_version.parsed().item_map(), current_user.display_name, utcnow())
+    return download(pdf, "application/pdf", f"inspection-{found.finished_at:%Y%m%d}-{str(found.id)[:8]}.pdf", "inline")
+
+
+def _inspection(inspection_id: uuid.UUID) -> Inspection:
+    """Its inspector and the site's handlers may see an inspection; nobody else learns it exists."""
+    found = db.session.get(Inspection, inspection_id) or abort(404)
+    require_site(found.site_id)
+    if found.inspector_id != current_user.id and current_user.role not in HANDLERS:
+        abort(404)
+    return found
 
 
 @bp.route("/notices/<int:notice_id>/read", methods=["POST"])

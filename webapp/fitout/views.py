@@ -23,6 +23,7 @@ from tickets.services import get_ticket_by_number
 from webapp.access import EVERYONE, may_see_ticket, require_site, roles_required, visible_site_ids
 from webapp.choices import choices
 from webapp import photo_store
+from webapp.downloads import download
 from webapp.extensions import db
 from webapp.fitout import evidence
 from webapp.fitout.forms import PenaltyForm, PermitForm, ProjectForm
@@ -201,10 +202,8 @@ def notice(project_id: int, number: str):
     """The rectification notice to hand to the contractor."""
     project = _project(project_id)
     ticket = _violation(project, number)
-    response = Response(evidence.notice_pdf(db.session, project, ticket, current_user.display_name),
-                        mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="notice-{ticket.number}.pdf"'
-    return response
+    return download(evidence.notice_pdf(db.session, project, ticket, current_user.display_name), "application/pdf",
+                    f"notice-{ticket.number}.pdf", "inline")
 
 
 @bp.route("/evidence/<number>/<sha256>.jpg")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, flash, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from inspections.patrol_board import current_night, guard_week, route_night, sit
 from inspections.rounds import RoundStatus, Schedule
 from webapp.access import require_site, roles_required, visible_sites
 from webapp.choices import choices
+from webapp.downloads import download
 from webapp.extensions import db
 from webapp.pages import offline_page, render, see_other
 from webapp.patrol import codes as patrol_codes
@@ -88,9 +89,7 @@ def codes(route_id: int):
 def codes_pdf(route_id: int):
     """The same codes as a PDF, four to an A4 page."""
     route = _route(route_id)
-    response = Response(patrol_codes.codes_pdf(route), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="route-{route.id}-codes.pdf"'
-    return response
+    return download(patrol_codes.codes_pdf(route), "application/pdf", f"route-{route.id}-codes.pdf", "inline")
 
 
 @bp.route("/routes/<int:route_id>/checkpoints/<int:location_id>/rotate", methods=["POST"])

@@ -26,10 +26,12 @@ from webapp.access import (
     visible_tickets,
 )
 from webapp.choices import choices
+from webapp.downloads import download
 from webapp.extensions import db
 from webapp.filters import yuan
 from webapp.labels import KIND_LABELS, PRIORITY_LABELS
 from webapp.pages import offline_page, render, see_other
+from webapp.printouts import ticket_pdf
 from webapp.photos import service as photo_service
 from webapp.photos.messages import photo_error_message
 from webapp.tickets.forms import AssignForm, CallbackForm, CommentForm, IntakeForm, TransitionForm
@@ -148,6 +150,15 @@ def show(number: str):
     """One ticket: its facts, photos, history, and what the person may do next."""
     ticket = _load(number)
     return _show(ticket)
+
+
+@bp.route("/<number>.pdf")
+@roles_required(EVERYONE)
+def printout(number: str):
+    """The ticket on paper: facts, photos and the whole history."""
+    ticket = _load(number)
+    return download(ticket_pdf(ticket, current_user.display_name, utcnow()), "application/pdf",
+                    f"{ticket.number}.pdf", "inline")
 
 
 def _show(ticket: Ticket, assign_form: AssignForm | None = None, comment_form: CommentForm | None = None,
