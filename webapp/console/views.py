@@ -77,7 +77,7 @@ def dashboard():
     return render(
         "console/dashboard.html", site=site_arg, site_choices=_site_choices(), now=now, loads=loads,
         total=_sum_loads(loads), coverage=[coverage(db.session, s, now) for s in sites],
-        ticket_chart=bar_chart(labels, [(_("Opened"), tickets.opened, "a"), (_("Closed"), tickets.closed, "b")]),
+        ticket_chart=bar_chart(labels, [(_("New"), tickets.opened, "a"), (_("Closed"), tickets.closed, "b")]),
         check_chart=bar_chart(labels, [(_("Checks"), checks, "a"), (_("With failed items"), failed, "c")]),
     )
 
