@@ -37,6 +37,7 @@ run: setup
 	mkdir -p instance
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) db upgrade
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) demo load
+	SECRET_KEY=$$(cat .secret_key) $(FLASK) demo history
 	SECRET_KEY=$$(cat .secret_key) $(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
 		--access-logfile - 'webapp:create_app()'
 

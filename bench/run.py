@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.console_bench import WORKERS, bench_console
 from bench.sync_bench import bench_pull, bench_push
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,9 @@ def main() -> None:
         push = bench_push(kind, postgres_url, folder)
         print(f"pull on {kind} …", flush=True)
         pull = bench_pull(kind, postgres_url, folder)
-        rows.append((kind, push, pull))
+        print(f"console on {kind} …", flush=True)
+        console = bench_console(kind, postgres_url, folder)
+        rows.append((kind, push, pull, console))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Performance",
@@ -67,7 +70,7 @@ def main() -> None:
         "| database | push (inspections/s) | bulk insert (inspections/s) | push ÷ bulk time | target ≤ 4 |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
-    for kind, push, _pull in rows:
+    for kind, push, _pull, _console in rows:
         lines.append(f"| {kind} | {push['push_per_s']:,.0f} | {push['bulk_per_s']:,.0f} | {push['ratio']:.2f} | "
                      f"{'met' if push['ratio'] <= 4 else 'MISSED'} |")
     lines += [
@@ -88,9 +91,38 @@ def main() -> None:
         "| database | after 1,000 (ms) | after 100,000 (ms) | ratio | target < 1.5 |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
-    for kind, _push, pull in rows:
+    for kind, _push, pull, _console in rows:
         lines.append(f"| {kind} | {pull['small_ms']:.1f} | {pull['large_ms']:.1f} | {pull['ratio']:.2f} | "
                      f"{'met' if pull['ratio'] < 1.5 else 'MISSED'} |")
+    lines += [
+        "",
+        "## The manager's console under load",
+        "",
+        "A demo world plus 100,000 tickets and 200,000 inspections spread over two years",
+        "(`flask demo history --tickets 100000 --inspections 200000`; about 3% of old tickets still open),",
+        f"served by gunicorn with {WORKERS} sync workers. 20 clients, each logged in (customer service and a",
+        "manager), ask at the same time, 20 requests each per route, after a warm-up. Latency in ms as the",
+        "client sees it. Baseline: `/healthz` (one `SELECT 1`), in the same run. Target: dashboard p95 within",
+        "10x of the baseline's.",
+        "",
+        "| database | history generated (s) | /healthz p50 / p95 | ticket list p50 / p95 | dashboard p50 / p95 "
+        "| dashboard p95 ÷ baseline p95 | target ≤ 10 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for kind, _push, _pull, c in rows:
+        lines.append(
+            f"| {kind} | {c['generated_s']:.0f} | {c['trivial']['p50']:.0f} / {c['trivial']['p95']:.0f} | "
+            f"{c['list']['p50']:.0f} / {c['list']['p95']:.0f} | {c['dashboard']['p50']:.0f} / {c['dashboard']['p95']:.0f} | "
+            f"{c['ratio']:.1f} | {'met' if c['ratio'] <= 10 else 'MISSED'} |")
+    lines += [
+        "",
+        "How the console stays fast: open tickets are a few percent of all and sit in a partial index",
+        "(`ix_ticket_open_due`, `state != 'closed'`), which the by-department counts, the open list and",
+        "escalation read; each weekly series is one query over a (site, time) index with a `count(CASE …)`",
+        "per week; the seven finished weeks are recounted at most every ten minutes per worker (this week",
+        "every time); today's coverage reads only today's rows. With 20 clients on 4 workers every figure",
+        "includes waiting for a worker, for the baseline too.",
+    ]
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")
     print(REPORT.read_text())

@@ -61,3 +61,31 @@ def test_the_periodic_jobs_for_cron(app, demo):
         assert first.exit_code == 0 and done in first.output, args
         again = runner.invoke(args=args)
         assert again.output == f"0 {done}\n", args
+
+
+def test_demo_history_spreads_tickets_and_checks_over_the_past_once_and_only_for_the_demo(app):
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["demo", "history", "--tickets", "10", "--inspections", "10"])
+    assert refused.exit_code == 1 and "demo is not loaded" in refused.output
+    runner.invoke(args=["demo", "load"])
+    result = runner.invoke(args=["demo", "history", "--tickets", "400", "--inspections", "300"])
+    assert result.exit_code == 0 and "400 tickets and 300 inspections" in result.output
+    assert "already" in runner.invoke(args=["demo", "history"]).output
+    from inspections.records import Inspection
+    from tickets.models import Ticket
+    with app.app_context():
+        made = db.session.scalars(sa.select(Ticket).where(Ticket.number.contains("-H"))).all()
+        assert len(made) == 400 and len({t.number for t in made}) == 400
+        closed = [t for t in made if t.state == "closed"]
+        assert len(closed) > 300 and all(t.closed_at > t.created_at for t in closed)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) >= 300
+        # A made-up ticket opens like any other.
+        client = app.test_client()
+    from tests.conftest import login
+    login(client, "wangjl")
+    assert client.get(f"/tickets/{made[0].number}").status_code == 200
+
+
+def test_health_answers_without_login_and_says_nothing_else(app, client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}

@@ -18,3 +18,24 @@ def test_environment_overrides_defaults():
 def test_nonsense_is_refused(environ, message):
     with pytest.raises(ConfigError, match=message):
         load_config(environ)
+
+
+def test_on_sqlite_pages_that_only_read_do_not_take_the_write_lock(app, client, demo):
+    """Gunicorn's workers read side by side: a GET begins a deferred transaction unless its view
+    writes on the way (Today's notices, the sync pull's last-seen); everything else is IMMEDIATE."""
+    import sqlalchemy as sa
+    from tests.conftest import login
+    from webapp.extensions import db
+    begins = []
+    with app.app_context():
+        engine = db.engine
+    sqlite = engine.dialect.name == "sqlite"
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: begins.append(statement) if statement.startswith("BEGIN") else None)
+    login(client, "wangjl")
+    begins.clear()
+    client.get("/console")
+    assert set(begins) == ({"BEGIN"} if sqlite else set())  # PostgreSQL: the driver's own BEGIN, untouched
+    begins.clear()
+    client.get("/today")
+    assert set(begins) == ({"BEGIN IMMEDIATE"} if sqlite else set())

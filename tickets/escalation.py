@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from inspections.notices import notify
 from inspections.org import Department, Role, Site, User
-from tickets.models import Ticket
+from tickets.models import Ticket, is_open_clause
 from tickets.states import TicketState
 
 OPEN_UNRESOLVED = [TicketState.NEW.value, TicketState.ASSIGNED.value, TicketState.IN_PROGRESS.value]
 MIN_GRACE = timedelta(hours=2)
+HEAD, MANAGERS = 1, 2  # Ticket.escalated: how far it has climbed
 
 
 def manager_after(ticket: Ticket) -> datetime:
@@ -25,24 +26,31 @@ def manager_after(ticket: Ticket) -> datetime:
 
 
 def escalate(session: Session, site: Site, now: datetime) -> int:
-    """Raise the notices due at ``now``; returns how many were new."""
-    overdue = session.scalars(select(Ticket).where(
-        Ticket.site_id == site.id, Ticket.due_at < now, Ticket.state.in_(OPEN_UNRESOLVED)))
-    managers = None
+    """Raise the notices due at ``now``; returns how many were new. Runs whenever a supervisor or
+    manager opens Today: a ticket remembers how far it has climbed, so only the ones with a step
+    still to take are read."""
+    overdue = list(session.scalars(select(Ticket).where(
+        Ticket.site_id == site.id, is_open_clause(), Ticket.due_at < now, Ticket.state.in_(OPEN_UNRESOLVED),
+        Ticket.escalated < MANAGERS)))
+    if not overdue:
+        return 0
+    heads = {department_id: head for department_id, head in session.execute(
+        select(Department.id, User).join(User, Department.head_id == User.id).where(User.active))}
+    managers = [u for u in session.scalars(select(User).where(User.role == Role.MANAGER, User.active))
+                if u.may_see_site(site.id)]
     raised = 0
     for ticket in overdue:
         link = f"/tickets/{ticket.number}"
-        head = session.scalar(select(User).join(Department, Department.head_id == User.id)
-                              .where(Department.id == ticket.department_id))
-        if head is not None and head.active:
-            raised += notify(session, head, key=f"overdue:{ticket.id}:head", title=f"工单逾期：{ticket.title}",
-                             body=f"{ticket.number} 已超过处理期限。", link=link, now=now)
+        if ticket.escalated < HEAD:
+            head = heads.get(ticket.department_id)
+            if head is not None:
+                raised += notify(session, head, key=f"overdue:{ticket.id}:head", title=f"工单逾期：{ticket.title}",
+                                 body=f"{ticket.number} 已超过处理期限。", link=link, now=now)
+            ticket.escalated = HEAD
         if now >= manager_after(ticket):
-            if managers is None:
-                managers = [u for u in session.scalars(select(User).where(User.role == Role.MANAGER, User.active))
-                            if u.may_see_site(site.id)]
             for manager in managers:
                 raised += notify(session, manager, key=f"overdue:{ticket.id}:manager",
                                  title=f"工单严重逾期：{ticket.title}",
                                  body=f"{ticket.number} 逾期未处理，已上报经理。", link=link, now=now)
+            ticket.escalated = MANAGERS
     return raised

@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from inspections.org import Department
-from tickets.models import Ticket, TicketKind
+from tickets.models import Ticket, TicketKind, is_open_clause
 from tickets.states import OPEN_STATES, TicketState
-
-OPEN_VALUES = [s.value for s in OPEN_STATES]
-
 
 @dataclass
 class DepartmentLoad:
@@ -37,7 +34,7 @@ def open_by_department(session: Session, site_ids: list[int], now: datetime) -> 
     rows = session.execute(
         select(Ticket.department_id, Ticket.state, func.count(), func.count(case((overdue, 1))),
                func.count(case((callback, 1))))
-        .where(Ticket.site_id.in_(site_ids), Ticket.state.in_(OPEN_VALUES))
+        .where(Ticket.site_id.in_(site_ids), is_open_clause())
         .group_by(Ticket.department_id, Ticket.state)).all()
     loads = {d.id: DepartmentLoad(d) for d in session.scalars(select(Department).order_by(Department.id))}
     for department_id, state, count, late, awaiting in rows:
@@ -48,11 +45,15 @@ def open_by_department(session: Session, site_ids: list[int], now: datetime) -> 
     return list(loads.values())
 
 
-def weekly_counts(session: Session, column, week_starts: list[datetime], *where) -> list[int]:
-    """How many rows have ``column`` in each week starting at ``week_starts`` (one query)."""
+def weekly_counts(session: Session, column, week_starts: list[datetime], where, *series) -> list[list[int]]:
+    """How many rows matching ``where`` have ``column`` in each week starting at ``week_starts``,
+    once per condition in ``series`` (all rows if none): one query, one pass over the index."""
     bounds = [*week_starts, week_starts[-1] + timedelta(days=7)]
-    counts = [func.count(case((and_(column >= a, column < b), 1))) for a, b in zip(bounds, bounds[1:])]
-    return list(session.execute(select(*counts).where(column >= bounds[0], column < bounds[-1], *where)).one())
+    weeks = list(zip(bounds, bounds[1:]))
+    series = series or (true(),)
+    counts = [func.count(case((and_(column >= a, column < b, condition), 1))) for condition in series for a, b in weeks]
+    row = session.execute(select(*counts).where(column >= bounds[0], column < bounds[-1], where)).one()
+    return [list(row[i * len(weeks):(i + 1) * len(weeks)]) for i in range(len(series))]
 
 
 @dataclass(frozen=True)
@@ -63,5 +64,5 @@ class TicketWeeks:
 
 def ticket_weeks(session: Session, site_ids: list[int], week_starts: list[datetime]) -> TicketWeeks:
     mine = Ticket.site_id.in_(site_ids)
-    return TicketWeeks(weekly_counts(session, Ticket.created_at, week_starts, mine),
-                       weekly_counts(session, Ticket.closed_at, week_starts, mine))
+    return TicketWeeks(weekly_counts(session, Ticket.created_at, week_starts, mine)[0],
+                       weekly_counts(session, Ticket.closed_at, week_starts, mine)[0])

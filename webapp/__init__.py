@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+import sqlalchemy as sa
 from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -73,6 +74,13 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     register_error_handlers(app)
     app.add_template_global(asset)
     pages.install_cache_headers(app)
+
+    @app.get("/healthz")
+    def healthz():
+        """For a load balancer (and the benchmarks' trivial route): the app answers and so does
+        its database. Public, and says nothing else."""
+        db.session.execute(sa.text("SELECT 1"))
+        return {"status": "ok"}
 
     @app.context_processor
     def _template_globals() -> dict:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.cleaning import schedule_tasks
 from inspections.demo import DEMO_PASSWORD, clear_all, is_loaded, load_demo
+from inspections.history import generate_history, has_history
 from inspections.org import Department, Role, Site, User
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.people import PersonRefused, create_user, reset_password
@@ -83,6 +84,21 @@ def demo_reset():
     load_demo(db.session, utcnow())
     db.session.commit()
     click.echo("demo data reloaded")
+
+
+@demo.command("history")
+@click.option("--tickets", default=3_000, show_default=True, help="Tickets to spread over the past two years.")
+@click.option("--inspections", default=6_000, show_default=True, help="Inspections to spread likewise.")
+def demo_history(tickets, inspections):
+    """Add made-up history to the demo, so the console has weeks to show (once)."""
+    if db.session.scalar(select(Site.id).where(Site.code == "BY")) is None:
+        raise click.ClickException("the demo is not loaded here ('flask demo load'); history is made up for it only")
+    if has_history(db.session):
+        click.echo("history is there already")
+        return
+    generate_history(db.session, tickets=tickets, inspections=inspections, now=utcnow())
+    db.session.commit()
+    click.echo(f"added {tickets:,} tickets and {inspections:,} inspections of history")
 
 
 @bp.cli.command("config")

@@ -1,4 +1,5 @@
 """Extensions, created unbound here and bound to the app in ``create_app``."""
+from flask import current_app, has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -33,6 +34,16 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     # IMMEDIATE takes the write lock up front: two writers wait for each other instead of
-    # one failing with "database is locked" when it upgrades a stale read.
+    # one failing with "database is locked" when it upgrades a stale read. A page that only
+    # reads begins a plain (deferred) transaction instead, so that with WAL the workers read
+    # side by side rather than queueing behind SQLite's one write lock.
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if _reads_only() else "BEGIN IMMEDIATE")
+
+
+def _reads_only() -> bool:
+    """A GET or HEAD to a view not marked ``writes_on_get`` (webapp.pages)."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return False
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return view is not None and not getattr(view, "writes_on_get", False)

@@ -27,6 +27,13 @@ def offline_page(view):
     return view
 
 
+def writes_on_get(view):
+    """Mark a GET view that writes (chores on the way: notices, today's tasks, a device's last
+    pull): on SQLite its transaction takes the write lock from the start, like a POST's."""
+    view.writes_on_get = True
+    return view
+
+
 def install_cache_headers(app: Flask) -> None:
     @app.after_request
     def _cache_headers(response):

@@ -19,6 +19,7 @@ from sync.schemas import MAX_MUTATIONS, PushRequest, TokenRequest
 from sync.tokens import device_for_token, issue_device_token, revoke_device
 from webapp.access import visible_site_ids
 from webapp.extensions import csrf, db
+from webapp.pages import writes_on_get
 from webapp.photos import service as photo_service
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -135,6 +136,7 @@ def push():
 
 @bp.route("/v1/sync/pull")
 @token_required
+@writes_on_get
 def pull_changes():
     """What changed since the cursor, for this person's sites and role."""
     raw_cursor = request.args.get("cursor", "")

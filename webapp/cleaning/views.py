@@ -22,7 +22,7 @@ from webapp.cleaning import report
 from webapp.cleaning.forms import DutyForm, RuleForm, TaskForm
 from webapp.downloads import XLSX, download
 from webapp.extensions import db
-from webapp.pages import render, see_other
+from webapp.pages import render, see_other, writes_on_get
 
 bp = Blueprint("cleaning", __name__, url_prefix="/cleaning")
 CHECKERS = frozenset({Role.SUPERVISOR, Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})
@@ -33,6 +33,7 @@ RULE_SETTERS = frozenset({Role.MANAGER, Role.ADMIN})
 
 @bp.route("")
 @roles_required(CHECKERS)
+@writes_on_get
 def index():
     """A day per site (today unless ``?day=``): every area's checks against their targets, latest
     score, open rework, and the month's periodic tasks."""

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, request
+from time import monotonic
+
+from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +20,7 @@ from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVers
 from inspections.coverage import coverage, inspection_weeks
 from inspections.org import Department, Location, Role, Site, User
 from inspections.records import Inspection
-from tickets.models import Ticket, TicketKind
+from tickets.models import Ticket, TicketKind, is_open_clause
 from tickets.states import OPEN_STATES, TicketState
 from tickets.stats import open_by_department, ticket_weeks
 from webapp.access import roles_required, visible_sites
@@ -37,7 +39,6 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 CONSOLE = frozenset({Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})  # the department's office
 PAGE = 50
 WEEKS = 8
-OPEN_VALUES = [s.value for s in OPEN_STATES]
 
 
 def _sites(site_arg: str) -> list[Site]:
@@ -69,17 +70,37 @@ def dashboard():
     now = utcnow()
     tz = ZoneInfo(sites[0].timezone) if sites else ZoneInfo("Asia/Shanghai")
     week_starts = _week_starts(now, tz)
-    tickets = ticket_weeks(db.session, site_ids, week_starts)
-    checks, failed = inspection_weeks(db.session, site_ids, week_starts)
+    weeks = _weeks(site_ids, week_starts)
     labels = [f"{w:%m-%d}" for w in week_starts]
     loads = [load for load in open_by_department(db.session, site_ids, now)
              if load.open or load.department is not None]
     return render(
         "console/dashboard.html", site=site_arg, site_choices=_site_choices(), now=now, loads=loads,
         total=_sum_loads(loads), coverage=[coverage(db.session, s, now) for s in sites],
-        ticket_chart=bar_chart(labels, [(_("New"), tickets.opened, "a"), (_("Closed"), tickets.closed, "b")]),
-        check_chart=bar_chart(labels, [(_("Checks"), checks, "a"), (_("With failed items"), failed, "c")]),
+        ticket_chart=bar_chart(labels, [(_("New"), weeks["opened"], "a"), (_("Closed"), weeks["closed"], "b")]),
+        check_chart=bar_chart(labels, [(_("Checks"), weeks["checks"], "a"), (_("With failed items"), weeks["failed"], "c")]),
     )
+
+
+PAST_WEEKS_KEPT_S = 600
+
+
+def _weeks(site_ids: list[int], week_starts: list[datetime]) -> dict[str, list[int]]:
+    """The weekly series. Finished weeks hardly change (a phone back from a week offline adds a
+    few checks), so each worker counts them once per ten minutes; this week is counted every time."""
+    cache = current_app.extensions.setdefault("console_past_weeks", {})
+    key = (tuple(site_ids), week_starts[0])
+    kept = cache.get(key)
+    if kept is None or kept[0] < monotonic():
+        kept = cache[key] = (monotonic() + PAST_WEEKS_KEPT_S, _count_weeks(site_ids, week_starts[:-1]))
+    this_week = _count_weeks(site_ids, week_starts[-1:])
+    return {name: kept[1][name] + this_week[name] for name in this_week}
+
+
+def _count_weeks(site_ids: list[int], week_starts: list[datetime]) -> dict[str, list[int]]:
+    tickets = ticket_weeks(db.session, site_ids, week_starts)
+    checks, failed = inspection_weeks(db.session, site_ids, week_starts)
+    return {"opened": tickets.opened, "closed": tickets.closed, "checks": checks, "failed": failed}
 
 
 def _week_starts(now: datetime, tz: ZoneInfo) -> list[datetime]:
@@ -113,10 +134,9 @@ def _ticket_query(form: TicketFilters, sites: list[Site], now: datetime) -> Sele
     query = select(Ticket).where(Ticket.site_id.in_([s.id for s in sites]))
     state = form.state.data
     if state == "open":
-        query = query.where(Ticket.state.in_(OPEN_VALUES))
+        query = query.where(is_open_clause())
     elif state == "overdue":
-        query = query.where(Ticket.state.in_(OPEN_VALUES), Ticket.state != TicketState.RESOLVED.value,
-                            Ticket.due_at < now)
+        query = query.where(is_open_clause(), Ticket.state != TicketState.RESOLVED.value, Ticket.due_at < now)
     elif state == "callback":
         query = query.where(Ticket.kind == TicketKind.COMPLAINT.value, Ticket.state == TicketState.RESOLVED.value)
     elif state != "all":
@@ -160,7 +180,7 @@ def tickets():
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     pages = max(1, -(-total // PAGE))
     page = min(form.page.data or 1, pages)
-    found = db.session.scalars(query.options(joinedload(Ticket.site), joinedload(Ticket.location),
+    found = db.session.scalars(query.options(joinedload(Ticket.site), joinedload(Ticket.location).joinedload(Location.parent),
                                              joinedload(Ticket.department), joinedload(Ticket.assignee))
                                .limit(PAGE).offset((page - 1) * PAGE)).all()
     return render("console/tickets.html", form=form, tickets=found, total=total, page=page, pages=pages, now=now)

@@ -32,7 +32,7 @@ from webapp.downloads import download
 from webapp.extensions import db
 from webapp.fitout.views import SUPERVISING
 from webapp.field.checklist_form import answers_by_item, answers_from_form
-from webapp.pages import offline_page, render, see_other
+from webapp.pages import offline_page, render, see_other, writes_on_get
 from webapp.printouts import inspection_pdf
 from webapp.photos import service as photo_service
 
@@ -50,6 +50,7 @@ def home():
 @bp.route("/today")
 @roles_required(EVERYONE)
 @offline_page
+@writes_on_get
 def today():
     """Today's assignments, what the person may start, and their open tickets."""
     now = utcnow()
