@@ -116,13 +116,6 @@ def bench_console(kind: str, postgres_url: str | None, folder: Path, tickets: in
                    env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "FLASK_APP": "webapp:create_app",
                         "LOG_LEVEL": "WARNING"})
     generated_s = time.perf_counter() - t0
-    if kind == "postgresql":
-        import sqlalchemy as sa
-        engine = sa.create_engine(url)
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")  # as autovacuum would, soon after a bulk load
-            conn.commit()
-        engine.dispose()
     port = _free_port()
     server = _serve(url, folder, port)
     try:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -36,6 +37,8 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         WTF_CSRF_TIME_LIMIT=None,  # a shift is long; the token lives as long as the session
     )
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    if config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["PROXY_HOPS"], x_proto=config["PROXY_HOPS"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -46,7 +49,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     login_manager.login_message = None
 
     from sync import changes as sync_changes
-    from webapp import filters, js_messages, labels, pages, photo_store
+    from webapp import filters, js_messages, labels, pages, photo_store, security
     from webapp.api.views import bp as api_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.cleaning.views import bp as cleaning_bp
@@ -74,6 +77,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     register_error_handlers(app)
     app.add_template_global(asset)
     pages.install_cache_headers(app)
+    security.install(app)
 
     @app.get("/healthz")
     def healthz():

@@ -5,7 +5,7 @@ import time
 
 import click
 from flask import Blueprint, current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from inspections.base import utcnow
 from inspections.cleaning import schedule_tasks
@@ -97,6 +97,10 @@ def demo_history(tickets, inspections):
         click.echo("history is there already")
         return
     generate_history(db.session, tickets=tickets, inspections=inspections, now=utcnow())
+    db.session.commit()
+    # Fresh planner statistics after a bulk load (PostgreSQL's autovacuum would get there later;
+    # SQLite never would): without them SQLite may walk the wrong index of a large table.
+    db.session.execute(text("ANALYZE"))
     db.session.commit()
     click.echo(f"added {tickets:,} tickets and {inspections:,} inspections of history")
 

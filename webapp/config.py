@@ -40,6 +40,9 @@ SETTINGS = {
     "PHOTO_MAX_PIXELS": (40_000_000, parse_int),
     "MAX_FORM_BYTES": (64 * 1024 * 1024, parse_int),
     "SESSION_COOKIE_SECURE": (False, parse_bool),
+    # Reverse proxies in front of the app (TLS terminated there): their X-Forwarded-For/-Proto
+    # are trusted, so the client's address and https are seen (lock-out, HSTS, secure cookies).
+    "PROXY_HOPS": (0, parse_int),
     "LOG_LEVEL": ("INFO", str),
 }
 

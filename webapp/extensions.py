@@ -1,4 +1,6 @@
 """Extensions, created unbound here and bound to the app in ``create_app``."""
+import sqlite3
+
 from flask import current_app, has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -7,6 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from inspections.base import Base
 
@@ -29,6 +32,17 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+@event.listens_for(Pool, "close")
+def _sqlite_optimize(dbapi_connection, _record) -> None:
+    """SQLite keeps its planner statistics fresh only when asked: as its manual advises for
+    long-lived connections, a closing connection runs PRAGMA optimize (cheap, often nothing)."""
+    if type(dbapi_connection).__module__ == "sqlite3":
+        try:
+            dbapi_connection.execute("PRAGMA optimize")
+        except sqlite3.Error:  # a connection closed because it broke may not run anything
+            pass
 
 
 @event.listens_for(Engine, "begin")

@@ -76,10 +76,17 @@ def live_server(app, demo):
         assert db.engine.pool.checkedout() == 0, "a request of the test server still holds a connection"
 
 
-def _context(browser, **extra):
-    context = browser.new_context(**PHONE, **extra)
+DESK = {"viewport": {"width": 1280, "height": 860}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+def _context(browser, desk: bool = False, **extra):
+    """A phone (or, with ``desk``, a desk-sized screen) whose page errors are collected."""
+    context = browser.new_context(**(DESK if desk else PHONE), **extra)
     context.errors = []
     context.on("weberror", lambda error: context.errors.append(str(error.error)))
+    # A Content-Security-Policy refusal is only a console message: count it as an error too.
+    context.on("console", lambda message: context.errors.append(message.text)
+               if "Content Security Policy" in message.text else None)
     return context
 
 

@@ -11,9 +11,6 @@ from tickets.models import Ticket
 from tickets.states import OPEN_STATES
 from webapp.extensions import db
 
-DESK = {"viewport": {"width": 1280, "height": 860}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
-
-
 def _quiet_unit(app) -> tuple[str, str]:
     """A unit of BY with no open complaint (so the desk is not offered to join one), and its label."""
     with app.app_context():
@@ -66,9 +63,7 @@ def test_a_phoned_complaint_is_resolved_on_a_phone_reopened_by_the_call_back_and
         app, live_server, browser):
     base = live_server.url
     unit_id, unit_name = _quiet_unit(app)
-    desk_context = browser.new_context(**DESK)
-    desk_context.errors = []
-    desk_context.on("weberror", lambda error: desk_context.errors.append(str(error.error)))
+    desk_context = _context(browser, desk=True)
     engineer_phone = _context(browser)
     desk = desk_context.new_page()
     log_in(desk, base, "liuxia")

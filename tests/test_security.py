@@ -1,0 +1,46 @@
+"""Headers on every response, and what they allow: no inline script or style, no framing."""
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import login
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/static/css/app.css", "/sw.js", "/api/openapi.json"])
+def test_every_response_carries_the_headers(app, client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP: no HSTS
+
+
+def test_hsts_only_over_https_and_behind_a_trusted_proxy(database_url, tmp_path):
+    from webapp import create_app
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "t", "PHOTO_DIR": str(tmp_path), "PROXY_HOPS": 1})
+    client = app.test_client()
+    assert "Strict-Transport-Security" in client.get("/healthz", base_url="https://fieldcheck.example").headers
+    proxied = client.get("/healthz", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert proxied.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_authenticated_pages_are_not_stored_and_htmx_may_not_eval(app, client, demo):
+    login(client, "wangjl")
+    response = client.get("/console")
+    assert response.headers["Cache-Control"] == "no-store"
+    config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', response.get_data(as_text=True)).group(1)
+    assert '"allowEval": false' in config and '"allowScriptTags": false' in config and '"historyCacheSize": 0' in config
+
+
+def test_no_template_has_inline_script_style_or_handlers():
+    """What the policy forbids is not written in the first place (the JSON data block aside)."""
+    for template in (ROOT / "templates").rglob("*.html"):
+        html = template.read_text()
+        assert not re.search(r"\sstyle=|\son[a-z]+=|hx-on|javascript:", html), template
+        for tag in re.findall(r"<script[^>]*>", html):
+            assert "src=" in tag or 'type="application/json"' in tag, (template, tag)
