@@ -154,8 +154,14 @@
   async function trySync() {
     clearTimeout(retryTimer);
     if (leaving) return;
-    const ok = await sync.syncNow();
-    const counts = await sync.counts();
+    let ok, counts;
+    try {
+      ok = await sync.syncNow();
+      counts = await sync.counts();
+    } catch (error) {
+      if (leaving) return;  // logging out: the browser is wiping the storage under this run
+      throw error;
+    }
     if (ok) retryDelay = 5000;
     else retryDelay = Math.min(retryDelay * 2, 5 * 60 * 1000);
     if (!ok || counts.waiting) retryTimer = setTimeout(trySync, ok ? 60000 : retryDelay);

@@ -27,6 +27,7 @@
         request.onsuccess = () => {
           const db = request.result;
           db.onversionchange = () => { db.close(); opening = null; };  // let a wipe or upgrade proceed
+          db.onclose = () => { opening = null; };  // closed by the browser (site data cleared): reopen next time
           resolve(db);
         };
         request.onerror = () => reject(request.error);

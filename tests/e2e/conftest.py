@@ -125,6 +125,16 @@ def log_out(page) -> None:
     page.wait_for_url("**/login")
 
 
+def wait_until(page, expression: str, arg=None, timeout_s: float = 30) -> None:
+    """Until ``expression`` is true in the page. (Playwright's wait_for_function evaluates its
+    predicate with eval inside the page, which the app's Content-Security-Policy forbids;
+    page.evaluate goes through the DevTools protocol instead.)"""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"not true within {timeout_s} s: {expression}"
+        page.wait_for_timeout(100)
+
+
 def wait_until_offline_ready(page, timeout_s: float = 30) -> None:
     """The service worker controls the page and has kept every page the Today list names."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
@@ -132,7 +142,7 @@ def wait_until_offline_ready(page, timeout_s: float = 30) -> None:
         # A page that started loading while the first worker installed stays uncontrolled
         # (as in a real first visit); the next load is controlled.
         page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     wanted = page.evaluate("JSON.parse(document.getElementById('offline-urls').textContent).length")
     deadline = time.monotonic() + timeout_s
     while True:

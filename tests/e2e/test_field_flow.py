@@ -4,7 +4,7 @@ import re
 import sqlalchemy as sa
 
 from inspections.records import Inspection
-from tests.e2e.conftest import fill_restroom_check, log_in, log_out, screenshot
+from tests.e2e.conftest import fill_restroom_check, log_in, log_out, screenshot, wait_until
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket
 from webapp.extensions import db
@@ -46,7 +46,7 @@ def test_cleaner_fails_an_item_with_a_photo_and_the_supervisor_sees_the_rework(a
     assert "返工" in page.inner_text("main")
     image = page.locator("main .before-after img").first  # the failure photo, beside the fix to come
     image.wait_for()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    wait_until(page, "img => img.complete && img.naturalWidth > 0", image.element_handle())
     screenshot(page, "rework-ticket-supervisor-zh-360x740")
 
     with app.app_context():

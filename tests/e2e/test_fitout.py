@@ -7,7 +7,9 @@ import pypdfium2
 import sqlalchemy as sa
 
 from inspections.fitout import FitoutProject
-from tests.e2e.conftest import _context, log_in, log_out, outbox_statuses, screenshot, wait_until_offline_ready
+from tests.e2e.conftest import (
+    _context, log_in, log_out, outbox_statuses, screenshot, wait_until, wait_until_offline_ready,
+)
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket
 from webapp.extensions import db
@@ -30,7 +32,7 @@ def _fill(page, fail: str | None = None, photos=(), sign: bool = False) -> None:
     if fail:
         page.click(f"label[for='a-{fail}-fail']")
         page.set_input_files(f"#item-{fail} input[type=file]", [str(p) for p in photos])
-        page.wait_for_function(f"document.querySelectorAll('#item-{fail} .thumbs img').length === {len(photos)}")
+        wait_until(page, f"document.querySelectorAll('#item-{fail} .thumbs img').length === {len(photos)}")
     if sign:
         pad = page.locator("[data-signature] canvas")
         pad.scroll_into_view_if_needed()

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tests.e2e.conftest import (
-    fill_restroom_check, log_in, outbox_statuses, screenshot, wait_until_offline_ready,
+    fill_restroom_check, log_in, outbox_statuses, screenshot, wait_until, wait_until_offline_ready,
 )
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket
@@ -109,7 +109,7 @@ def test_a_lost_push_response_creates_nothing_twice(app, live_server, browser, t
     photo = tmp_path / "p.jpg"
     photo.write_bytes(jpeg_bytes())
     fill_restroom_check(page, photo)
-    page.wait_for_function("() => document.querySelector('#outbox-list li') !== null")
+    wait_until(page, "() => document.querySelector('#outbox-list li') !== null")
     page.evaluate("fieldSync.syncNow()")  # the retry (the timer would do it a little later)
     page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
     assert lost == [200]
@@ -168,8 +168,8 @@ def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(
     page.wait_for_selector("#update-ready:not([hidden])", timeout=20000)
     screenshot(page, "update-ready-zh-360x740", full_page=False)
     page.click("#update-ready button")
-    page.wait_for_function("() => navigator.serviceWorker.controller && "
-                           "navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')")
+    wait_until(page, "() => navigator.serviceWorker.controller && "
+                     "navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')")
     page.wait_for_selector("#outbox-list li")
     assert outbox_statuses(page) == ["waiting"]
     assert page.evaluate("caches.keys()").count("shell-next-build") == 1

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from inspections.patrol import PatrolRoute, PatrolScan
-from tests.e2e.conftest import log_in, log_out, screenshot, wait_until_offline_ready
+from tests.e2e.conftest import log_in, log_out, screenshot, wait_until, wait_until_offline_ready
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket
 from webapp.extensions import db
@@ -71,13 +71,12 @@ def test_a_guard_walks_a_round_offline_and_the_supervisor_sees_it(app, live_serv
     page.set_input_files("[data-incident-form] input[type=file]", str(photo))
     page.wait_for_selector("[data-incident-form] .thumbs img")
     page.click("[data-incident-form] button[type=submit]")
-    page.wait_for_function("() => document.querySelector('details.incident').open === false")
+    wait_until(page, "() => document.querySelector('details.incident').open === false")
 
     live_server.start()
     phone_context.set_offline(False)
     page.goto(live_server.url + "/today")
-    page.wait_for_function("document.querySelectorAll('#outbox-list li[data-status=sent]').length === 8",
-                           timeout=30000)
+    wait_until(page, "document.querySelectorAll('#outbox-list li[data-status=sent]').length === 8")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PatrolScan)) == 7
         hazard = db.session.scalar(sa.select(Ticket).where(Ticket.kind == "hazard", Ticket.title.contains("地面无积水")))
