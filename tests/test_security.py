@@ -27,6 +27,9 @@ def test_hsts_only_over_https_and_behind_a_trusted_proxy(database_url, tmp_path)
     assert "Strict-Transport-Security" in client.get("/healthz", base_url="https://fieldcheck.example").headers
     proxied = client.get("/healthz", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
     assert proxied.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    from webapp.extensions import db
+    with app.app_context():
+        db.engine.dispose()  # this app's own pool: close its connection now, not at garbage collection
 
 
 def test_authenticated_pages_are_not_stored_and_htmx_may_not_eval(app, client, demo):
