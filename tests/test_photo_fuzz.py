@@ -34,7 +34,8 @@ def damaged(draw):
         at = draw(st.integers(0, max(0, len(data) - 1)))
         match draw(st.sampled_from(["flip", "cut", "insert", "overwrite"])):
             case "flip":
-                data[at] ^= 1 << draw(st.integers(0, 7))
+                if data:  # an earlier cut may have left nothing to flip
+                    data[at] ^= 1 << draw(st.integers(0, 7))
             case "cut":
                 del data[at:]
             case "insert":
