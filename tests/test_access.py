@@ -63,6 +63,10 @@ MATRIX = {
     "console_inspections_xlsx": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
     "other_site_console": [forbidden, forbidden, forbidden, forbidden, hidden, hidden, ok],
     "hazard_ticket_pdf": [ok, hidden, ok, ok, ok, ok, ok],
+    "console_inspections": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "cleaning_scores_pdf": [forbidden, ok, ok, forbidden, ok, ok, ok],
+    "patrol_route_edit": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "outbox": [ok, ok, ok, ok, ok, ok, ok],
     "other_site_ticket_pdf": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
 }
 
@@ -136,6 +140,10 @@ def _urls(app) -> dict[str, str]:
             "console_inspections_xlsx": "/console/inspections.xlsx",
             "other_site_console": f"/console?site={site_id('XH')}",
             "hazard_ticket_pdf": "/tickets/BY-20261126-0001.pdf",
+            "console_inspections": "/console/inspections",
+            "cleaning_scores_pdf": "/cleaning/scores.pdf",
+            "patrol_route_edit": "/patrol/routes/1",
+            "outbox": "/outbox",
             "other_site_ticket_pdf": "/tickets/XH-20261126-0001.pdf",
         }
 
@@ -253,3 +261,104 @@ def test_a_manager_revokes_a_lost_phone(app, client, demo):
     assert response.status_code == 303
     assert client.get("/api/v1/sync/pull", headers=auth(token)).status_code == 401
     assert client.get("/api/v1/sync/pull", headers=auth(other_site)).status_code == 200
+
+
+# Routes whose rule a test other than the page matrix asserts (posts, files, the API), and which.
+ELSEWHERE = {
+    "api.create_token": "test_sync_api::test_wrong_credentials_then_rate_limited",
+    "api.delete_token": "test_sync_api::test_a_revoked_token_stops_at_once",
+    "api.photo_exists": "test_sync_api::test_an_inspection_with_a_failed_item_opens_one_ticket_and_awaits_its_photo",
+    "api.photo_upload": "test_photo_fuzz::test_damaged_images_never_break_the_server_and_refused_ones_leave_nothing",
+    "api.pull_changes": "test_sync_api::test_a_person_pulls_nothing_of_another_site",
+    "api.push": "test_sync_api::test_missing_or_unknown_tokens_get_401",
+    "auth.language": "test_language::test_a_bad_language_choice_changes_nothing",
+    "auth.logout": "test_access::test_logout_revokes_the_browsers_device_token_and_clears_the_site",
+    "cleaning.add_duty": "test_access::test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas",
+    "cleaning.add_task": "test_access::test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas",
+    "cleaning.set_rule": "test_access::test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas",
+    "field.home": "test_access::test_home_sends_everyone_to_today",
+    "field.inspection": "test_access::test_an_inspection_is_seen_by_its_inspector_and_the_sites_handlers_only",
+    "field.inspection_printout": "test_console::test_an_inspection_prints_with_the_failed_item_and_its_photo",
+    "field.read_notice": "test_access::test_a_notice_is_marked_read_by_its_own_person_only",
+    "fitout.add_permit": "test_access::test_who_may_run_a_fit_out_and_its_deposit",
+    "fitout.advance_project": "test_access::test_who_may_run_a_fit_out_and_its_deposit",
+    "fitout.penalty": "test_access::test_who_may_run_a_fit_out_and_its_deposit",
+    "fitout.refund": "test_access::test_who_may_run_a_fit_out_and_its_deposit",
+    "fitout.notice": "test_fitout::test_the_rectification_notice_carries_the_deadline_and_the_photos",
+    "fitout.stamped": "test_fitout::test_the_stamped_copy_differs_from_the_original_whose_hash_is_kept_for_a_manager",
+    "patrol.codes_pdf": "test_patrol::test_guards_and_cleaners_cannot_print_or_rotate",
+    "patrol.rotate": "test_patrol::test_guards_and_cleaners_cannot_print_or_rotate",
+    "people.revoke": "test_access::test_a_manager_revokes_a_lost_phone",
+    "photos.original": "test_fitout::test_the_stamped_copy_differs_from_the_original_whose_hash_is_kept_for_a_manager",
+    "photos.show": "test_photos::test_a_photo_is_served_to_those_who_may_see_it_only",
+    "photos.thumb": "test_photos::test_a_photo_is_served_to_those_who_may_see_it_only",
+    "pwa.device_token": "test_access::test_logout_revokes_the_browsers_device_token_and_clears_the_site",
+    "tickets.assign": "test_forms::test_assigning_to_someone_not_offered_is_refused",
+    "tickets.callback": "test_callback::test_the_callback_form",
+    "tickets.comment": "test_forms::test_an_empty_comment_is_refused",
+    "tickets.transition": "test_forms::test_a_bystander_cannot_move_a_ticket",
+}
+PUBLIC = {"static", "healthz", "auth.login", "pwa.manifest", "pwa.service_worker", "api.openapi"}
+
+
+def test_every_route_is_in_the_matrix_or_names_the_test_that_checks_who_may_use_it(app, demo):
+    """A new route fails here until a row of MATRIX or an entry of ELSEWHERE covers it."""
+    import importlib
+    from urllib.parse import urlsplit
+
+    adapter = app.url_map.bind("localhost")
+    in_matrix = {adapter.match(urlsplit(url).path)[0] for url in _urls(app).values()}
+    for endpoint, test in ELSEWHERE.items():
+        module, name = test.split("::")
+        assert hasattr(importlib.import_module(f"tests.{module}"), name), f"{endpoint}: no test {test}"
+    routes = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert routes - in_matrix - set(ELSEWHERE) - PUBLIC == set()
+    assert set(ELSEWHERE) | PUBLIC <= routes  # nothing listed that no longer exists
+
+
+def test_home_sends_everyone_to_today(app, client, demo):
+    assert client.get("/").status_code == 302  # not logged in: to the login page
+    login(client, "zhangwei")
+    response = client.get("/")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/today")
+
+
+def test_an_inspection_is_seen_by_its_inspector_and_the_sites_handlers_only(app, demo):
+    from inspections.submission import submit_inspection
+    from tests.helpers import NOW, all_pass, area, restroom_template, submission
+    from inspections.org import Origin
+    with app.app_context():
+        tpl = restroom_template()
+        made = submit_inspection(db.session, submission(tpl, area("BY", "restroom"), all_pass(tpl)),
+                                 actor=db.session.scalar(sa.select(User).where(User.username == "chenmei")),
+                                 origin=Origin("web"), now=NOW)
+        db.session.commit()
+        url = f"/inspections/{made.inspection.id}"
+    got = {}
+    for username in ("chenmei", "huangli", "zhangwei", "zhaoling", "liuxia", "wangjl", "hemin"):
+        client = app.test_client()
+        login(client, username)
+        got[username] = client.get(url).status_code
+    # the cleaner who made it, the site's supervisor, desk and manager; not another cleaner, a guard,
+    # or the other site's manager
+    assert got == {"chenmei": ok, "huangli": hidden, "zhangwei": hidden, "zhaoling": ok, "liuxia": ok,
+                   "wangjl": ok, "hemin": hidden}
+
+
+def test_a_notice_is_marked_read_by_its_own_person_only(app, demo):
+    from inspections.notices import Notice, notify
+    from tests.helpers import NOW
+    with app.app_context():
+        manager = db.session.scalar(sa.select(User).where(User.username == "wangjl"))
+        notify(db.session, manager, key="test", title="工单逾期", body="", link="/tickets", now=NOW)
+        db.session.commit()
+        notice_id = db.session.scalar(sa.select(Notice.id).where(Notice.key == "test"))
+    other = app.test_client()
+    login(other, "liuxia")
+    assert other.post(f"/notices/{notice_id}/read", headers={"X-CSRFToken": csrf_token(other, "/today")}).status_code == 404
+    mine = app.test_client()
+    login(mine, "wangjl")
+    response = mine.post(f"/notices/{notice_id}/read", headers={"X-CSRFToken": csrf_token(mine, "/today")})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/tickets")
+    with app.app_context():
+        assert db.session.get(Notice, notice_id).read_at is not None
