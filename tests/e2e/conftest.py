@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
@@ -130,9 +131,19 @@ def wait_until(page, expression: str, arg=None, timeout_s: float = 30) -> None:
     predicate with eval inside the page, which the app's Content-Security-Policy forbids;
     page.evaluate goes through the DevTools protocol instead.)"""
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression, arg):
+    while not _evaluate_across_navigation(page, expression, arg):
         assert time.monotonic() < deadline, f"not true within {timeout_s} s: {expression}"
         page.wait_for_timeout(100)
+
+
+def _evaluate_across_navigation(page, expression: str, arg):
+    """The page may be reloading (an update, a redirect): then the answer is "not yet"."""
+    try:
+        return page.evaluate(expression, arg)
+    except PlaywrightError as error:
+        if "Execution context was destroyed" in error.message or "navigation" in error.message:
+            return False
+        raise
 
 
 def wait_until_offline_ready(page, timeout_s: float = 30) -> None:
