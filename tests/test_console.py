@@ -268,3 +268,17 @@ def test_an_inspection_prints_with_the_failed_item_and_its_photo(app, client, de
     login(client, "wangjl")
     text, images = pdf_text(client.get(f"/inspections/{inspection_id}.pdf").data)
     assert "清洁标准：卫生间" in text and "Fail" in text and "有异味" in text and images == 1
+
+
+def test_round_coverage_counts_the_nights_rounds_as_their_time_comes(session, demo):
+    from inspections.patrol import PatrolRoute
+    from inspections.patrol_board import route_night
+    site = by_site(session)
+    evening, small_hours, morning = (datetime(2026, 11, 26, h, tzinfo=SHANGHAI) for h in (23, 3, 9))
+    small_hours += timedelta(days=1)
+    morning += timedelta(days=1)
+    early, later, done = (coverage(session, site, t).rounds for t in (evening, small_hours, morning))
+    routes = session.scalars(sa.select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active)).all()
+    whole_night = sum(len(route_night(session, r, date(2026, 11, 26), morning).rounds) for r in routes)
+    assert 0 < early.due < later.due < done.due == whole_night  # nobody walked: none done, all short
+    assert early.done == later.done == done.done == 0 and done.short == whole_night
