@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -174,7 +174,7 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column()
     # Device clock minus server clock at the last push, in milliseconds.
-    clock_offset_ms: Mapped[int | None] = mapped_column()
+    clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)  # a phone reset to 2000 is years off
     revoked_at: Mapped[datetime | None] = mapped_column()
     user_agent: Mapped[str] = mapped_column(Text, default="")
 
@@ -202,4 +202,5 @@ class LoginFailure(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(45), index=True)  # the client's IP address
     at: Mapped[datetime] = mapped_column(index=True)

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import BigInteger, JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from inspections.base import Base, utcnow
@@ -56,7 +56,7 @@ class PatrolScan(Base):
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
     scanned_at: Mapped[datetime] = mapped_column(index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    clock_offset_ms: Mapped[int | None] = mapped_column()
+    clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)  # a phone reset to 2000 is years off
     clock_flagged: Mapped[bool] = mapped_column(default=False)
 
 

@@ -51,25 +51,31 @@ def reset_password(session: Session, user: User, password: str, *, actor: User |
 
 
 LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_MAX_FAILURES = 5
+LOGIN_MAX_FAILURES = 5  # per username: guessing one person's password
+# Per address: trying many usernames from one place. Higher, because a whole site office may
+# share one address behind its router.
+LOGIN_MAX_FAILURES_PER_ADDRESS = 30
 
 
-def login_throttled(session: Session, username: str, now: datetime) -> bool:
-    """True after too many recent failures for this username."""
+def login_throttled(session: Session, username: str, address: str | None, now: datetime) -> bool:
+    """True after too many recent failures for this username, or from this address."""
     since = now - LOGIN_WINDOW
-    failures = session.scalar(select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.username == username, LoginFailure.at > since))
-    return failures >= LOGIN_MAX_FAILURES
+    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.at > since)
+    if session.scalar(recent.where(LoginFailure.username == username[:64])) >= LOGIN_MAX_FAILURES:
+        return True
+    return address is not None and session.scalar(
+        recent.where(LoginFailure.address == address)) >= LOGIN_MAX_FAILURES_PER_ADDRESS
 
 
-def authenticate(session: Session, username: str, password: str, now: datetime) -> User | None:
+def authenticate(session: Session, username: str, password: str, address: str | None,
+                 now: datetime) -> User | None:
     """The active user with these credentials, or None (and the failure is counted)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is not None and user.active and user.check_password(password):
         session.execute(delete(LoginFailure).where(LoginFailure.username == username))
         return user
     session.execute(delete(LoginFailure).where(LoginFailure.at < now - LOGIN_WINDOW))
-    session.add(LoginFailure(username=username[:64], at=now))
+    session.add(LoginFailure(username=username[:64], address=address and address[:45], at=now))
     session.flush()
     log.info("failed login for %s", username)
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspections.base import Base, utcnow
@@ -59,7 +59,7 @@ class Inspection(Base):
     started_at: Mapped[datetime] = mapped_column()
     finished_at: Mapped[datetime] = mapped_column(index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    clock_offset_ms: Mapped[int | None] = mapped_column()
+    clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)  # a phone reset to 2000 is years off
     clock_flagged: Mapped[bool] = mapped_column(default=False)
     geo: Mapped[dict | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(8))  # "web" or "sync"

@@ -19,7 +19,7 @@ class AppliedMutation(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    type: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(40))  # as long as the API lets a type be
     status: Mapped[str] = mapped_column(String(16))  # applied or conflict
     result: Mapped[dict] = mapped_column(JSON)  # the result first sent, returned again to retries
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,6 +10,8 @@ from sync.schemas import (
 )
 
 REF = "#/components/schemas/{model}"
+CURSOR_PREFIX = "c1."
+CURSOR_PATTERN = r"^(c1\.[0-9]+)?$"  # what this server hands out, or empty (from the start); else 400
 
 
 def _json(model: str) -> dict:
@@ -56,7 +58,9 @@ def openapi_document() -> dict:
             "/api/v1/sync/pull": {
                 "get": {"summary": "Pull changes after a cursor", "operationId": "pull", "security": bearer,
                         "parameters": [
-                            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+                            {"name": "cursor", "in": "query", "required": False,
+                             "description": "opaque: pass back the cursor of the last pull",
+                             "schema": {"type": "string", "pattern": CURSOR_PATTERN}},
                             {"name": "limit", "in": "query", "required": False,
                              "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
                         "responses": {"200": {"description": "changes", **_json("PullResponse")},

@@ -29,6 +29,19 @@ def test_wrong_password_says_so_in_the_browser_language(client, demo, language, 
     assert client.get("/today").status_code == 302
 
 
+def test_five_wrong_passwords_lock_the_login_page_even_for_the_right_one(client, demo):
+    def attempt(password):
+        return client.post("/login", data={"username": "chenmei", "password": password,
+                                           "csrf_token": csrf_token(client)}, headers={"Accept-Language": "en"})
+
+    for _ in range(5):
+        assert attempt("nope").status_code == 422
+    response = attempt("demo1234")
+    assert response.status_code == 429
+    assert "Too many failed attempts. Wait 15 minutes" in response.get_data(as_text=True)
+    assert client.get("/today").status_code == 302
+
+
 def test_a_disabled_person_cannot_log_in(app, client, demo):
     with app.app_context():
         db.session.scalar(sa.select(User).where(User.username == "chenmei")).active = False

@@ -65,6 +65,22 @@ def test_wrong_credentials_then_rate_limited(app, client, demo):
     assert response.status_code == 429 and error_shape(response)["code"] == "too_many_attempts"
 
 
+def test_many_usernames_tried_from_one_address_are_rate_limited_there_only(app, client, demo):
+    from inspections.people import LOGIN_MAX_FAILURES_PER_ADDRESS
+
+    def token(username, password, address):
+        return client.post("/api/v1/auth/token", json={"username": username, "password": password,
+                                                       "device_name": "x"},
+                           environ_base={"REMOTE_ADDR": address})
+
+    # Fewer than five tries at each name, so no single account is locked.
+    for n in range(LOGIN_MAX_FAILURES_PER_ADDRESS):
+        assert token(f"guess{n % 10}", "guess", "203.0.113.7").status_code == 401
+    response = token("chenmei", "demo1234", "203.0.113.7")
+    assert response.status_code == 429 and error_shape(response)["code"] == "too_many_attempts"
+    assert token("chenmei", "demo1234", "198.51.100.2").status_code == 201
+
+
 def test_tokens_are_stored_hashed(app, client, demo):
     token = get_token(client, "chenmei")
     with app.app_context():
@@ -260,6 +276,16 @@ def test_a_device_clock_an_hour_off_is_flagged(app, client, world):
     with app.app_context():
         device = db.session.scalar(sa.select(Device))
         assert abs(device.clock_offset_ms - 3_600_000) < 60_000
+
+
+def test_a_phone_whose_clock_reset_to_2000_still_syncs_and_is_flagged(app, client, world):
+    # A flat battery sends some phones back to 1 January 2000: 27 years off does not fit an int32.
+    response = push(client, world["token"], [mutation("inspection.submit", restroom_check(world))],
+                    device_time=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert response.status_code == 200
+    assert response.get_json()["results"][0]["entity"]["clock_flagged"] is True
+    with app.app_context():
+        assert db.session.scalar(sa.select(Device.clock_offset_ms)) < -800_000_000_000
 
 
 def _ticket(client, token, number):

@@ -30,9 +30,14 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith("/api/"):
             from webapp.api.views import error_response
 
-            return error_response(error.code, API_CODES.get(error.code, "http_error"), error.description or error.name)
-        return render("error.html", status=error.code, code=error.code,
-                      message=MESSAGES.get(error.code, error.name))
+            response = error_response(error.code, API_CODES.get(error.code, "http_error"),
+                                      error.description or error.name)
+        else:
+            response = render("error.html", status=error.code, code=error.code,
+                              message=MESSAGES.get(error.code, error.name))
+        # Keep what the exception says beyond its body, e.g. the Allow header a 405 must carry.
+        response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

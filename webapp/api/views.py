@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from functools import wraps
 
@@ -13,7 +14,7 @@ from inspections.org import Role
 from inspections.people import authenticate, login_throttled
 from inspections.photos import Photo, PhotoRefused, is_sha256
 from sync.entities import pull
-from sync.openapi import openapi_document
+from sync.openapi import CURSOR_PATTERN, CURSOR_PREFIX, openapi_document
 from sync.push import apply_push
 from sync.schemas import MAX_MUTATIONS, PushRequest, TokenRequest
 from sync.tokens import device_for_token, issue_device_token, revoke_device
@@ -25,7 +26,6 @@ from webapp.photos import service as photo_service
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
-CURSOR_PREFIX = "c1."
 
 
 class ApiError(Exception):
@@ -93,9 +93,9 @@ def create_token():
     """Log a device in: username and password for a device token."""
     body = json_body(TokenRequest)
     now = utcnow()
-    if login_throttled(db.session, body.username, now):
+    if login_throttled(db.session, body.username, request.remote_addr, now):
         raise ApiError(429, "too_many_attempts", "too many failed logins; wait 15 minutes")
-    user = authenticate(db.session, body.username, body.password, now)
+    user = authenticate(db.session, body.username, body.password, request.remote_addr, now)
     if user is None:
         db.session.commit()
         raise ApiError(401, "wrong_credentials", "wrong username or password")
@@ -140,11 +140,11 @@ def push():
 def pull_changes():
     """What changed since the cursor, for this person's sites and role."""
     raw_cursor = request.args.get("cursor", "")
-    if raw_cursor and not (raw_cursor.startswith(CURSOR_PREFIX) and raw_cursor[len(CURSOR_PREFIX):].isdigit()):
+    if raw_cursor and not re.fullmatch(CURSOR_PATTERN, raw_cursor, re.ASCII):
         raise ApiError(400, "bad_cursor", "that cursor was not made by this server")
     cursor = int(raw_cursor[len(CURSOR_PREFIX):]) if raw_cursor else 0
     raw_limit = request.args.get("limit", "200")
-    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    limit = int(raw_limit) if re.fullmatch(r"[0-9]{1,4}", raw_limit) else 0
     if not 1 <= limit <= 1000:
         raise ApiError(400, "bad_limit", "limit is a number from 1 to 1000")
     now = utcnow()

@@ -27,10 +27,10 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         username, now = form.username.data.strip(), utcnow()
-        if login_throttled(db.session, username, now):
+        if login_throttled(db.session, username, request.remote_addr, now):
             form.password.errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
             return render("auth/login.html", form=form, status=429)
-        user = authenticate(db.session, username, form.password.data, now)
+        user = authenticate(db.session, username, form.password.data, request.remote_addr, now)
         db.session.commit()
         if user is not None:
             session.clear()  # a fresh session at login
