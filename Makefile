@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := webapp:create_app
 
-.PHONY: setup system-packages run test bench messages clean
+.PHONY: setup system-packages run test bench chaos messages clean
 
 # Debian packages the tests and drawings need: Chromium for browser tests, PostgreSQL for the
 # production database, a CJK font so Chinese renders in screenshots, PDFs and stamped photos.
@@ -48,6 +48,10 @@ test: setup
 # Every benchmark; rewrites docs/PERFORMANCE.md with the figures, the machine and the date.
 bench: setup
 	scripts/with-postgres.sh $(PY) -m bench.run
+
+# The sync path under chaos at full size: 20 phones x 200 mutations (tests/chaos.py).
+chaos: setup
+	scripts/with-postgres.sh $(PY) -m tests.chaos
 
 # Regenerate the message catalogue after changing translatable text.
 messages: $(VENV)/.installed

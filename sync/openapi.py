@@ -19,7 +19,8 @@ def _json(model: str) -> dict:
 
 
 def _errors(*statuses: int) -> dict:
-    return {str(s): {"description": "error", **_json("ErrorResponse")} for s in statuses}
+    # 503: the database is not answering (Retry-After says when to try again); nothing was changed.
+    return {str(s): {"description": "error", **_json("ErrorResponse")} for s in (*statuses, 503)}
 
 
 @cache
@@ -70,7 +71,8 @@ def openapi_document() -> dict:
                 "head": {"summary": "Is this photo stored?", "operationId": "photoExists", "security": bearer,
                          "parameters": photo_param,
                          "responses": {"200": {"description": "stored"}, "404": {"description": "not stored"},
-                                       "401": {"description": "no valid token"}}},
+                                       "401": {"description": "no valid token"},
+                                       "503": {"description": "the database is not answering"}}},
                 "put": {"summary": "Upload a photo named by its SHA-256", "operationId": "photoUpload",
                         "security": bearer, "parameters": photo_param,
                         "requestBody": {"required": True, "content": {

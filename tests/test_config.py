@@ -1,7 +1,9 @@
 """Configuration is read once and strictly."""
 import pytest
 
+from webapp import create_app
 from webapp.config import ConfigError, load_config
+from webapp.extensions import db
 
 
 def test_environment_overrides_defaults():
@@ -39,3 +41,28 @@ def test_on_sqlite_pages_that_only_read_do_not_take_the_write_lock(app, client, 
     begins.clear()
     client.get("/today")
     assert set(begins) == ({"BEGIN IMMEDIATE"} if sqlite else set())
+
+
+@pytest.fixture
+def app_without_database(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app({"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone",
+                      "SECRET_KEY": "s", "PHOTO_DIR": str(tmp_path), "TESTING": True,
+                      "WTF_CSRF_ENABLED": False})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_database_that_does_not_answer_is_a_503_to_retry_not_a_500(app_without_database):
+    client = app_without_database.test_client()
+    api = client.get("/api/v1/sync/pull", headers={"Authorization": "Bearer some-token"})
+    assert api.status_code == 503 and api.headers["Retry-After"] == "5"
+    assert api.get_json()["error"]["code"] == "database_unavailable"
+    page = client.post("/login", data={"username": "chenmei", "password": "x"}, headers={"Accept-Language": "en"})
+    assert page.status_code == 503 and "cannot reach its database" in page.get_data(as_text=True)
+    assert client.get("/healthz").status_code == 503  # the load balancer takes this server out

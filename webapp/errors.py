@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.pages import render
@@ -17,6 +18,7 @@ MESSAGES = {
 }
 API_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type", 500: "server_error"}
+RETRY_AFTER_S = 5
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -37,6 +39,21 @@ def register_error_handlers(app: Flask) -> None:
                               message=MESSAGES.get(error.code, error.name))
         # Keep what the exception says beyond its body, e.g. the Allow header a 405 must carry.
         response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
+        return response
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        # The database is restarting, unreachable or busy: nothing was written (the transaction
+        # rolled back), so the caller may simply try again; phones keep the record meanwhile.
+        app.logger.warning("database unavailable on %s: %s", request.path, error.orig)
+        if request.path.startswith("/api/"):
+            from webapp.api.views import error_response
+
+            response = error_response(503, "database_unavailable", "the database is not answering; try again")
+        else:
+            response = render("error.html", status=503, code=503, message=_l(
+                "The server cannot reach its database just now. Nothing was saved; try again in a minute."))
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
 
     @app.errorhandler(Exception)

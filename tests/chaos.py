@@ -1,0 +1,533 @@
+"""Chaos on the sync path, against the real server.
+
+gunicorn (several workers) on PostgreSQL; simulated phones push through a proxy that loses
+responses and cuts requests half-sent; phones resend what was already acknowledged, send the same
+batch on two connections at once and shuffle what they send; in the middle the server is killed
+and started again, and later the database refuses every connection for a few seconds. Then the
+network heals, every phone empties its outbox, and the server must hold exactly the records the
+phones made, each once: every inspection, every ticket and every comment (comments carry no id of
+their own, so only the mutation id keeps them from doubling).
+
+`make chaos` runs it full size (20 phones × 200 mutations); tests/test_chaos.py in a short form.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.world import build_app, fresh_database_url, populate
+from inspections.records import Inspection
+from sync.models import AppliedMutation
+from tickets.models import Ticket, TicketEvent
+from webapp.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Settings:
+    phones: int = 20
+    mutations: int = 200  # made by each phone
+    workers: int = 3
+    lose_response: float = 0.10  # the server answers, the phone never hears it
+    cut_request: float = 0.05  # the connection drops half-way through the request
+    resend_acknowledged: float = 0.10  # a batch also carries mutations already answered
+    double_send: float = 0.05  # the same batch on two connections at once
+    shuffle: float = 0.20  # a batch in another order (a comment may arrive before its ticket)
+    restart_after: float = 0.35  # share of all mutations made when the server is killed
+    outage_after: float = 0.65  # ... when the database starts refusing connections
+    outage_s: float = 3.0
+    seed: int = 8
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _close(*socks: socket.socket) -> None:
+    for s in socks:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
+class Listener:
+    """Accepts connections on a free local port and hands each to ``serve`` in a thread."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.sock = socket.create_server(("127.0.0.1", self.port))
+        self.sock.settimeout(0.2)
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.stopped.set()
+        _close(self.sock)
+
+
+class DatabaseGate(Listener):
+    """A byte relay in front of PostgreSQL that can refuse: while closed it cuts every open
+    connection and hangs up on new ones, as a database host that went away would."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.closed_until = 0.0
+        self.live: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def refuse(self, seconds: float) -> None:
+        with self.lock:
+            self.closed_until = time.monotonic() + seconds
+            live, self.live = self.live, set()
+        _close(*live)
+
+    def serve(self, conn: socket.socket) -> None:
+        if time.monotonic() < self.closed_until:
+            _close(conn)
+            return
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        except OSError:
+            _close(conn)
+            return
+        with self.lock:
+            self.live |= {conn, upstream}
+        pair = {conn: upstream, upstream: conn}
+        try:
+            while True:
+                readable, _, _ = select.select(list(pair), [], [], 1.0)
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    pair[sock].sendall(data)
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self.lock:
+                self.live -= {conn, upstream}
+            _close(conn, upstream)
+
+
+class FlakyNetwork(Listener):
+    """An HTTP proxy (one request per connection) that loses responses and cuts requests."""
+
+    def __init__(self, upstream_port: int, settings: Settings) -> None:
+        self.upstream_port = upstream_port
+        self.settings = settings
+        self.random = random.Random(settings.seed)
+        self.lock = threading.Lock()
+        self.healed = False
+        self.fates: Counter[str] = Counter()
+        super().__init__()
+
+    def _fate(self) -> str:
+        with self.lock:
+            roll = self.random.random()
+            if self.healed:
+                fate = "delivered"
+            elif roll < self.settings.cut_request:
+                fate = "cut"
+            elif roll < self.settings.cut_request + self.settings.lose_response:
+                fate = "lost"
+            else:
+                fate = "delivered"
+            self.fates[fate] += 1
+            return fate
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionError("client went away")
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionError("client went away")
+            body += chunk
+        return head + b"\r\n\r\n" + body
+
+    def serve(self, conn: socket.socket) -> None:
+        upstream = None
+        try:
+            request = self._read_request(conn)
+            fate = self._fate()
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60)
+            if fate == "cut":
+                upstream.sendall(request[: len(request) // 2])
+                return
+            upstream.sendall(request)
+            response = b""
+            while chunk := upstream.recv(65536):
+                response += chunk
+            if fate == "delivered":
+                conn.sendall(response)
+        except OSError:
+            pass  # the server is down or restarting: the phone sees a dropped connection
+        finally:
+            _close(conn, *([upstream] if upstream else []))
+
+
+class Server:
+    """gunicorn with several workers, killed outright and started again on demand."""
+
+    def __init__(self, database_url: str, folder: Path, workers: int) -> None:
+        self.port = free_port()
+        self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "chaos",
+                    "PHOTO_DIR": str(folder / "photos"), "LOG_LEVEL": "WARNING"}
+        self.workers = workers
+        self.log = open(folder / "gunicorn.log", "ab")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+             "--log-level", "warning", "--graceful-timeout", "1", "webapp:create_app()"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not self._healthy():
+            assert self.process.poll() is None, "gunicorn exited; see gunicorn.log"
+            assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 60 s"
+            time.sleep(0.2)
+
+    def _healthy(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return s.recv(64).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL to every process of the server: requests in flight die with it."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        self.log.close()
+
+
+def _http(port: int, method: str, path: str, body: dict | None, token: str | None = None) -> tuple[int, dict]:
+    """One request on its own connection; an OSError is what a phone sees of a broken network."""
+    payload = json.dumps(body).encode() if body is not None else b""
+    headers = [f"{method} {path} HTTP/1.1", "Host: chaos", "Connection: close",
+               "Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    if token:
+        headers.append(f"Authorization: Bearer {token}")
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(("\r\n".join(headers) + "\r\n\r\n").encode() + payload)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    if not data:
+        raise ConnectionResetError("no answer")
+    head, _, body_bytes = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, json.loads(body_bytes) if body_bytes.strip() else {}
+
+
+@dataclass
+class Phone:
+    """One device: makes records, keeps them in an outbox, and syncs through the flaky network."""
+
+    number: int
+    username: str
+    world: dict
+    settings: Settings
+    port: int
+    token: str = ""
+    outbox: list[dict] = field(default_factory=list)
+    answered: dict[str, dict] = field(default_factory=dict)  # mutation id → mutation
+    made: dict[str, set] = field(default_factory=lambda: {"inspection": set(), "ticket": set(), "comment": set()})
+    statuses: Counter = field(default_factory=Counter)  # HTTP statuses and mutation results seen
+    surprises: list[str] = field(default_factory=list)
+    last_503: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.random = random.Random(self.settings.seed * 1000 + self.number)
+
+    def log_in(self) -> None:
+        while not self.token:
+            try:
+                status, body = _http(self.port, "POST", "/api/v1/auth/token", {
+                    "username": self.username, "password": "bench-pass", "device_name": f"chaos {self.number}"})
+            except OSError:
+                status, body = 0, {}
+            self.statuses[f"token {status}"] += 1
+            if status == 201:
+                self.token = body["token"]
+            else:
+                time.sleep(0.1)
+
+    def make(self) -> None:
+        """One new record: mostly inspections, some tickets, comments on my own tickets."""
+        roll, world = self.random.random(), self.world
+        now = datetime.now(timezone.utc).isoformat()
+        tickets = sorted(self.made["ticket"])
+        if roll < 0.15 or not tickets and roll < 0.3:
+            ticket_id = str(uuid.uuid4())
+            self.made["ticket"].add(ticket_id)
+            mutation = {"type": "ticket.create", "payload": {
+                "ticket_id": ticket_id, "kind": "hazard", "title": f"漏水 {self.number}-{len(tickets)}",
+                "site_id": world["site_id"], "location_id": world["location_id"]}}
+        elif roll < 0.3:
+            ticket_id = self.random.choice(tickets)
+            text = f"第 {len(self.made['comment']) + 1} 次跟进（{self.username}）"
+            self.made["comment"].add((ticket_id, text))
+            mutation = {"type": "ticket.comment", "payload": {"ticket_id": ticket_id, "text": text}}
+        else:
+            inspection_id = str(uuid.uuid4())
+            self.made["inspection"].add(inspection_id)
+            mutation = {"type": "inspection.submit", "payload": {
+                "inspection_id": inspection_id, "template_id": world["template_id"], "template_version": 1,
+                "site_id": world["site_id"], "location_id": world["location_id"], "started_at": now,
+                "finished_at": now,
+                "answers": [{"item_id": f"i{k:02d}", "value": "pass"} for k in range(world["items"])]}}
+        self.outbox.append({"id": str(uuid.uuid4()), **mutation})
+
+    def sync(self) -> None:
+        """Push part of the outbox the way a phone on a bad network does."""
+        if not self.outbox:
+            return
+        batch = self.outbox[: self.random.randint(1, 25)]
+        if self.random.random() < self.settings.shuffle:
+            batch = self.random.sample(batch, len(batch))
+        if self.answered and self.random.random() < self.settings.resend_acknowledged:
+            batch = batch + self.random.sample(sorted(self.answered.values(), key=lambda m: m["id"]),
+                                               min(3, len(self.answered)))
+        body = {"device_time": datetime.now(timezone.utc).isoformat(), "mutations": batch}
+        if self.random.random() < self.settings.double_send:
+            other = threading.Thread(target=self._push, args=(body,))
+            other.start()
+            self._push(body)
+            other.join()
+        else:
+            self._push(body)
+
+    def _push(self, body: dict) -> None:
+        try:
+            status, answer = _http(self.port, "POST", "/api/v1/sync/push", body, self.token)
+        except OSError:
+            status, answer = 0, {}
+        self.statuses[f"push {status}"] += 1
+        if status == 503:
+            self.last_503 = time.monotonic()
+            time.sleep(0.5)  # a phone waits as Retry-After says (5 s), shortened for the test
+            return
+        if status != 200:
+            if status != 0:
+                self.surprises.append(f"push answered {status}: {answer}")
+            time.sleep(0.25)  # no answer: the phone tries again a little later
+            return
+        sent = {m["id"]: m for m in body["mutations"]}
+        for result in answer["results"]:
+            self.statuses[result["status"]] += 1
+            mutation = sent[result["id"]]
+            if result["status"] in ("applied", "duplicate"):
+                self.answered[result["id"]] = mutation
+                self.outbox = [m for m in self.outbox if m["id"] != result["id"]]
+            elif result["status"] == "rejected" and result["error"]["code"] == "unknown_ticket" \
+                    and mutation["type"] == "ticket.comment":
+                pass  # shuffled ahead of its ticket: stays in the outbox and goes again
+            else:
+                self.surprises.append(f"{mutation['type']} {result['status']}: {result.get('error')}")
+
+    def run(self, made_total: Counter, lock: threading.Lock) -> None:
+        self.log_in()
+        for _ in range(self.settings.mutations):
+            self.make()
+            with lock:
+                made_total["made"] += 1
+            if self.random.random() < 0.4:
+                self.sync()
+
+    def drain(self) -> None:
+        """The network is back: send until the outbox is empty (a phone would keep trying)."""
+        for _ in range(200):
+            if not self.outbox:
+                return
+            self.sync()
+        self.surprises.append(f"outbox still holds {len(self.outbox)} after 200 tries")
+
+
+@dataclass
+class Report:
+    settings: Settings
+    made: dict[str, int]
+    stored: dict[str, int]
+    missing: dict[str, int]
+    extra: dict[str, int]
+    outbox_left: int
+    fates: dict[str, int]
+    statuses: dict[str, int]
+    surprises: list[str]
+    seconds: float
+    restart_s: float  # from the kill until the new server answered
+    recovery_s: float  # from the database's return until the last 503 any phone saw
+
+    @property
+    def passed(self) -> bool:
+        return not any(self.missing.values()) and not any(self.extra.values()) and self.outbox_left == 0 \
+            and not self.surprises
+
+    def text(self) -> str:
+        s = self.settings
+        lines = [
+            f"chaos: {s.phones} phones × {s.mutations} mutations, {s.workers} gunicorn workers, PostgreSQL, "
+            f"{self.seconds:.0f} s",
+            f"network: {dict(self.fates)}",
+            f"server: killed after {s.restart_after:.0%} of the mutations, answering again {self.restart_s:.1f} s "
+            f"later; database refused connections for {s.outage_s:g} s after {s.outage_after:.0%}, last 503 "
+            f"{self.recovery_s:.1f} s after it came back",
+            f"answers seen by phones: {dict(sorted(self.statuses.items()))}",
+            f"made: {self.made}; stored: {self.stored}",
+            f"missing: {self.missing}; stored twice or never made: {self.extra}; left in outboxes: {self.outbox_left}",
+        ]
+        lines += [f"surprise: {x}" for x in self.surprises[:20]]
+        lines.append("PASSED" if self.passed else "FAILED")
+        return "\n".join(lines)
+
+
+def _server_records(app, world) -> dict[str, Counter]:
+    with app.app_context():
+        inspections = Counter(str(i) for i in db.session.scalars(sa.select(Inspection.id)))
+        tickets = Counter(str(i) for i in db.session.scalars(sa.select(Ticket.id)))
+        comments = Counter((str(t), note) for t, note in db.session.execute(
+            sa.select(TicketEvent.ticket_id, TicketEvent.note).where(TicketEvent.action == "comment")))
+        applied = db.session.scalar(sa.select(sa.func.count()).select_from(AppliedMutation))
+    return {"inspection": inspections, "ticket": tickets, "comment": comments, "applied": applied}
+
+
+def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
+    started = time.monotonic()
+    database_url = fresh_database_url("postgresql", postgres_url, folder)
+    app = build_app(database_url, folder)
+    world = populate(app, phones=settings.phones)
+    real_port = sa.make_url(database_url).port
+    gate = DatabaseGate(real_port)
+    server = Server(sa.make_url(database_url).set(port=gate.port).render_as_string(hide_password=False),
+                    folder, settings.workers)
+    server.start()
+    network = FlakyNetwork(server.port, settings)
+    phones = [Phone(n, username, world, settings, network.port) for n, username in enumerate(world["usernames"])]
+    made, lock = Counter(), threading.Lock()
+    threads = [threading.Thread(target=p.run, args=(made, lock)) for p in phones]
+    try:
+        for t in threads:
+            t.start()
+        total = settings.phones * settings.mutations
+        restarted = outage = False
+        restart_s = 0.0
+        while any(t.is_alive() for t in threads):
+            with lock:
+                share = made["made"] / total
+            if not restarted and share >= settings.restart_after:
+                killed = time.monotonic()
+                server.kill()
+                server.start()
+                restart_s = time.monotonic() - killed
+                restarted = True
+            if not outage and share >= settings.outage_after:
+                gate.refuse(settings.outage_s)
+                outage = True
+            time.sleep(0.05)
+        for t in threads:
+            t.join()
+        network.healed = True
+        drains = [threading.Thread(target=p.drain) for p in phones]
+        for t in drains:
+            t.start()
+        for t in drains:
+            t.join()
+        on_server = _server_records(app, world)
+    finally:
+        server.stop()
+        network.stop()
+        gate.stop()
+        with app.app_context():
+            db.engine.dispose()
+
+    made_by_kind = {kind: Counter() for kind in ("inspection", "ticket", "comment")}
+    for phone in phones:
+        for kind, records in phone.made.items():
+            made_by_kind[kind].update(records)
+    missing = {k: sum((made_by_kind[k] - on_server[k]).values()) for k in made_by_kind}
+    extra = {k: sum((on_server[k] - made_by_kind[k]).values()) for k in made_by_kind}
+    statuses = sum((p.statuses for p in phones), Counter())
+    surprises = [f"phone {p.number}: {s}" for p in phones for s in p.surprises]
+    made_mutations = sum(len(p.answered) for p in phones)
+    if on_server["applied"] != made_mutations:
+        surprises.append(f"{on_server['applied']} mutations recorded as applied, phones made {made_mutations}")
+    return Report(settings=settings, made={k: sum(v.values()) for k, v in made_by_kind.items()},
+                  stored={k: sum(on_server[k].values()) for k in made_by_kind}, missing=missing, extra=extra,
+                  outbox_left=sum(len(p.outbox) for p in phones), fates=dict(network.fates),
+                  statuses=dict(statuses), surprises=surprises, seconds=time.monotonic() - started,
+                  restart_s=restart_s, recovery_s=max(0.0, max(p.last_503 for p in phones) - gate.closed_until))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--phones", type=int, default=Settings.phones)
+    parser.add_argument("--mutations", type=int, default=Settings.mutations)
+    parser.add_argument("--seed", type=int, default=Settings.seed)
+    args = parser.parse_args()
+    postgres_url = os.environ.get("TEST_POSTGRES_URL")
+    if not postgres_url:
+        print("TEST_POSTGRES_URL is not set: run `make chaos`, which starts PostgreSQL", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as folder:
+        report = run_chaos(postgres_url, Path(folder),
+                           Settings(phones=args.phones, mutations=args.mutations, seed=args.seed))
+        print(report.text())
+        if not report.passed or os.environ.get("CHAOS_LOG"):
+            print((Path(folder) / "gunicorn.log").read_text()[-8000:], file=sys.stderr)
+    return 0 if report.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

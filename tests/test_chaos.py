@@ -1,0 +1,30 @@
+"""The chaos harness (tests/chaos.py) in a short form: 20 phones × 20 mutations against gunicorn
+on PostgreSQL, with lost responses, cut requests, resends, double sends, shuffled batches, a
+server killed mid-run and a database refusing connections. `make chaos` runs it full size."""
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.chaos import Settings, run_chaos
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        pytest.fail("TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts PostgreSQL")
+    return url
+
+
+def test_every_record_arrives_exactly_once_whatever_the_network_and_server_do(postgres_url, tmp_path: Path):
+    report = run_chaos(postgres_url, tmp_path, Settings(phones=20, mutations=20))
+    # The chaos happened: otherwise a pass would prove nothing.
+    assert report.fates.get("lost", 0) > 0 and report.fates.get("cut", 0) > 0, report.text()
+    assert report.statuses.get("duplicate", 0) > 0 and report.statuses.get("push 503", 0) > 0, report.text()
+    assert report.restart_s > 0, report.text()
+    # And nothing was lost or doubled.
+    assert report.made["inspection"] > 200 and report.made["comment"] > 0, report.text()
+    assert report.missing == {"inspection": 0, "ticket": 0, "comment": 0}, report.text()
+    assert report.extra == {"inspection": 0, "ticket": 0, "comment": 0}, report.text()
+    assert report.outbox_left == 0 and not report.surprises, report.text()
