@@ -181,14 +181,12 @@ def _decode(data: bytes, limits: PhotoLimits, local_tz: tzinfo) -> tuple[Image.I
         raise PhotoRefused("photo_not_an_image", f"cannot decode: {exc}", 415) from None
     content_type = CONTENT_TYPES[image.format]
     captured_at = _capture_time(image, local_tz)
-    upright = ImageOps.exif_transpose(image)
-    if upright is not image:
+    ImageOps.exif_transpose(image, in_place=True)
+    if image.mode not in ("RGB", "L"):
+        converted = image.convert("RGB")
         image.close()
-    if upright.mode not in ("RGB", "L"):
-        converted = upright.convert("RGB")
-        upright.close()
-        upright = converted
-    return upright, content_type, captured_at
+        image = converted
+    return image, content_type, captured_at
 
 
 def _capture_time(image: Image.Image, local_tz: tzinfo) -> datetime | None:
@@ -209,11 +207,20 @@ def _capture_time(image: Image.Image, local_tz: tzinfo) -> datetime | None:
 
 
 def _jpeg(image: Image.Image, longest_side: int) -> bytes:
-    copy = image.copy()
-    copy.thumbnail((longest_side, longest_side), Image.Resampling.LANCZOS)
+    if max(image.size) > longest_side:
+        scale = longest_side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        # reducing_gap 1: a fast box reduction to about the size, then Lanczos for the last step;
+        # for a thumbnail that looks the same and takes a fraction of the time.
+        copy = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=1.0)
+    else:
+        copy = image  # already small enough (the phone downscales to about 1600 px)
     out = io.BytesIO()
-    copy.save(out, "JPEG", quality=82, optimize=True)  # no exif= argument: nothing is carried over
-    copy.close()
+    # No exif= argument: nothing is carried over. No optimize=True: it halves encoding speed
+    # for a file a few percent smaller.
+    copy.save(out, "JPEG", quality=82)
+    if copy is not image:
+        copy.close()
     return out.getvalue()
 
 
