@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml
 static/vendor/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	mkdir -p static/vendor
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/jsqr/dist/jsQR.js static/vendor/
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
+	npx terser node_modules/jsqr/dist/jsQR.js --compress --mangle --comments false -o static/vendor/jsQR.min.js
 	touch $@
 
 translations/.compiled: $(VENV)/.installed $(wildcard translations/*/LC_MESSAGES/messages.po)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import random
 import statistics
 import threading
@@ -104,6 +105,7 @@ def bench_field(folder: Path, runs: int = 5) -> dict:
     with app.app_context():
         load_demo(db.session, utcnow())
         db.session.commit()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     counter = ByteCounter(app.wsgi_app)
     app.wsgi_app = counter
     server = LiveServer(app)

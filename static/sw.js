@@ -57,7 +57,11 @@ self.addEventListener("fetch", (event) => {
 async function asset(request) {
   const cache = await caches.open(SHELL_CACHE);
   const hit = (await cache.match(request)) || (await cache.match(request, { ignoreSearch: true }));
-  return hit || fetch(request);
+  if (hit) return hit;
+  // Not in the shell (the QR decoder): fetched once, then kept with this build's files.
+  const response = await fetch(request);
+  if (response.ok && new URL(request.url).searchParams.get("v") === BUILD) await cache.put(request, response.clone());
+  return response;
 }
 
 function pagesCache(user) {
@@ -107,6 +111,10 @@ async function warm(user, urls) {
   let kept = 0;
   for (const url of urls) {
     try {
+      if (url.startsWith("/static/")) {
+        await asset(new Request(url));
+        continue;
+      }
       const response = await fetch(url, { credentials: "same-origin" });
       if (response.ok && response.headers.get("X-Offline-Cache") === user) {
         await cache.put(url, response);

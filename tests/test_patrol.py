@@ -117,3 +117,13 @@ def test_a_missed_round_is_told_once_to_the_security_supervisor(app, client, dem
     login(client, "liqiang", locale="zh")
     page = client.get("/today").get_data(as_text=True)
     assert "通知" in page and "漏巡" in page
+
+
+def test_only_phones_that_walk_rounds_are_offered_the_qr_decoder(client, demo):
+    # 46 KB compressed: a cleaner's phone never fetches it; a guard's keeps it for offline rounds.
+    login(client, "chenmei")
+    assert "data-scanner" not in client.get("/today").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "zhangwei")
+    today = client.get("/today").get_data(as_text=True)
+    assert re.search(r'id="offline-urls"\s+data-scanner="/static/vendor/jsQR\.min\.js\?v=', today)

@@ -257,7 +257,12 @@
     await claimed;
     if (navigator.storage?.persist) navigator.storage.persist().catch(() => {});
     const urls = document.getElementById("offline-urls");
-    if (urls && registration) tellWorker({ type: "warm", user: userId, urls: JSON.parse(urls.textContent) });
+    if (urls && registration) {
+      const wanted = JSON.parse(urls.textContent);
+      // A phone that walks rounds without a built-in QR detector keeps the decoder for offline.
+      if (urls.dataset.scanner && !("BarcodeDetector" in self)) wanted.push(urls.dataset.scanner);
+      tellWorker({ type: "warm", user: userId, urls: wanted });
+    }
     refresh();
     trySync();
     addEventListener("online", trySync);

@@ -27,11 +27,24 @@
     if (canvas) { canvas.width = 0; canvas.height = 0; canvas = null; }
   }
 
+  // jsQR is fetched only here, by phones that need it (from the service worker's cache offline).
+  function loadScanner() {
+    if (self.jsQR) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = view.dataset.scanner;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error("the QR decoder could not be loaded"));
+      document.head.append(script);
+    });
+  }
+
   async function decoderFor() {
     if ("BarcodeDetector" in self && (await BarcodeDetector.getSupportedFormats()).includes("qr_code")) {
       const detector = new BarcodeDetector({ formats: ["qr_code"] });
       return async () => (await detector.detect(video))[0]?.rawValue || null;
     }
+    await loadScanner();
     canvas = document.createElement("canvas");
     const context = canvas.getContext("2d", { willReadFrequently: true });
     return async () => {
