@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.console_bench import WORKERS, bench_console
+from bench.field_bench import SLOW_4G, bench_field, bench_photos
 from bench.sync_bench import bench_pull, bench_push
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,11 @@ def main() -> None:
         pull = bench_pull(kind, postgres_url, folder)
         print(f"console on {kind} …", flush=True)
         console = bench_console(kind, postgres_url, folder)
-        rows.append((kind, push, pull, console))
+        print(f"photos on {kind} …", flush=True)
+        photos = bench_photos(kind, postgres_url, folder)
+        rows.append((kind, push, pull, console, photos))
+    print("the field app in Chromium …", flush=True)
+    field = bench_field(folder)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Performance",
@@ -70,7 +75,7 @@ def main() -> None:
         "| database | push (inspections/s) | bulk insert (inspections/s) | push ÷ bulk time | target ≤ 4 |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
-    for kind, push, _pull, _console in rows:
+    for kind, push, *_ in rows:
         lines.append(f"| {kind} | {push['push_per_s']:,.0f} | {push['bulk_per_s']:,.0f} | {push['ratio']:.2f} | "
                      f"{'met' if push['ratio'] <= 4 else 'MISSED'} |")
     lines += [
@@ -91,7 +96,7 @@ def main() -> None:
         "| database | after 1,000 (ms) | after 100,000 (ms) | ratio | target < 1.5 |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
-    for kind, _push, pull, _console in rows:
+    for kind, _push, pull, *_ in rows:
         lines.append(f"| {kind} | {pull['small_ms']:.1f} | {pull['large_ms']:.1f} | {pull['ratio']:.2f} | "
                      f"{'met' if pull['ratio'] < 1.5 else 'MISSED'} |")
     lines += [
@@ -109,7 +114,7 @@ def main() -> None:
         "| dashboard p95 ÷ baseline p95 | target ≤ 10 |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for kind, _push, _pull, c in rows:
+    for kind, _push, _pull, c, _photos in rows:
         lines.append(
             f"| {kind} | {c['generated_s']:.0f} | {c['trivial']['p50']:.0f} / {c['trivial']['p95']:.0f} | "
             f"{c['list']['p50']:.0f} / {c['list']['p95']:.0f} | {c['dashboard']['p50']:.0f} / {c['dashboard']['p95']:.0f} | "
@@ -122,6 +127,67 @@ def main() -> None:
         "per week; the seven finished weeks are recounted at most every ten minutes per worker (this week",
         "every time); today's coverage reads only today's rows. With 20 clients on 4 workers every figure",
         "includes waiting for a worker, for the baseline too.",
+    ]
+    first, offline, slow = field["first_load"], field["offline_reload"], field["slow_4g"]
+    kb = 1024
+    assets_kb = first["css_js_unique"]["gz"] / kb
+    lines += [
+        "",
+        "## The field app on a phone",
+        "",
+        "Measured in Chromium (headless, a 360×740 phone) against the app on SQLite with the demo data.",
+        "**First load**: a cleaner (陈梅) logs in on a new phone and the app makes itself ready for offline use",
+        "(the service worker installs the shell; Today has the phone keep every page of her shift). Every",
+        "byte the server sent, counted by a WSGI wrapper, by type; \"gzip\" is what the same bodies weigh",
+        "compressed with gzip -6, as a reverse proxy with gzip on sends them (the app does not compress).",
+        "",
+        "| type | responses | bytes | gzip |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for kind in ("html", "css", "js", "other"):
+        row = first["by_kind"].get(kind, {"n": 0, "raw": 0, "gz": 0})
+        lines.append(f"| {kind} | {row['n']} | {row['raw'] / kb:,.1f} KB | {row['gz'] / kb:,.1f} KB |")
+    lines += [
+        "",
+        f"CSS and JS of the field app, each file once: {first['css_js_unique']['files']} files, "
+        f"{first['css_js_unique']['raw'] / kb:.1f} KB, **{assets_kb:.1f} KB compressed** "
+        f"(target under 60 KB: {'met' if assets_kb < 60 else 'MISSED'}). The HTML is the pages of her shift kept for",
+        "offline use (each checklist she may start, her tickets), fetched once in the background.",
+        "The QR decoder (jsQR, 46 KB compressed) is not part of it: only phones that walk rounds and have no",
+        "BarcodeDetector fetch it.",
+        "",
+        f"**Offline reload** of the checklist page (network off, server stopped; from the phone's cache): first",
+        f"contentful paint **{offline['fcp_ms']:.0f} ms** (median of 5; target under 300 ms: "
+        f"{'met' if offline['fcp_ms'] < 300 else 'MISSED'}); it used "
+        + ", ".join(f"{k} {v['decoded'] / kb:.1f} KB" for k, v in sorted(offline["used"].items()))
+        + ", 0 bytes from the network.",
+        "",
+        f"**Slow 4G** ({SLOW_4G['latency']} ms RTT, {SLOW_4G['downloadThroughput'] * 8 / 1e6:g} Mbit/s down, "
+        f"{SLOW_4G['uploadThroughput'] * 8 / 1e3:g} kbit/s up, Chromium's own throttling), cold cache, logged in:",
+        f"first contentful paint of the checklist page **{slow['checklist_ms']:.0f} ms**, of a trivial document",
+        f"(`/healthz`) {slow['trivial_ms']:.0f} ms on the same network: **{slow['ratio']:.1f}x** (medians of 5). The",
+        "page waits for its one stylesheet (3.5 KB compressed); scripts are deferred.",
+        "",
+        "## The photo path",
+        "",
+        "A phone photo as the app sends it (1600×1200 JPEG of a busy scene, about 470 KB), 30 different",
+        "files. Server ingest: `PUT /api/v1/photos/<sha256>` in-process (token check, SHA-256, format and",
+        "pixel checks, a full decode, EXIF rotation, a display copy and a 320 px thumbnail re-encoded without",
+        "EXIF, three files written, a row). Baseline: Pillow's bare decode and JPEG encode of the same file,",
+        "in the same run. Target: ingest within 2x of the baseline.",
+        "",
+        "| database | ingest per photo (ms) | bare decode+encode (ms) | ratio | target ≤ 2 |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for kind, *_rest, p in rows:
+        lines.append(f"| {kind} | {p['ingest_ms']:.1f} | {p['bare_ms']:.1f} | {p['ratio']:.2f} | "
+                     f"{'met' if p['ratio'] <= 2 else 'MISSED'} |")
+    lines += [
+        "",
+        "What it took: the display copy is no longer re-encoded with `optimize=True` (half the encoding",
+        "speed for a file a few percent smaller); the thumbnail is a box reduction then one Lanczos step",
+        "(`reducing_gap=1`) instead of Lanczos from full size; EXIF rotation happens in place. Before: 94 ms,",
+        "4.1x.",
     ]
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")

@@ -15,8 +15,10 @@ const PAGE_TIMEOUT_MS = 6000;
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL_CACHE);
-    // "reload": straight from the server, never an older copy from the HTTP cache.
-    await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload", credentials: "same-origin" })));
+    // Files carry the build in their URL (?v=), so the copy the page just fetched is the right one
+    // and is not fetched twice; pages come straight from the server ("reload"), never an older copy.
+    await cache.addAll(SHELL.map((url) => new Request(url, {
+      cache: url.includes("?v=") ? "default" : "reload", credentials: "same-origin" })));
   })());
 });
 

@@ -40,6 +40,15 @@ def test_authenticated_pages_are_not_stored_and_htmx_may_not_eval(app, client, d
     assert '"allowEval": false' in config and '"allowScriptTags": false' in config and '"historyCacheSize": 0' in config
 
 
+def test_files_named_by_their_build_are_kept_by_the_browser_and_others_are_revalidated(app, client):
+    from webapp.pwa.views import asset
+
+    with app.test_request_context():
+        versioned = asset("css/app.css")
+    assert client.get(versioned).headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "immutable" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
+
+
 def test_no_template_has_inline_script_style_or_handlers():
     """What the policy forbids is not written in the first place (the JSON data block aside)."""
     for template in (ROOT / "templates").rglob("*.html"):

@@ -39,6 +39,11 @@ def install_cache_headers(app: Flask) -> None:
     def _cache_headers(response):
         # Pages about a person are never kept by browsers or proxies; the service worker keeps
         # the ones marked offline_page, in that person's own cache, and drops them at logout.
+        if request.path.startswith("/static/") and request.args.get("v") and response.status_code == 200:
+            # A file's URL carries the build (pwa.asset): that URL never changes content, so the
+            # browser keeps it and the service worker's install takes it from there.
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            return response
         if current_user and current_user.is_authenticated and response.mimetype == "text/html":
             response.headers["Cache-Control"] = "no-store"
             view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
