@@ -48,7 +48,7 @@ class ByteCounter:
         seen = {}
 
         def capture(status, headers, exc_info=None):
-            seen["type"] = dict((k.lower(), v) for k, v in headers).get("content-type", "").split(";")[0]
+            seen["type"] = {k.lower(): v for k, v in headers}.get("content-type", "").split(";")[0]
             return start_response(status, headers, exc_info)
 
         body = b"".join(self.app(environ, capture))

@@ -12,7 +12,7 @@ import os
 import tempfile
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
 
@@ -119,7 +119,7 @@ def ingest_photo(
     *,
     limits: PhotoLimits,
     uploaded_by: User | None,
-    local_tz: tzinfo = timezone.utc,
+    local_tz: tzinfo = UTC,
     expected_sha256: str | None = None,
 ) -> tuple[Photo, bool]:
     """Verify, re-encode and store an uploaded image. Returns the photo and whether it is new.

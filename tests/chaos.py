@@ -27,7 +27,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -307,7 +307,7 @@ class Phone:
     def make(self) -> None:
         """One new record: mostly inspections, some tickets, comments on my own tickets."""
         roll, world = self.random.random(), self.world
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         tickets = sorted(self.made["ticket"])
         if roll < 0.15 or not tickets and roll < 0.3:
             ticket_id = str(uuid.uuid4())
@@ -340,7 +340,7 @@ class Phone:
         if self.answered and self.random.random() < self.settings.resend_acknowledged:
             batch = batch + self.random.sample(sorted(self.answered.values(), key=lambda m: m["id"]),
                                                min(3, len(self.answered)))
-        body = {"device_time": datetime.now(timezone.utc).isoformat(), "mutations": batch}
+        body = {"device_time": datetime.now(UTC).isoformat(), "mutations": batch}
         if self.random.random() < self.settings.double_send:
             other = threading.Thread(target=self._push, args=(body,))
             other.start()

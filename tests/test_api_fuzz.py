@@ -2,8 +2,8 @@
 document (valid ones and deliberately wrong ones, undeclared methods included) must never get
 a 500, and every answer must be one the document promises (status, content type, body)."""
 import schemathesis
-from schemathesis.config import SchemathesisConfig
 from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from sync.openapi import openapi_document

@@ -179,7 +179,8 @@ def photo_upload(sha256: str):
     except PhotoRefused as refused:
         db.session.rollback()
         raise ApiError(refused.status, refused.code, refused.message) from None
+    stored_as = photo.sha256  # read before the commit expires it: no second transaction to answer
     db.session.commit()
-    return jsonify(sha256=photo.sha256, stored=True), 201 if created else 200
+    return jsonify(sha256=stored_as, stored=True), 201 if created else 200
 
 
