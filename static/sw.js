@@ -104,11 +104,21 @@ function fetchWithTimeout(request, ms) {
 // Each opening of Today asks; the same list is fetched again at most every ten minutes.
 const WARM_EVERY_MS = 10 * 60 * 1000;
 let lastWarm = { key: "", at: 0 };
+let warming = "";  // the list being fetched now: Today opened twice fetches it once
 
 async function warm(user, urls) {
   if (!user || user !== (await currentUser())) return;
   const key = `${user}|${urls.join(" ")}`;
-  if (key === lastWarm.key && Date.now() - lastWarm.at < WARM_EVERY_MS) return;
+  if (key === warming || (key === lastWarm.key && Date.now() - lastWarm.at < WARM_EVERY_MS)) return;
+  warming = key;
+  try {
+    await fetchAndKeep(user, urls, key);
+  } finally {
+    if (warming === key) warming = "";
+  }
+}
+
+async function fetchAndKeep(user, urls, key) {
   const cache = await pagesCache(user);
   let kept = 0;
   for (const url of urls) {

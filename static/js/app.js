@@ -11,6 +11,8 @@
   const messages = JSON.parse(document.getElementById("js-messages").textContent);
   // At once, before any other script on the page touches the phone's storage.
   const claimed = userId && !shell ? store.claim(userId) : Promise.resolve();
+  // Handled where start() awaits it; a logout tapped while it runs aborts it on purpose.
+  claimed.catch(() => {});
   let retryDelay = 5000;
   let retryTimer = null;
 
@@ -254,7 +256,12 @@
       return;
     }
     if (!userId) return;
-    await claimed;
+    try {
+      await claimed;
+    } catch (error) {
+      if (leaving) return;  // logged out while the phone was being claimed: the wipe aborted it
+      throw error;
+    }
     if (navigator.storage?.persist) navigator.storage.persist().catch(() => {});
     const urls = document.getElementById("offline-urls");
     if (urls && registration) {
