@@ -47,13 +47,26 @@ def generate_history(session: Session, *, tickets: int, inspections: int, now: d
     departments = {d.code: d.id for d in session.scalars(select(Department))}
     places = {s.id: list(session.scalars(select(Location.id).where(
         Location.site_id == s.id, Location.kind.in_([LocationKind.UNIT, LocationKind.AREA])))) for s in sites}
+    # Each kind of check on the kind of place it is made at, as the real ones are: a cleaning
+    # standard on its own area type, a patrol at a checkpoint, a fit-out check in a unit.
+    where_checked = {TemplateKind.PATROL: Location.kind == LocationKind.CHECKPOINT,
+                     TemplateKind.FITOUT: Location.kind == LocationKind.UNIT}
     people = {s.id: list(session.scalars(select(user_site.c.user_id).where(user_site.c.site_id == s.id)))
               for s in sites}
     versions = list(session.execute(
-        select(TemplateVersion.id, ChecklistTemplate.kind)
+        select(TemplateVersion.id, ChecklistTemplate.kind, ChecklistTemplate.area_type)
         .join(ChecklistTemplate, TemplateVersion.template_id == ChecklistTemplate.id)
         .where(ChecklistTemplate.kind.in_([TemplateKind.PATROL, TemplateKind.CLEANING, TemplateKind.FITOUT]),
                TemplateVersion.version == ChecklistTemplate.current_version)))
+    checks = {}  # site → [(template version, its kind, the places it is made at)]
+    for site in sites:
+        checks[site.id] = []
+        for version_id, kind, area_type in versions:
+            where = (where_checked[kind] if kind in where_checked
+                     else (Location.kind == LocationKind.AREA) & (Location.area_type == area_type))
+            found = list(session.scalars(select(Location.id).where(Location.site_id == site.id, where)))
+            if found:
+                checks[site.id].append((version_id, kind, found))
     kinds, weights = zip(*KINDS)
     span = timedelta(days=days).total_seconds()
 
@@ -89,14 +102,14 @@ def generate_history(session: Session, *, tickets: int, inspections: int, now: d
 
     rows = []
     for _ in range(inspections):
-        site = rng.choice(sites)
-        version_id, template_kind = rng.choice(versions)
+        site = rng.choice([s for s in sites if checks[s.id]])
+        version_id, template_kind, where = rng.choice(checks[site.id])
         finished = moment()
         failed = rng.choice([1, 1, 2]) if rng.random() < 0.1 else 0
         cleaning = template_kind == TemplateKind.CLEANING
         rows.append({
             "id": uuid.uuid4(), "template_version_id": version_id, "site_id": site.id,
-            "location_id": rng.choice(places[site.id]), "inspector_id": rng.choice(people[site.id]),
+            "location_id": rng.choice(where), "inspector_id": rng.choice(people[site.id]),
             "started_at": finished - timedelta(minutes=rng.randint(3, 20)), "finished_at": finished,
             "received_at": finished, "source": "sync", "failed_count": failed,
             "score": 100.0 - 6 * failed if cleaning else None,

@@ -14,7 +14,7 @@ from inspections.cleaning import (
     PeriodicTask, assign_area, board, cleaning_areas, duties_of, rule_for, save_rule, schedule_tasks, sheet_for,
     task_statuses,
 )
-from inspections.org import Role, Site, User
+from inspections.org import Location, Role, Site, User
 from inspections.today import local_day
 from webapp.access import require_site, roles_required, visible_sites
 from webapp.choices import choices
@@ -79,7 +79,9 @@ def _month(site: Site) -> date:
 def _sheet(site: Site):
     sheet = sheet_for(db.session, site, _month(site), utcnow())
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([r.cleaner_id for r in sheet.cleaners])))}
-    areas = {a.id: a for a in cleaning_areas(db.session, site.id)}
+    # Every place the month's checks name, archived or since retyped ones too: the sheet is history.
+    area_ids = [row.area_id for row in sheet.areas]
+    areas = {a.id: a for a in db.session.scalars(select(Location).where(Location.id.in_(area_ids)))}
     return sheet, report.tables(sheet, people, areas)
 
 
