@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, String, Table, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Table, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from inspections.base import Base, new_uuid, str_enum, utcnow
@@ -131,6 +131,12 @@ class User(Base):
 
     def may_see_site(self, site_id: int) -> bool:
         return self.role == Role.ADMIN or site_id in self.site_ids
+
+    def sites_seen(self, session: Session) -> list[Site]:
+        """Every site for an administrator; the person's own sites for everyone else."""
+        if self.role == Role.ADMIN:
+            return list(session.scalars(select(Site).order_by(Site.id)))
+        return list(self.sites)
 
     # Flask-Login reads these four; the domain does not depend on Flask for them.
     @property

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from inspections.org import Department, LoginFailure, Role, Site, User
+from inspections.text import TextRefused, check_name
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ def create_user(
     locale: str = "zh",
     actor: User | None = None,
 ) -> User:
+    try:
+        check_name(display_name)
+    except TextRefused as refused:
+        raise PersonRefused(refused.code, f"the name {refused}") from None
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise PersonRefused("username_taken", f"{username} is taken")
     if actor is not None and actor.role != Role.ADMIN:

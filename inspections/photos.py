@@ -41,6 +41,18 @@ class Photo(Base):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
 
+class PhotoHolder(Base):
+    """Someone who sent these bytes themselves: proof that they have the photo. Knowing a hash
+    proves nothing; only a holder's citation lets a record show a photo (``photo_reach``)."""
+
+    __tablename__ = "photo_holder"
+
+    photo_sha256: Mapped[str] = mapped_column(ForeignKey("photo.sha256", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class PhotoRefused(Exception):
     """An upload that is not a safe image. ``code`` is stable; the message is for logs."""
 
@@ -134,6 +146,7 @@ def ingest_photo(
         raise PhotoRefused("photo_hash_mismatch", "the bytes do not match the name", 400)
     existing = session.get(Photo, sha256)
     if existing is not None:
+        _hold(session, sha256, uploaded_by)  # the same bytes again: this sender has them too
         return existing, False
 
     image, content_type, captured_at = _decode(data, limits, local_tz)
@@ -156,7 +169,14 @@ def ingest_photo(
     )
     session.add(photo)
     session.flush()
+    _hold(session, sha256, uploaded_by)
     return photo, True
+
+
+def _hold(session: Session, sha256: str, sender: User | None) -> None:
+    if sender is not None and session.get(PhotoHolder, (sha256, sender.id)) is None:
+        session.add(PhotoHolder(photo_sha256=sha256, user_id=sender.id))
+        session.flush()
 
 
 def _decode(data: bytes, limits: PhotoLimits, local_tz: tzinfo) -> tuple[Image.Image, str, datetime | None]:

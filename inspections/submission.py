@@ -21,8 +21,8 @@ from inspections.checklists import ChecklistTemplate, Definition, Item, Template
 from inspections.cleaning import CheckKind, check_kind_for, responsible_cleaner
 from inspections.fitout import FitoutRefused, check_acceptance_allowed, record_signoff
 from inspections.org import Department, Location, Origin, Role, Site, User
-from inspections.photos import Photo
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
+from inspections.text import Line, Text, TextRefused, check_text
 from tickets.models import Ticket, TicketKind
 from tickets.services import close_by_recheck, open_ticket, report_again
 from tickets.states import OPEN_STATES
@@ -45,9 +45,9 @@ CLOCK_FLAG_MS = 5 * 60 * 1000  # a device clock off by more than five minutes is
 
 class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    item_id: Annotated[str, Field(min_length=1, max_length=40)]
+    item_id: Annotated[Line, Field(min_length=1, max_length=40)]
     value: Any = None
-    note: Annotated[str, Field(max_length=2000)] = ""
+    note: Annotated[Text, Field(max_length=2000)] = ""
     photos: Annotated[list[Sha256], Field(max_length=20)] = []
 
 
@@ -92,7 +92,6 @@ class Submitted:
     inspection: Inspection
     created: bool  # False: this inspection id was submitted before, nothing changed
     tickets: list[Ticket] = field(default_factory=list)
-    missing_photos: list[str] = field(default_factory=list)
 
 
 def answer_error(item: Item, answer: AnswerIn | None) -> str | None:
@@ -122,6 +121,10 @@ def answer_error(item: Item, answer: AnswerIn | None) -> str | None:
         case "text":
             if not isinstance(value, str) or len(value) > 4000:
                 return "bad_value"
+            try:
+                check_text(value)
+            except TextRefused as refused:
+                return refused.code
         case "choice":
             if value not in item.choices:
                 return "bad_choice"
@@ -283,8 +286,7 @@ def submit_inspection(
     record_signoff(session, template, location, local_day)
     log.info("inspection %s (%s) submitted by %s via %s: %d failed, %d tickets",
              inspection.id, template.title, actor.username, origin.label, inspection.failed_count, len(tickets))
-    return Submitted(inspection, created=True, tickets=tickets,
-                     missing_photos=missing_photos(session, [sha for a in answers for sha in a.photos]))
+    return Submitted(inspection, created=True, tickets=tickets)
 
 
 def _insert_answers(session: Session, inspection_id: uuid.UUID, answers: list[AnswerIn], items: dict[str, Item]) -> None:
@@ -346,12 +348,3 @@ def _open_failure_ticket(
 
 def _tickets_of(session: Session, inspection: Inspection) -> list[Ticket]:
     return list(session.scalars(select(Ticket).where(Ticket.inspection_id == inspection.id).order_by(Ticket.number)))
-
-
-def missing_photos(session: Session, shas: list[str]) -> list[str]:
-    """The photos named that the server does not have yet."""
-    wanted = list(dict.fromkeys(shas))
-    if not wanted:
-        return []
-    have = set(session.scalars(select(Photo.sha256).where(Photo.sha256.in_(wanted))))
-    return [sha for sha in wanted if sha not in have]

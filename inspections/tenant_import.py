@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inspections.text import TextRefused, check_name
 from inspections.org import Location, LocationKind, Site, Tenant
 
 COLUMNS = ["site", "floor", "unit", "tenant", "contact_name", "contact_phone", "moved_in_on"]
@@ -80,6 +81,11 @@ def parse(session: Session, text: str, site_ids: list[int]) -> tuple[list[Row], 
         for column in ("floor", "unit", "tenant"):
             if not value[column]:
                 problems.append(Problem(line, "empty", (column,)))
+        for column in COLUMNS:  # every cell names something: a floor, a unit, a tenant, a person
+            try:
+                check_name(value[column])
+            except TextRefused as refused:
+                problems.append(Problem(line, refused.code, (column,)))
         moved_in = None
         if value["moved_in_on"]:
             try:

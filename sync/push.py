@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from inspections.org import Device, Origin, User
 from inspections.patrol import ScanRefused, record_scan
 from inspections.records import Inspection
-from inspections.submission import SubmissionRefused, missing_photos, submit_inspection
+from inspections.photo_reach import missing_photos
+from inspections.submission import SubmissionRefused, submit_inspection
 from sync.entities import ticket_data
 from sync.models import AppliedMutation
 from sync.schemas import PAYLOADS, Mutation, PushRequest
@@ -125,7 +126,7 @@ def _inspection(ctx: _Context, payload) -> Outcome:
         status="applied" if submitted.created else "duplicate",
         entity={"inspection_id": str(inspection.id), "tickets": [t.number for t in submitted.tickets],
                 "clock_flagged": inspection.clock_flagged},
-        missing_photos=missing_photos(ctx.session, [s for a in payload.answers for s in a.photos]),
+        missing_photos=missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos]),
     )
 
 
@@ -137,7 +138,7 @@ def _scan(ctx: _Context, payload) -> Outcome:
     return Outcome(status="applied" if created else "duplicate",
                    entity={"scan_id": str(scan.id), "tickets": [t.number for t in tickets],
                            "clock_flagged": scan.clock_flagged},
-                   missing_photos=missing_photos(ctx.session, [s for a in payload.answers for s in a.photos]))
+                   missing_photos=missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos]))
 
 
 def _ticket_create(ctx: _Context, payload) -> Outcome:
@@ -146,7 +147,7 @@ def _ticket_create(ctx: _Context, payload) -> Outcome:
         description=payload.description, site_id=payload.site_id, location_id=payload.location_id,
         priority=Priority(payload.priority), photos=payload.photos, actor=ctx.user, origin=ctx.origin, now=ctx.now)
     return Outcome(status="applied" if created else "duplicate", entity=ticket_data(ticket),
-                   missing_photos=missing_photos(ctx.session, payload.photos))
+                   missing_photos=missing_photos(ctx.session, ctx.user, payload.photos))
 
 
 def _visible_ticket(ctx: _Context, ticket_id) -> Ticket:
@@ -162,7 +163,7 @@ def _ticket_transition(ctx: _Context, payload) -> Outcome:
                                now=ctx.now, note=payload.note, photos=payload.photos,
                                base_version=payload.base_version)
     return Outcome(status=result.status, entity=ticket_data(ticket),
-                   missing_photos=missing_photos(ctx.session, payload.photos))
+                   missing_photos=missing_photos(ctx.session, ctx.user, payload.photos))
 
 
 def _ticket_comment(ctx: _Context, payload) -> Outcome:
@@ -170,7 +171,7 @@ def _ticket_comment(ctx: _Context, payload) -> Outcome:
     comment_on_ticket(ctx.session, ticket, text=payload.text, actor=ctx.user, origin=ctx.origin, now=ctx.now,
                       photos=payload.photos)
     return Outcome(status="applied", entity=ticket_data(ticket),
-                   missing_photos=missing_photos(ctx.session, payload.photos))
+                   missing_photos=missing_photos(ctx.session, ctx.user, payload.photos))
 
 
 HANDLERS = {

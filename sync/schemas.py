@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from inspections.submission import AnswerIn, InspectionSubmission, Sha256, Timestamp
+from inspections.text import Line, Name, Text
 
 MAX_MUTATIONS = 500
 
@@ -16,9 +17,9 @@ class Strict(BaseModel):
 
 
 class TokenRequest(Strict):
-    username: Annotated[str, Field(min_length=1, max_length=64)]
+    username: Annotated[Line, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=200)]
-    device_name: Annotated[str, Field(min_length=1, max_length=120)]
+    device_name: Annotated[Name, Field(min_length=1, max_length=120)]
 
 
 class TokenUser(BaseModel):
@@ -39,10 +40,10 @@ class PatrolScanIn(Strict):
     """``patrol.scan``: a checkpoint scanned on a round."""
 
     scan_id: uuid.UUID
-    round_id: str | None = None
+    round_id: Line | None = None
     route_id: int
     checkpoint_id: int
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+    code: Annotated[Line, Field(min_length=1, max_length=32)]
     scanned_at: Timestamp
     answers: Annotated[list[AnswerIn], Field(max_length=100)] = []
 
@@ -52,8 +53,8 @@ class TicketCreateIn(Strict):
 
     ticket_id: uuid.UUID
     kind: Literal["complaint", "repair", "violation", "hazard", "rework"]
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    description: Annotated[str, Field(max_length=4000)] = ""
+    title: Annotated[Line, Field(min_length=1, max_length=200)]
+    description: Annotated[Text, Field(max_length=4000)] = ""
     site_id: int
     location_id: int | None = None
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
@@ -66,7 +67,7 @@ class TicketTransitionIn(Strict):
     ticket_id: uuid.UUID
     to: Literal["new", "assigned", "in_progress", "resolved", "closed"]
     base_version: Annotated[int, Field(ge=1)]
-    note: Annotated[str, Field(max_length=2000)] = ""
+    note: Annotated[Text, Field(max_length=2000)] = ""
     photos: Annotated[list[Sha256], Field(max_length=20)] = []
 
 
@@ -74,7 +75,7 @@ class TicketCommentIn(Strict):
     """``ticket.comment``."""
 
     ticket_id: uuid.UUID
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    text: Annotated[Text, Field(min_length=1, max_length=4000)]
     photos: Annotated[list[Sha256], Field(max_length=20)] = []
 
 

@@ -166,8 +166,8 @@ def test_the_rectification_notice_carries_the_deadline_and_the_photos(app, clien
     pdf = client.get(f"/fitout/{project_id}/notices/{number}.pdf")
     document = pypdfium2.PdfDocument(pdf.data)
     text = document[0].get_textpage().get_text_range()
-    assert "整改期限：2026-11-27 10:30 前" in text and "华艺装饰工程有限公司" in text and number in text
-    images = [o for o in document[0].get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
+    assert "整改期限 2026-11-27 10:30 前" in text and "华艺装饰工程有限公司" in text and number in text
+    images = [o for page in document for o in page.get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
     assert len(images) == 1
     document.close()
 

@@ -154,6 +154,9 @@ class TicketPhoto(Base):
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True)
     photo_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column()
+    # Who cited it: the photo shows on the ticket only if they sent it themselves (photo_reach).
+    # None: the system's own (history, the shell).
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
 
 class TicketCounter(Base):

@@ -90,7 +90,8 @@ def _attach_photos(ticket: Ticket, photos: list[str], event: TicketEvent) -> Non
     have = {p.photo_sha256 for p in ticket.photos}
     for sha in photos:
         if sha not in have:
-            ticket.photos.append(TicketPhoto(photo_sha256=sha, position=len(ticket.photos)))
+            ticket.photos.append(TicketPhoto(photo_sha256=sha, position=len(ticket.photos),
+                                             added_by_id=event.actor_id))
             have.add(sha)
     event.data = {**event.data, "photos": list(photos)} if photos else event.data
 

@@ -36,9 +36,7 @@ def roles_required(roles: frozenset[Role]) -> Callable:
 
 
 def visible_sites(user: User) -> list[Site]:
-    if user.role == Role.ADMIN:
-        return list(db.session.scalars(select(Site).order_by(Site.id)))
-    return list(user.sites)
+    return user.sites_seen(db.session)
 
 
 def visible_site_ids(user: User) -> list[int]:

@@ -1,10 +1,12 @@
-"""Template filters: times in the site's own zone, money in yuan."""
+"""Template filters: times in the site's own zone, money in yuan; invisible characters shown."""
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+
+from inspections.text import visible
 
 
 def localtime(value: datetime | None, site=None, fmt: str = "%m-%d %H:%M") -> str:
@@ -18,6 +20,14 @@ def yuan(cents: int) -> str:
     return f"{'-' if cents < 0 else ''}¥{abs(cents) / 100:,.2f}"
 
 
+def show_invisible(value):
+    """Every ``{{ value }}`` of every page: text a person typed is drawn with its invisible
+    characters spelled out, so a bidi override cannot turn one name into another. Markup
+    (form widgets, rendered partials) is the app's own and passes as it is."""
+    return visible(value) if type(value) is str else value
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.finalize = show_invisible
     app.add_template_filter(localtime)
     app.add_template_filter(yuan)

@@ -96,6 +96,9 @@ def answer_error_message(code: str, item: Item) -> str:
             return _("Choose one of the options.")
         case "photo_required":
             return _("A failed item needs a photo.")
+        case "control_character" | "invisible_character" | "blank":
+            from webapp.form_rules import TEXT_ERRORS
+            return str(TEXT_ERRORS[code])
         case _:
             from webapp.photos.messages import photo_error_message
             return photo_error_message(code)

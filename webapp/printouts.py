@@ -1,8 +1,11 @@
-"""Printable PDFs of one ticket or one inspection, with their photos, in the reader's language:
-what a manager files, hands to a contractor or takes to a meeting."""
+"""Printable PDFs, built from flowing paragraphs so that every line wraps inside the margins:
+one ticket or one inspection with their photos, in the reader's language (what a manager files,
+hands to a contractor or takes to a meeting); ``Sheet`` also draws the rectification notice and
+the monthly score sheet."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -20,20 +23,24 @@ from tickets.models import Ticket
 from webapp import photo_store
 from webapp.filters import yuan
 from webapp.fonts import reportlab_cjk_font
+from webapp.photos.views import viewable
 from webapp.labels import (
     ACTION_LABELS, CHECK_LABELS, DEPARTMENT_LABELS, KIND_LABELS, PRIORITY_LABELS, STATE_LABELS, _label,
 )
 
-WIDTH = A4[0] - 36 * mm  # the text column between the margins
+MARGIN = 18 * mm
+WIDTH = A4[0] - 2 * MARGIN  # the text column between the margins of a portrait page
 PHOTO = (WIDTH - 6 * mm) / 2  # two photos a row
 
 
 class Sheet:
     """A PDF built top to bottom from paragraphs, fact tables and photos."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, pagesize: tuple[float, float] = A4) -> None:
         font = reportlab_cjk_font()
         self.title = title
+        self.pagesize = pagesize
+        self.width = pagesize[0] - 2 * MARGIN
         # wordWrap CJK: Chinese has no spaces to break a line at.
         self.body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
         self.small = ParagraphStyle("small", parent=self.body, fontSize=8.5, leading=11, textColor=colors.grey)
@@ -48,7 +55,7 @@ class Sheet:
         self.flow.append(Paragraph(escape(text), self.h2))
 
     def facts(self, rows: list[tuple[str, str]]) -> None:
-        self.table([[k, v] for k, v in rows if v], widths=[32 * mm, WIDTH - 32 * mm], header=False)
+        self.table([[k, v] for k, v in rows if v], widths=[32 * mm, self.width - 32 * mm], header=False)
 
     def table(self, rows: list[list[str]], widths: list[float], header: bool = True) -> None:
         if not rows:
@@ -61,12 +68,15 @@ class Sheet:
         table.setStyle(TableStyle(style))
         self.flow.append(table)
 
-    def photos(self, shas: list[str]) -> None:
-        """The display copies, two a row; a photo still on its way from a phone is named instead."""
+    def photos(self, shas: list[str], drawn: Callable[[str], bytes] | None = None) -> None:
+        """The display copies (or what ``drawn`` makes of each), two a row; a photo still on its
+        way from a phone, or not the reader's to see, is named instead."""
         cells = []
+        shown = viewable(list(shas))
         for sha in dict.fromkeys(shas):
-            if photo_store.store().exists(display_name(sha)):
-                image = Image(io.BytesIO(photo_store.store().get(display_name(sha))))
+            if sha in shown and photo_store.store().exists(display_name(sha)):
+                data = drawn(sha) if drawn else photo_store.store().get(display_name(sha))
+                image = Image(io.BytesIO(data))
                 scale = min(PHOTO / image.imageWidth, PHOTO / image.imageHeight)
                 image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
                 cells.append(image)
@@ -84,11 +94,11 @@ class Sheet:
         def page_footer(canvas, doc) -> None:
             canvas.setFont(self.body.fontName, 8)
             canvas.setFillColor(colors.grey)
-            canvas.drawString(18 * mm, 10 * mm, footer)
-            canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, str(doc.page))
+            canvas.drawString(MARGIN, 10 * mm, footer)
+            canvas.drawRightString(self.pagesize[0] - MARGIN, 10 * mm, str(doc.page))
 
-        doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                                bottomMargin=18 * mm, title=self.title)
+        doc = SimpleDocTemplate(out, pagesize=self.pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
+                                topMargin=16 * mm, bottomMargin=18 * mm, title=self.title)
         doc.build(self.flow, onFirstPage=page_footer, onLaterPages=page_footer)
         return out.getvalue()
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from inspections.base import utcnow
 from inspections.org import Role
 from inspections.people import authenticate, login_throttled
+from inspections.photo_reach import photos_within_reach
 from inspections.photos import Photo, PhotoRefused, is_sha256
 from sync.entities import pull
 from sync.openapi import CURSOR_PATTERN, CURSOR_PREFIX, openapi_document
@@ -158,8 +159,9 @@ def pull_changes():
 @bp.route("/v1/photos/<sha256>", methods=["HEAD"])
 @token_required
 def photo_exists(sha256: str):
-    """200 if the server has the photo, 404 if not, so the device can skip an upload."""
-    found = is_sha256(sha256) and db.session.get(Photo, sha256) is not None
+    """200 if the server has the photo for this person, 404 if not, so the device can skip an
+    upload. Another person's photo is 404: the hash alone grants nothing (upload the bytes)."""
+    found = is_sha256(sha256) and sha256 in photos_within_reach(db.session, g.api_user, [sha256])
     return Response(status=200 if found else 404)
 
 

@@ -1,16 +1,16 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from webapp.form_rules import Form
 from wtforms import PasswordField, RadioField, StringField
 from webapp.choices import choices
 from wtforms.validators import DataRequired, Length
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     locale = RadioField(_l("Language"), choices=choices([("zh", "中文"), ("en", "English")]),
                         validators=[DataRequired()])
 

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from webapp.form_rules import Form
 from wtforms import DateField, FloatField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -9,7 +9,7 @@ POINTS = NumberRange(min=0, max=100)
 PER_DAY = NumberRange(min=0, max=24)
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     """The numbers of a site's ScoringRule; its shifts are kept as they are."""
 
     base_points = FloatField(_l("Points at the start of the month"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
@@ -29,14 +29,14 @@ class RuleForm(FlaskForm):
         return current.model_copy(update={name: getattr(self, name).data for name in self.NUMBERS})
 
 
-class DutyForm(FlaskForm):
+class DutyForm(Form):
     location_id = SelectField(_l("Area"), coerce=int)
     cleaner_id = SelectField(_l("Cleaner"), coerce=int)
     shift = SelectField(_l("Shift"))
     starts_on = DateField(_l("From"), validators=[DataRequired()])
 
 
-class TaskForm(FlaskForm):
+class TaskForm(Form):
     location_id = SelectField(_l("Area"), coerce=int)
     title = StringField(_l("Task"), validators=[DataRequired(), Length(max=200)])
     per_month = SelectField(_l("Times a month"), coerce=int, default=0)

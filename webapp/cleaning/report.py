@@ -10,11 +10,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
 
 from inspections.cleaning_scores import CheckKind, MonthSheet
 from inspections.org import Location, Site, User
-from webapp.fonts import reportlab_cjk_font
+from webapp.printouts import Sheet
 
 Cell = str | float | int | None
 
@@ -94,39 +93,15 @@ def xlsx(site: Site, sheet: MonthSheet, found: list[Table]) -> bytes:
 
 
 def pdf(site: Site, sheet: MonthSheet, found: list[Table]) -> bytes:
-    """A landscape A4 sheet to pin on the wall: both tables and the rule."""
-    font = reportlab_cjk_font()
-    out = io.BytesIO()
-    page = canvas.Canvas(out, pagesize=landscape(A4), pageCompression=1)
-    page.setTitle(sheet_title(site, sheet))
-    width, height = landscape(A4)
-    left, y = 12 * mm, height - 15 * mm
-
-    def line(text: str, size: float, x: float = left) -> None:
-        nonlocal y
-        if y < 15 * mm:
-            page.showPage()
-            y = height - 15 * mm
-        page.setFont(font, size)
-        page.drawString(x, y, text)
-
-    line(sheet_title(site, sheet), 15)
-    y -= 10 * mm
+    """A landscape A4 sheet to pin on the wall: both tables and the rule, every cell wrapped."""
+    out = Sheet(sheet_title(site, sheet), pagesize=landscape(A4))
     for table in found:
-        line(table.title, 12)
-        y -= 7 * mm
-        first = 60 * mm
-        step = (width - 2 * left - first) / (len(table.header) - 1)
-        for row in [table.header, *table.rows]:
-            for n, text in enumerate(cell_text(value) for value in row):
-                line(text[:24] if n == 0 else text, 8, left if n == 0 else left + first + step * (n - 1))
-            y -= 5.5 * mm
-        y -= 5 * mm
-    line(_("Scoring rule"), 11)
-    y -= 6 * mm
-    for text in rule_lines(sheet):
-        line(text, 8)
-        y -= 5 * mm
-    page.showPage()
-    page.save()
-    return out.getvalue()
+        out.heading(table.title)
+        first = 50 * mm
+        rest = (out.width - first) / (len(table.header) - 1)
+        out.table([table.header, *([cell_text(value) for value in row] for row in table.rows)],
+                  widths=[first] + [rest] * (len(table.header) - 1))
+    out.heading(_("Scoring rule"))
+    for line in rule_lines(sheet):
+        out.text(line)
+    return out.pdf(sheet_title(site, sheet))

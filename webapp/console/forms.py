@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, Form, IntegerField, SelectField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from webapp.form_rules import QueryForm
 
-class Filters(Form):
+
+class Filters(QueryForm):
     """Site and dates, shared by every list; a bad value comes back named, as on any form."""
 
     site = SelectField(_l("Site"), default="")

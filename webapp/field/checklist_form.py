@@ -5,6 +5,7 @@ already uploaded, one field each) and ``photo-<item>`` (files, when JavaScript d
 """
 from __future__ import annotations
 
+from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from inspections.checklists import Definition, Item
@@ -26,10 +27,11 @@ def answers_from_form(
 ) -> tuple[list[AnswerIn], dict[str, str]]:
     """Answers from the form, uploading any attached files with ``ingest(FileStorage) -> sha``.
 
-    Returns the answers and the photo errors by item id (a refused file is left out).
+    Returns the answers and the errors by item id (a refused file, a note that breaks a text
+    rule: those are left out).
     """
     answers: list[AnswerIn] = []
-    photo_errors: dict[str, str] = {}
+    item_errors: dict[str, str] = {}
     for item in definition.items():
         photos = [sha for sha in form.getlist(f"photos-{item.id}") if is_sha256(sha)]
         for upload in files.getlist(f"photo-{item.id}"):
@@ -38,13 +40,16 @@ def answers_from_form(
             try:
                 photos.append(ingest(upload))
             except PhotoRefused as refused:
-                photo_errors[item.id] = refused.code
+                item_errors[item.id] = refused.code
         value = _value(item, form.get(f"answer-{item.id}", "").strip(), photos)
         note = form.get(f"note-{item.id}", "").strip()[:2000]
         if value is None and not note and not photos:
             continue
-        answers.append(AnswerIn(item_id=item.id, value=value, note=note, photos=list(dict.fromkeys(photos))[:20]))
-    return answers, photo_errors
+        try:
+            answers.append(AnswerIn(item_id=item.id, value=value, note=note, photos=list(dict.fromkeys(photos))[:20]))
+        except ValidationError:  # the note breaks a text rule: the form shows it, with what was typed
+            item_errors[item.id] = "control_character"
+    return answers, item_errors
 
 
 def _value(item: Item, raw: str, photos: list[str]):

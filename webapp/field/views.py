@@ -130,11 +130,11 @@ def checklist(template_id: int):
     version_number = request.form.get("template_version", type=int)
     version = next((v for v in template.versions if v.version == version_number), None) or abort(400)
     definition = version.parsed()
-    answers, photo_errors = answers_from_form(
+    answers, item_errors = answers_from_form(
         definition, request.form, request.files,
         ingest=lambda upload: photo_service.ingest(upload.read(), current_user)[0].sha256,
     )
-    errors = {**check_answers(definition, answers), **photo_errors}
+    errors = {**check_answers(definition, answers), **item_errors}
     context = dict(template=template, version=version, definition=definition, location=location,
                    assignment=assignment, inspection_id=request.form.get("inspection_id", ""),
                    started_at=request.form.get("started_at", ""), answers=answers_by_item(answers),

@@ -1,14 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from webapp.form_rules import Form, Name
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 YUAN = [InputRequired(), NumberRange(min=0.01, max=10_000_000)]
 
 
-class ProjectForm(FlaskForm):
+class ProjectForm(Form):
     unit_id = SelectField(_l("Unit"), coerce=int)
-    contractor = StringField(_l("Contractor"), validators=[DataRequired(), Length(max=200)])
+    contractor = StringField(_l("Contractor"), validators=[DataRequired(), Length(max=200), Name()])
     permit_number = StringField(_l("Permit number"), validators=[DataRequired(), Length(max=64)])
     starts_on = DateField(_l("Starts on"), validators=[DataRequired()])
     ends_on = DateField(_l("Ends on"), validators=[DataRequired()])
@@ -22,14 +22,14 @@ class ProjectForm(FlaskForm):
             raise ValidationError(_l("The end is before the start."))
 
 
-class PenaltyForm(FlaskForm):
+class PenaltyForm(Form):
     amount = DecimalField(_l("Penalty (yuan)"), places=2, validators=YUAN)
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     violation_id = SelectField(_l("For violation"), default="")
     override = BooleanField(_l("Charge beyond the deposit left (manager's override)"))
 
 
-class PermitForm(FlaskForm):
+class PermitForm(Form):
     number = StringField(_l("Hot-work permit number"), validators=[DataRequired(), Length(max=64)])
     starts_on = DateField(_l("Valid from"), validators=[DataRequired()])
     ends_on = DateField(_l("Valid until"), validators=[DataRequired()])

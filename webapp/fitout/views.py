@@ -23,6 +23,7 @@ from tickets.services import get_ticket_by_number
 from webapp.access import EVERYONE, may_see_ticket, require_site, roles_required, visible_site_ids
 from webapp.choices import choices
 from webapp import photo_store
+from webapp.photos.views import may_view
 from webapp.downloads import download
 from webapp.extensions import db
 from webapp.fitout import evidence
@@ -212,7 +213,7 @@ def stamped(number: str, sha256: str):
     """A ticket's photo with its stamp (time, site, unit, who saw it); the original is untouched."""
     ticket = get_ticket_by_number(db.session, number)
     if ticket is None or not may_see_ticket(current_user, ticket) \
-            or sha256 not in {p.photo_sha256 for p in ticket.photos} \
+            or sha256 not in {p.photo_sha256 for p in ticket.photos} or not may_view(sha256) \
             or not photo_store.store().exists(display_name(sha256)):
         abort(404)
     response = Response(evidence.stamped_photo(db.session, ticket, sha256), mimetype="image/jpeg")

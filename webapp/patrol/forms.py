@@ -1,13 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from webapp.form_rules import Form, Name
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp, ValidationError
 
 TIME = Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message=_l("A time like 22:00."))
 
 
-class RouteForm(FlaskForm):
-    name = StringField(_l("Route name"), validators=[DataRequired(), Length(max=120)])
+class RouteForm(Form):
+    name = StringField(_l("Route name"), validators=[DataRequired(), Length(max=120), Name()])
     start = StringField(_l("First round at"), validators=[DataRequired(), TIME], default="22:00")
     end = StringField(_l("Last round by"), validators=[DataRequired(), TIME], default="06:00")
     every_minutes = IntegerField(_l("Every (minutes)"), default=120,
@@ -24,6 +24,6 @@ class RouteForm(FlaskForm):
                 "window_minutes": self.window_minutes.data}
 
 
-class CheckpointForm(FlaskForm):
-    name = StringField(_l("Checkpoint name"), validators=[DataRequired(), Length(max=120)])
+class CheckpointForm(Form):
+    name = StringField(_l("Checkpoint name"), validators=[DataRequired(), Length(max=120), Name()])
     floor_id = SelectField(_l("Floor"), coerce=int)

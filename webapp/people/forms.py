@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from webapp.form_rules import Form, Name
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
@@ -11,11 +11,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 MIN_PASSWORD_LENGTH = 8
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     username = StringField(_l("Username"), validators=[
         DataRequired(), Length(min=3, max=64),
         Regexp(r"^[a-zA-Z0-9_.\-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
-    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), Name()])
     role = SelectField(_l("Role"), validators=[DataRequired()])
     department_id = SelectField(_l("Department"), coerce=int)
     sites = SelectMultipleField(_l("Sites"), coerce=int, widget=ListWidget(prefix_label=False),
@@ -29,10 +29,10 @@ class PersonForm(FlaskForm):
             raise ValidationError(_l("Choose at least one site."))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[
         DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))])
 
 
-class TenantImportForm(FlaskForm):
+class TenantImportForm(Form):
     file = FileField(_l("CSV file"), validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("A .csv file."))])

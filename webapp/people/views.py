@@ -9,6 +9,7 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.org import Department, Device, Role, Site, User, user_site
 from inspections.people import PersonRefused, create_user, reset_password
+from webapp.form_rules import TEXT_ERRORS
 from inspections.tenant_import import COLUMNS, Problem, apply, decode, parse
 from sync.tokens import revoke_device
 from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
@@ -135,6 +136,8 @@ def _problem_text(problem: Problem) -> str:
             text = _("%(column)s is longer than %(n)s characters.", column=column, n=limit)
         case "empty", (column,):
             text = _("%(column)s is empty.", column=column)
+        case "control_character" | "invisible_character" | "blank", (column,):
+            text = f"{column}: {TEXT_ERRORS[problem.code]}"
         case _:
             text = _("%(column)s is not a date like 2026-11-26.", column=problem.args[0])
     return _("Line %(line)s: %(text)s", line=problem.line, text=text) if problem.line else text

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from webapp.form_rules import Form, Name
 from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
@@ -7,13 +7,13 @@ from tickets.states import TicketState
 from webapp.choices import choices
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     department_id = SelectField(_l("Department"), coerce=int, validators=[InputRequired()])
     assignee_id = SelectField(_l("Person"), coerce=int, validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(Form):
     to = HiddenField(validators=[DataRequired()])
     base_version = IntegerField(validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
@@ -23,14 +23,14 @@ class TransitionForm(FlaskForm):
             raise ValidationError(_l("Not a ticket state."))
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     text = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=4000)])
 
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
 
 
-class CallbackForm(FlaskForm):
+class CallbackForm(Form):
     """回访: whether the customer was reached, whether they are satisfied, and what they said."""
 
     reached = RadioField(_l("Reached the customer?"), choices=choices(YES_NO), validators=[InputRequired()])
@@ -45,14 +45,14 @@ class CallbackForm(FlaskForm):
             field.data = None
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(Form):
     """A complaint or repair taken at the desk (§3.3.4, §3.4.4)."""
 
     kind = RadioField(_l("Kind"), choices=choices([("complaint", _l("Complaint")), ("repair", _l("Repair"))]),
                       validators=[InputRequired()])
     location_id = SelectField(_l("Where"), coerce=int, validators=[InputRequired()])
     tenant_id = SelectField(_l("Customer"), coerce=int, default=0)
-    contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=80)])
+    contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=80), Name()])
     contact_phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=32),
                                                          Regexp(r"^[0-9+\-() ]{5,32}$", message=_l("A phone number."))])
     title = StringField(_l("What is wrong"), validators=[DataRequired(), Length(max=200)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from webapp.form_rules import Form
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 from sqlalchemy import select
@@ -277,9 +277,9 @@ def timeline(location_id: int):
                   entries=place_timeline(db.session, location, shown))
 
 
-def _due_form(site_id: int, formdata=None) -> FlaskForm:
+def _due_form(site_id: int, formdata=None) -> Form:
     """One number per kind and priority, filled with what applies now."""
-    class DueForm(FlaskForm):
+    class DueForm(Form):
         pass
 
     for kind in TicketKind:

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from webapp.form_rules import Form
 from sqlalchemy import or_, select
 from wtforms import SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, URL
@@ -19,7 +19,7 @@ from webapp.pages import render, see_other
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(Form):
     url = URLField(_l("Endpoint URL"), validators=[DataRequired(), URL(require_tld=False), Length(max=500)])
     site_id = SelectField(_l("Site"), coerce=int)
     description = StringField(_l("What it is for"), validators=[Length(max=200)])

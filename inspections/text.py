@@ -1,0 +1,65 @@
+"""What text people may type, in one place: every edge (forms, the JSON API, imports, the CLI)
+checks with these rules, and pages show invisible characters visibly.
+
+- No control characters anywhere (NUL is refused by PostgreSQL, and the others are never typed):
+  tab and line breaks only where several lines are allowed.
+- Names (people, contractors, contacts, devices, places) also refuse the characters that change
+  how text is drawn without being seen: bidi overrides and isolates, zero-width spaces and
+  joiners. ``\\u202e王经理\\u202c`` must not read as the manager.
+- Free text keeps them (a tenant may paste anything), and pages draw them as ``⟨U+202E⟩``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+# Drawn differently from what they are: bidi marks, embeddings, overrides and isolates,
+# zero-width spaces and joiners, word joiner and invisible operators, the BOM, Mongolian vowel separator.
+INVISIBLE = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_SINGLE_LINE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_MULTI_LINE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+class TextRefused(ValueError):
+    """Text that breaks a rule above; the message says which, in English (pages translate the code)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, '')}".strip()
+
+
+def check_text(value: str, *, multiline: bool = True) -> str:
+    """Refuse control characters (tab and line breaks are allowed where ``multiline``)."""
+    found = (_MULTI_LINE_CONTROL if multiline else _SINGLE_LINE_CONTROL).search(value)
+    if found:
+        raise TextRefused("control_character", f"contains a control character ({_describe(found.group())})")
+    return value
+
+
+def check_name(value: str) -> str:
+    """A name: one line, nothing invisible, not only spaces."""
+    check_text(value, multiline=False)
+    found = INVISIBLE.search(value)
+    if found:
+        raise TextRefused("invisible_character", f"contains an invisible character ({_describe(found.group())})")
+    if value and not value.strip():
+        raise TextRefused("blank", "is only spaces")
+    return value
+
+
+def visible(value: str) -> str:
+    """Free text as a page draws it: each invisible character shown by its code point."""
+    return INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", value)
+
+
+# For pydantic models: ``title: Line``, ``note: Text``, ``display_name: Name``.
+Text = Annotated[str, AfterValidator(check_text)]
+Line = Annotated[str, AfterValidator(lambda value: check_text(value, multiline=False))]
+Name = Annotated[str, AfterValidator(check_name)]
