@@ -129,12 +129,33 @@ def project_at(session: Session, unit_id: int, day: date) -> FitoutProject | Non
         FitoutProject.state != FitoutState.DEPOSIT_REFUNDED).order_by(FitoutProject.starts_on.desc()))
 
 
+def parse_noisy_hours(text: str) -> list[tuple[time, time]]:
+    """``"12:00-14:00,18:00-08:00"`` as (start, end) pairs; a pair may run past midnight.
+    ValueError names the part that is not two times of day."""
+    spans = []
+    for part in (p.strip() for p in text.replace("，", ",").split(",")):
+        if not part:
+            continue
+        try:
+            start, end = (time.fromisoformat(t.strip()) for t in part.replace("–", "-").split("-"))
+        except ValueError:
+            raise ValueError(part) from None
+        if len(part.split("-")) != 2 or start == end:
+            raise ValueError(part)
+        spans.append((start, end))
+    return spans
+
+
 def open_project(session: Session, *, site: Site, unit: Location, contractor: str, permit_number: str,
                  starts_on: date, ends_on: date, deposit_cents: int, actor: User, tenant: Tenant | None = None,
                  drawings_ref: str = "", noisy_hours: str = "", worker_passes: int = 0) -> FitoutProject:
     """Register an application; the deposit paid in is the ledger's first line."""
     if ends_on < starts_on:
         raise FitoutRefused("bad_dates", "the fit-out ends before it starts")
+    try:
+        parse_noisy_hours(noisy_hours)
+    except ValueError as bad:
+        raise FitoutRefused("bad_noisy_hours", f"not a span of two times of day: {bad}") from None
     project = FitoutProject(site_id=site.id, unit_id=unit.id, tenant_id=tenant.id if tenant else None,
                             contractor=contractor, permit_number=permit_number, starts_on=starts_on,
                             ends_on=ends_on, drawings_ref=drawings_ref, noisy_hours=noisy_hours,

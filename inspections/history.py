@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
 from inspections.cleaning_scores import CheckKind
-from inspections.org import Department, Location, LocationKind, Site, User, user_site
+from inspections.org import Department, Location, LocationKind, Site, user_site
 from inspections.records import Inspection
 from tickets.models import Priority, Ticket, TicketEvent, TicketKind
 from tickets.services import DEFAULT_DEPARTMENT

@@ -132,6 +132,10 @@ class User(Base):
     def may_see_site(self, site_id: int) -> bool:
         return self.role == Role.ADMIN or site_id in self.site_ids
 
+    def leads(self, department_code: str) -> bool:
+        """A supervisor of that department (领班 of cleaning, 主管 of security …)."""
+        return self.role == Role.SUPERVISOR and self.department is not None and self.department.code == department_code
+
     def sites_seen(self, session: Session) -> list[Site]:
         """Every site for an administrator; the person's own sites for everyone else."""
         if self.role == Role.ADMIN:

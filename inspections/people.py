@@ -49,6 +49,26 @@ def create_user(
     return user
 
 
+def may_manage(actor: User, person: User) -> bool:
+    """A manager looks after the staff of their own sites, never an administrator's account;
+    an administrator looks after everyone."""
+    if actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.MANAGER and person.role != Role.ADMIN and bool(set(actor.site_ids) & set(person.site_ids))
+
+
+def set_active(session: Session, person: User, active: bool, *, actor: User) -> None:
+    """Deactivate someone who has left (they can no longer log in or sync; their records stay
+    theirs), or let them back in."""
+    if not may_manage(actor, person):
+        raise PersonRefused("not_allowed", f"{actor.username} may not manage {person.username}")
+    if person.id == actor.id and not active:
+        raise PersonRefused("not_yourself", "nobody deactivates their own account")
+    person.active = active
+    session.flush()
+    log.info("%s %s by %s", person.username, "reactivated" if active else "deactivated", actor.username)
+
+
 def reset_password(session: Session, user: User, password: str, *, actor: User | None = None) -> None:
     user.set_password(password)
     session.flush()
@@ -62,14 +82,21 @@ LOGIN_MAX_FAILURES = 5  # per username: guessing one person's password
 LOGIN_MAX_FAILURES_PER_ADDRESS = 30
 
 
-def login_throttled(session: Session, username: str, address: str | None, now: datetime) -> bool:
-    """True after too many recent failures for this username, or from this address."""
+def login_wait(session: Session, username: str, address: str | None, now: datetime) -> timedelta | None:
+    """How long until a login may be tried again, after too many recent failures for this
+    username or from this address; None when it may be tried now."""
     since = now - LOGIN_WINDOW
-    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.at > since)
-    if session.scalar(recent.where(LoginFailure.username == username[:64])) >= LOGIN_MAX_FAILURES:
-        return True
-    return address is not None and session.scalar(
-        recent.where(LoginFailure.address == address)) >= LOGIN_MAX_FAILURES_PER_ADDRESS
+    waits = []
+    for column, value, limit in [(LoginFailure.username, username[:64], LOGIN_MAX_FAILURES),
+                                 (LoginFailure.address, address, LOGIN_MAX_FAILURES_PER_ADDRESS)]:
+        if value is None:
+            continue
+        # The failure whose leaving the window brings the count under the limit.
+        freeing = session.scalar(select(LoginFailure.at).where(column == value, LoginFailure.at > since)
+                                 .order_by(LoginFailure.at.desc()).offset(limit - 1).limit(1))
+        if freeing is not None:
+            waits.append(freeing + LOGIN_WINDOW - now)
+    return max(waits) if waits else None
 
 
 def authenticate(session: Session, username: str, password: str, address: str | None,

@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Protocol
+from typing import Annotated, Protocol
 
+from pydantic import Field
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -120,8 +122,14 @@ def thumb_name(sha256: str) -> str:
     return f"thumb/{sha256[:2]}/{sha256}.jpg"
 
 
-def is_sha256(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+# The one rule for a photo reference, wherever one arrives (API, forms, hidden fields): the
+# lowercase hex SHA-256 of the bytes. Nothing else is stored as one, so none can name a path.
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN)]
+
+
+def is_sha256(text: object) -> bool:
+    return isinstance(text, str) and re.fullmatch(SHA256_PATTERN, text) is not None
 
 
 def ingest_photo(

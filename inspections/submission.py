@@ -21,6 +21,7 @@ from inspections.checklists import ChecklistTemplate, Definition, Item, Template
 from inspections.cleaning import CheckKind, check_kind_for, responsible_cleaner
 from inspections.fitout import FitoutRefused, check_acceptance_allowed, record_signoff
 from inspections.org import Department, Location, Origin, Role, Site, User
+from inspections.photos import Sha256
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
 from inspections.text import Line, Text, TextRefused, check_text
 from tickets.models import Ticket, TicketKind
@@ -28,9 +29,6 @@ from tickets.services import close_by_recheck, open_ticket, report_again
 from tickets.states import OPEN_STATES
 
 log = logging.getLogger(__name__)
-
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-
 
 def _rfc3339_text(value: Any) -> Any:
     if not isinstance(value, (str, datetime)):

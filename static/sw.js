@@ -35,7 +35,7 @@ self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "skip-waiting") self.skipWaiting();
   else if (message.type === "warm") event.waitUntil(warm(message.user, message.urls));
-  else if (message.type === "logout") event.waitUntil(forget());
+  else if (message.type === "logout") event.waitUntil(forget(message.csrf || ""));
 });
 
 // Chrome on Android wakes us for this; an open page does the work, or we do it ourselves.
@@ -141,23 +141,26 @@ async function fetchAndKeep(user, urls, key) {
   self.fieldSync.channel.postMessage({ type: "warmed", kept });
 }
 
-// Logout: drop every person's pages at once; end the server session now or when back online.
-async function forget() {
+// Logout: drop every person's pages at once; end the server session now or when back online,
+// with the session's form token (logout is a form post like any other).
+async function forget(csrf) {
   for (const name of await caches.keys()) {
     if (name.startsWith("pages-")) await caches.delete(name);
   }
-  await (await caches.open(STATE_CACHE)).put(PENDING_LOGOUT, new Response("1"));
+  await (await caches.open(STATE_CACHE)).put(PENDING_LOGOUT, new Response(csrf));
 }
 
 async function endSessionIfPending() {
   const state = await caches.open(STATE_CACHE);
-  if (!(await state.match(PENDING_LOGOUT))) return;
+  const pending = await state.match(PENDING_LOGOUT);
+  if (!pending) return;
   try {
-    const response = await fetchWithTimeout(new Request("/logout", { method: "POST", credentials: "same-origin" }),
-      PAGE_TIMEOUT_MS);
-    if (response.ok || response.status === 302 || response.status === 303 || response.type === "opaqueredirect") {
-      await state.delete(PENDING_LOGOUT);
-    }
+    const csrf = await pending.text();
+    const response = await fetchWithTimeout(new Request("/logout", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf } }), PAGE_TIMEOUT_MS);
+    // Any answer but a server error ends it: logged out, or that session is gone already (a
+    // refused token means another person has logged in on this phone since: they stay in).
+    if (response.status < 500) await state.delete(PENDING_LOGOUT);
   } catch (offline) {
     // Still offline: the cached pages are gone already, so nothing is shown meanwhile.
   }

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from inspections.submission import AnswerIn, InspectionSubmission, Sha256, Timestamp
+from inspections.photos import Sha256
+from inspections.submission import AnswerIn, InspectionSubmission, Timestamp
 from inspections.text import Line, Name, Text
 
 MAX_MUTATIONS = 500

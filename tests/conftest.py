@@ -138,3 +138,8 @@ def login(client, username: str, password: str = "demo1234", locale: str = "en")
 def post_form(client, path: str, data: dict, token_from: str = "/today", **kwargs):
     """POST a form the way the browser does: with the CSRF token of the session."""
     return client.post(path, data={"csrf_token": csrf_token(client, token_from), **data}, **kwargs)
+
+
+def logout(client):
+    """Log out the way the page's form does: a post with the session's form token."""
+    return post_form(client, "/logout", {})

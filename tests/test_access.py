@@ -8,65 +8,68 @@ import sqlalchemy as sa
 from inspections.checklists import ChecklistTemplate
 from inspections.fitout import FitoutProject, open_project
 from inspections.org import Location, LocationKind, Site, User
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, logout
 from webapp.extensions import db
 
+# Two supervisors: the manual's cleaning lead (领班) runs cleaning, the security supervisor
+# (保安主管) runs the rounds and issues hot-work permits (§3.2: 到保安部办理动火证).
 PEOPLE = {
-    "guard": "zhangwei", "cleaner": "chenmei", "supervisor": "zhaoling", "engineer": "lihua",
-    "customer_service": "liuxia", "manager": "wangjl", "admin": "admin",
+    "guard": "zhangwei", "cleaner": "chenmei", "supervisor": "zhaoling", "security_supervisor": "liqiang",
+    "engineer": "lihua", "customer_service": "liuxia", "manager": "wangjl", "admin": "admin",
 }
 ROLES = list(PEOPLE)
 ok, forbidden, hidden = 200, 403, 404
 
-# page → expected status per role (guard, cleaner, supervisor, engineer, customer_service, manager, admin).
+# page → expected status per role (guard, cleaner, cleaning lead, security supervisor, engineer,
+# customer_service, manager, admin).
 MATRIX = {
-    "today": [ok, ok, ok, ok, ok, ok, ok],
-    "tickets": [ok, ok, ok, ok, ok, ok, ok],
-    "new_call": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
-    "due_times": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
-    "place_history": [ok, forbidden, ok, ok, ok, ok, ok],
-    "people": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
-    "reset_password_of_cleaner": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
-    "devices": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
-    "webhooks": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
-    "import_tenants": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
-    "offline_shell": [ok, ok, ok, ok, ok, ok, ok],
-    "install": [ok, ok, ok, ok, ok, ok, ok],
-    "patrol_board": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
-    "patrol_walk": [ok, forbidden, ok, forbidden, forbidden, ok, ok],
-    "patrol_routes": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
-    "patrol_codes": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
-    "guard_week": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
-    "cleaning_board": [forbidden, forbidden, ok, forbidden, ok, ok, ok],
-    "cleaning_scores": [forbidden, ok, ok, forbidden, ok, ok, ok],
-    "cleaning_scores_xlsx": [forbidden, ok, ok, forbidden, ok, ok, ok],
-    "cleaning_setup": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
-    "other_site_cleaning_scores": [forbidden, hidden, hidden, forbidden, hidden, hidden, ok],
-    "fitouts": [ok, forbidden, ok, ok, ok, ok, ok],
-    "fitout_project": [ok, forbidden, ok, ok, ok, ok, ok],
-    "register_fitout": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
-    "other_site_fitout": [hidden, forbidden, hidden, hidden, hidden, hidden, ok],
-    "restroom_checklist": [forbidden, ok, ok, forbidden, ok, ok, ok],
-    "fitout_engineering_checklist": [forbidden, forbidden, forbidden, ok, forbidden, ok, ok],
-    "patrol_checklist": [ok, forbidden, ok, forbidden, forbidden, ok, ok],
+    "today": [ok, ok, ok, ok, ok, ok, ok, ok],
+    "tickets": [ok, ok, ok, ok, ok, ok, ok, ok],
+    "new_call": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "due_times": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "place_history": [ok, forbidden, ok, ok, ok, ok, ok, ok],
+    "people": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "reset_password_of_cleaner": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "devices": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "webhooks": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "import_tenants": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "offline_shell": [ok, ok, ok, ok, ok, ok, ok, ok],
+    "install": [ok, ok, ok, ok, ok, ok, ok, ok],
+    "patrol_board": [forbidden, forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "patrol_walk": [ok, forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "patrol_routes": [forbidden, forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "patrol_codes": [forbidden, forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "guard_week": [forbidden, forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "cleaning_board": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok, ok],
+    "cleaning_scores": [forbidden, ok, ok, forbidden, forbidden, ok, ok, ok],
+    "cleaning_scores_xlsx": [forbidden, ok, ok, forbidden, forbidden, ok, ok, ok],
+    "cleaning_setup": [forbidden, forbidden, ok, forbidden, forbidden, forbidden, ok, ok],
+    "other_site_cleaning_scores": [forbidden, hidden, hidden, forbidden, forbidden, hidden, hidden, ok],
+    "fitouts": [ok, forbidden, ok, ok, ok, ok, ok, ok],
+    "fitout_project": [ok, forbidden, ok, ok, ok, ok, ok, ok],
+    "register_fitout": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "other_site_fitout": [hidden, forbidden, hidden, hidden, hidden, hidden, hidden, ok],
+    "restroom_checklist": [forbidden, ok, ok, ok, forbidden, ok, ok, ok],
+    "fitout_engineering_checklist": [forbidden, forbidden, forbidden, forbidden, ok, forbidden, ok, ok],
+    "patrol_checklist": [ok, forbidden, ok, ok, forbidden, forbidden, ok, ok],
     # The B2 leak: reported by the guard, assigned to the engineer.
-    "hazard_ticket": [ok, hidden, ok, ok, ok, ok, ok],
+    "hazard_ticket": [ok, hidden, ok, ok, ok, ok, ok, ok],
     # The noise complaint: customer service's department.
-    "complaint_ticket": [hidden, hidden, ok, hidden, ok, ok, ok],
+    "complaint_ticket": [hidden, hidden, ok, ok, hidden, ok, ok, ok],
     # Another site's repair: only the admin works at both.
-    "other_site_ticket": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
-    "other_site_checklist": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
-    "console": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
-    "console_tickets": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
-    "console_tickets_csv": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
-    "console_inspections_xlsx": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
-    "other_site_console": [forbidden, forbidden, forbidden, forbidden, hidden, hidden, ok],
-    "hazard_ticket_pdf": [ok, hidden, ok, ok, ok, ok, ok],
-    "console_inspections": [forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
-    "cleaning_scores_pdf": [forbidden, ok, ok, forbidden, ok, ok, ok],
-    "patrol_route_edit": [forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
-    "outbox": [ok, ok, ok, ok, ok, ok, ok],
-    "other_site_ticket_pdf": [hidden, hidden, hidden, hidden, hidden, hidden, ok],
+    "other_site_ticket": [hidden, hidden, hidden, hidden, hidden, hidden, hidden, ok],
+    "other_site_checklist": [hidden, hidden, hidden, hidden, hidden, hidden, hidden, ok],
+    "console": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "console_tickets": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "console_tickets_csv": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "console_inspections_xlsx": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "other_site_console": [forbidden, forbidden, forbidden, forbidden, forbidden, hidden, hidden, ok],
+    "hazard_ticket_pdf": [ok, hidden, ok, ok, ok, ok, ok, ok],
+    "console_inspections": [forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok, ok],
+    "cleaning_scores_pdf": [forbidden, ok, ok, forbidden, forbidden, ok, ok, ok],
+    "patrol_route_edit": [forbidden, forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
+    "outbox": [ok, ok, ok, ok, ok, ok, ok, ok],
+    "other_site_ticket_pdf": [hidden, hidden, hidden, hidden, hidden, hidden, hidden, ok],
 }
 
 
@@ -181,7 +184,7 @@ def test_who_may_run_a_fit_out_and_its_deposit(app, client, demo, role):
     office = role in ("manager", "admin")
     # Empty forms: the form again with what to fix (422), or a step that cannot be taken now (409).
     assert got == {"advance": 409 if runs else 403, "penalty": 422 if runs else 403,
-                   "refund": 409 if office else 403, "permits": 422 if runs or role == "supervisor" else 403}
+                   "refund": 409 if office else 403, "permits": 422 if runs or role == "security_supervisor" else 403}
 
 
 # action → expected status per role, for a POST with nothing but the form's token. A person who
@@ -190,15 +193,16 @@ def test_who_may_run_a_fit_out_and_its_deposit(app, client, demo, role):
 # done (303). A person who may not act gets 403, or 404 where they may not even see the record.
 # Supervisors handle tickets of their department's work; the admin works at both sites.
 ACTIONS = {
-    "comment_on_hazard": [422, hidden, 422, 422, 422, 422, 422],
-    "comment_on_complaint": [hidden, hidden, 422, hidden, 422, 422, 422],
-    "comment_on_other_site_ticket": [hidden, hidden, hidden, hidden, hidden, hidden, 422],
-    "move_hazard": [400, hidden, 400, 400, 400, 400, 400],
-    "assign_hazard": [forbidden, forbidden, 422, forbidden, 422, 422, 422],
-    "assign_other_site_ticket": [forbidden, forbidden, hidden, forbidden, hidden, hidden, 422],
-    "call_back_complaint": [forbidden, forbidden, 409, forbidden, 409, 409, 409],
-    "rotate_checkpoint_code": [forbidden, forbidden, 303, forbidden, forbidden, 303, 303],
-    "revoke_cleaners_phone": [forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
+    "comment_on_hazard": [422, hidden, 422, 422, 422, 422, 422, 422],
+    "comment_on_complaint": [hidden, hidden, 422, 422, hidden, 422, 422, 422],
+    "comment_on_other_site_ticket": [hidden, hidden, hidden, hidden, hidden, hidden, hidden, 422],
+    "move_hazard": [400, hidden, 400, 400, 400, 400, 400, 400],
+    "assign_hazard": [forbidden, forbidden, forbidden, forbidden, forbidden, 422, 422, 422],
+    "assign_other_site_ticket": [forbidden, forbidden, hidden, hidden, forbidden, hidden, hidden, 422],
+    "call_back_complaint": [forbidden, forbidden, 409, 409, forbidden, 409, 409, 409],
+    "rotate_checkpoint_code": [forbidden, forbidden, forbidden, 303, forbidden, forbidden, 303, 303],
+    "revoke_cleaners_phone": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
+    "deactivate_cleaner": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
 }
 
 
@@ -210,6 +214,7 @@ def _action_urls(app, client) -> dict[str, str]:
         from inspections.org import Device
 
         device = db.session.scalar(sa.select(Device.id))
+        cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
         checkpoint = db.session.scalar(sa.select(Location.id).where(Location.kind == LocationKind.CHECKPOINT)
                                        .join(Site).where(Site.code == "BY").order_by(Location.id))
     hazard, complaint, other = "BY-20261126-0001", "BY-20261126-0003", "XH-20261126-0001"
@@ -223,6 +228,7 @@ def _action_urls(app, client) -> dict[str, str]:
         "call_back_complaint": f"/tickets/{complaint}/callback",
         "rotate_checkpoint_code": f"/patrol/routes/1/checkpoints/{checkpoint}/rotate",
         "revoke_cleaners_phone": f"/people/devices/{device}/revoke",
+        "deactivate_cleaner": f"/people/{cleaner}/active",
     }
 
 
@@ -283,7 +289,9 @@ def test_logout_revokes_the_browsers_device_token_and_clears_the_site(app, clien
     login(client, "chenmei")
     token = client.post("/device-token", headers={"X-CSRFToken": csrf_token(client, "/today")}).get_json()["token"]
     assert client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    response = client.post("/logout")  # no form token needed: SameSite=Lax keeps other sites out
+    refused = client.post("/logout")  # a form post like any other: another site's page cannot log anyone out
+    assert refused.status_code == 400 and client.get("/today").status_code == 200
+    response = logout(client)
     assert response.status_code == 303
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -4,7 +4,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from inspections.org import Department, Origin, Site
-from tests.conftest import login, post_form
+from tests.conftest import login, post_form, logout
 from tests.helpers import NOW
 from tickets.models import Priority, TicketKind
 from tickets.services import open_ticket
@@ -37,6 +37,6 @@ def test_a_manager_sets_the_sites_due_times_and_new_tickets_follow(app, client, 
         complaint = open_ticket(db.session, kind=TicketKind.COMPLAINT, title="噪音", site=by, priority=Priority.LOW,
                                 actor=None, origin=Origin("cli"), now=NOW)
         assert repair.due_at == NOW + timedelta(hours=1) and complaint.due_at == NOW + timedelta(hours=24)
-    client.post("/logout")
+    logout(client)
     login(client, "liuxia")
     assert client.get("/tickets/due-times").status_code == 403

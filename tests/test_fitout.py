@@ -17,7 +17,7 @@ from inspections.fitout import (
 )
 from inspections.org import Location, LocationKind, Origin, Site
 from inspections.submission import SubmissionRefused, submit_inspection
-from tests.conftest import csrf_token, login, post_form
+from tests.conftest import csrf_token, login, post_form, logout
 from tests.helpers import NOW, all_pass, jpeg_bytes, sha, submission, with_answer
 from tickets.models import Ticket
 from tickets.states import TicketState, TransitionRefused
@@ -151,7 +151,7 @@ def test_the_stamped_copy_differs_from_the_original_whose_hash_is_kept_for_a_man
         assert image.crop(corner).tobytes() != shown.crop(corner).tobytes()  # the stamp is drawn there
     assert client.get(f"/photos/{digest}/original").status_code == 403  # an engineer gets the stamped copy only
 
-    client.post("/logout")
+    logout(client)
     login(client, "wangjl")
     kept = client.get(f"/photos/{digest}/original")
     assert kept.status_code == 200 and hashlib.sha256(kept.data).hexdigest() == digest
@@ -159,7 +159,7 @@ def test_the_stamped_copy_differs_from_the_original_whose_hash_is_kept_for_a_man
 
 def test_the_rectification_notice_carries_the_deadline_and_the_photos(app, client, demo):
     original, number, project_id = _violation_with_photo(app, client, demo)
-    client.post("/logout")
+    logout(client)
     login(client, "wangjl")
     page = client.get(f"/fitout/{project_id}").get_data(as_text=True)
     assert number in page and "rectify by 11-27 10:30" in page

@@ -5,7 +5,7 @@ import io
 import sqlalchemy as sa
 
 from inspections.org import Location, Site, Tenant
-from tests.conftest import login, post_form
+from tests.conftest import login, post_form, logout
 from tests.helpers import jpeg_bytes
 from tickets.models import ServiceItem, Ticket
 from webapp.extensions import db
@@ -77,6 +77,6 @@ def test_a_call_with_missing_or_bad_fields_shows_what_to_fix_and_opens_nothing(a
     assert "<script>" not in post_form(client, "/tickets/new", _call(unit_id, tenant_id, title="<script>x</script>",
                                                                      contact_phone=""), token_from="/tickets/new"
                                        ).get_data(as_text=True).split("</header>", 1)[1]
-    client.post("/logout")
+    logout(client)
     login(client, "lihua")
     assert client.get("/tickets/new").status_code == 403

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import zxingcpp
 
 from inspections.patrol import PatrolRoute
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, logout
 from tests.sync_client import get_token, mutation, push
 from webapp.extensions import db
 
@@ -70,7 +70,7 @@ def test_guards_and_cleaners_cannot_print_or_rotate(app, client, demo):
         assert client.get(f"/patrol/routes/{route_id}/codes").status_code == 403
         assert client.post(f"/patrol/routes/{route_id}/checkpoints/{stops[0][0]}/rotate",
                            data={"csrf_token": csrf_token(client, "/today")}).status_code == 403
-        client.post("/logout")
+        logout(client)
 
 
 def test_a_manager_defines_a_route_with_ordered_checkpoints(app, client, demo):
@@ -123,7 +123,7 @@ def test_only_phones_that_walk_rounds_are_offered_the_qr_decoder(client, demo):
     # 46 KB compressed: a cleaner's phone never fetches it; a guard's keeps it for offline rounds.
     login(client, "chenmei")
     assert "data-scanner" not in client.get("/today").get_data(as_text=True)
-    client.post("/logout")
+    logout(client)
     login(client, "zhangwei")
     today = client.get("/today").get_data(as_text=True)
     assert re.search(r'id="offline-urls"\s+data-scanner="/static/vendor/jsQR\.min\.js\?v=', today)

@@ -10,7 +10,7 @@ from inspections.photos import (
     PhotoLimits, PhotoRefused, display_name, ingest_photo, original_name, thumb_name, LocalPhotoStore,
 )
 from inspections.photos import Photo
-from tests.conftest import login
+from tests.conftest import login, logout
 from tests.helpers import jpeg_bytes, sha
 
 LIMITS = PhotoLimits(max_bytes=2 * 1024 * 1024, max_pixels=40_000_000)
@@ -100,7 +100,7 @@ def test_a_photo_is_served_to_those_who_may_see_it_only(app, client, demo):
     login(client, "chenmei")  # who uploaded it
     shown = client.get(f"/photos/{sha(data)}")
     assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
-    client.post("/logout")
+    logout(client)
     login(client, "sunqiang")  # a guard of the other site
     assert client.get(f"/photos/{sha(data)}").status_code == 404
     assert client.get(f"/photos/{sha(data)}/thumb").status_code == 404

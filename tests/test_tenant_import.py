@@ -4,7 +4,7 @@ import io
 import sqlalchemy as sa
 
 from inspections.org import Location, LocationKind, Site, Tenant
-from tests.conftest import login, post_form
+from tests.conftest import login, post_form, logout
 from webapp.extensions import db
 
 GOOD = ("site,floor,unit,tenant,contact_name,contact_phone,moved_in_on\n"
@@ -53,6 +53,6 @@ def test_one_bad_row_imports_nothing_and_names_the_row(app, client, demo):
     assert "Line 6: moved_in_on is not a date like 2026-11-26." in html
     assert _counts(app) == before
     assert _post(client, "name,phone\n张三,1\n").status_code == 422
-    client.post("/logout")
+    logout(client)
     login(client, "liuxia")
     assert client.get("/people/tenants/import").status_code == 403

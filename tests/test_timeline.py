@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from inspections.org import Location, Origin, Site
 from inspections.submission import submit_inspection
-from tests.conftest import login
+from tests.conftest import login, logout
 from tests.helpers import NOW, all_pass, area, restroom_template, submission, with_answer
 from webapp.extensions import db
 
@@ -55,7 +55,7 @@ def test_who_may_read_a_places_history(app, client, demo):
         other = db.session.scalar(sa.select(Location.id).join(Site).where(Site.code == "XH"))
     login(client, "chenmei")
     assert client.get(f"/tickets/places/{restroom_id}").status_code == 403
-    client.post("/logout")
+    logout(client)
     login(client, "zhaoling")
     assert client.get(f"/tickets/places/{restroom_id}").status_code == 200
     assert client.get(f"/tickets/places/{other}").status_code == 404

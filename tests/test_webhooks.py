@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from inspections.org import Origin, Site
-from tests.conftest import login, post_form
+from tests.conftest import login, post_form, logout
 from tests.helpers import NOW
 from tickets.models import Ticket
 from tickets.services import transition_ticket
@@ -118,6 +118,6 @@ def test_a_manager_adds_an_endpoint_and_sees_the_log(app, client, demo):
     post_form(client, "/tickets/BY-20261126-0002/comment", {"text": "已约维修时间"})
     page = client.get("/webhooks").get_data(as_text=True)
     assert "http://127.0.0.1:8025/sms" in page and "ticket.comment" in page and "pending" in page
-    client.post("/logout")
+    logout(client)
     login(client, "liuxia")
     assert client.get("/webhooks").status_code == 403

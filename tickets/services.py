@@ -11,7 +11,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inspections.org import Department, Location, Origin, Site, User
+from inspections.photos import is_sha256
+from inspections.org import Department, Location, Origin, Role, Site, User
 from tickets import webhooks
 from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, check_transition, is_handler
@@ -87,6 +88,8 @@ def _record(
 
 
 def _attach_photos(ticket: Ticket, photos: list[str], event: TicketEvent) -> None:
+    if not all(is_sha256(sha) for sha in photos):
+        raise ValueError("a photo reference is the lowercase hex SHA-256 of its bytes")  # the edges check first
     have = {p.photo_sha256 for p in ticket.photos}
     for sha in photos:
         if sha not in have:
@@ -258,6 +261,14 @@ def report_again(session: Session, ticket: Ticket, *, inspection_id: uuid.UUID, 
     session.flush()
 
 
+def may_assign(actor: User, ticket: Ticket) -> bool:
+    """Customer service and managers assign any ticket; a lead (supervisor) hands out their own
+    department's work only, and moving it to another department is the desk's call."""
+    if actor.role == Role.SUPERVISOR:
+        return ticket.department_id is not None and ticket.department_id == actor.department_id
+    return is_handler(actor)
+
+
 def assign_ticket(
     session: Session,
     ticket: Ticket,
@@ -270,8 +281,9 @@ def assign_ticket(
     note: str = "",
 ) -> Ticket:
     """Give a ticket to a department and person; a new ticket becomes ``assigned``."""
-    if not is_handler(actor):
-        raise TransitionRefused("assign_forbidden", f"{actor.role} may not assign tickets")
+    if not may_assign(actor, ticket) or (actor.role == Role.SUPERVISOR and department is not None
+                                         and department.id != actor.department_id):
+        raise TransitionRefused("assign_forbidden", f"{actor.username} may not assign this ticket there")
     if assignee is not None and not assignee.may_see_site(ticket.site_id):
         raise TransitionRefused("assignee_not_on_site", f"{assignee.username} does not work at this site")
     ticket.assignee_id = assignee.id if assignee else None

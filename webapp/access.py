@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
 import tickets.queries
 from inspections.org import OFFICE_ROLES, Role, Site, User
@@ -18,14 +18,17 @@ HANDLERS = frozenset({Role.SUPERVISOR, Role.CUSTOMER_SERVICE, Role.MANAGER, Role
 OFFICE = OFFICE_ROLES
 
 
-def roles_required(roles: frozenset[Role]) -> Callable:
-    """Log in, then 403 unless the person's role is one of ``roles``."""
+def roles_required(roles: frozenset[Role], *, supervisor_of: str | None = None) -> Callable:
+    """Log in, then 403 unless the person's role is one of ``roles``. With ``supervisor_of``, a
+    supervisor passes only as the lead of that department (the manual's 领班 and 主管 each run
+    their own department's work: the cleaning lead plans cleaning, the security supervisor patrols)."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
+            if current_user.role not in roles or (
+                    supervisor_of and current_user.role == Role.SUPERVISOR and not current_user.leads(supervisor_of)):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -225,7 +225,8 @@
       leaving = true;
       clearTimeout(retryTimer);
       await store.wipe();
-      await tellWorker({ type: "logout" });
+      // The form's token goes with it: the worker may have to end the session later, offline now.
+      await tellWorker({ type: "logout", csrf: form.elements.csrf_token.value });
       try {
         await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
       } catch (offline) {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from functools import wraps
@@ -11,9 +12,9 @@ from pydantic import BaseModel, ValidationError
 
 from inspections.base import utcnow
 from inspections.org import Role
-from inspections.people import authenticate, login_throttled
+from inspections.people import authenticate, login_wait
 from inspections.photo_reach import photos_within_reach
-from inspections.photos import Photo, PhotoRefused, is_sha256
+from inspections.photos import PhotoRefused, is_sha256
 from sync.entities import pull
 from sync.openapi import CURSOR_PATTERN, CURSOR_PREFIX, openapi_document
 from sync.push import apply_push
@@ -30,8 +31,9 @@ PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details=None) -> None:
+    def __init__(self, status: int, code: str, message: str, details=None, headers: dict | None = None) -> None:
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, details=None) -> Response:
@@ -42,7 +44,9 @@ def error_response(status: int, code: str, message: str, details=None) -> Respon
 
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError):
-    return error_response(error.status, error.code, error.message, error.details)
+    response = error_response(error.status, error.code, error.message, error.details)
+    response.headers.update(error.headers)
+    return response
 
 
 def raw_json():
@@ -94,8 +98,11 @@ def create_token():
     """Log a device in: username and password for a device token."""
     body = json_body(TokenRequest)
     now = utcnow()
-    if login_throttled(db.session, body.username, request.remote_addr, now):
-        raise ApiError(429, "too_many_attempts", "too many failed logins; wait 15 minutes")
+    wait = login_wait(db.session, body.username, request.remote_addr, now)
+    if wait is not None:
+        seconds = math.ceil(wait.total_seconds())
+        raise ApiError(429, "too_many_attempts", f"too many failed logins; try again in {seconds} s",
+                       headers={"Retry-After": str(seconds)})
     user = authenticate(db.session, body.username, body.password, request.remote_addr, now)
     if user is None:
         db.session.commit()

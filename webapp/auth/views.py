@@ -1,6 +1,7 @@
 """Logging in and out, and choosing a language."""
 from __future__ import annotations
 
+import math
 import uuid
 from urllib.parse import urlsplit
 
@@ -10,10 +11,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from inspections.base import utcnow
 from inspections.org import Device
-from inspections.people import authenticate, login_throttled
+from inspections.people import authenticate, login_wait
 from sync.tokens import revoke_device
 from webapp.auth.forms import LanguageForm, LoginForm
-from webapp.extensions import csrf, db
+from webapp.extensions import db
 from webapp.pages import render, see_other
 
 bp = Blueprint("auth", __name__)
@@ -27,9 +28,13 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         username, now = form.username.data.strip(), utcnow()
-        if login_throttled(db.session, username, request.remote_addr, now):
-            form.password.errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
-            return render("auth/login.html", form=form, status=429)
+        wait = login_wait(db.session, username, request.remote_addr, now)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            form.password.errors.append(_("Too many failed attempts. Wait %(n)s minutes and try again.", n=minutes))
+            response = render("auth/login.html", form=form, status=429)
+            response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+            return response
         user = authenticate(db.session, username, form.password.data, request.remote_addr, now)
         db.session.commit()
         if user is not None:
@@ -41,8 +46,6 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@csrf.exempt  # the session cookie is SameSite=Lax, so no other site can post this; the phone's
-# service worker, which has no form token, ends a session here that was logged out offline
 @login_required
 def logout():
     """Log out: end the session, revoke this browser's device token, clear what it kept."""

@@ -22,6 +22,7 @@ from webapp.cleaning import report
 from webapp.cleaning.forms import DutyForm, RuleForm, TaskForm
 from webapp.downloads import XLSX, download
 from webapp.extensions import db
+from webapp.form_rules import date_in_url
 from webapp.pages import render, see_other, writes_on_get
 
 bp = Blueprint("cleaning", __name__, url_prefix="/cleaning")
@@ -32,7 +33,7 @@ RULE_SETTERS = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 @bp.route("")
-@roles_required(CHECKERS)
+@roles_required(CHECKERS, supervisor_of="cleaning")
 @writes_on_get
 def index():
     """A day per site (today unless ``?day=``): every area's checks against their targets, latest
@@ -50,11 +51,7 @@ def index():
 
 
 def _day(today: date) -> date:
-    raw = request.args.get("day", "")
-    try:
-        return date.fromisoformat(raw) if raw else today
-    except ValueError:
-        abort(400)
+    return date_in_url("day", lambda: today)
 
 
 def _site() -> Site:
@@ -67,13 +64,7 @@ def _site() -> Site:
 
 
 def _month(site: Site) -> date:
-    raw = request.args.get("month", "")
-    if not raw:
-        return local_day(site, utcnow()).replace(day=1)
-    try:
-        return date.fromisoformat(f"{raw}-01")
-    except ValueError:
-        abort(400)
+    return date_in_url("month", lambda: local_day(site, utcnow()).replace(day=1), month=True)
 
 
 def _sheet(site: Site):
@@ -86,7 +77,7 @@ def _sheet(site: Site):
 
 
 @bp.route("/scores")
-@roles_required(SHEET_READERS)
+@roles_required(SHEET_READERS, supervisor_of="cleaning")
 def scores():
     """The month's points per cleaner and figures per area, with the rule that made them."""
     site = _site()
@@ -96,7 +87,7 @@ def scores():
 
 
 @bp.route("/scores.xlsx")
-@roles_required(SHEET_READERS)
+@roles_required(SHEET_READERS, supervisor_of="cleaning")
 def scores_xlsx():
     """The same sheet as a spreadsheet."""
     site = _site()
@@ -107,7 +98,7 @@ def scores_xlsx():
 
 
 @bp.route("/scores.pdf")
-@roles_required(SHEET_READERS)
+@roles_required(SHEET_READERS, supervisor_of="cleaning")
 def scores_pdf():
     """The same sheet to print."""
     site = _site()
@@ -146,7 +137,7 @@ def _setup(site: Site, forms=None, status: int = 200):
 
 
 @bp.route("/setup")
-@roles_required(PLANNERS)
+@roles_required(PLANNERS, supervisor_of="cleaning")
 def setup():
     """Who cleans which area on which shift, the periodic tasks, and the scoring rule."""
     return _setup(_site())
@@ -167,7 +158,7 @@ def set_rule():
 
 
 @bp.route("/duties", methods=["POST"])
-@roles_required(PLANNERS)
+@roles_required(PLANNERS, supervisor_of="cleaning")
 def add_duty():
     """Give an area's shift to a cleaner from a day on."""
     site = _site()
@@ -184,7 +175,7 @@ def add_duty():
 
 
 @bp.route("/tasks", methods=["POST"])
-@roles_required(PLANNERS)
+@roles_required(PLANNERS, supervisor_of="cleaning")
 def add_task():
     """Add a periodic task (§3.6.6); its windows become assignments as they begin."""
     site = _site()

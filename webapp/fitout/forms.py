@@ -3,6 +3,8 @@ from webapp.form_rules import Form, Name
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from inspections.fitout import parse_noisy_hours
+
 YUAN = [InputRequired(), NumberRange(min=0.01, max=10_000_000)]
 
 
@@ -20,6 +22,12 @@ class ProjectForm(Form):
     def validate_ends_on(self, field) -> None:
         if self.starts_on.data and field.data and field.data < self.starts_on.data:
             raise ValidationError(_l("The end is before the start."))
+
+    def validate_noisy_hours(self, field) -> None:
+        try:
+            parse_noisy_hours(field.data or "")
+        except ValueError as bad:
+            raise ValidationError(_l("“%(part)s” is not two times of day like 12:00-14:00.", part=str(bad))) from None
 
 
 class PenaltyForm(Form):

@@ -175,7 +175,7 @@ def refund(project_id: int):
 
 
 @bp.route("/<int:project_id>/permits", methods=["POST"])
-@roles_required(SUPERVISING - {Role.ENGINEER, Role.GUARD})
+@roles_required(SUPERVISING - {Role.ENGINEER, Role.GUARD}, supervisor_of="security")  # 保安部办理动火证
 def add_permit(project_id: int):
     """Record a hot-work permit (动火证) and its dates."""
     project = _project(project_id)

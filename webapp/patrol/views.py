@@ -18,6 +18,7 @@ from webapp.access import require_site, roles_required, visible_sites
 from webapp.choices import choices
 from webapp.downloads import download
 from webapp.extensions import db
+from webapp.form_rules import date_in_url
 from webapp.pages import offline_page, render, see_other
 from webapp.patrol import codes as patrol_codes
 from webapp.patrol.codes import qr_svg
@@ -29,17 +30,13 @@ WALKERS = frozenset({Role.GUARD, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 
 
 def _day(site) -> date:
-    raw = request.args.get("day", "")
     route = db.session.scalar(select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active))
     schedule = Schedule.from_json(route.schedule) if route else None
-    try:
-        return date.fromisoformat(raw) if raw else current_night(site, utcnow(), schedule)
-    except ValueError:
-        abort(400)
+    return date_in_url("day", lambda: current_night(site, utcnow(), schedule))
 
 
 @bp.route("")
-@roles_required(SUPERVISORS)
+@roles_required(SUPERVISORS, supervisor_of="security")
 def board():
     """Tonight's rounds per site on a timeline: missed and late checkpoints stand out."""
     now = utcnow()
@@ -53,7 +50,7 @@ def board():
 
 
 @bp.route("/routes/<int:route_id>/walk")
-@roles_required(WALKERS)
+@roles_required(WALKERS, supervisor_of="security")
 @offline_page
 def walk(route_id: int):
     """The guard's route on the phone: what is done, what is next, and the code to type or scan."""
@@ -77,7 +74,7 @@ def walk(route_id: int):
 
 
 @bp.route("/routes/<int:route_id>/codes")
-@roles_required(SUPERVISORS)
+@roles_required(SUPERVISORS, supervisor_of="security")
 def codes(route_id: int):
     """Every checkpoint's QR code with its name and place, to print and stick on the wall."""
     route = _route(route_id)
@@ -85,7 +82,7 @@ def codes(route_id: int):
 
 
 @bp.route("/routes/<int:route_id>/codes.pdf")
-@roles_required(SUPERVISORS)
+@roles_required(SUPERVISORS, supervisor_of="security")
 def codes_pdf(route_id: int):
     """The same codes as a PDF, four to an A4 page."""
     route = _route(route_id)
@@ -93,7 +90,7 @@ def codes_pdf(route_id: int):
 
 
 @bp.route("/routes/<int:route_id>/checkpoints/<int:location_id>/rotate", methods=["POST"])
-@roles_required(SUPERVISORS)
+@roles_required(SUPERVISORS, supervisor_of="security")
 def rotate(route_id: int, location_id: int):
     """Print a lost label again with a new code; the old code stops working."""
     route = _route(route_id)
@@ -111,7 +108,7 @@ def _route(route_id: int) -> PatrolRoute:
 
 
 @bp.route("/routes", methods=["GET", "POST"])
-@roles_required(SUPERVISORS)
+@roles_required(SUPERVISORS, supervisor_of="security")
 def routes():
     """The routes of the person's sites, and a form to add one."""
     form = RouteForm()
@@ -128,7 +125,7 @@ def routes():
 
 
 @bp.route("/routes/<int:route_id>", methods=["GET", "POST"])
-@roles_required(SUPERVISORS)
+@roles_required(SUPERVISORS, supervisor_of="security")
 def edit(route_id: int):
     """A route's schedule and its checkpoints in walking order."""
     route = _route(route_id)
@@ -161,17 +158,13 @@ def edit(route_id: int):
 
 
 @bp.route("/guards/<int:user_id>")
-@roles_required(SUPERVISORS)
+@roles_required(SUPERVISORS, supervisor_of="security")
 def guard(user_id: int):
     """A guard's week: every round of their routes, and which of its scans were theirs."""
     person = db.session.get(User, user_id) or abort(404)
     if person.role != Role.GUARD or not any(current_user.may_see_site(s) for s in person.site_ids):
         abort(404)
     now = utcnow()
-    raw = request.args.get("week", "")
-    try:
-        start = date.fromisoformat(raw) if raw else current_night(person.sites[0], now)
-    except ValueError:
-        abort(400)
+    start = date_in_url("week", lambda: current_night(person.sites[0], now))
     monday = start - timedelta(days=start.weekday())
     return render("patrol/guard.html", person=person, monday=monday, week=guard_week(db.session, person, monday, now))

@@ -1,4 +1,4 @@
-"""The manager's page for people: add staff, reset passwords."""
+"""The manager's page for people: add staff, reset passwords, deactivate those who left."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, url_for
@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from inspections.base import utcnow
 from inspections.org import Department, Device, Role, Site, User, user_site
-from inspections.people import PersonRefused, create_user, reset_password
-from webapp.form_rules import TEXT_ERRORS
+from inspections.people import PersonRefused, create_user, may_manage, reset_password, set_active
+from webapp.form_rules import TEXT_ERRORS, Form
 from inspections.tenant_import import COLUMNS, Problem, apply, decode, parse
 from sync.tokens import revoke_device
 from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
@@ -58,7 +58,7 @@ def index():
             db.session.commit()
             flash(_("%(name)s can now log in as %(username)s.", name=user.display_name, username=user.username))
             return see_other(url_for("people.index"))
-    return render("people/index.html", form=form, people=_people(),
+    return render("people/index.html", form=form, people=_people(), may_manage=may_manage, toggle=Form(),
                   status=422 if form.errors else 200)
 
 
@@ -66,9 +66,7 @@ def index():
 @roles_required(OFFICE)
 def password(user_id: int):
     """Set a new password for someone who forgot theirs."""
-    user = db.session.get(User, user_id) or abort(404)
-    if user not in _people() or (user.role == Role.ADMIN and current_user.role != Role.ADMIN):
-        abort(404)
+    user = _person(user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         reset_password(db.session, user, form.password.data, actor=current_user)
@@ -76,6 +74,34 @@ def password(user_id: int):
         flash(_("New password set for %(name)s.", name=user.display_name))
         return see_other(url_for("people.index"))
     return render("people/password.html", form=form, person=user, status=422 if form.errors else 200)
+
+
+def _person(user_id: int) -> User:
+    """Someone the person may manage, or 404: they need not learn who else exists."""
+    user = db.session.get(User, user_id)
+    if user is None or user not in _people() or not may_manage(current_user, user):
+        abort(404)
+    return user
+
+
+@bp.route("/<int:user_id>/active", methods=["POST"])
+@roles_required(OFFICE)
+def set_person_active(user_id: int):
+    """Deactivate someone who has left, or let them back in."""
+    user = _person(user_id)
+    form = Form()
+    if not form.validate_on_submit():
+        abort(400)
+    active = not user.active
+    try:
+        set_active(db.session, user, active, actor=current_user)
+    except PersonRefused:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("%(name)s can log in again.", name=user.display_name) if active
+          else _("%(name)s can no longer log in or sync; their records stay.", name=user.display_name))
+    return see_other(url_for("people.index"))
 
 
 @bp.route("/devices")

@@ -3,6 +3,7 @@ from webapp.form_rules import Form, Name
 from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
+from inspections.photos import is_sha256
 from tickets.states import TicketState
 from webapp.choices import choices
 
@@ -62,4 +63,8 @@ class IntakeForm(Form):
     service_item_id = SelectField(_l("Service (repairs)"), coerce=int, default=0)
     photos = MultipleFileField(_l("Photos"))
     photo_shas = HiddenField()  # photos already received when the form comes back to be fixed
+
+    def validate_photo_shas(self, field) -> None:
+        if not all(is_sha256(sha) for sha in (field.data or "").split(",") if sha):
+            raise ValidationError(_l("The photos received could not be read: attach them again."))
     decision = HiddenField()  # "join" or "new", once told of an open ticket for the same place

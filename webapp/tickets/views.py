@@ -16,7 +16,7 @@ from inspections.timeline import STREAMS
 from inspections.timeline import timeline as place_timeline
 from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketKind
 from tickets.services import (
-    assign_ticket, called_back, comment_on_ticket, due_hours_for, get_ticket_by_number, open_duplicate,
+    assign_ticket, called_back, may_assign, comment_on_ticket, due_hours_for, get_ticket_by_number, open_duplicate,
     record_callback,
     take_at_desk, transition_ticket,
 )
@@ -134,8 +134,11 @@ def _load(number: str) -> Ticket:
 def _assign_form(ticket: Ticket, formdata=None) -> AssignForm:
     form = AssignForm(formdata=formdata) if formdata is not None else AssignForm(
         department_id=ticket.department_id or 0, assignee_id=ticket.assignee_id or 0)
-    form.department_id.choices = choices([(0, "—")] + [
-        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))])
+    departments = select(Department).order_by(Department.id)
+    if current_user.role == Role.SUPERVISOR:  # a lead keeps the work in their own department
+        departments = departments.where(Department.id == current_user.department_id)
+    form.department_id.choices = choices(([] if current_user.role == Role.SUPERVISOR else [(0, "—")]) + [
+        (d.id, d.name) for d in db.session.scalars(departments)])
     people = db.session.scalars(
         select(User).join(user_site).where(user_site.c.site_id == ticket.site_id, User.active)
         .order_by(User.display_name))
@@ -167,7 +170,7 @@ def _show(ticket: Ticket, assign_form: AssignForm | None = None, comment_form: C
         "tickets/show.html", status=status, ticket=ticket, now=utcnow(),
         next_states=[to for to in next_states(ticket.state, current_user, ticket.assignee_id, ticket.kind)
                      if not (to == TicketState.CLOSED and ticket.kind == TicketKind.COMPLAINT and not called_back(ticket))],
-        assign_form=assign_form or (_assign_form(ticket) if is_handler(current_user) else None),
+        assign_form=assign_form or (_assign_form(ticket) if may_assign(current_user, ticket) else None),
         comment_form=comment_form or CommentForm(),
         transition_form=TransitionForm(),
         callback_form=callback_form or (CallbackForm() if _callback_due(ticket) else None),
@@ -193,6 +196,8 @@ def _before_after(ticket: Ticket) -> tuple[list[str], list[str]]:
 def assign(number: str):
     """Give the ticket to a department and a person."""
     ticket = _load(number)
+    if not may_assign(current_user, ticket):
+        abort(403)
     form = _assign_form(ticket, request.form)
     if not form.validate():
         return _show(ticket, assign_form=form, status=422)
