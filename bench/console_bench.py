@@ -1,6 +1,7 @@
 """The console under load: gunicorn (4 workers) on a database holding 100,000 tickets and
 200,000 inspections (`flask demo history`), 20 logged-in clients at once, p50/p95 of the
 dashboard and of the ticket list against /healthz (a trivial route: one SELECT 1) in the same run."""
+
 from __future__ import annotations
 
 import http.client
@@ -54,16 +55,34 @@ class Client:
     def log_in(self, username: str) -> None:
         _, page = self.request("GET", "/login")
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        status, _ = self.request("POST", "/login", urlencode(
-            {"csrf_token": token, "username": username, "password": DEMO_PASSWORD}))
+        status, _ = self.request(
+            "POST", "/login", urlencode({"csrf_token": token, "username": username, "password": DEMO_PASSWORD})
+        )
         assert status == 303, f"login failed: {status}"
 
 
 def _serve(database_url: str, folder: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench", "PHOTO_DIR": str(folder / "photos"),
-           "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-                               "--log-level", "warning", "webapp:create_app()"], cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench",
+        "PHOTO_DIR": str(folder / "photos"),
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+            "webapp:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -103,18 +122,34 @@ def _percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-def bench_console(kind: str, postgres_url: str | None, folder: Path, tickets: int = 100_000,
-                  inspections: int = 200_000, clients: int = 20, per_client: int = 20) -> dict:
+def bench_console(
+    kind: str,
+    postgres_url: str | None,
+    folder: Path,
+    tickets: int = 100_000,
+    inspections: int = 200_000,
+    clients: int = 20,
+    per_client: int = 20,
+) -> dict:
     url = fresh_database_url(kind, postgres_url, folder)
     app = build_app(url, folder)
     with app.app_context():
         load_demo(db.session, utcnow())
         db.session.commit()
     t0 = time.perf_counter()
-    subprocess.run([str(BIN / "flask"), "demo", "history", "--tickets", str(tickets), "--inspections",
-                    str(inspections)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "FLASK_APP": "webapp:create_app",
-                        "LOG_LEVEL": "WARNING"})
+    subprocess.run(
+        [str(BIN / "flask"), "demo", "history", "--tickets", str(tickets), "--inspections", str(inspections)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "FLASK_APP": "webapp:create_app",
+            "LOG_LEVEL": "WARNING",
+        },
+    )
     generated_s = time.perf_counter() - t0
     port = _free_port()
     server = _serve(url, folder, port)

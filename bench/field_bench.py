@@ -11,6 +11,7 @@ photos: the server's ingest of a phone photo (PUT /api/v1/photos/<sha256>, in-pr
 verify, decode, display and thumbnail copies, three files, a row) against Pillow's bare decode
 and encode of the same file, in the same run.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -71,8 +72,11 @@ def _weigh(sent: list[tuple[str, str, bytes]]) -> dict:
         totals[kind]["n"] += 1
         if kind in ("css", "js"):
             unique[path] = (kind, body)
-    assets = {"raw": sum(len(b) for _, b in unique.values()), "gz": sum(_gzip_size(b) for _, b in unique.values()),
-              "files": len(unique)}
+    assets = {
+        "raw": sum(len(b) for _, b in unique.values()),
+        "gz": sum(_gzip_size(b) for _, b in unique.values()),
+        "files": len(unique),
+    }
     return {"by_kind": dict(totals), "css_js_unique": assets}
 
 
@@ -93,8 +97,15 @@ def _offline_resources(page) -> dict:
         .map(e => ({name: e.name, type: e.initiatorType, size: e.decodedBodySize, transfer: e.transferSize}))""")
     used = defaultdict(lambda: {"decoded": 0, "transferred": 0})
     for e in entries:
-        kind = "html" if e["type"] == "navigation" else "css" if e["name"].endswith(".css") or ".css?" in e["name"] \
-            else "js" if e["name"].endswith(".js") or ".js?" in e["name"] else "other"
+        kind = (
+            "html"
+            if e["type"] == "navigation"
+            else "css"
+            if e["name"].endswith(".css") or ".css?" in e["name"]
+            else "js"
+            if e["name"].endswith(".js") or ".js?" in e["name"]
+            else "other"
+        )
         used[kind]["decoded"] += e["size"]
         used[kind]["transferred"] += e["transfer"]
     return dict(used)
@@ -170,8 +181,10 @@ def phone_photo(seed: int) -> bytes:
     draw = ImageDraw.Draw(image)
     for _ in range(60):
         x, y = rng.randrange(1600), rng.randrange(1200)
-        draw.rectangle((x, y, x + rng.randrange(40, 400), y + rng.randrange(40, 300)),
-                       fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+        draw.rectangle(
+            (x, y, x + rng.randrange(40, 400), y + rng.randrange(40, 300)),
+            fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)),
+        )
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     return out.getvalue()
@@ -183,8 +196,9 @@ def bench_photos(kind: str, postgres_url: str | None, folder: Path, photos: int 
     app = build_app(fresh_database_url(kind, postgres_url, folder), folder)
     world = populate(app, phones=1)
     client = app.test_client()
-    token = client.post("/api/v1/auth/token", json={"username": world["usernames"][0], "password": "bench-pass",
-                                                    "device_name": "b"}).get_json()["token"]
+    token = client.post(
+        "/api/v1/auth/token", json={"username": world["usernames"][0], "password": "bench-pass", "device_name": "b"}
+    ).get_json()["token"]
     files = [phone_photo(n) for n in range(photos)]
     ingest, bare = [], []
     try:
@@ -195,14 +209,21 @@ def bench_photos(kind: str, postgres_url: str | None, folder: Path, photos: int 
                 image.save(io.BytesIO(), "JPEG", quality=82)
             bare.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            response = client.put(f"/api/v1/photos/{hashlib.sha256(data).hexdigest()}", data=data,
-                                  headers={"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"})
+            response = client.put(
+                f"/api/v1/photos/{hashlib.sha256(data).hexdigest()}",
+                data=data,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"},
+            )
             ingest.append(time.perf_counter() - t0)
             assert response.status_code == 201, response.get_json()
     finally:
         with app.app_context():
             db.engine.dispose()
-    result = {"ingest_ms": statistics.median(ingest) * 1000, "bare_ms": statistics.median(bare) * 1000,
-              "bytes": statistics.median(len(f) for f in files), "n": photos}
+    result = {
+        "ingest_ms": statistics.median(ingest) * 1000,
+        "bare_ms": statistics.median(bare) * 1000,
+        "bytes": statistics.median(len(f) for f in files),
+        "n": photos,
+    }
     result["ratio"] = result["ingest_ms"] / result["bare_ms"]
     return result

@@ -1,4 +1,5 @@
 """Run every benchmark and rewrite docs/PERFORMANCE.md (`make bench`)."""
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,26 @@ REPORT = ROOT / "docs" / "PERFORMANCE.md"
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    memory_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")), 0)
-    return (f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GiB; {platform.system()} "
-            f"{platform.release()}; Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    memory_kb = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GiB; {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
+    )
 
 
 def postgres_version(url: str) -> str:
@@ -76,8 +91,10 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for kind, push, *_ in rows:
-        lines.append(f"| {kind} | {push['push_per_s']:,.0f} | {push['bulk_per_s']:,.0f} | {push['ratio']:.2f} | "
-                     f"{'met' if push['ratio'] <= 4 else 'MISSED'} |")
+        lines.append(
+            f"| {kind} | {push['push_per_s']:,.0f} | {push['bulk_per_s']:,.0f} | {push['ratio']:.2f} | "
+            f"{'met' if push['ratio'] <= 4 else 'MISSED'} |"
+        )
     lines += [
         "",
         "Where the time goes (profiled): per mutation the contract asks for its own savepoint (two round",
@@ -97,8 +114,10 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for kind, _push, pull, *_ in rows:
-        lines.append(f"| {kind} | {pull['small_ms']:.1f} | {pull['large_ms']:.1f} | {pull['ratio']:.2f} | "
-                     f"{'met' if pull['ratio'] < 1.5 else 'MISSED'} |")
+        lines.append(
+            f"| {kind} | {pull['small_ms']:.1f} | {pull['large_ms']:.1f} | {pull['ratio']:.2f} | "
+            f"{'met' if pull['ratio'] < 1.5 else 'MISSED'} |"
+        )
     lines += [
         "",
         "## The manager's console under load",
@@ -118,7 +137,8 @@ def main() -> None:
         lines.append(
             f"| {kind} | {c['generated_s']:.0f} | {c['trivial']['p50']:.0f} / {c['trivial']['p95']:.0f} | "
             f"{c['list']['p50']:.0f} / {c['list']['p95']:.0f} | {c['dashboard']['p50']:.0f} / {c['dashboard']['p95']:.0f} | "
-            f"{c['ratio']:.1f} | {'met' if c['ratio'] <= 10 else 'MISSED'} |")
+            f"{c['ratio']:.1f} | {'met' if c['ratio'] <= 10 else 'MISSED'} |"
+        )
     lines += [
         "",
         "How the console stays fast: open tickets are a few percent of all and sit in a partial index",
@@ -138,7 +158,7 @@ def main() -> None:
         "Measured in Chromium (headless, a 360×740 phone) against the app on SQLite with the demo data.",
         "**First load**: a cleaner (陈梅) logs in on a new phone and the app makes itself ready for offline use",
         "(the service worker installs the shell; Today has the phone keep every page of her shift). Every",
-        "byte the server sent, counted by a WSGI wrapper, by type; \"gzip\" is what the same bodies weigh",
+        'byte the server sent, counted by a WSGI wrapper, by type; "gzip" is what the same bodies weigh',
         "compressed with gzip -6, as a reverse proxy with gzip on sends them (the app does not compress).",
         "",
         "| type | responses | bytes | gzip |",
@@ -156,7 +176,7 @@ def main() -> None:
         "The QR decoder (jsQR, 46 KB compressed) is not part of it: only phones that walk rounds and have no",
         "BarcodeDetector fetch it.",
         "",
-        f"**Offline reload** of the checklist page (network off, server stopped; from the phone's cache): first",
+        "**Offline reload** of the checklist page (network off, server stopped; from the phone's cache): first",
         f"contentful paint **{offline['fcp_ms']:.0f} ms** (median of 5; target under 300 ms: "
         f"{'met' if offline['fcp_ms'] < 300 else 'MISSED'}); it used "
         + ", ".join(f"{k} {v['decoded'] / kb:.1f} KB" for k, v in sorted(offline["used"].items()))
@@ -180,8 +200,10 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for kind, *_rest, p in rows:
-        lines.append(f"| {kind} | {p['ingest_ms']:.1f} | {p['bare_ms']:.1f} | {p['ratio']:.2f} | "
-                     f"{'met' if p['ratio'] <= 2 else 'MISSED'} |")
+        lines.append(
+            f"| {kind} | {p['ingest_ms']:.1f} | {p['bare_ms']:.1f} | {p['ratio']:.2f} | "
+            f"{'met' if p['ratio'] <= 2 else 'MISSED'} |"
+        )
     lines += [
         "",
         "What it took: the display copy is no longer re-encoded with `optimize=True` (half the encoding",

@@ -5,6 +5,7 @@ endpoint (in-process, no sockets), against a bulk insert of the same rows with S
 in the same run: the practical limit of the database.
 pull: the time to pull the last 50 changes after 1,000 and after 100,000 recorded changes.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -15,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from bench.world import build_app, fresh_database_url, populate
-from inspections.records import Answer, Inspection
 from inspections.checklists import TemplateVersion
+from inspections.records import Answer, Inspection
 from sync.models import Change
 from webapp.extensions import db
 
@@ -26,28 +27,43 @@ NOW = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
 def _payload(world, n: int) -> dict:
     answers = [{"item_id": f"i{k:02d}", "value": "pass"} for k in range(world["items"])]
     at = (NOW + timedelta(seconds=n)).isoformat()
-    return {"inspection_id": str(uuid.uuid4()), "template_id": world["template_id"], "template_version": 1,
-            "site_id": world["site_id"], "location_id": world["location_id"], "started_at": at, "finished_at": at,
-            "answers": answers}
+    return {
+        "inspection_id": str(uuid.uuid4()),
+        "template_id": world["template_id"],
+        "template_version": 1,
+        "site_id": world["site_id"],
+        "location_id": world["location_id"],
+        "started_at": at,
+        "finished_at": at,
+        "answers": answers,
+    }
 
 
 def bench_push(kind: str, postgres_url: str | None, folder, inspections: int = 5000, batch: int = 100) -> dict:
     app = build_app(fresh_database_url(kind, postgres_url, folder), folder)
     world = populate(app)
     client = app.test_client()
-    tokens = [client.post("/api/v1/auth/token", json={"username": u, "password": "bench-pass", "device_name": "b"})
-              .get_json()["token"] for u in world["usernames"]]
+    tokens = [
+        client.post(
+            "/api/v1/auth/token", json={"username": u, "password": "bench-pass", "device_name": "b"}
+        ).get_json()["token"]
+        for u in world["usernames"]
+    ]
     batches = []
     for start in range(0, inspections, batch):
-        mutations = [{"id": str(uuid.uuid4()), "type": "inspection.submit", "payload": _payload(world, n)}
-                     for n in range(start, start + batch)]
+        mutations = [
+            {"id": str(uuid.uuid4()), "type": "inspection.submit", "payload": _payload(world, n)}
+            for n in range(start, start + batch)
+        ]
         batches.append(mutations)
 
     started = time.perf_counter()
     for number, mutations in enumerate(batches):
-        response = client.post("/api/v1/sync/push", json={"device_time": datetime.now(timezone.utc).isoformat(),
-                                                          "mutations": mutations},
-                               headers={"Authorization": f"Bearer {tokens[number % len(tokens)]}"})
+        response = client.post(
+            "/api/v1/sync/push",
+            json={"device_time": datetime.now(timezone.utc).isoformat(), "mutations": mutations},
+            headers={"Authorization": f"Bearer {tokens[number % len(tokens)]}"},
+        )
         assert response.status_code == 200 and all(r["status"] == "applied" for r in response.get_json()["results"])
     push_seconds = time.perf_counter() - started
 
@@ -63,28 +79,56 @@ def bench_push(kind: str, postgres_url: str | None, folder, inspections: int = 5
             for n in range(start, start + batch):
                 inspection_id = uuid.uuid4()
                 at = NOW + timedelta(seconds=n)
-                rows.append({"id": inspection_id, "template_version_id": version_id, "site_id": world["site_id"],
-                             "location_id": world["location_id"], "inspector_id": user_id, "started_at": at,
-                             "finished_at": at, "received_at": at, "clock_flagged": False, "source": "bench",
-                             "failed_count": 0, "score": 100.0})
-                answers += [{"inspection_id": inspection_id, "item_id": f"i{k:02d}", "position": k, "value": "pass",
-                             "note": "", "passed": True} for k in range(world["items"])]
+                rows.append(
+                    {
+                        "id": inspection_id,
+                        "template_version_id": version_id,
+                        "site_id": world["site_id"],
+                        "location_id": world["location_id"],
+                        "inspector_id": user_id,
+                        "started_at": at,
+                        "finished_at": at,
+                        "received_at": at,
+                        "clock_flagged": False,
+                        "source": "bench",
+                        "failed_count": 0,
+                        "score": 100.0,
+                    }
+                )
+                answers += [
+                    {
+                        "inspection_id": inspection_id,
+                        "item_id": f"i{k:02d}",
+                        "position": k,
+                        "value": "pass",
+                        "note": "",
+                        "passed": True,
+                    }
+                    for k in range(world["items"])
+                ]
             with db.engine.begin() as conn:
                 conn.execute(sa.insert(Inspection.__table__), rows)
                 conn.execute(sa.insert(Answer.__table__), answers)
         bulk_seconds = time.perf_counter() - started
         db.engine.dispose()
-    return {"push_per_s": inspections / push_seconds, "bulk_per_s": inspections / bulk_seconds,
-            "ratio": push_seconds / bulk_seconds, "push_s": push_seconds, "bulk_s": bulk_seconds}
+    return {
+        "push_per_s": inspections / push_seconds,
+        "bulk_per_s": inspections / bulk_seconds,
+        "ratio": push_seconds / bulk_seconds,
+        "push_s": push_seconds,
+        "bulk_s": bulk_seconds,
+    }
 
 
-def bench_pull(kind: str, postgres_url: str | None, folder, histories=(1_000, 100_000), tail: int = 50,
-               repeats: int = 40) -> dict:
+def bench_pull(
+    kind: str, postgres_url: str | None, folder, histories=(1_000, 100_000), tail: int = 50, repeats: int = 40
+) -> dict:
     app = build_app(fresh_database_url(kind, postgres_url, folder), folder)
     world = populate(app, phones=1)
     client = app.test_client()
-    token = client.post("/api/v1/auth/token", json={"username": world["usernames"][0], "password": "bench-pass",
-                                                    "device_name": "b"}).get_json()["token"]
+    token = client.post(
+        "/api/v1/auth/token", json={"username": world["usernames"][0], "password": "bench-pass", "device_name": "b"}
+    ).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     timings = {}
     with app.app_context():
@@ -94,11 +138,19 @@ def bench_pull(kind: str, postgres_url: str | None, folder, histories=(1_000, 10
             # pull, so only the cost of finding the changes is measured).
             db.session.commit()
             missing = history - recorded
-            rows = [{"entity": "assignment", "entity_id": str(10_000_000 + recorded + n), "op": "upsert",
-                     "site_id": world["site_id"], "changed_at": NOW} for n in range(missing)]
+            rows = [
+                {
+                    "entity": "assignment",
+                    "entity_id": str(10_000_000 + recorded + n),
+                    "op": "upsert",
+                    "site_id": world["site_id"],
+                    "changed_at": NOW,
+                }
+                for n in range(missing)
+            ]
             with db.engine.begin() as conn:
                 for start in range(0, len(rows), 10_000):
-                    conn.execute(sa.insert(Change.__table__), rows[start:start + 10_000])
+                    conn.execute(sa.insert(Change.__table__), rows[start : start + 10_000])
             recorded = history
             last = db.session.scalar(sa.select(sa.func.max(Change.seq)))
             db.session.commit()
@@ -112,5 +164,9 @@ def bench_pull(kind: str, postgres_url: str | None, folder, histories=(1_000, 10
             timings[history] = statistics.median(samples)
         db.engine.dispose()
     small, large = histories
-    return {"small_ms": timings[small] * 1000, "large_ms": timings[large] * 1000,
-            "ratio": timings[large] / timings[small], "histories": histories}
+    return {
+        "small_ms": timings[small] * 1000,
+        "large_ms": timings[large] * 1000,
+        "ratio": timings[large] / timings[small],
+        "histories": histories,
+    }

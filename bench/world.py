@@ -1,4 +1,5 @@
 """A fresh database with just enough in it to benchmark: one site, twenty phones, a 20-item checklist."""
+
 from __future__ import annotations
 
 import uuid
@@ -27,8 +28,14 @@ def fresh_database_url(kind: str, postgres_url: str | None, folder) -> str:
 
 
 def build_app(database_url: str, folder):
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "PHOTO_DIR": str(folder / "photos"),
-                      "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "bench",
+            "PHOTO_DIR": str(folder / "photos"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     with app.app_context():
         upgrade()
     return app
@@ -46,12 +53,31 @@ def populate(app, phones: int = 20, items: int = 20) -> dict:
         template = ChecklistTemplate(kind="cleaning", title="基准检查表", roles=["cleaner"], area_type="restroom")
         db.session.add(template)
         db.session.flush()
-        definition = Definition.model_validate({"sections": [{"title": "s", "items": [
-            {"id": f"i{n:02d}", "label": f"项目 {n}", "type": "pass_fail"} for n in range(items)]}]})
+        definition = Definition.model_validate(
+            {
+                "sections": [
+                    {
+                        "title": "s",
+                        "items": [{"id": f"i{n:02d}", "label": f"项目 {n}", "type": "pass_fail"} for n in range(items)],
+                    }
+                ]
+            }
+        )
         publish_template_version(db.session, template, definition, actor=None)
         for n in range(phones):
-            create_user(db.session, username=f"phone{n:02d}", display_name=f"保洁员{n}", password="bench-pass",
-                        role=Role.CLEANER, sites=[site])
+            create_user(
+                db.session,
+                username=f"phone{n:02d}",
+                display_name=f"保洁员{n}",
+                password="bench-pass",
+                role=Role.CLEANER,
+                sites=[site],
+            )
         db.session.commit()
-        return {"site_id": site.id, "location_id": restroom.id, "template_id": template.id, "items": items,
-                "usernames": [f"phone{n:02d}" for n in range(phones)]}
+        return {
+            "site_id": site.id,
+            "location_id": restroom.id,
+            "template_id": template.id,
+            "items": items,
+            "usernames": [f"phone{n:02d}" for n in range(phones)],
+        }

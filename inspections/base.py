@@ -1,10 +1,10 @@
 """The declarative base every model shares, and the column types they use."""
+
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime, timezone
-
-import enum
 
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -63,5 +63,10 @@ def new_uuid() -> uuid.UUID:
 
 def str_enum(enum_class: type[enum.Enum], length: int = 32) -> Enum:
     """A column holding an enum's values (not its names) as plain text, read back as the enum."""
-    return Enum(enum_class, native_enum=False, length=length, validate_strings=True,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )

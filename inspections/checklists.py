@@ -4,6 +4,7 @@ A version's items live in one JSON document (``definition``), validated by the
 pydantic models below. An edit publishes a new version; an inspection keeps the
 version it was filled on, so old answers always read against their own items.
 """
+
 from __future__ import annotations
 
 import enum
@@ -22,9 +23,9 @@ class TemplateKind(str, enum.Enum):
     PATROL = "patrol"
     CLEANING = "cleaning"
     FITOUT = "fitout"
-    HANDOVER = "handover"          # unit handover at move-in (§3.1.4)
-    MOVEOUT = "moveout"            # move-out inspection (§3.13.4)
-    GREENING = "greening"          # §3.7.3
+    HANDOVER = "handover"  # unit handover at move-in (§3.1.4)
+    MOVEOUT = "moveout"  # move-out inspection (§3.13.4)
+    GREENING = "greening"  # §3.7.3
     SHIFT_HANDOVER = "shift_handover"  # front desk (§3.9.1)
     CLEANING_TASK = "cleaning_task"  # a periodic cleaning job done (§3.6.6)
     HIDDEN_WORKS = "hidden_works"  # fit-out hidden-works acceptance sign-off (§3.2.4 4] 5])
@@ -173,9 +174,7 @@ def get_template_version(session: Session, template_id: int, version: int) -> Te
     if (template_id, version) in known:
         return session.get(TemplateVersion, known[(template_id, version)])
     found = session.scalar(
-        select(TemplateVersion).where(
-            TemplateVersion.template_id == template_id, TemplateVersion.version == version
-        )
+        select(TemplateVersion).where(TemplateVersion.template_id == template_id, TemplateVersion.version == version)
     )
     if found is not None:
         known[(template_id, version)] = found.id

@@ -4,6 +4,7 @@ periodic tasks of §3.6.6, and the facts the board and the monthly sheet are mad
 The checks themselves are ordinary inspections of a cleaning template; which of the three
 checks (三查) one is follows from who did it and is stored on the inspection when it arrives.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -17,8 +18,17 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from inspections.base import Base, utcnow
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
 from inspections.cleaning_scores import (
-    CheckFact, CheckKind, DayCount, DutyFact, MonthSheet, ReworkFact, ScoringRule, day_counts, month_bounds,
-    month_sheet, responsible,
+    CheckFact,
+    CheckKind,
+    DayCount,
+    DutyFact,
+    MonthSheet,
+    ReworkFact,
+    ScoringRule,
+    day_counts,
+    month_bounds,
+    month_sheet,
+    responsible,
 )
 from inspections.org import Department, Location, LocationKind, Role, Site, User
 from inspections.records import Answer, Assignment, Inspection
@@ -90,15 +100,20 @@ def duties_of(session: Session, site_id: int, *, on: date | None = None) -> list
 
 def assign_area(session: Session, location: Location, cleaner: User, shift: str, starts_on: date) -> AreaDuty:
     """Give an area's shift to a cleaner from ``starts_on``; whoever had it ends the day before."""
-    for current in session.scalars(select(AreaDuty).where(
-            AreaDuty.location_id == location.id, AreaDuty.shift == shift,
-            (AreaDuty.ends_on.is_(None)) | (AreaDuty.ends_on >= starts_on))):
+    for current in session.scalars(
+        select(AreaDuty).where(
+            AreaDuty.location_id == location.id,
+            AreaDuty.shift == shift,
+            (AreaDuty.ends_on.is_(None)) | (AreaDuty.ends_on >= starts_on),
+        )
+    ):
         if current.starts_on >= starts_on:
             session.delete(current)  # planned but not begun: replaced outright
         else:
             current.ends_on = starts_on - timedelta(days=1)
-    duty = AreaDuty(site_id=location.site_id, location_id=location.id, cleaner_id=cleaner.id, shift=shift,
-                    starts_on=starts_on)
+    duty = AreaDuty(
+        site_id=location.site_id, location_id=location.id, cleaner_id=cleaner.id, shift=shift, starts_on=starts_on
+    )
     session.add(duty)
     session.flush()
     return duty
@@ -114,6 +129,7 @@ def responsible_cleaner(session: Session, location: Location, at: datetime) -> U
 
 
 # --- periodic tasks (§3.6.6) --------------------------------------------------------------
+
 
 class PeriodicTask(Base):
     """A recurring job such as 每月对外围麻石地进行彻底清洗: ``per_month`` times a month, each in
@@ -156,8 +172,11 @@ def occurrences(task: PeriodicTask, month: date) -> list[tuple[date, date]]:
 
 
 def task_template(session: Session) -> ChecklistTemplate | None:
-    return session.scalar(select(ChecklistTemplate).where(
-        ChecklistTemplate.kind == TemplateKind.CLEANING_TASK, ChecklistTemplate.active).order_by(ChecklistTemplate.id))
+    return session.scalar(
+        select(ChecklistTemplate)
+        .where(ChecklistTemplate.kind == TemplateKind.CLEANING_TASK, ChecklistTemplate.active)
+        .order_by(ChecklistTemplate.id)
+    )
 
 
 def schedule_tasks(session: Session, site: Site, day: date) -> int:
@@ -167,8 +186,13 @@ def schedule_tasks(session: Session, site: Site, day: date) -> int:
     tasks = list(session.scalars(select(PeriodicTask).where(PeriodicTask.site_id == site.id, PeriodicTask.active)))
     if template is None or not tasks:
         return 0
-    have = set(session.execute(select(Assignment.task_id, Assignment.due_on).where(
-        Assignment.site_id == site.id, Assignment.task_id.is_not(None), Assignment.due_on >= day.replace(day=1))).all())
+    have = set(
+        session.execute(
+            select(Assignment.task_id, Assignment.due_on).where(
+                Assignment.site_id == site.id, Assignment.task_id.is_not(None), Assignment.due_on >= day.replace(day=1)
+            )
+        ).all()
+    )
     head = session.scalar(select(Department.head_id).where(Department.code == "cleaning"))
     made = 0
     for task in tasks:
@@ -178,9 +202,18 @@ def schedule_tasks(session: Session, site: Site, day: date) -> int:
             assignee_id = task.assignee_id or _cleaner_on(session, task.location, starts_on) or head
             if assignee_id is None:
                 continue
-            session.add(Assignment(site_id=site.id, template_id=template.id, location_id=task.location_id,
-                                   assignee_id=assignee_id, due_on=starts_on, due_by=due_by, task_id=task.id,
-                                   note=task.title))
+            session.add(
+                Assignment(
+                    site_id=site.id,
+                    template_id=template.id,
+                    location_id=task.location_id,
+                    assignee_id=assignee_id,
+                    due_on=starts_on,
+                    due_by=due_by,
+                    task_id=task.id,
+                    note=task.title,
+                )
+            )
             made += 1
     session.flush()
     return made
@@ -203,49 +236,89 @@ def task_statuses(session: Session, site: Site, day: date) -> list[TaskStatus]:
     rows = session.execute(
         select(Assignment, func.min(Inspection.finished_at))
         .outerjoin(Inspection, Inspection.assignment_id == Assignment.id)
-        .where(Assignment.site_id == site.id, Assignment.task_id.is_not(None),
-               Assignment.due_on >= day.replace(day=1), Assignment.due_on <= day)
-        .group_by(Assignment.id).order_by(Assignment.due_by, Assignment.id)
+        .where(
+            Assignment.site_id == site.id,
+            Assignment.task_id.is_not(None),
+            Assignment.due_on >= day.replace(day=1),
+            Assignment.due_on <= day,
+        )
+        .group_by(Assignment.id)
+        .order_by(Assignment.due_by, Assignment.id)
     ).all()
     return [TaskStatus(a, done_at, done_at is None and a.last_day < day) for a, done_at in rows]
 
 
 # --- facts for the board and the monthly sheet -----------------------------------------------
 
+
 def cleaning_areas(session: Session, site_id: int) -> list[Location]:
-    return list(session.scalars(select(Location).where(
-        Location.site_id == site_id, Location.kind == LocationKind.AREA, Location.area_type.in_(AREA_TYPES))
-        .order_by(Location.id)))
+    return list(
+        session.scalars(
+            select(Location)
+            .where(Location.site_id == site_id, Location.kind == LocationKind.AREA, Location.area_type.in_(AREA_TYPES))
+            .order_by(Location.id)
+        )
+    )
 
 
 def check_facts(session: Session, site_id: int, start: datetime, end: datetime) -> list[CheckFact]:
     """Every cleaning check at the site in [start, end), with the weights of its failed items."""
     rows = session.execute(
-        select(Inspection.id, Inspection.location_id, Inspection.finished_at, Inspection.check_kind,
-               Inspection.score, TemplateVersion.definition)
+        select(
+            Inspection.id,
+            Inspection.location_id,
+            Inspection.finished_at,
+            Inspection.check_kind,
+            Inspection.score,
+            TemplateVersion.definition,
+        )
         .join(TemplateVersion, Inspection.template_version_id == TemplateVersion.id)
-        .where(Inspection.site_id == site_id, Inspection.check_kind.is_not(None),
-               Inspection.finished_at >= start, Inspection.finished_at < end)
+        .where(
+            Inspection.site_id == site_id,
+            Inspection.check_kind.is_not(None),
+            Inspection.finished_at >= start,
+            Inspection.finished_at < end,
+        )
         .order_by(Inspection.finished_at)
     ).all()
     failed: dict = {}
     for inspection_id, item_id in session.execute(
-            select(Answer.inspection_id, Answer.item_id).join(Inspection)
-            .where(Inspection.site_id == site_id, Inspection.check_kind.is_not(None),
-                   Inspection.finished_at >= start, Inspection.finished_at < end, Answer.passed.is_(False))):
+        select(Answer.inspection_id, Answer.item_id)
+        .join(Inspection)
+        .where(
+            Inspection.site_id == site_id,
+            Inspection.check_kind.is_not(None),
+            Inspection.finished_at >= start,
+            Inspection.finished_at < end,
+            Answer.passed.is_(False),
+        )
+    ):
         failed.setdefault(inspection_id, []).append(item_id)
     facts = []
     for inspection_id, location_id, finished_at, kind, score, definition in rows:
         weights = {item["id"]: item.get("weight", 1.0) for s in definition["sections"] for item in s["items"]}
-        facts.append(CheckFact(location_id, finished_at, CheckKind(kind), score,
-                               tuple(weights[i] for i in failed.get(inspection_id, []))))
+        facts.append(
+            CheckFact(
+                location_id,
+                finished_at,
+                CheckKind(kind),
+                score,
+                tuple(weights[i] for i in failed.get(inspection_id, [])),
+            )
+        )
     return facts
 
 
 def rework_facts(session: Session, site_id: int, start: datetime, end: datetime) -> list[ReworkFact]:
-    tickets = session.scalars(select(Ticket).where(
-        Ticket.site_id == site_id, Ticket.kind == TicketKind.REWORK, Ticket.location_id.is_not(None),
-        Ticket.created_at >= start, Ticket.created_at < end))
+    tickets = session.scalars(
+        select(Ticket).where(
+            Ticket.site_id == site_id,
+            Ticket.kind == TicketKind.REWORK,
+            Ticket.location_id.is_not(None),
+            Ticket.created_at >= start,
+            Ticket.created_at < end,
+        )
+    )
     return [ReworkFact(t.number, t.location_id, t.created_at, t.due_at, t.closed_at) for t in tickets]
 
 
@@ -264,24 +337,46 @@ def board(session: Session, site: Site, day: date) -> list[AreaToday]:
     start = datetime.combine(day, datetime.min.time(), ZoneInfo(site.timezone))
     rule = rule_for(session, site.id)
     checks = check_facts(session, site.id, start, start + timedelta(days=1))
-    graded = (Inspection.site_id == site.id, Inspection.finished_at < start + timedelta(days=1),
-              Inspection.check_kind.in_([CheckKind.PATROL.value, CheckKind.SPOT.value]))
-    last = (select(Inspection.location_id, func.max(Inspection.finished_at).label("at"))
-            .where(*graded).group_by(Inspection.location_id).subquery())
-    latest = dict(session.execute(
-        select(Inspection.location_id, Inspection.score).join(
-            last, (Inspection.location_id == last.c.location_id) & (Inspection.finished_at == last.c.at))
-        .where(*graded)).all())
-    open_rework = dict(session.execute(
-        select(Ticket.location_id, func.count()).where(
-            Ticket.site_id == site.id, Ticket.kind == TicketKind.REWORK,
-            Ticket.state.in_([s.value for s in OPEN_STATES])).group_by(Ticket.location_id)).all())
+    graded = (
+        Inspection.site_id == site.id,
+        Inspection.finished_at < start + timedelta(days=1),
+        Inspection.check_kind.in_([CheckKind.PATROL.value, CheckKind.SPOT.value]),
+    )
+    last = (
+        select(Inspection.location_id, func.max(Inspection.finished_at).label("at"))
+        .where(*graded)
+        .group_by(Inspection.location_id)
+        .subquery()
+    )
+    latest = dict(
+        session.execute(
+            select(Inspection.location_id, Inspection.score)
+            .join(last, (Inspection.location_id == last.c.location_id) & (Inspection.finished_at == last.c.at))
+            .where(*graded)
+        ).all()
+    )
+    open_rework = dict(
+        session.execute(
+            select(Ticket.location_id, func.count())
+            .where(
+                Ticket.site_id == site.id,
+                Ticket.kind == TicketKind.REWORK,
+                Ticket.state.in_([s.value for s in OPEN_STATES]),
+            )
+            .group_by(Ticket.location_id)
+        ).all()
+    )
     names: dict[int, list[str]] = {}
     for duty in duties_of(session, site.id, on=day):
         names.setdefault(duty.location_id, []).append(duty.cleaner.display_name)
     return [
-        AreaToday(area, day_counts([c for c in checks if c.area_id == area.id], rule), latest.get(area.id),
-                  open_rework.get(area.id, 0), list(dict.fromkeys(names.get(area.id, []))))
+        AreaToday(
+            area,
+            day_counts([c for c in checks if c.area_id == area.id], rule),
+            latest.get(area.id),
+            open_rework.get(area.id, 0),
+            list(dict.fromkeys(names.get(area.id, []))),
+        )
         for area in cleaning_areas(session, site.id)
     ]
 
@@ -291,5 +386,12 @@ def sheet_for(session: Session, site: Site, month: date, now: datetime) -> Month
     start, end = month_bounds(month, tz)
     rule = rule_for(session, site.id)
     duties = [d.fact() for d in duties_of(session, site.id)]
-    return month_sheet(month, rule, tz, duties, check_facts(session, site.id, start, end),
-                       rework_facts(session, site.id, start, end), now)
+    return month_sheet(
+        month,
+        rule,
+        tz,
+        duties,
+        check_facts(session, site.id, start, end),
+        rework_facts(session, site.id, start, end),
+        now,
+    )

@@ -4,6 +4,7 @@ moment, how many of each check an area had against its targets, and the month's 
 The rule is the site's own (``ScoringRule``) and is printed on the score sheet, so a cleaner
 can see why they got their score.
 """
+
 from __future__ import annotations
 
 import enum
@@ -54,10 +55,12 @@ class ScoringRule(BaseModel):
     spot_fail_points: Annotated[float, Field(ge=0, le=100)] = 2
     late_rework_points: Annotated[float, Field(ge=0, le=100)] = 2  # a rework not fixed by its due time
     clean_spot_points: Annotated[float, Field(ge=0, le=100)] = 0.5  # a spot check with nothing failed
-    shifts: list[Shift] = Field(default_factory=lambda: [
-        Shift(code="early", name="早班", start=time(6), end=time(14)),
-        Shift(code="late", name="晚班", start=time(14), end=time(22)),
-    ])
+    shifts: list[Shift] = Field(
+        default_factory=lambda: [
+            Shift(code="early", name="早班", start=time(6), end=time(14)),
+            Shift(code="late", name="晚班", start=time(14), end=time(22)),
+        ]
+    )
 
     @model_validator(mode="after")
     def _unique_shifts(self) -> ScoringRule:
@@ -67,12 +70,18 @@ class ScoringRule(BaseModel):
         return self
 
     def target(self, kind: CheckKind) -> int:
-        return {CheckKind.SELF: self.self_target, CheckKind.PATROL: self.patrol_target,
-                CheckKind.SPOT: self.spot_target}[kind]
+        return {
+            CheckKind.SELF: self.self_target,
+            CheckKind.PATROL: self.patrol_target,
+            CheckKind.SPOT: self.spot_target,
+        }[kind]
 
     def fail_points(self, kind: CheckKind) -> float:
-        return {CheckKind.SELF: self.self_fail_points, CheckKind.PATROL: self.patrol_fail_points,
-                CheckKind.SPOT: self.spot_fail_points}[kind]
+        return {
+            CheckKind.SELF: self.self_fail_points,
+            CheckKind.PATROL: self.patrol_fail_points,
+            CheckKind.SPOT: self.spot_fail_points,
+        }[kind]
 
     def shift_at(self, moment: time) -> Shift | None:
         return next((s for s in self.shifts if s.covers(moment)), None)

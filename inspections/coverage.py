@@ -1,5 +1,6 @@
 """Today's field coverage of a site, for the manager's console: night rounds walked, cleaning
 checks made and fit-out units inspected, each against what was due."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,11 +60,19 @@ def _rounds(session: Session, site: Site, now: datetime) -> Tally:
 def _cleaning(session: Session, site: Site, now: datetime) -> Tally:
     start = datetime.combine(local_day(site, now), time(), ZoneInfo(site.timezone))
     rule = rule_for(session, site.id)
-    made = {(area, kind): n for area, kind, n in session.execute(
-        select(Inspection.location_id, Inspection.check_kind, func.count())
-        .where(Inspection.site_id == site.id, Inspection.check_kind.is_not(None),
-               Inspection.finished_at >= start, Inspection.finished_at < start + timedelta(days=1))
-        .group_by(Inspection.location_id, Inspection.check_kind))}
+    made = {
+        (area, kind): n
+        for area, kind, n in session.execute(
+            select(Inspection.location_id, Inspection.check_kind, func.count())
+            .where(
+                Inspection.site_id == site.id,
+                Inspection.check_kind.is_not(None),
+                Inspection.finished_at >= start,
+                Inspection.finished_at < start + timedelta(days=1),
+            )
+            .group_by(Inspection.location_id, Inspection.check_kind)
+        )
+    }
     done = due = 0
     for area in cleaning_areas(session, site.id):
         for kind in CheckKind:
@@ -75,8 +84,11 @@ def _cleaning(session: Session, site: Site, now: datetime) -> Tally:
 
 def _fitout(session: Session, site: Site, now: datetime) -> Tally:
     today = local_day(site, now)
-    projects = session.scalars(select(FitoutProject).where(
-        FitoutProject.site_id == site.id, FitoutProject.state.in_([s.value for s in UNDER_WAY])))
+    projects = session.scalars(
+        select(FitoutProject).where(
+            FitoutProject.site_id == site.id, FitoutProject.state.in_([s.value for s in UNDER_WAY])
+        )
+    )
     done = due = 0
     for project in projects:
         due += len(DEPARTMENTS)
@@ -86,6 +98,12 @@ def _fitout(session: Session, site: Site, now: datetime) -> Tally:
 
 def inspection_weeks(session: Session, site_ids: list[int], week_starts: list[datetime]) -> tuple[list[int], list[int]]:
     """Checks finished per week, and how many of them failed an item."""
-    checks, failed = weekly_counts(session, Inspection.finished_at, week_starts, Inspection.site_id.in_(site_ids),
-                                   true(), Inspection.failed_count > 0)
+    checks, failed = weekly_counts(
+        session,
+        Inspection.finished_at,
+        week_starts,
+        Inspection.site_id.in_(site_ids),
+        true(),
+        Inspection.failed_count > 0,
+    )
     return checks, failed

@@ -5,6 +5,7 @@ at the project's unit, so they work offline like every checklist. What is partic
 fit-out lives here: the project and its permits, which department has inspected today, the
 rectification notice (整改通知) each violation produces, and the deposit ledger.
 """
+
 from __future__ import annotations
 
 import enum
@@ -62,7 +63,8 @@ class FitoutProject(Base):
     unit: Mapped[Location] = relationship()
     tenant: Mapped[Tenant | None] = relationship()
     hot_work_permits: Mapped[list[HotWorkPermit]] = relationship(
-        order_by="HotWorkPermit.starts_on", cascade="all, delete-orphan")
+        order_by="HotWorkPermit.starts_on", cascade="all, delete-orphan"
+    )
     ledger: Mapped[list[DepositEntry]] = relationship(order_by="DepositEntry.id", cascade="all, delete-orphan")
 
     @property
@@ -122,11 +124,18 @@ class FitoutRefused(Exception):
 
 # --- the project's life ---------------------------------------------------------------------
 
+
 def project_at(session: Session, unit_id: int, day: date) -> FitoutProject | None:
     """The project at a unit on a day (the latest begun, if several)."""
-    return session.scalar(select(FitoutProject).where(
-        FitoutProject.unit_id == unit_id, FitoutProject.starts_on <= day,
-        FitoutProject.state != FitoutState.DEPOSIT_REFUNDED).order_by(FitoutProject.starts_on.desc()))
+    return session.scalar(
+        select(FitoutProject)
+        .where(
+            FitoutProject.unit_id == unit_id,
+            FitoutProject.starts_on <= day,
+            FitoutProject.state != FitoutState.DEPOSIT_REFUNDED,
+        )
+        .order_by(FitoutProject.starts_on.desc())
+    )
 
 
 def parse_noisy_hours(text: str) -> list[tuple[time, time]]:
@@ -146,9 +155,22 @@ def parse_noisy_hours(text: str) -> list[tuple[time, time]]:
     return spans
 
 
-def open_project(session: Session, *, site: Site, unit: Location, contractor: str, permit_number: str,
-                 starts_on: date, ends_on: date, deposit_cents: int, actor: User, tenant: Tenant | None = None,
-                 drawings_ref: str = "", noisy_hours: str = "", worker_passes: int = 0) -> FitoutProject:
+def open_project(
+    session: Session,
+    *,
+    site: Site,
+    unit: Location,
+    contractor: str,
+    permit_number: str,
+    starts_on: date,
+    ends_on: date,
+    deposit_cents: int,
+    actor: User,
+    tenant: Tenant | None = None,
+    drawings_ref: str = "",
+    noisy_hours: str = "",
+    worker_passes: int = 0,
+) -> FitoutProject:
     """Register an application; the deposit paid in is the ledger's first line."""
     if ends_on < starts_on:
         raise FitoutRefused("bad_dates", "the fit-out ends before it starts")
@@ -156,13 +178,24 @@ def open_project(session: Session, *, site: Site, unit: Location, contractor: st
         parse_noisy_hours(noisy_hours)
     except ValueError as bad:
         raise FitoutRefused("bad_noisy_hours", f"not a span of two times of day: {bad}") from None
-    project = FitoutProject(site_id=site.id, unit_id=unit.id, tenant_id=tenant.id if tenant else None,
-                            contractor=contractor, permit_number=permit_number, starts_on=starts_on,
-                            ends_on=ends_on, drawings_ref=drawings_ref, noisy_hours=noisy_hours,
-                            worker_passes=worker_passes, deposit_cents=deposit_cents, state=FitoutState.APPLIED)
+    project = FitoutProject(
+        site_id=site.id,
+        unit_id=unit.id,
+        tenant_id=tenant.id if tenant else None,
+        contractor=contractor,
+        permit_number=permit_number,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        drawings_ref=drawings_ref,
+        noisy_hours=noisy_hours,
+        worker_passes=worker_passes,
+        deposit_cents=deposit_cents,
+        state=FitoutState.APPLIED,
+    )
     if deposit_cents:
-        project.ledger.append(DepositEntry(kind=EntryKind.DEPOSIT, amount_cents=deposit_cents, reason="装修押金",
-                                           actor_id=actor.id))
+        project.ledger.append(
+            DepositEntry(kind=EntryKind.DEPOSIT, amount_cents=deposit_cents, reason="装修押金", actor_id=actor.id)
+        )
     session.add(project)
     session.flush()
     return project
@@ -175,8 +208,17 @@ def advance(project: FitoutProject, to: FitoutState) -> None:
     project.state = to
 
 
-def charge_penalty(session: Session, project: FitoutProject, *, amount_cents: int, reason: str, actor: User,
-                   now: datetime, violation: Ticket | None = None, override: bool = False) -> DepositEntry:
+def charge_penalty(
+    session: Session,
+    project: FitoutProject,
+    *,
+    amount_cents: int,
+    reason: str,
+    actor: User,
+    now: datetime,
+    violation: Ticket | None = None,
+    override: bool = False,
+) -> DepositEntry:
     """Dock the deposit. A penalty that would take the balance below zero needs a manager's
     override, which the line records."""
     if amount_cents <= 0:
@@ -186,9 +228,15 @@ def charge_penalty(session: Session, project: FitoutProject, *, amount_cents: in
     over = amount_cents > project.balance_cents
     if over and not (override and actor.role in (Role.MANAGER, Role.ADMIN)):
         raise FitoutRefused("over_balance", "the penalty is more than the deposit left; a manager must override")
-    entry = DepositEntry(kind=EntryKind.PENALTY, amount_cents=-amount_cents, reason=reason, at=now,
-                         actor_id=actor.id, violation_id=violation.id if violation else None,
-                         override_by_id=actor.id if over else None)
+    entry = DepositEntry(
+        kind=EntryKind.PENALTY,
+        amount_cents=-amount_cents,
+        reason=reason,
+        at=now,
+        actor_id=actor.id,
+        violation_id=violation.id if violation else None,
+        override_by_id=actor.id if over else None,
+    )
     project.ledger.append(entry)
     session.flush()
     return entry
@@ -198,8 +246,9 @@ def refund_deposit(session: Session, project: FitoutProject, *, actor: User, now
     """After completion acceptance the manager releases what is left (§3.2.4 5. 5])."""
     if project.state != FitoutState.COMPLETED:
         raise FitoutRefused("not_completed", "the deposit is refunded after completion acceptance")
-    entry = DepositEntry(kind=EntryKind.REFUND, amount_cents=-max(project.balance_cents, 0), reason="押金退还",
-                         at=now, actor_id=actor.id)
+    entry = DepositEntry(
+        kind=EntryKind.REFUND, amount_cents=-max(project.balance_cents, 0), reason="押金退还", at=now, actor_id=actor.id
+    )
     project.ledger.append(entry)
     project.state = FitoutState.DEPOSIT_REFUNDED
     session.flush()
@@ -208,11 +257,14 @@ def refund_deposit(session: Session, project: FitoutProject, *, actor: User, now
 
 # --- violations and rectification notices ---------------------------------------------------
 
+
 def violations(session: Session, project: FitoutProject, *, open_only: bool = False) -> list[Ticket]:
     """The violations found at the project's unit since it started (only those still open)."""
     query = select(Ticket).where(
-        Ticket.location_id == project.unit_id, Ticket.kind == TicketKind.VIOLATION,
-        Ticket.created_at >= datetime.combine(project.starts_on, time(), ZoneInfo(project.site.timezone)))
+        Ticket.location_id == project.unit_id,
+        Ticket.kind == TicketKind.VIOLATION,
+        Ticket.created_at >= datetime.combine(project.starts_on, time(), ZoneInfo(project.site.timezone)),
+    )
     if open_only:
         query = query.where(Ticket.state.in_([s.value for s in OPEN_STATES]))
     return list(session.scalars(query.order_by(Ticket.created_at)))
@@ -224,15 +276,20 @@ def open_violations(session: Session, project: FitoutProject) -> list[Ticket]:
 
 # --- acceptances ------------------------------------------------------------------------------
 
+
 class AcceptanceKind(str, enum.Enum):
     HIDDEN_WORKS = "hidden_works"  # 隐蔽工程验收
     COMPLETION = "completion"  # 竣工验收
 
 
-ACCEPTANCE_TEMPLATES = {TemplateKind.HIDDEN_WORKS: AcceptanceKind.HIDDEN_WORKS,
-                        TemplateKind.COMPLETION: AcceptanceKind.COMPLETION}
-ACCEPTED_STATE = {AcceptanceKind.HIDDEN_WORKS: FitoutState.HIDDEN_WORKS_ACCEPTED,
-                  AcceptanceKind.COMPLETION: FitoutState.COMPLETED}
+ACCEPTANCE_TEMPLATES = {
+    TemplateKind.HIDDEN_WORKS: AcceptanceKind.HIDDEN_WORKS,
+    TemplateKind.COMPLETION: AcceptanceKind.COMPLETION,
+}
+ACCEPTED_STATE = {
+    AcceptanceKind.HIDDEN_WORKS: FitoutState.HIDDEN_WORKS_ACCEPTED,
+    AcceptanceKind.COMPLETION: FitoutState.COMPLETED,
+}
 
 
 @dataclass(frozen=True)
@@ -245,14 +302,19 @@ def signoffs(session: Session, project: FitoutProject, kind: AcceptanceKind) -> 
     """Each department's latest passing sign-off of an acceptance, or None."""
     template_kind = next(t for t, k in ACCEPTANCE_TEMPLATES.items() if k == kind)
     rows = session.execute(
-        select(Department.code, Inspection).join(User, Inspection.inspector_id == User.id)
+        select(Department.code, Inspection)
+        .join(User, Inspection.inspector_id == User.id)
         .join(Department, User.department_id == Department.id)
         .join(TemplateVersion, Inspection.template_version_id == TemplateVersion.id)
         .join(ChecklistTemplate, TemplateVersion.template_id == ChecklistTemplate.id)
-        .where(Inspection.location_id == project.unit_id, ChecklistTemplate.kind == template_kind,
-               Inspection.failed_count == 0,
-               Inspection.finished_at >= datetime.combine(project.starts_on, time(), ZoneInfo(project.site.timezone)))
-        .order_by(Inspection.finished_at)).all()
+        .where(
+            Inspection.location_id == project.unit_id,
+            ChecklistTemplate.kind == template_kind,
+            Inspection.failed_count == 0,
+            Inspection.finished_at >= datetime.combine(project.starts_on, time(), ZoneInfo(project.site.timezone)),
+        )
+        .order_by(Inspection.finished_at)
+    ).all()
     latest = {code: inspection for code, inspection in rows}
     return [Signoff(code, latest.get(code)) for code in DEPARTMENTS]
 
@@ -266,8 +328,9 @@ def check_acceptance_allowed(session: Session, template: ChecklistTemplate, unit
         raise FitoutRefused("no_project", "no fit-out project at this unit")
     still_open = open_violations(session, project)
     if still_open:
-        raise FitoutRefused("open_violations", "completion needs every violation closed",
-                            [f"{t.number} {t.title}" for t in still_open])
+        raise FitoutRefused(
+            "open_violations", "completion needs every violation closed", [f"{t.number} {t.title}" for t in still_open]
+        )
 
 
 def record_signoff(session: Session, template: ChecklistTemplate, unit: Location, day: date) -> None:
@@ -283,6 +346,7 @@ def record_signoff(session: Session, template: ChecklistTemplate, unit: Location
 
 
 # --- who has inspected today -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DepartmentToday:
@@ -303,9 +367,14 @@ def inspected_on(session: Session, project: FitoutProject, day: date) -> list[De
         .join(TemplateVersion, Inspection.template_version_id == TemplateVersion.id)
         .join(ChecklistTemplate, TemplateVersion.template_id == ChecklistTemplate.id)
         .join(Department, ChecklistTemplate.department_id == Department.id)
-        .where(Inspection.location_id == project.unit_id, ChecklistTemplate.kind == TemplateKind.FITOUT,
-               Inspection.finished_at >= start, Inspection.finished_at < start + timedelta(days=1))
-        .order_by(Inspection.finished_at)).all()
+        .where(
+            Inspection.location_id == project.unit_id,
+            ChecklistTemplate.kind == TemplateKind.FITOUT,
+            Inspection.finished_at >= start,
+            Inspection.finished_at < start + timedelta(days=1),
+        )
+        .order_by(Inspection.finished_at)
+    ).all()
     by_department: dict[str, list[Inspection]] = {code: [] for code in DEPARTMENTS}
     for code, inspection in rows:
         by_department.setdefault(code, []).append(inspection)
@@ -313,11 +382,14 @@ def inspected_on(session: Session, project: FitoutProject, day: date) -> list[De
 
 
 def projects_of(session: Session, site_ids: list[int]) -> list[FitoutProject]:
-    return list(session.scalars(select(FitoutProject).where(FitoutProject.site_id.in_(site_ids))
-                                .order_by(FitoutProject.state == FitoutState.DEPOSIT_REFUNDED,
-                                          FitoutProject.starts_on.desc())))
+    return list(
+        session.scalars(
+            select(FitoutProject)
+            .where(FitoutProject.site_id.in_(site_ids))
+            .order_by(FitoutProject.state == FitoutState.DEPOSIT_REFUNDED, FitoutProject.starts_on.desc())
+        )
+    )
 
 
 def penalties_total(project: FitoutProject) -> int:
     return -sum(e.amount_cents for e in project.ledger if e.kind == EntryKind.PENALTY)
-

@@ -1,4 +1,5 @@
 """In-app notices: what a person must know about (a missed round, an overdue ticket)."""
+
 from __future__ import annotations
 
 import logging
@@ -42,5 +43,11 @@ def notify(session: Session, user: User, *, key: str, title: str, body: str, lin
 
 
 def unread(session: Session, user: User) -> list[Notice]:
-    return list(session.scalars(select(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
-                                .order_by(Notice.created_at.desc()).limit(20)))
+    return list(
+        session.scalars(
+            select(Notice)
+            .where(Notice.user_id == user.id, Notice.read_at.is_(None))
+            .order_by(Notice.created_at.desc())
+            .limit(20)
+        )
+    )

@@ -1,9 +1,10 @@
 """Who and where: sites, their locations, departments, people, tenants and devices."""
+
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, ForeignKey, String, Table, Text, UniqueConstraint, select
@@ -26,9 +27,7 @@ class Role(str, enum.Enum):
 # Roles that run the department from a desk; everyone else is field staff.
 OFFICE_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 # Roles that may move tickets along and assign them to others.
-TICKET_HANDLER_ROLES = frozenset(
-    {Role.SUPERVISOR, Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN}
-)
+TICKET_HANDLER_ROLES = frozenset({Role.SUPERVISOR, Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})
 
 
 # werkzeug's scrypt: memory-hard, the modern default. Tests swap in a cheap method for speed.

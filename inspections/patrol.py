@@ -1,4 +1,5 @@
 """Patrol routes: ordered checkpoints on a schedule, and the scans that prove a round."""
+
 from __future__ import annotations
 
 import logging
@@ -6,7 +7,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, JSON, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from inspections.base import Base, utcnow
@@ -118,18 +119,35 @@ def record_scan(
     if stop.location.qr_code is None or _normalised(code) != _normalised(stop.location.qr_code):
         raise ScanRefused("wrong_code", "the code does not match the checkpoint")
     scan = PatrolScan(
-        id=scan_id, route_id=route.id, checkpoint_id=checkpoint_id, guard_id=actor.id,
-        device_id=origin.device_id, scanned_at=scanned_at, received_at=now, clock_offset_ms=clock_offset_ms,
+        id=scan_id,
+        route_id=route.id,
+        checkpoint_id=checkpoint_id,
+        guard_id=actor.id,
+        device_id=origin.device_id,
+        scanned_at=scanned_at,
+        received_at=now,
+        clock_offset_ms=clock_offset_ms,
         clock_flagged=clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_FLAG_MS,
     )
     tickets = []
     if answers and stop.template is not None:
-        submitted = submit_inspection(session, InspectionSubmission(
-            inspection_id=uuid.uuid5(SCAN_INSPECTION_NAMESPACE, str(scan_id)),
-            template_id=stop.template.id, template_version=stop.template.current_version,
-            site_id=route.site_id, location_id=checkpoint_id,
-            started_at=scanned_at, finished_at=scanned_at, answers=answers,
-        ), actor=actor, origin=origin, now=now, clock_offset_ms=clock_offset_ms)
+        submitted = submit_inspection(
+            session,
+            InspectionSubmission(
+                inspection_id=uuid.uuid5(SCAN_INSPECTION_NAMESPACE, str(scan_id)),
+                template_id=stop.template.id,
+                template_version=stop.template.current_version,
+                site_id=route.site_id,
+                location_id=checkpoint_id,
+                started_at=scanned_at,
+                finished_at=scanned_at,
+                answers=answers,
+            ),
+            actor=actor,
+            origin=origin,
+            now=now,
+            clock_offset_ms=clock_offset_ms,
+        )
         scan.inspection_id = submitted.inspection.id
         tickets = submitted.tickets
     session.add(scan)
@@ -149,15 +167,30 @@ def create_route(session: Session, *, site: Site, name: str, schedule: dict, act
     return route
 
 
-def add_checkpoint(session: Session, route: PatrolRoute, *, name: str, floor: Location | None,
-                   template: ChecklistTemplate | None, actor: User) -> Location:
+def add_checkpoint(
+    session: Session,
+    route: PatrolRoute,
+    *,
+    name: str,
+    floor: Location | None,
+    template: ChecklistTemplate | None,
+    actor: User,
+) -> Location:
     """A new checkpoint at the end of the route, with a fresh code to print."""
-    checkpoint = Location(site_id=route.site_id, parent_id=floor.id if floor else None, kind=LocationKind.CHECKPOINT,
-                          name=name, qr_code=checkpoint_code())
+    checkpoint = Location(
+        site_id=route.site_id,
+        parent_id=floor.id if floor else None,
+        kind=LocationKind.CHECKPOINT,
+        name=name,
+        qr_code=checkpoint_code(),
+    )
     session.add(checkpoint)
     session.flush()
-    route.checkpoints.append(RouteCheckpoint(location_id=checkpoint.id, position=len(route.checkpoints),
-                                             template_id=template.id if template else None))
+    route.checkpoints.append(
+        RouteCheckpoint(
+            location_id=checkpoint.id, position=len(route.checkpoints), template_id=template.id if template else None
+        )
+    )
     session.flush()
     log.info("checkpoint %s added to route %s by %s", checkpoint.id, route.id, actor.username)
     return checkpoint

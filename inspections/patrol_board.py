@@ -1,4 +1,5 @@
 """Tonight's rounds of a site's routes, judged from the scans the server has."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from inspections.notices import notify
 from inspections.org import Department, Role, Site, User
 from inspections.patrol import PatrolRoute, PatrolScan
-from inspections.rounds import Round, RoundStatus, Schedule, ScanFact, judge, night_of
+from inspections.rounds import Round, RoundStatus, ScanFact, Schedule, judge, night_of
 
 
 @dataclass
@@ -38,18 +39,26 @@ def route_night(session: Session, route: PatrolRoute, day: date, now: datetime) 
     tz = ZoneInfo(route.site.timezone)
     schedule = Schedule.from_json(route.schedule)
     since = datetime.combine(day, schedule.start, tzinfo=tz) - timedelta(days=1)
-    rows = list(session.scalars(
-        select(PatrolScan).where(PatrolScan.route_id == route.id, PatrolScan.scanned_at >= since,
-                                 PatrolScan.scanned_at < since + timedelta(days=3))
-        .order_by(PatrolScan.scanned_at)))
+    rows = list(
+        session.scalars(
+            select(PatrolScan)
+            .where(
+                PatrolScan.route_id == route.id,
+                PatrolScan.scanned_at >= since,
+                PatrolScan.scanned_at < since + timedelta(days=3),
+            )
+            .order_by(PatrolScan.scanned_at)
+        )
+    )
     facts = [ScanFact(r.checkpoint_id, r.scanned_at, r.clock_offset_ms, r.id) for r in rows]
     checkpoints = [c.location_id for c in route.checkpoints]
     return RouteNight(route, day, judge(schedule, tz, day, checkpoints, facts, now), {r.id: r for r in rows})
 
 
 def site_night(session: Session, site: Site, day: date, now: datetime) -> list[RouteNight]:
-    routes = session.scalars(select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active)
-                             .order_by(PatrolRoute.id))
+    routes = session.scalars(
+        select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active).order_by(PatrolRoute.id)
+    )
     return [route_night(session, route, day, now) for route in routes]
 
 
@@ -69,9 +78,14 @@ def raise_missed_round_notices(session: Session, site: Site, now: datetime) -> i
                 missed = len(round_.missed_checkpoints)
                 for person in supervisors:
                     raised += notify(
-                        session, person, key=f"round:{route.id}:{round_.due_at:%Y%m%dT%H%M}",
+                        session,
+                        person,
+                        key=f"round:{route.id}:{round_.due_at:%Y%m%dT%H%M}",
                         title=f"{route.name} {due:%m-%d %H:%M}：{'漏巡' if round_.status == RoundStatus.MISSED else '未完成'}",
-                        body=f"{site.name} · 漏检巡更点 {missed} 个", link=f"/patrol?day={day.isoformat()}", now=now)
+                        body=f"{site.name} · 漏检巡更点 {missed} 个",
+                        link=f"/patrol?day={day.isoformat()}",
+                        now=now,
+                    )
     return raised
 
 
@@ -92,8 +106,13 @@ class GuardNight:
 
 def guard_week(session: Session, guard: User, monday: date, now: datetime) -> list[GuardNight]:
     """Seven nights of the guard's routes, each round with the guard's share of its scans."""
-    routes = list(session.scalars(select(PatrolRoute).where(PatrolRoute.site_id.in_(guard.site_ids),
-                                                            PatrolRoute.active).order_by(PatrolRoute.id)))
+    routes = list(
+        session.scalars(
+            select(PatrolRoute)
+            .where(PatrolRoute.site_id.in_(guard.site_ids), PatrolRoute.active)
+            .order_by(PatrolRoute.id)
+        )
+    )
     week = []
     for offset in range(7):
         day = monday + timedelta(days=offset)

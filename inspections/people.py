@@ -1,10 +1,11 @@
 """Adding people and resetting their passwords: used by the manager's page and the shell."""
+
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inspections.org import Department, LoginFailure, Role, Site, User
@@ -40,8 +41,9 @@ def create_user(
     if actor is not None and actor.role != Role.ADMIN:
         if role == Role.ADMIN or any(not actor.may_see_site(site.id) for site in sites):
             raise PersonRefused("not_allowed", f"{actor.username} may not create that account")
-    user = User(username=username, display_name=display_name, role=role, locale=locale,
-                department=department, sites=list(sites))
+    user = User(
+        username=username, display_name=display_name, role=role, locale=locale, department=department, sites=list(sites)
+    )
     user.set_password(password)
     session.add(user)
     session.flush()
@@ -87,20 +89,26 @@ def login_wait(session: Session, username: str, address: str | None, now: dateti
     username or from this address; None when it may be tried now."""
     since = now - LOGIN_WINDOW
     waits = []
-    for column, value, limit in [(LoginFailure.username, username[:64], LOGIN_MAX_FAILURES),
-                                 (LoginFailure.address, address, LOGIN_MAX_FAILURES_PER_ADDRESS)]:
+    for column, value, limit in [
+        (LoginFailure.username, username[:64], LOGIN_MAX_FAILURES),
+        (LoginFailure.address, address, LOGIN_MAX_FAILURES_PER_ADDRESS),
+    ]:
         if value is None:
             continue
         # The failure whose leaving the window brings the count under the limit.
-        freeing = session.scalar(select(LoginFailure.at).where(column == value, LoginFailure.at > since)
-                                 .order_by(LoginFailure.at.desc()).offset(limit - 1).limit(1))
+        freeing = session.scalar(
+            select(LoginFailure.at)
+            .where(column == value, LoginFailure.at > since)
+            .order_by(LoginFailure.at.desc())
+            .offset(limit - 1)
+            .limit(1)
+        )
         if freeing is not None:
             waits.append(freeing + LOGIN_WINDOW - now)
     return max(waits) if waits else None
 
 
-def authenticate(session: Session, username: str, password: str, address: str | None,
-                 now: datetime) -> User | None:
+def authenticate(session: Session, username: str, password: str, address: str | None, now: datetime) -> User | None:
     """The active user with these credentials, or None (and the failure is counted)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is not None and user.active and user.check_password(password):

@@ -6,6 +6,7 @@ record they may see (an inspection of their sites, a ticket they may see) whose 
 Knowing a photo's hash grants nothing: a record that cites a photo its author never sent shows
 nothing of it, and the photo counts as missing for that author until they upload it.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import exists, or_, select
@@ -29,14 +30,23 @@ def photos_within_reach(session: Session, user: User, shas: list[str]) -> set[st
         return exists().where(PhotoHolder.photo_sha256 == Photo.sha256, PhotoHolder.user_id == author_id)
 
     on_inspection = exists().where(
-        AnswerPhoto.photo_sha256 == Photo.sha256, AnswerPhoto.answer_id == Answer.id,
-        Answer.inspection_id == Inspection.id, Inspection.site_id.in_(site_ids), sent_by(Inspection.inspector_id))
+        AnswerPhoto.photo_sha256 == Photo.sha256,
+        AnswerPhoto.answer_id == Answer.id,
+        Answer.inspection_id == Inspection.id,
+        Inspection.site_id.in_(site_ids),
+        sent_by(Inspection.inspector_id),
+    )
     tickets = visible_tickets(user, site_ids).subquery()
     on_ticket = exists().where(
-        TicketPhoto.photo_sha256 == Photo.sha256, TicketPhoto.ticket_id == tickets.c.id,
-        or_(TicketPhoto.added_by_id.is_(None), sent_by(TicketPhoto.added_by_id)))
-    return set(session.scalars(select(Photo.sha256).where(
-        Photo.sha256.in_(wanted), or_(sent_by(user.id), on_inspection, on_ticket))))
+        TicketPhoto.photo_sha256 == Photo.sha256,
+        TicketPhoto.ticket_id == tickets.c.id,
+        or_(TicketPhoto.added_by_id.is_(None), sent_by(TicketPhoto.added_by_id)),
+    )
+    return set(
+        session.scalars(
+            select(Photo.sha256).where(Photo.sha256.in_(wanted), or_(sent_by(user.id), on_inspection, on_ticket))
+        )
+    )
 
 
 def missing_photos(session: Session, user: User, shas: list[str]) -> list[str]:

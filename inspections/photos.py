@@ -4,6 +4,7 @@ the bytes received, behind a small storage interface that an object store can im
 Three files per photo: the original bytes (the evidence, never altered), a display copy
 (EXIF orientation applied, every EXIF field stripped) and a thumbnail for lists.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,8 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Protocol
 
-from pydantic import Field
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from pydantic import Field
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -50,8 +51,7 @@ class PhotoHolder(Base):
     __tablename__ = "photo_holder"
 
     photo_sha256: Mapped[str] = mapped_column(ForeignKey("photo.sha256", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True,
-                                         index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

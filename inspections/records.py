@@ -1,10 +1,11 @@
 """What field staff are due to do (assignments) and what they did (inspections, answers)."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspections.base import Base, utcnow
@@ -91,9 +92,7 @@ class Answer(Base):
     passed: Mapped[bool | None] = mapped_column()  # None: not a pass/fail item, or N/A
 
     inspection: Mapped[Inspection] = relationship(back_populates="answers")
-    photos: Mapped[list[AnswerPhoto]] = relationship(
-        order_by="AnswerPhoto.position", cascade="all, delete-orphan"
-    )
+    photos: Mapped[list[AnswerPhoto]] = relationship(order_by="AnswerPhoto.position", cascade="all, delete-orphan")
 
 
 class AnswerPhoto(Base):

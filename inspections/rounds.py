@@ -7,6 +7,7 @@ owns the scans from its window's opening until the next round's window opens. A 
 the phone's clock corrected by the offset measured when it synced; a phone more than five
 minutes off is flagged on the round, not trusted silently.
 """
+
 from __future__ import annotations
 
 import enum
@@ -35,9 +36,12 @@ class Schedule:
 
     @classmethod
     def from_json(cls, data: dict) -> Schedule:
-        return cls(start=time.fromisoformat(data["start"]), end=time.fromisoformat(data["end"]),
-                   every=timedelta(minutes=int(data["every_minutes"])),
-                   window=timedelta(minutes=int(data["window_minutes"])))
+        return cls(
+            start=time.fromisoformat(data["start"]),
+            end=time.fromisoformat(data["end"]),
+            every=timedelta(minutes=int(data["every_minutes"])),
+            window=timedelta(minutes=int(data["window_minutes"])),
+        )
 
 
 @dataclass(frozen=True)
@@ -88,19 +92,25 @@ def due_rounds(schedule: Schedule, tz: ZoneInfo, day: date) -> list[Round]:
     rounds = []
     due = start
     while due <= end:
-        rounds.append(Round(due_at=due, opens_at=due - schedule.window, closes_at=due + schedule.every - schedule.window))
+        rounds.append(
+            Round(due_at=due, opens_at=due - schedule.window, closes_at=due + schedule.every - schedule.window)
+        )
         due += schedule.every
     return rounds
 
 
-def judge(schedule: Schedule, tz: ZoneInfo, day: date, checkpoints: list[int], scans: list[ScanFact],
-          now: datetime) -> list[Round]:
+def judge(
+    schedule: Schedule, tz: ZoneInfo, day: date, checkpoints: list[int], scans: list[ScanFact], now: datetime
+) -> list[Round]:
     """Every round of the night starting on ``day``, judged from ``scans`` as known at ``now``."""
     rounds = due_rounds(schedule, tz, day)
     ordered = sorted(scans, key=lambda s: s.corrected_at)
     for round_ in rounds:
-        mine = [s for s in ordered if round_.opens_at <= s.corrected_at < round_.closes_at
-                and s.checkpoint_id in checkpoints]
+        mine = [
+            s
+            for s in ordered
+            if round_.opens_at <= s.corrected_at < round_.closes_at and s.checkpoint_id in checkpoints
+        ]
         first: dict[int, ScanFact] = {}
         for scan in mine:
             first.setdefault(scan.checkpoint_id, scan)  # a repeated scan counts once

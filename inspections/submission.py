@@ -3,6 +3,7 @@
 The shape is SYNC.md's ``inspection.submit`` payload. The form builds it from its fields, the
 sync endpoint receives it as JSON, and both call ``submit_inspection``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,8 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import insert, select
@@ -29,6 +30,7 @@ from tickets.services import close_by_recheck, open_ticket, report_again
 from tickets.states import OPEN_STATES
 
 log = logging.getLogger(__name__)
+
 
 def _rfc3339_text(value: Any) -> Any:
     if not isinstance(value, (str, datetime)):
@@ -271,53 +273,114 @@ def submit_inspection(
         known = open_by_item.get(a.item_id)
         if item_failed(item, a.value) and item.on_fail is not None:
             if known is None:
-                tickets.append(_open_failure_ticket(session, inspection, item, a, site, location, actor, origin,
-                                                    now, submission.finished_at))
+                tickets.append(
+                    _open_failure_ticket(
+                        session, inspection, item, a, site, location, actor, origin, now, submission.finished_at
+                    )
+                )
             else:
-                report_again(session, known, inspection_id=inspection.id, note=a.note,
-                             photos=list(dict.fromkeys(a.photos)), actor=actor, origin=origin, now=now)
+                report_again(
+                    session,
+                    known,
+                    inspection_id=inspection.id,
+                    note=a.note,
+                    photos=list(dict.fromkeys(a.photos)),
+                    actor=actor,
+                    origin=origin,
+                    now=now,
+                )
                 tickets.append(known)
-        elif known is not None and known.kind in (TicketKind.REWORK, TicketKind.VIOLATION) and a.value == "pass" \
-                and rechecks:
-            close_by_recheck(session, known, inspection_id=inspection.id, photos=list(dict.fromkeys(a.photos)),
-                             actor=actor, origin=origin, now=now)
+        elif (
+            known is not None
+            and known.kind in (TicketKind.REWORK, TicketKind.VIOLATION)
+            and a.value == "pass"
+            and rechecks
+        ):
+            close_by_recheck(
+                session,
+                known,
+                inspection_id=inspection.id,
+                photos=list(dict.fromkeys(a.photos)),
+                actor=actor,
+                origin=origin,
+                now=now,
+            )
     record_signoff(session, template, location, local_day)
-    log.info("inspection %s (%s) submitted by %s via %s: %d failed, %d tickets",
-             inspection.id, template.title, actor.username, origin.label, inspection.failed_count, len(tickets))
+    log.info(
+        "inspection %s (%s) submitted by %s via %s: %d failed, %d tickets",
+        inspection.id,
+        template.title,
+        actor.username,
+        origin.label,
+        inspection.failed_count,
+        len(tickets),
+    )
     return Submitted(inspection, created=True, tickets=tickets)
 
 
-def _insert_answers(session: Session, inspection_id: uuid.UUID, answers: list[AnswerIn], items: dict[str, Item]) -> None:
+def _insert_answers(
+    session: Session, inspection_id: uuid.UUID, answers: list[AnswerIn], items: dict[str, Item]
+) -> None:
     """Answers and their photos in two statements: a checklist has dozens of rows, and the
     unit of work's per-object bookkeeping would cost more than the database does."""
-    rows = [{
-        "inspection_id": inspection_id, "item_id": a.item_id, "position": n, "value": a.value, "note": a.note,
-        "passed": None if not items[a.item_id].can_fail or a.value in (None, "na")
-        else not item_failed(items[a.item_id], a.value),
-    } for n, a in enumerate(answers)]
+    rows = [
+        {
+            "inspection_id": inspection_id,
+            "item_id": a.item_id,
+            "position": n,
+            "value": a.value,
+            "note": a.note,
+            "passed": None
+            if not items[a.item_id].can_fail or a.value in (None, "na")
+            else not item_failed(items[a.item_id], a.value),
+        }
+        for n, a in enumerate(answers)
+    ]
     with_photos = [a for a in answers if a.photos]
     connection = session.connection()
     if not with_photos:
         connection.execute(insert(Answer.__table__), rows)
         return
-    ids = dict(connection.execute(
-        insert(Answer.__table__).returning(Answer.item_id, Answer.id, sort_by_parameter_order=True), rows).all())
-    connection.execute(insert(AnswerPhoto.__table__), [
-        {"answer_id": ids[a.item_id], "photo_sha256": sha, "position": n}
-        for a in with_photos for n, sha in enumerate(dict.fromkeys(a.photos))])
+    ids = dict(
+        connection.execute(
+            insert(Answer.__table__).returning(Answer.item_id, Answer.id, sort_by_parameter_order=True), rows
+        ).all()
+    )
+    connection.execute(
+        insert(AnswerPhoto.__table__),
+        [
+            {"answer_id": ids[a.item_id], "photo_sha256": sha, "position": n}
+            for a in with_photos
+            for n, sha in enumerate(dict.fromkeys(a.photos))
+        ],
+    )
 
 
 def _open_tickets_by_item(session: Session, location: Location, item_ids: list[str]) -> dict[str, Ticket]:
     """Tickets still open for these items at this location, opened by earlier checks."""
-    found = session.scalars(select(Ticket).where(
-        Ticket.location_id == location.id, Ticket.item_id.in_(item_ids),
-        Ticket.state.in_([s.value for s in OPEN_STATES])).order_by(Ticket.created_at))
+    found = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.location_id == location.id,
+            Ticket.item_id.in_(item_ids),
+            Ticket.state.in_([s.value for s in OPEN_STATES]),
+        )
+        .order_by(Ticket.created_at)
+    )
     return {ticket.item_id: ticket for ticket in reversed(found.all())}  # the oldest wins
 
 
 def _open_failure_ticket(
-    session: Session, inspection: Inspection, item: Item, answer: AnswerIn,
-    site: Site, location: Location, actor: User, origin: Origin, now: datetime, done_at: datetime,
+    session: Session,
+    inspection: Inspection,
+    item: Item,
+    answer: AnswerIn,
+    site: Site,
+    location: Location,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    done_at: datetime,
 ) -> Ticket:
     assert item.on_fail is not None
     department = session.scalar(select(Department).where(Department.code == item.on_fail.department))

@@ -2,6 +2,7 @@
 
 All or nothing: every row is checked first, and one bad row changes nothing; the errors name
 their rows. Importing the same file again changes nothing either."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspections.text import TextRefused, check_name
 from inspections.org import Location, LocationKind, Site, Tenant
+from inspections.text import TextRefused, check_name
 
 COLUMNS = ["site", "floor", "unit", "tenant", "contact_name", "contact_phone", "moved_in_on"]
 MAX_ROWS = 5000
@@ -74,8 +75,13 @@ def parse(session: Session, text: str, site_ids: list[int]) -> tuple[list[Row], 
         site = sites.get(value["site"])
         if site is None:
             problems.append(Problem(line, "unknown_site", (value["site"],)))
-        for column, limit in [("floor", 120), ("unit", 120), ("tenant", 200), ("contact_name", 80),
-                              ("contact_phone", 32)]:
+        for column, limit in [
+            ("floor", 120),
+            ("unit", 120),
+            ("tenant", 200),
+            ("contact_name", 80),
+            ("contact_phone", 32),
+        ]:
             if len(value[column]) > limit:
                 problems.append(Problem(line, "too_long", (column, limit)))
         for column in ("floor", "unit", "tenant"):
@@ -95,8 +101,18 @@ def parse(session: Session, text: str, site_ids: list[int]) -> tuple[list[Row], 
         if problems:
             errors += problems
         else:
-            rows.append(Row(line, site, value["floor"], value["unit"], value["tenant"], value["contact_name"],
-                            value["contact_phone"], moved_in))
+            rows.append(
+                Row(
+                    line,
+                    site,
+                    value["floor"],
+                    value["unit"],
+                    value["tenant"],
+                    value["contact_name"],
+                    value["contact_phone"],
+                    moved_in,
+                )
+            )
     return rows, errors
 
 
@@ -109,11 +125,20 @@ def apply(session: Session, rows: list[Row]) -> ImportResult:
         tenant = session.scalar(select(Tenant).where(Tenant.unit_id == unit.id, Tenant.name == row.tenant))
         moved_in = datetime.combine(row.moved_in_on, time(), ZoneInfo(row.site.timezone)) if row.moved_in_on else None
         if tenant is None:
-            session.add(Tenant(site_id=row.site.id, unit_id=unit.id, name=row.tenant, contact_name=row.contact_name,
-                               contact_phone=row.contact_phone, moved_in_on=moved_in))
+            session.add(
+                Tenant(
+                    site_id=row.site.id,
+                    unit_id=unit.id,
+                    name=row.tenant,
+                    contact_name=row.contact_name,
+                    contact_phone=row.contact_phone,
+                    moved_in_on=moved_in,
+                )
+            )
             result.tenants_added += 1
-        elif (tenant.contact_name, tenant.contact_phone) != (row.contact_name, row.contact_phone) or \
-                (moved_in and tenant.moved_in_on != moved_in):
+        elif (tenant.contact_name, tenant.contact_phone) != (row.contact_name, row.contact_phone) or (
+            moved_in and tenant.moved_in_on != moved_in
+        ):
             tenant.contact_name, tenant.contact_phone = row.contact_name, row.contact_phone
             tenant.moved_in_on = moved_in or tenant.moved_in_on
             result.tenants_updated += 1
@@ -121,8 +146,9 @@ def apply(session: Session, rows: list[Row]) -> ImportResult:
     return result
 
 
-def _place(session: Session, site: Site, kind: LocationKind, name: str, parent: Location | None,
-           result: ImportResult) -> Location:
+def _place(
+    session: Session, site: Site, kind: LocationKind, name: str, parent: Location | None, result: ImportResult
+) -> Location:
     query = select(Location).where(Location.site_id == site.id, Location.kind == kind, Location.name == name)
     if parent is not None:
         query = query.where(Location.parent_id == parent.id)

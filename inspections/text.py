@@ -8,6 +8,7 @@ checks with these rules, and pages show invisible characters visibly.
   joiners. ``\\u202e王经理\\u202c`` must not read as the manager.
 - Free text keeps them (a tenant may paste anything), and pages draw them as ``⟨U+202E⟩``.
 """
+
 from __future__ import annotations
 
 import re

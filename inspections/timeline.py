@@ -1,5 +1,6 @@
 """Everything that happened at a place, newest first: patrol scans, cleaning checks and their
 scores, fit-out inspections and acceptances, and the tickets opened and closed there."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,11 +44,14 @@ def timeline(session: Session, location: Location, streams: set[str], limit: int
             .join(TemplateVersion, Inspection.template_version_id == TemplateVersion.id)
             .join(ChecklistTemplate, TemplateVersion.template_id == ChecklistTemplate.id)
             .where(Inspection.location_id.in_(here), ChecklistTemplate.kind.in_(list(kinds)))
-            .order_by(Inspection.finished_at.desc()).limit(limit)).all()
+            .order_by(Inspection.finished_at.desc())
+            .limit(limit)
+        ).all()
         entries += [Entry(inspection.finished_at, kinds[kind], inspection=inspection) for inspection, kind in rows]
     if "tickets" in streams:
-        tickets = session.scalars(select(Ticket).where(Ticket.location_id.in_(here))
-                                  .order_by(Ticket.created_at.desc()).limit(limit)).all()
+        tickets = session.scalars(
+            select(Ticket).where(Ticket.location_id.in_(here)).order_by(Ticket.created_at.desc()).limit(limit)
+        ).all()
         entries += [Entry(t.created_at, "tickets", ticket=t) for t in tickets]
         entries += [Entry(t.closed_at, "tickets", ticket=t, closed=True) for t in tickets if t.closed_at]
     # A ticket opened by a check shares its moment: the check comes first, so (newest first) below.

@@ -1,4 +1,5 @@
 """What a person has to do today, and what they may start."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,11 @@ def startable_templates(session: Session, user: User, site: Site) -> list[Checkl
     task's record is only ever started from its assignment)."""
     templates = session.scalars(
         select(ChecklistTemplate)
-        .where(ChecklistTemplate.active, (ChecklistTemplate.site_id.is_(None)) | (ChecklistTemplate.site_id == site.id),
-               ChecklistTemplate.kind != TemplateKind.CLEANING_TASK)
+        .where(
+            ChecklistTemplate.active,
+            (ChecklistTemplate.site_id.is_(None)) | (ChecklistTemplate.site_id == site.id),
+            ChecklistTemplate.kind != TemplateKind.CLEANING_TASK,
+        )
         .order_by(ChecklistTemplate.kind, ChecklistTemplate.id)
     )
     return [t for t in templates if t.may_be_filled_by(user)]
@@ -60,7 +64,11 @@ def locations_for(session: Session, template: ChecklistTemplate, site: Site) -> 
 
 
 def recent_inspections(session: Session, user: User, limit: int = 10) -> list[Inspection]:
-    return list(session.scalars(
-        select(Inspection).where(Inspection.inspector_id == user.id)
-        .order_by(Inspection.received_at.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Inspection)
+            .where(Inspection.inspector_id == user.id)
+            .order_by(Inspection.received_at.desc())
+            .limit(limit)
+        )
+    )

@@ -1,5 +1,6 @@
 """The change log: every write to an entity that devices pull is recorded as it is flushed,
 whoever made it (a web form, a synced mutation, the shell), and pulled by cursor."""
+
 from __future__ import annotations
 
 from sqlalchemy import event, insert, or_, select
@@ -49,7 +50,8 @@ def _record_changes(session: Session, _flush_context) -> None:
             entity, id_of, site_of = tracked
             entity_id = str(id_of(session, obj))
             pending[(entity, entity_id)] = {
-                "entity": entity, "entity_id": entity_id,
+                "entity": entity,
+                "entity_id": entity_id,
                 "op": "upsert" if isinstance(obj, CHILDREN) else op,
                 "site_id": site_of(session, obj),
             }
@@ -64,9 +66,11 @@ def _record_changes(session: Session, _flush_context) -> None:
 
 def changes_since(session: Session, cursor: int, site_ids: list[int], limit: int) -> list[Change]:
     """Up to ``limit`` changes after ``cursor`` in these sites (and shared ones), oldest first."""
-    return list(session.scalars(
-        select(Change)
-        .where(Change.seq > cursor, or_(Change.site_id.in_(site_ids), Change.site_id.is_(None)))
-        .order_by(Change.seq)
-        .limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Change)
+            .where(Change.seq > cursor, or_(Change.site_id.in_(site_ids), Change.site_id.is_(None)))
+            .order_by(Change.seq)
+            .limit(limit)
+        )
+    )

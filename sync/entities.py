@@ -1,4 +1,5 @@
 """What a device is told about each entity it may see: the ``data`` of a pulled change."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.fitout import FitoutProject
-from inspections.org import LocationKind, Location, Role, Site, User
+from inspections.org import Location, LocationKind, Role, Site, User
 from inspections.patrol import PatrolRoute
 from inspections.records import Assignment
 from sync.changes import changes_since
@@ -29,9 +30,15 @@ def site_data(site: Site, user: User) -> dict:
 
 
 def location_data(location: Location, user: User) -> dict:
-    data = {"id": location.id, "site_id": location.site_id, "parent_id": location.parent_id,
-            "kind": location.kind.value, "name": location.name, "full_name": location.full_name,
-            "area_type": location.area_type}
+    data = {
+        "id": location.id,
+        "site_id": location.site_id,
+        "parent_id": location.parent_id,
+        "kind": location.kind.value,
+        "name": location.name,
+        "full_name": location.full_name,
+        "area_type": location.area_type,
+    }
     if location.kind == LocationKind.CHECKPOINT:
         # Guards check the code on the phone, offline; others need not see it.
         data["qr_code"] = location.qr_code if user.role in PATROL_ROLES else None
@@ -42,44 +49,83 @@ def template_data(template: ChecklistTemplate, user: User) -> dict | None:
     if not template.may_be_filled_by(user):
         return None
     version = current_version(Session.object_session(template), template)
-    return {"id": template.id, "site_id": template.site_id, "kind": template.kind.value,
-            "version": version.version, "title": template.title, "roles": template.roles,
-            "area_type": template.area_type, "sections": version.definition["sections"]}
+    return {
+        "id": template.id,
+        "site_id": template.site_id,
+        "kind": template.kind.value,
+        "version": version.version,
+        "title": template.title,
+        "roles": template.roles,
+        "area_type": template.area_type,
+        "sections": version.definition["sections"],
+    }
 
 
 def assignment_data(assignment: Assignment, user: User) -> dict | None:
     if assignment.assignee_id != user.id:
         return None
-    return {"id": assignment.id, "site_id": assignment.site_id, "template_id": assignment.template_id,
-            "location_id": assignment.location_id, "assignee_id": assignment.assignee_id,
-            "due_on": assignment.due_on.isoformat(), "note": assignment.note,
-            # A periodic task's window ends later than it begins (an extension: absent means due_on).
-            "due_by": assignment.last_day.isoformat()}
+    return {
+        "id": assignment.id,
+        "site_id": assignment.site_id,
+        "template_id": assignment.template_id,
+        "location_id": assignment.location_id,
+        "assignee_id": assignment.assignee_id,
+        "due_on": assignment.due_on.isoformat(),
+        "note": assignment.note,
+        # A periodic task's window ends later than it begins (an extension: absent means due_on).
+        "due_by": assignment.last_day.isoformat(),
+    }
 
 
 def route_data(route: PatrolRoute, user: User) -> dict | None:
     if user.role not in PATROL_ROLES:
         return None
-    return {"id": route.id, "site_id": route.site_id, "name": route.name, "schedule": route.schedule,
-            "active": route.active, "checkpoint_ids": [c.location_id for c in route.checkpoints],
-            "checkpoints": [{"location_id": c.location_id, "template_id": c.template_id} for c in route.checkpoints]}
+    return {
+        "id": route.id,
+        "site_id": route.site_id,
+        "name": route.name,
+        "schedule": route.schedule,
+        "active": route.active,
+        "checkpoint_ids": [c.location_id for c in route.checkpoints],
+        "checkpoints": [{"location_id": c.location_id, "template_id": c.template_id} for c in route.checkpoints],
+    }
 
 
 def fitout_data(project: FitoutProject, user: User) -> dict:
-    return {"id": project.id, "site_id": project.site_id, "unit_id": project.unit_id,
-            "tenant": project.tenant.name if project.tenant else None, "contractor": project.contractor,
-            "permit_number": project.permit_number, "starts_on": project.starts_on.isoformat(),
-            "ends_on": project.ends_on.isoformat(), "drawings_ref": project.drawings_ref,
-            "noisy_hours": project.noisy_hours, "state": project.state.value}
+    return {
+        "id": project.id,
+        "site_id": project.site_id,
+        "unit_id": project.unit_id,
+        "tenant": project.tenant.name if project.tenant else None,
+        "contractor": project.contractor,
+        "permit_number": project.permit_number,
+        "starts_on": project.starts_on.isoformat(),
+        "ends_on": project.ends_on.isoformat(),
+        "drawings_ref": project.drawings_ref,
+        "noisy_hours": project.noisy_hours,
+        "state": project.state.value,
+    }
 
 
 def ticket_data(ticket: Ticket, user: User | None = None) -> dict:
-    return {"id": str(ticket.id), "number": ticket.number, "kind": ticket.kind.value, "title": ticket.title,
-            "description": ticket.description, "state": ticket.state.value, "version": ticket.version,
-            "site_id": ticket.site_id, "location_id": ticket.location_id, "department_id": ticket.department_id,
-            "assignee_id": ticket.assignee_id, "priority": ticket.priority.value, "due_at": _iso(ticket.due_at),
-            "created_at": _iso(ticket.created_at), "updated_at": _iso(ticket.updated_at),
-            "photos": [p.photo_sha256 for p in ticket.photos]}
+    return {
+        "id": str(ticket.id),
+        "number": ticket.number,
+        "kind": ticket.kind.value,
+        "title": ticket.title,
+        "description": ticket.description,
+        "state": ticket.state.value,
+        "version": ticket.version,
+        "site_id": ticket.site_id,
+        "location_id": ticket.location_id,
+        "department_id": ticket.department_id,
+        "assignee_id": ticket.assignee_id,
+        "priority": ticket.priority.value,
+        "due_at": _iso(ticket.due_at),
+        "created_at": _iso(ticket.created_at),
+        "updated_at": _iso(ticket.updated_at),
+        "photos": [p.photo_sha256 for p in ticket.photos],
+    }
 
 
 # entity → (model, how its id is written, serializer returning None when the user may not see it)

@@ -1,4 +1,5 @@
 """What the sync protocol itself stores: mutations applied (exactly once) and the change log."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 document of the sync API, generated from the pydantic models that validate it."""
+
 from __future__ import annotations
 
 from functools import cache
@@ -6,7 +7,14 @@ from functools import cache
 from pydantic.json_schema import models_json_schema
 
 from sync.schemas import (
-    PAYLOADS, ErrorResponse, PhotoStored, PullResponse, PushRequest, PushResponse, TokenRequest, TokenResponse,
+    PAYLOADS,
+    ErrorResponse,
+    PhotoStored,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    TokenRequest,
+    TokenResponse,
 )
 
 REF = "#/components/schemas/{model}"
@@ -25,62 +33,120 @@ def _errors(*statuses: int) -> dict:
 
 @cache
 def openapi_document() -> dict:
-    models = [TokenRequest, TokenResponse, PushRequest, PushResponse, PullResponse, ErrorResponse, PhotoStored,
-              *PAYLOADS.values()]
-    _, schema = models_json_schema([(m, "validation" if m in (TokenRequest, PushRequest) else "serialization")
-                                    for m in models], ref_template=REF)
+    models = [
+        TokenRequest,
+        TokenResponse,
+        PushRequest,
+        PushResponse,
+        PullResponse,
+        ErrorResponse,
+        PhotoStored,
+        *PAYLOADS.values(),
+    ]
+    _, schema = models_json_schema(
+        [(m, "validation" if m in (TokenRequest, PushRequest) else "serialization") for m in models], ref_template=REF
+    )
     bearer = [{"bearer": []}]
-    photo_param = [{"name": "sha256", "in": "path", "required": True,
-                    "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}]
+    photo_param = [
+        {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}
+    ]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Field checks sync API", "version": "1",
-                 "description": "The sync contract (SYNC.md, v1). Mutation payloads by type: "
-                                + ", ".join(f"`{t}` → {m.__name__}" for t, m in PAYLOADS.items()) + "."},
+        "info": {
+            "title": "Field checks sync API",
+            "version": "1",
+            "description": "The sync contract (SYNC.md, v1). Mutation payloads by type: "
+            + ", ".join(f"`{t}` → {m.__name__}" for t, m in PAYLOADS.items())
+            + ".",
+        },
         "components": {
             "schemas": schema["$defs"],
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "paths": {
             "/api/v1/auth/token": {
-                "post": {"summary": "Get a device token", "operationId": "createToken",
-                         "requestBody": {"required": True, **_json("TokenRequest")},
-                         "responses": {"201": {"description": "token issued", **_json("TokenResponse")},
-                                       **_errors(400, 401, 422, 429)}},
-                "delete": {"summary": "Revoke the caller's token", "operationId": "deleteToken",
-                           "security": bearer, "responses": {"204": {"description": "revoked"}, **_errors(401)}},
+                "post": {
+                    "summary": "Get a device token",
+                    "operationId": "createToken",
+                    "requestBody": {"required": True, **_json("TokenRequest")},
+                    "responses": {
+                        "201": {"description": "token issued", **_json("TokenResponse")},
+                        **_errors(400, 401, 422, 429),
+                    },
+                },
+                "delete": {
+                    "summary": "Revoke the caller's token",
+                    "operationId": "deleteToken",
+                    "security": bearer,
+                    "responses": {"204": {"description": "revoked"}, **_errors(401)},
+                },
             },
             "/api/v1/sync/push": {
-                "post": {"summary": "Push mutations (at most 500)", "operationId": "push", "security": bearer,
-                         "requestBody": {"required": True, **_json("PushRequest")},
-                         "responses": {"200": {"description": "one result per mutation", **_json("PushResponse")},
-                                       **_errors(400, 401, 413, 422)}},
+                "post": {
+                    "summary": "Push mutations (at most 500)",
+                    "operationId": "push",
+                    "security": bearer,
+                    "requestBody": {"required": True, **_json("PushRequest")},
+                    "responses": {
+                        "200": {"description": "one result per mutation", **_json("PushResponse")},
+                        **_errors(400, 401, 413, 422),
+                    },
+                },
             },
             "/api/v1/sync/pull": {
-                "get": {"summary": "Pull changes after a cursor", "operationId": "pull", "security": bearer,
-                        "parameters": [
-                            {"name": "cursor", "in": "query", "required": False,
-                             "description": "opaque: pass back the cursor of the last pull",
-                             "schema": {"type": "string", "pattern": CURSOR_PATTERN}},
-                            {"name": "limit", "in": "query", "required": False,
-                             "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-                        "responses": {"200": {"description": "changes", **_json("PullResponse")},
-                                      **_errors(400, 401)}},
+                "get": {
+                    "summary": "Pull changes after a cursor",
+                    "operationId": "pull",
+                    "security": bearer,
+                    "parameters": [
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "required": False,
+                            "description": "opaque: pass back the cursor of the last pull",
+                            "schema": {"type": "string", "pattern": CURSOR_PATTERN},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        },
+                    ],
+                    "responses": {"200": {"description": "changes", **_json("PullResponse")}, **_errors(400, 401)},
+                },
             },
             "/api/v1/photos/{sha256}": {
-                "head": {"summary": "Is this photo stored?", "operationId": "photoExists", "security": bearer,
-                         "parameters": photo_param,
-                         "responses": {"200": {"description": "stored"}, "404": {"description": "not stored"},
-                                       "401": {"description": "no valid token"},
-                                       "503": {"description": "the database is not answering"}}},
-                "put": {"summary": "Upload a photo named by its SHA-256", "operationId": "photoUpload",
-                        "security": bearer, "parameters": photo_param,
-                        "requestBody": {"required": True, "content": {
+                "head": {
+                    "summary": "Is this photo stored?",
+                    "operationId": "photoExists",
+                    "security": bearer,
+                    "parameters": photo_param,
+                    "responses": {
+                        "200": {"description": "stored"},
+                        "404": {"description": "not stored"},
+                        "401": {"description": "no valid token"},
+                        "503": {"description": "the database is not answering"},
+                    },
+                },
+                "put": {
+                    "summary": "Upload a photo named by its SHA-256",
+                    "operationId": "photoUpload",
+                    "security": bearer,
+                    "parameters": photo_param,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
                             t: {"schema": {"type": "string", "format": "binary"}}
-                            for t in ("image/jpeg", "image/png", "image/webp")}},
-                        "responses": {"200": {"description": "already stored", **_json("PhotoStored")},
-                                      "201": {"description": "stored", **_json("PhotoStored")},
-                                      **_errors(400, 401, 413, 415, 422)}},
+                            for t in ("image/jpeg", "image/png", "image/webp")
+                        },
+                    },
+                    "responses": {
+                        "200": {"description": "already stored", **_json("PhotoStored")},
+                        "201": {"description": "stored", **_json("PhotoStored")},
+                        **_errors(400, 401, 413, 415, 422),
+                    },
+                },
             },
         },
     }

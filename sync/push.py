@@ -1,4 +1,5 @@
 """Applying a pushed batch: in order, each mutation in its own savepoint, exactly once."""
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from inspections.org import Device, Origin, User
 from inspections.patrol import ScanRefused, record_scan
-from inspections.records import Inspection
 from inspections.photo_reach import missing_photos
+from inspections.records import Inspection
 from inspections.submission import SubmissionRefused, submit_inspection
 from sync.entities import ticket_data
 from sync.models import AppliedMutation
@@ -33,16 +34,18 @@ class Outcome(BaseModel):
     missing_photos: list[str] | None = None
 
 
-def apply_push(session: Session, batch: PushRequest, *, user: User, device: Device, site_ids: list[int],
-               now: datetime) -> list[dict]:
+def apply_push(
+    session: Session, batch: PushRequest, *, user: User, device: Device, site_ids: list[int], now: datetime
+) -> list[dict]:
     """Apply every mutation of the batch in order; return one result per mutation."""
     offset_ms = round((batch.device_time - now).total_seconds() * 1000)
     device.clock_offset_ms = offset_ms
     device.last_seen_at = now
     origin = Origin("sync", device_id=device.id)
     context = _Context(session, user, device, site_ids, origin, now, offset_ms)
-    context.seen = set(session.scalars(select(AppliedMutation.id).where(
-        AppliedMutation.id.in_([m.id for m in batch.mutations]))))
+    context.seen = set(
+        session.scalars(select(AppliedMutation.id).where(AppliedMutation.id.in_([m.id for m in batch.mutations])))
+    )
     # One query for the whole batch instead of one per inspection: which ids exist already.
     claimed = {m.payload.get("inspection_id") for m in batch.mutations if m.type == "inspection.submit"}
     claimed = {uuid.UUID(i) for i in claimed if isinstance(i, str) and _is_uuid(i)}
@@ -62,8 +65,11 @@ class _Context:
 
 
 def _rejected(mutation: Mutation, code: str, message: str, details=None) -> dict:
-    return {"id": str(mutation.id), "status": "rejected",
-            "error": {"code": code, "message": message, "details": details}}
+    return {
+        "id": str(mutation.id),
+        "status": "rejected",
+        "error": {"code": code, "message": message, "details": details},
+    }
 
 
 def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
@@ -76,8 +82,12 @@ def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
     try:
         payload = payload_model.model_validate(mutation.payload)
     except ValidationError as invalid:
-        return _rejected(mutation, "invalid_payload", "the payload is not valid",
-                         invalid.errors(include_url=False, include_context=False, include_input=False))
+        return _rejected(
+            mutation,
+            "invalid_payload",
+            "the payload is not valid",
+            invalid.errors(include_url=False, include_context=False, include_input=False),
+        )
     savepoint = session.begin_nested()
     try:
         outcome = HANDLERS[mutation.type](ctx, payload)
@@ -85,9 +95,18 @@ def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
         # The mutation id is recorded inside the same savepoint as its effects. A concurrent
         # request with the same id blocks on this row's key until we commit, then fails here
         # and rolls its own effects back: applied once, whatever the network did.
-        session.connection().execute(insert(AppliedMutation.__table__), {
-            "id": mutation.id, "device_id": ctx.device.id, "user_id": ctx.user.id, "type": mutation.type,
-            "status": outcome.status, "result": result, "received_at": ctx.now})
+        session.connection().execute(
+            insert(AppliedMutation.__table__),
+            {
+                "id": mutation.id,
+                "device_id": ctx.device.id,
+                "user_id": ctx.user.id,
+                "type": mutation.type,
+                "status": outcome.status,
+                "result": result,
+                "received_at": ctx.now,
+            },
+        )
         savepoint.commit()
         ctx.seen.add(mutation.id)  # the same id again later in this batch is a duplicate
     except REFUSALS as refused:
@@ -116,38 +135,70 @@ def _again(seen: AppliedMutation, mutation: Mutation) -> dict:
 
 
 def _inspection(ctx: _Context, payload) -> Outcome:
-    submitted = submit_inspection(ctx.session, payload, actor=ctx.user, origin=ctx.origin, now=ctx.now,
-                                  clock_offset_ms=ctx.offset_ms,
-                                  known_new=payload.inspection_id not in ctx.existing_inspections)
+    submitted = submit_inspection(
+        ctx.session,
+        payload,
+        actor=ctx.user,
+        origin=ctx.origin,
+        now=ctx.now,
+        clock_offset_ms=ctx.offset_ms,
+        known_new=payload.inspection_id not in ctx.existing_inspections,
+    )
     ctx.existing_inspections.add(payload.inspection_id)
     inspection = submitted.inspection
     ctx.keep.append(inspection)
     return Outcome(
         status="applied" if submitted.created else "duplicate",
-        entity={"inspection_id": str(inspection.id), "tickets": [t.number for t in submitted.tickets],
-                "clock_flagged": inspection.clock_flagged},
+        entity={
+            "inspection_id": str(inspection.id),
+            "tickets": [t.number for t in submitted.tickets],
+            "clock_flagged": inspection.clock_flagged,
+        },
         missing_photos=missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos]),
     )
 
 
 def _scan(ctx: _Context, payload) -> Outcome:
     scan, created, tickets = record_scan(
-        ctx.session, scan_id=payload.scan_id, route_id=payload.route_id, checkpoint_id=payload.checkpoint_id,
-        code=payload.code, scanned_at=payload.scanned_at, answers=payload.answers, actor=ctx.user,
-        origin=ctx.origin, now=ctx.now, clock_offset_ms=ctx.offset_ms)
-    return Outcome(status="applied" if created else "duplicate",
-                   entity={"scan_id": str(scan.id), "tickets": [t.number for t in tickets],
-                           "clock_flagged": scan.clock_flagged},
-                   missing_photos=missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos]))
+        ctx.session,
+        scan_id=payload.scan_id,
+        route_id=payload.route_id,
+        checkpoint_id=payload.checkpoint_id,
+        code=payload.code,
+        scanned_at=payload.scanned_at,
+        answers=payload.answers,
+        actor=ctx.user,
+        origin=ctx.origin,
+        now=ctx.now,
+        clock_offset_ms=ctx.offset_ms,
+    )
+    return Outcome(
+        status="applied" if created else "duplicate",
+        entity={"scan_id": str(scan.id), "tickets": [t.number for t in tickets], "clock_flagged": scan.clock_flagged},
+        missing_photos=missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos]),
+    )
 
 
 def _ticket_create(ctx: _Context, payload) -> Outcome:
     ticket, created = report_ticket(
-        ctx.session, ticket_id=payload.ticket_id, kind=TicketKind(payload.kind), title=payload.title,
-        description=payload.description, site_id=payload.site_id, location_id=payload.location_id,
-        priority=Priority(payload.priority), photos=payload.photos, actor=ctx.user, origin=ctx.origin, now=ctx.now)
-    return Outcome(status="applied" if created else "duplicate", entity=ticket_data(ticket),
-                   missing_photos=missing_photos(ctx.session, ctx.user, payload.photos))
+        ctx.session,
+        ticket_id=payload.ticket_id,
+        kind=TicketKind(payload.kind),
+        title=payload.title,
+        description=payload.description,
+        site_id=payload.site_id,
+        location_id=payload.location_id,
+        priority=Priority(payload.priority),
+        photos=payload.photos,
+        actor=ctx.user,
+        origin=ctx.origin,
+        now=ctx.now,
+    )
+    return Outcome(
+        status="applied" if created else "duplicate",
+        entity=ticket_data(ticket),
+        missing_photos=missing_photos(ctx.session, ctx.user, payload.photos),
+    )
 
 
 def _visible_ticket(ctx: _Context, ticket_id) -> Ticket:
@@ -159,19 +210,34 @@ def _visible_ticket(ctx: _Context, ticket_id) -> Ticket:
 
 def _ticket_transition(ctx: _Context, payload) -> Outcome:
     ticket = _visible_ticket(ctx, payload.ticket_id)
-    result = transition_ticket(ctx.session, ticket, TicketState(payload.to), actor=ctx.user, origin=ctx.origin,
-                               now=ctx.now, note=payload.note, photos=payload.photos,
-                               base_version=payload.base_version)
-    return Outcome(status=result.status, entity=ticket_data(ticket),
-                   missing_photos=missing_photos(ctx.session, ctx.user, payload.photos))
+    result = transition_ticket(
+        ctx.session,
+        ticket,
+        TicketState(payload.to),
+        actor=ctx.user,
+        origin=ctx.origin,
+        now=ctx.now,
+        note=payload.note,
+        photos=payload.photos,
+        base_version=payload.base_version,
+    )
+    return Outcome(
+        status=result.status,
+        entity=ticket_data(ticket),
+        missing_photos=missing_photos(ctx.session, ctx.user, payload.photos),
+    )
 
 
 def _ticket_comment(ctx: _Context, payload) -> Outcome:
     ticket = _visible_ticket(ctx, payload.ticket_id)
-    comment_on_ticket(ctx.session, ticket, text=payload.text, actor=ctx.user, origin=ctx.origin, now=ctx.now,
-                      photos=payload.photos)
-    return Outcome(status="applied", entity=ticket_data(ticket),
-                   missing_photos=missing_photos(ctx.session, ctx.user, payload.photos))
+    comment_on_ticket(
+        ctx.session, ticket, text=payload.text, actor=ctx.user, origin=ctx.origin, now=ctx.now, photos=payload.photos
+    )
+    return Outcome(
+        status="applied",
+        entity=ticket_data(ticket),
+        missing_photos=missing_photos(ctx.session, ctx.user, payload.photos),
+    )
 
 
 HANDLERS = {

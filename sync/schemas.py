@@ -1,4 +1,5 @@
 """The JSON bodies of SYNC.md as pydantic models: they validate requests and make the OpenAPI document."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """Device tokens: issued at login from the phone, stored only as a hash, revocable."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,9 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_device_token(session: Session, user: User, *, name: str, user_agent: str, now: datetime) -> tuple[Device, str]:
+def issue_device_token(
+    session: Session, user: User, *, name: str, user_agent: str, now: datetime
+) -> tuple[Device, str]:
     """A new device for ``user`` and its token, shown once."""
     token = secrets.token_urlsafe(32)
     device = Device(user_id=user.id, name=name, token_hash=_hash(token), created_at=now, user_agent=user_agent[:500])

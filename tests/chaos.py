@@ -10,6 +10,7 @@ their own, so only the mutation id keeps them from doubling).
 
 `make chaos` runs it full size (20 phones × 200 mutations); tests/test_chaos.py in a short form.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -180,8 +181,14 @@ class FlakyNetwork(Listener):
                 raise ConnectionError("client went away")
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
         while len(body) < length:
             chunk = conn.recv(65536)
             if not chunk:
@@ -215,17 +222,37 @@ class Server:
 
     def __init__(self, database_url: str, folder: Path, workers: int) -> None:
         self.port = free_port()
-        self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "chaos",
-                    "PHOTO_DIR": str(folder / "photos"), "LOG_LEVEL": "WARNING"}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "chaos",
+            "PHOTO_DIR": str(folder / "photos"),
+            "LOG_LEVEL": "WARNING",
+        }
         self.workers = workers
         self.log = open(folder / "gunicorn.log", "ab")
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-             "--log-level", "warning", "--graceful-timeout", "1", "webapp:create_app()"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log, start_new_session=True)
+            [
+                str(BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                "warning",
+                "--graceful-timeout",
+                "1",
+                "webapp:create_app()",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while not self._healthy():
             assert self.process.poll() is None, "gunicorn exited; see gunicorn.log"
@@ -255,8 +282,13 @@ class Server:
 def _http(port: int, method: str, path: str, body: dict | None, token: str | None = None) -> tuple[int, dict]:
     """One request on its own connection; an OSError is what a phone sees of a broken network."""
     payload = json.dumps(body).encode() if body is not None else b""
-    headers = [f"{method} {path} HTTP/1.1", "Host: chaos", "Connection: close",
-               "Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    headers = [
+        f"{method} {path} HTTP/1.1",
+        "Host: chaos",
+        "Connection: close",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+    ]
     if token:
         headers.append(f"Authorization: Bearer {token}")
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
@@ -294,8 +326,12 @@ class Phone:
     def log_in(self) -> None:
         while not self.token:
             try:
-                status, body = _http(self.port, "POST", "/api/v1/auth/token", {
-                    "username": self.username, "password": "bench-pass", "device_name": f"chaos {self.number}"})
+                status, body = _http(
+                    self.port,
+                    "POST",
+                    "/api/v1/auth/token",
+                    {"username": self.username, "password": "bench-pass", "device_name": f"chaos {self.number}"},
+                )
             except OSError:
                 status, body = 0, {}
             self.statuses[f"token {status}"] += 1
@@ -312,9 +348,16 @@ class Phone:
         if roll < 0.15 or not tickets and roll < 0.3:
             ticket_id = str(uuid.uuid4())
             self.made["ticket"].add(ticket_id)
-            mutation = {"type": "ticket.create", "payload": {
-                "ticket_id": ticket_id, "kind": "hazard", "title": f"漏水 {self.number}-{len(tickets)}",
-                "site_id": world["site_id"], "location_id": world["location_id"]}}
+            mutation = {
+                "type": "ticket.create",
+                "payload": {
+                    "ticket_id": ticket_id,
+                    "kind": "hazard",
+                    "title": f"漏水 {self.number}-{len(tickets)}",
+                    "site_id": world["site_id"],
+                    "location_id": world["location_id"],
+                },
+            }
         elif roll < 0.3:
             ticket_id = self.random.choice(tickets)
             text = f"第 {len(self.made['comment']) + 1} 次跟进（{self.username}）"
@@ -323,11 +366,19 @@ class Phone:
         else:
             inspection_id = str(uuid.uuid4())
             self.made["inspection"].add(inspection_id)
-            mutation = {"type": "inspection.submit", "payload": {
-                "inspection_id": inspection_id, "template_id": world["template_id"], "template_version": 1,
-                "site_id": world["site_id"], "location_id": world["location_id"], "started_at": now,
-                "finished_at": now,
-                "answers": [{"item_id": f"i{k:02d}", "value": "pass"} for k in range(world["items"])]}}
+            mutation = {
+                "type": "inspection.submit",
+                "payload": {
+                    "inspection_id": inspection_id,
+                    "template_id": world["template_id"],
+                    "template_version": 1,
+                    "site_id": world["site_id"],
+                    "location_id": world["location_id"],
+                    "started_at": now,
+                    "finished_at": now,
+                    "answers": [{"item_id": f"i{k:02d}", "value": "pass"} for k in range(world["items"])],
+                },
+            }
         self.outbox.append({"id": str(uuid.uuid4()), **mutation})
 
     def sync(self) -> None:
@@ -338,8 +389,9 @@ class Phone:
         if self.random.random() < self.settings.shuffle:
             batch = self.random.sample(batch, len(batch))
         if self.answered and self.random.random() < self.settings.resend_acknowledged:
-            batch = batch + self.random.sample(sorted(self.answered.values(), key=lambda m: m["id"]),
-                                               min(3, len(self.answered)))
+            batch = batch + self.random.sample(
+                sorted(self.answered.values(), key=lambda m: m["id"]), min(3, len(self.answered))
+            )
         body = {"device_time": datetime.now(UTC).isoformat(), "mutations": batch}
         if self.random.random() < self.settings.double_send:
             other = threading.Thread(target=self._push, args=(body,))
@@ -371,8 +423,11 @@ class Phone:
             if result["status"] in ("applied", "duplicate"):
                 self.answered[result["id"]] = mutation
                 self.outbox = [m for m in self.outbox if m["id"] != result["id"]]
-            elif result["status"] == "rejected" and result["error"]["code"] == "unknown_ticket" \
-                    and mutation["type"] == "ticket.comment":
+            elif (
+                result["status"] == "rejected"
+                and result["error"]["code"] == "unknown_ticket"
+                and mutation["type"] == "ticket.comment"
+            ):
                 pass  # shuffled ahead of its ticket: stays in the outbox and goes again
             else:
                 self.surprises.append(f"{mutation['type']} {result['status']}: {result.get('error')}")
@@ -412,8 +467,12 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return not any(self.missing.values()) and not any(self.extra.values()) and self.outbox_left == 0 \
+        return (
+            not any(self.missing.values())
+            and not any(self.extra.values())
+            and self.outbox_left == 0
             and not self.surprises
+        )
 
     def text(self) -> str:
         s = self.settings
@@ -437,8 +496,12 @@ def _server_records(app, world) -> dict[str, Counter]:
     with app.app_context():
         inspections = Counter(str(i) for i in db.session.scalars(sa.select(Inspection.id)))
         tickets = Counter(str(i) for i in db.session.scalars(sa.select(Ticket.id)))
-        comments = Counter((str(t), note) for t, note in db.session.execute(
-            sa.select(TicketEvent.ticket_id, TicketEvent.note).where(TicketEvent.action == "comment")))
+        comments = Counter(
+            (str(t), note)
+            for t, note in db.session.execute(
+                sa.select(TicketEvent.ticket_id, TicketEvent.note).where(TicketEvent.action == "comment")
+            )
+        )
         applied = db.session.scalar(sa.select(sa.func.count()).select_from(AppliedMutation))
     return {"inspection": inspections, "ticket": tickets, "comment": comments, "applied": applied}
 
@@ -450,8 +513,9 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
     world = populate(app, phones=settings.phones)
     real_port = sa.make_url(database_url).port
     gate = DatabaseGate(real_port)
-    server = Server(sa.make_url(database_url).set(port=gate.port).render_as_string(hide_password=False),
-                    folder, settings.workers)
+    server = Server(
+        sa.make_url(database_url).set(port=gate.port).render_as_string(hide_password=False), folder, settings.workers
+    )
     server.start()
     network = FlakyNetwork(server.port, settings)
     phones = [Phone(n, username, world, settings, network.port) for n, username in enumerate(world["usernames"])]
@@ -503,11 +567,20 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
     made_mutations = sum(len(p.answered) for p in phones)
     if on_server["applied"] != made_mutations:
         surprises.append(f"{on_server['applied']} mutations recorded as applied, phones made {made_mutations}")
-    return Report(settings=settings, made={k: sum(v.values()) for k, v in made_by_kind.items()},
-                  stored={k: sum(on_server[k].values()) for k in made_by_kind}, missing=missing, extra=extra,
-                  outbox_left=sum(len(p.outbox) for p in phones), fates=dict(network.fates),
-                  statuses=dict(statuses), surprises=surprises, seconds=time.monotonic() - started,
-                  restart_s=restart_s, recovery_s=max(0.0, max(p.last_503 for p in phones) - gate.closed_until))
+    return Report(
+        settings=settings,
+        made={k: sum(v.values()) for k, v in made_by_kind.items()},
+        stored={k: sum(on_server[k].values()) for k in made_by_kind},
+        missing=missing,
+        extra=extra,
+        outbox_left=sum(len(p.outbox) for p in phones),
+        fates=dict(network.fates),
+        statuses=dict(statuses),
+        surprises=surprises,
+        seconds=time.monotonic() - started,
+        restart_s=restart_s,
+        recovery_s=max(0.0, max(p.last_503 for p in phones) - gate.closed_until),
+    )
 
 
 def main() -> int:
@@ -521,8 +594,9 @@ def main() -> int:
         print("TEST_POSTGRES_URL is not set: run `make chaos`, which starts PostgreSQL", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as folder:
-        report = run_chaos(postgres_url, Path(folder),
-                           Settings(phones=args.phones, mutations=args.mutations, seed=args.seed))
+        report = run_chaos(
+            postgres_url, Path(folder), Settings(phones=args.phones, mutations=args.mutations, seed=args.seed)
+        )
         print(report.text())
         if not report.passed or os.environ.get("CHAOS_LOG"):
             print((Path(folder) / "gunicorn.log").read_text()[-8000:], file=sys.stderr)

@@ -1,6 +1,7 @@
 """Fixtures: every database test runs on SQLite and on PostgreSQL, on a schema made by the
 migrations. PostgreSQL comes from ``TEST_POSTGRES_URL`` (``make test`` starts a server); a
 missing server is an error, never a skip."""
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,9 @@ import inspections.org
 from inspections.base import Base
 from inspections.demo import clear_all, load_demo
 from inspections.org import Role, User
+from tests.helpers import NOW
 from webapp import create_app
 from webapp.extensions import db
-from tests.helpers import NOW
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 BACKENDS = ["sqlite", "postgresql"]
@@ -58,12 +59,14 @@ def database_url(request, tmp_path_factory) -> str:
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app({
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret",
-        "PHOTO_DIR": str(tmp_path / "photos"),
-        "TESTING": True,
-    })
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "PHOTO_DIR": str(tmp_path / "photos"),
+            "TESTING": True,
+        }
+    )
     with app.app_context():
         _empty_all_tables()
     yield app
@@ -107,8 +110,11 @@ class Demo:
         return db.session.scalar(sa.select(User).where(User.username == username))
 
     def by_role(self, role: Role, site_code: str = "BY") -> User:
-        return next(u for u in db.session.scalars(sa.select(User).where(User.role == role))
-                    if site_code in [s.code for s in u.sites])
+        return next(
+            u
+            for u in db.session.scalars(sa.select(User).where(User.role == role))
+            if site_code in [s.code for s in u.sites]
+        )
 
 
 @pytest.fixture
@@ -128,8 +134,9 @@ def csrf_token(client, path: str = "/login") -> str:
 
 def login(client, username: str, password: str = "demo1234", locale: str = "en"):
     """Log in and pick a language (English by default, so tests read the source strings)."""
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 303, f"login as {username} failed"
     assert post_form(client, "/language", {"locale": locale}).status_code == 303
     return response

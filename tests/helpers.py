@@ -1,4 +1,5 @@
 """Small builders shared by the tests."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,11 @@ def restroom_template() -> ChecklistTemplate:
 
 def area(site_code: str, area_type: str) -> Location:
     return db.session.scalars(
-        sa.select(Location).join(Site).where(Site.code == site_code, Location.area_type == area_type)
-        .order_by(Location.id)).first()
+        sa.select(Location)
+        .join(Site)
+        .where(Site.code == site_code, Location.area_type == area_type)
+        .order_by(Location.id)
+    ).first()
 
 
 def all_pass(tpl: ChecklistTemplate) -> list[dict]:
@@ -51,17 +55,19 @@ def all_pass(tpl: ChecklistTemplate) -> list[dict]:
 
 
 def submission(tpl: ChecklistTemplate, location: Location, answers: list[dict], **extra) -> InspectionSubmission:
-    return InspectionSubmission.model_validate({
-        "inspection_id": str(uuid.uuid4()),
-        "template_id": tpl.id,
-        "template_version": tpl.current_version,
-        "site_id": location.site_id,
-        "location_id": location.id,
-        "started_at": (NOW - timedelta(minutes=6)).isoformat(),
-        "finished_at": NOW.isoformat(),
-        "answers": answers,
-        **extra,
-    })
+    return InspectionSubmission.model_validate(
+        {
+            "inspection_id": str(uuid.uuid4()),
+            "template_id": tpl.id,
+            "template_version": tpl.current_version,
+            "site_id": location.site_id,
+            "location_id": location.id,
+            "started_at": (NOW - timedelta(minutes=6)).isoformat(),
+            "finished_at": NOW.isoformat(),
+            "answers": answers,
+            **extra,
+        }
+    )
 
 
 def with_answer(answers: list[dict], item_id: str, **changes) -> list[dict]:
@@ -69,5 +75,8 @@ def with_answer(answers: list[dict], item_id: str, **changes) -> list[dict]:
 
 
 def assignment_of(username_id: int, tpl: ChecklistTemplate) -> Assignment:
-    return db.session.scalars(sa.select(Assignment).where(
-        Assignment.assignee_id == username_id, Assignment.template_id == tpl.id).order_by(Assignment.due_on)).first()
+    return db.session.scalars(
+        sa.select(Assignment)
+        .where(Assignment.assignee_id == username_id, Assignment.template_id == tpl.id)
+        .order_by(Assignment.due_on)
+    ).first()

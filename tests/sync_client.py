@@ -1,4 +1,5 @@
 """A small client of the sync API, written against SYNC.md alone, for the tests."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,9 @@ from tests.helpers import NOW
 
 
 def get_token(client, username: str, password: str = "demo1234", device_name: str = "测试手机") -> str:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": password,
-                                                       "device_name": device_name})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": username, "password": password, "device_name": device_name}
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()["token"]
 
@@ -21,8 +23,9 @@ def auth(token: str) -> dict:
 
 def push(client, token: str, mutations: list[dict], device_time: datetime | None = None):
     device_time = device_time or datetime.now(timezone.utc)
-    return client.post("/api/v1/sync/push", json={"device_time": device_time.isoformat(), "mutations": mutations},
-                       headers=auth(token))
+    return client.post(
+        "/api/v1/sync/push", json={"device_time": device_time.isoformat(), "mutations": mutations}, headers=auth(token)
+    )
 
 
 def mutation(type_: str, payload: dict, mutation_id: str | None = None) -> dict:
@@ -45,14 +48,28 @@ def put_photo(client, token: str, data: bytes, content_type: str = "image/jpeg")
     return client.put(f"/api/v1/photos/{sha}", data=data, headers={**auth(token), "Content-Type": content_type})
 
 
-def inspection_payload(template: dict, location_id: int, site_id: int, fail: str | None = None,
-                       photos: list[str] = (), inspection_id: str | None = None) -> dict:
+def inspection_payload(
+    template: dict,
+    location_id: int,
+    site_id: int,
+    fail: str | None = None,
+    photos: list[str] = (),
+    inspection_id: str | None = None,
+) -> dict:
     answers = []
     for section in template["sections"]:
         for item in section["items"]:
             value = "fail" if item["id"] == fail else "pass"
-            answers.append({"item_id": item["id"], "value": value,
-                            "photos": list(photos) if item["id"] == fail else []})
-    return {"inspection_id": inspection_id or str(uuid.uuid4()), "template_id": template["id"],
-            "template_version": template["version"], "site_id": site_id, "location_id": location_id,
-            "started_at": NOW.isoformat(), "finished_at": NOW.isoformat(), "answers": answers}
+            answers.append(
+                {"item_id": item["id"], "value": value, "photos": list(photos) if item["id"] == fail else []}
+            )
+    return {
+        "inspection_id": inspection_id or str(uuid.uuid4()),
+        "template_id": template["id"],
+        "template_version": template["version"],
+        "site_id": site_id,
+        "location_id": location_id,
+        "started_at": NOW.isoformat(),
+        "finished_at": NOW.isoformat(),
+        "answers": answers,
+    }

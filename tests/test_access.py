@@ -1,4 +1,5 @@
 """Who may open what: every role against every page, each cell asserted, and site scoping."""
+
 import re
 from datetime import date
 
@@ -14,8 +15,14 @@ from webapp.extensions import db
 # Two supervisors: the manual's cleaning lead (领班) runs cleaning, the security supervisor
 # (保安主管) runs the rounds and issues hot-work permits (§3.2: 到保安部办理动火证).
 PEOPLE = {
-    "guard": "zhangwei", "cleaner": "chenmei", "supervisor": "zhaoling", "security_supervisor": "liqiang",
-    "engineer": "lihua", "customer_service": "liuxia", "manager": "wangjl", "admin": "admin",
+    "guard": "zhangwei",
+    "cleaner": "chenmei",
+    "supervisor": "zhaoling",
+    "security_supervisor": "liqiang",
+    "engineer": "lihua",
+    "customer_service": "liuxia",
+    "manager": "wangjl",
+    "admin": "admin",
 }
 ROLES = list(PEOPLE)
 ok, forbidden, hidden = 200, 403, 404
@@ -75,6 +82,7 @@ MATRIX = {
 
 def _urls(app) -> dict[str, str]:
     with app.app_context():
+
         def tpl(title):
             return db.session.scalar(sa.select(ChecklistTemplate.id).where(ChecklistTemplate.title == title))
 
@@ -90,12 +98,21 @@ def _urls(app) -> dict[str, str]:
         def project_id(code):
             found = db.session.scalar(sa.select(FitoutProject.id).join(Site).where(Site.code == code))
             if found is None:  # the demo has none at XH: make one there
-                xh_unit = db.session.scalar(sa.select(Location).join(Site).where(
-                    Site.code == code, Location.kind == LocationKind.UNIT))
+                xh_unit = db.session.scalar(
+                    sa.select(Location).join(Site).where(Site.code == code, Location.kind == LocationKind.UNIT)
+                )
                 admin = db.session.scalar(sa.select(User).where(User.username == "admin"))
-                found = open_project(db.session, site=xh_unit.site, unit=xh_unit, contractor="新华装饰",
-                                     permit_number="XH-1", starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 1),
-                                     deposit_cents=100_000, actor=admin).id
+                found = open_project(
+                    db.session,
+                    site=xh_unit.site,
+                    unit=xh_unit,
+                    contractor="新华装饰",
+                    permit_number="XH-1",
+                    starts_on=date(2026, 11, 1),
+                    ends_on=date(2026, 12, 1),
+                    deposit_cents=100_000,
+                    actor=admin,
+                ).id
                 db.session.commit()
             return found
 
@@ -166,8 +183,10 @@ def test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas(app, 
     login(client, PEOPLE[role])
     token = csrf_token(client, "/today")
     # Empty forms: an allowed person gets the form back with what to fix (422), nobody else gets in.
-    got = [client.post(f"{path}?site={by}", data={"csrf_token": token}).status_code
-           for path in ("/cleaning/rule", "/cleaning/duties", "/cleaning/tasks")]
+    got = [
+        client.post(f"{path}?site={by}", data={"csrf_token": token}).status_code
+        for path in ("/cleaning/rule", "/cleaning/duties", "/cleaning/tasks")
+    ]
     allowed = {"rule": role in ("manager", "admin"), "plan": role in ("supervisor", "manager", "admin")}
     assert got == [422 if allowed["rule"] else 403] + [422 if allowed["plan"] else 403] * 2
 
@@ -178,13 +197,19 @@ def test_who_may_run_a_fit_out_and_its_deposit(app, client, demo, role):
         project_id = db.session.scalar(sa.select(FitoutProject.id))
     login(client, PEOPLE[role])
     token = csrf_token(client, "/today")
-    got = {action: client.post(f"/fitout/{project_id}/{action}", data={"csrf_token": token}).status_code
-           for action in ("advance", "penalty", "refund", "permits")}
+    got = {
+        action: client.post(f"/fitout/{project_id}/{action}", data={"csrf_token": token}).status_code
+        for action in ("advance", "penalty", "refund", "permits")
+    }
     runs = role in ("customer_service", "manager", "admin")
     office = role in ("manager", "admin")
     # Empty forms: the form again with what to fix (422), or a step that cannot be taken now (409).
-    assert got == {"advance": 409 if runs else 403, "penalty": 422 if runs else 403,
-                   "refund": 409 if office else 403, "permits": 422 if runs or role == "security_supervisor" else 403}
+    assert got == {
+        "advance": 409 if runs else 403,
+        "penalty": 422 if runs else 403,
+        "refund": 409 if office else 403,
+        "permits": 422 if runs or role == "security_supervisor" else 403,
+    }
 
 
 # action → expected status per role, for a POST with nothing but the form's token. A person who
@@ -215,8 +240,13 @@ def _action_urls(app, client) -> dict[str, str]:
 
         device = db.session.scalar(sa.select(Device.id))
         cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
-        checkpoint = db.session.scalar(sa.select(Location.id).where(Location.kind == LocationKind.CHECKPOINT)
-                                       .join(Site).where(Site.code == "BY").order_by(Location.id))
+        checkpoint = db.session.scalar(
+            sa.select(Location.id)
+            .where(Location.kind == LocationKind.CHECKPOINT)
+            .join(Site)
+            .where(Site.code == "BY")
+            .order_by(Location.id)
+        )
     hazard, complaint, other = "BY-20261126-0001", "BY-20261126-0003", "XH-20261126-0001"
     return {
         "comment_on_hazard": f"/tickets/{hazard}/comment",
@@ -275,8 +305,10 @@ def test_every_route_states_who_may_use_it(app):
 
 def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, demo):
     login(client, "wangjl")
-    response = client.post("/people", data={"username": "newbie", "display_name": "新人", "role": "cleaner",
-                                            "sites": "1", "password": "longenough"})
+    response = client.post(
+        "/people",
+        data={"username": "newbie", "display_name": "新人", "role": "cleaner", "sites": "1", "password": "longenough"},
+    )
     assert response.status_code == 400
     assert "expired" in response.get_data(as_text=True)
     with app.app_context():
@@ -301,8 +333,11 @@ def test_logout_revokes_the_browsers_device_token_and_clears_the_site(app, clien
 def test_htmx_requests_send_the_token_in_a_header(app, client, demo):
     login(client, "wangjl")
     token = csrf_token(client, "/today")
-    response = client.post("/tickets/BY-20261126-0002/comment", data={"text": "已联系客户"},
-                           headers={"X-CSRFToken": token, "HX-Request": "true"})
+    response = client.post(
+        "/tickets/BY-20261126-0002/comment",
+        data={"text": "已联系客户"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     assert response.status_code == 303
     assert "已联系客户" in client.get("/tickets/BY-20261126-0002").get_data(as_text=True)
 
@@ -315,7 +350,7 @@ def test_a_manager_revokes_a_lost_phone(app, client, demo):
     login(client, "wangjl")
     page = client.get("/people/devices").get_data(as_text=True)
     assert "陈梅 · 陈梅的手机" in page and "周芳" not in page  # only the manager's own sites
-    device_id = re.search(r'/people/devices/([0-9a-f-]{36})/revoke', page).group(1)
+    device_id = re.search(r"/people/devices/([0-9a-f-]{36})/revoke", page).group(1)
     response = client.post(f"/people/devices/{device_id}/revoke", data={"csrf_token": csrf_token(client, "/today")})
     assert response.status_code == 303
     assert client.get("/api/v1/sync/pull", headers=auth(token)).status_code == 401
@@ -381,11 +416,16 @@ def test_an_inspection_is_seen_by_its_inspector_and_the_sites_handlers_only(app,
     from inspections.org import Origin
     from inspections.submission import submit_inspection
     from tests.helpers import NOW, all_pass, area, restroom_template, submission
+
     with app.app_context():
         tpl = restroom_template()
-        made = submit_inspection(db.session, submission(tpl, area("BY", "restroom"), all_pass(tpl)),
-                                 actor=db.session.scalar(sa.select(User).where(User.username == "chenmei")),
-                                 origin=Origin("web"), now=NOW)
+        made = submit_inspection(
+            db.session,
+            submission(tpl, area("BY", "restroom"), all_pass(tpl)),
+            actor=db.session.scalar(sa.select(User).where(User.username == "chenmei")),
+            origin=Origin("web"),
+            now=NOW,
+        )
         db.session.commit()
         url = f"/inspections/{made.inspection.id}"
     got = {}
@@ -395,13 +435,21 @@ def test_an_inspection_is_seen_by_its_inspector_and_the_sites_handlers_only(app,
         got[username] = client.get(url).status_code
     # the cleaner who made it, the site's supervisor, desk and manager; not another cleaner, a guard,
     # or the other site's manager
-    assert got == {"chenmei": ok, "huangli": hidden, "zhangwei": hidden, "zhaoling": ok, "liuxia": ok,
-                   "wangjl": ok, "hemin": hidden}
+    assert got == {
+        "chenmei": ok,
+        "huangli": hidden,
+        "zhangwei": hidden,
+        "zhaoling": ok,
+        "liuxia": ok,
+        "wangjl": ok,
+        "hemin": hidden,
+    }
 
 
 def test_a_notice_is_marked_read_by_its_own_person_only(app, demo):
     from inspections.notices import Notice, notify
     from tests.helpers import NOW
+
     with app.app_context():
         manager = db.session.scalar(sa.select(User).where(User.username == "wangjl"))
         notify(db.session, manager, key="test", title="工单逾期", body="", link="/tickets", now=NOW)
@@ -409,7 +457,10 @@ def test_a_notice_is_marked_read_by_its_own_person_only(app, demo):
         notice_id = db.session.scalar(sa.select(Notice.id).where(Notice.key == "test"))
     other = app.test_client()
     login(other, "liuxia")
-    assert other.post(f"/notices/{notice_id}/read", headers={"X-CSRFToken": csrf_token(other, "/today")}).status_code == 404
+    assert (
+        other.post(f"/notices/{notice_id}/read", headers={"X-CSRFToken": csrf_token(other, "/today")}).status_code
+        == 404
+    )
     mine = app.test_client()
     login(mine, "wangjl")
     response = mine.post(f"/notices/{notice_id}/read", headers={"X-CSRFToken": csrf_token(mine, "/today")})

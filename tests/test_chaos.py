@@ -1,6 +1,7 @@
 """The chaos harness (tests/chaos.py) in a short form: 20 phones × 20 mutations against gunicorn
 on PostgreSQL, with lost responses, cut requests, resends, double sends, shuffled batches, a
 server killed mid-run and a database refusing connections. `make chaos` runs it full size."""
+
 import os
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """The cleaning regime on the database and the pages: rework to the cleaner on duty, closed only
 by a passing re-check; periodic tasks; the day's board; the monthly sheet and its XLSX and PDF."""
+
 import io
 import re
 from datetime import date, timedelta
@@ -10,7 +11,15 @@ import pytest
 import sqlalchemy as sa
 
 from inspections.checklists import ChecklistTemplate
-from inspections.cleaning import AreaDuty, PeriodicTask, assign_area, occurrences, schedule_tasks, sheet_for, task_statuses
+from inspections.cleaning import (
+    AreaDuty,
+    PeriodicTask,
+    assign_area,
+    occurrences,
+    schedule_tasks,
+    sheet_for,
+    task_statuses,
+)
 from inspections.cleaning_scores import CheckKind
 from inspections.org import Origin, Site
 from inspections.records import Assignment
@@ -29,8 +38,13 @@ PHOTO, AFTER = "ab" * 32, "cd" * 32
 def check(session, who, answers, minutes_later=0, location=None):
     tpl = restroom_template()
     when = NOW + timedelta(minutes=minutes_later)
-    sub = submission(tpl, location or area("BY", "restroom"), answers,
-                     started_at=(when - timedelta(minutes=5)).isoformat(), finished_at=when.isoformat())
+    sub = submission(
+        tpl,
+        location or area("BY", "restroom"),
+        answers,
+        started_at=(when - timedelta(minutes=5)).isoformat(),
+        finished_at=when.isoformat(),
+    )
     result = submit_inspection(session, sub, actor=who, origin=WEB, now=when)
     session.flush()
     return result
@@ -109,13 +123,26 @@ def test_rework_goes_to_whoever_has_the_area_on_that_shift(session, demo):
 
 def test_periodic_tasks_become_assignments_on_their_dates_with_done_and_overdue(session, demo):
     by = session.scalar(sa.select(Site).where(Site.code == "BY"))
-    weekly = PeriodicTask(site_id=by.id, location_id=area("BY", "lobby").id, title="每月四次对大堂所需的地垫清洗",
-                          per_month=4, starts_on=date(2026, 11, 1))
-    three_weekly = PeriodicTask(site_id=by.id, location_id=area("BY", "corridor").id, title="每三周一次对楼层通道地毯清洗",
-                                every_days=21, starts_on=date(2026, 11, 5))
+    weekly = PeriodicTask(
+        site_id=by.id,
+        location_id=area("BY", "lobby").id,
+        title="每月四次对大堂所需的地垫清洗",
+        per_month=4,
+        starts_on=date(2026, 11, 1),
+    )
+    three_weekly = PeriodicTask(
+        site_id=by.id,
+        location_id=area("BY", "corridor").id,
+        title="每三周一次对楼层通道地毯清洗",
+        every_days=21,
+        starts_on=date(2026, 11, 5),
+    )
     assert occurrences(weekly, date(2026, 11, 1)) == [
-        (date(2026, 11, 1), date(2026, 11, 7)), (date(2026, 11, 8), date(2026, 11, 15)),
-        (date(2026, 11, 16), date(2026, 11, 22)), (date(2026, 11, 23), date(2026, 11, 30))]
+        (date(2026, 11, 1), date(2026, 11, 7)),
+        (date(2026, 11, 8), date(2026, 11, 15)),
+        (date(2026, 11, 16), date(2026, 11, 22)),
+        (date(2026, 11, 23), date(2026, 11, 30)),
+    ]
     assert occurrences(three_weekly, date(2026, 12, 1)) == [(date(2026, 12, 17), date(2027, 1, 6))]
     session.add_all([weekly, three_weekly])
     session.flush()
@@ -138,8 +165,10 @@ def test_the_board_counts_each_check_against_its_target(app, client, demo):
     login(client, "zhaoling")
     html = client.get("/cleaning?day=2026-11-26").get_data(as_text=True)
     card = re.search(rf'data-area="{re.escape(restroom)}">(.*?)</li>\s*</ul>', html, re.S).group(1)
-    chips = {kind: (short, text) for kind, short, text in
-             re.findall(r'data-check="(\w+)" data-short="(\d+)"\s+title="[^"]*">([^<]*)<', card)}
+    chips = {
+        kind: (short, text)
+        for kind, short, text in re.findall(r'data-check="(\w+)" data-short="(\d+)"\s+title="[^"]*">([^<]*)<', card)
+    }
     assert chips == {"self": ("2", "Self 0/2"), "patrol": ("1", "Patrol 3/4"), "spot": ("0", "Spot 1/1")}
     assert "Score 84.6" in card and "Open rework: 1" in card
     summary = re.search(r'data-summary="patrol">([^<]*)<', html).group(1)
@@ -154,8 +183,10 @@ def test_the_xlsx_matches_the_page_cell_by_cell_and_the_pdf_carries_the_figures(
     login(client, "wangjl")
     html = client.get("/cleaning/scores?month=2026-11").get_data(as_text=True)
     page_tables = [
-        [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
-         for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+        [
+            [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+            for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+        ]
         for table in re.findall(r'<table class="figures"[^>]*>(.*?)</table>', html, re.S)
     ]
     assert len(page_tables) == 2 and "陈梅" in html
@@ -164,8 +195,10 @@ def test_the_xlsx_matches_the_page_cell_by_cell_and_the_pdf_carries_the_figures(
     assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment")
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     for sheet, page_rows in zip(book.worksheets[:2], page_tables):
-        xlsx_rows = [["—" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                      for v in row] for row in sheet.iter_rows(min_row=2, values_only=True)]
+        xlsx_rows = [
+            ["—" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in row]
+            for row in sheet.iter_rows(min_row=2, values_only=True)
+        ]
         assert xlsx_rows == page_rows
     chen = next(r for r in page_tables[0] if r[0] == "陈梅")
     assert chen[1:4] == ["98.5", "0.5", "2"]  # 100 + 0.5 (a clean spot check) − 2 (no odour × 2 at a patrol)
@@ -183,10 +216,20 @@ def test_the_scoring_rule_is_set_per_site_and_bad_values_change_nothing(app, cli
     login(client, "wangjl")
     with app.app_context():
         by = db.session.scalar(sa.select(Site.id).where(Site.code == "BY"))
-    fields = {"base_points": "120", "patrol_fail_points": "1", "spot_fail_points": "3", "self_fail_points": "0",
-              "late_rework_points": "2", "clean_spot_points": "0.5", "self_target": "2", "patrol_target": "4",
-              "spot_target": "1"}
-    bad = post_form(client, f"/cleaning/rule?site={by}", {**fields, "patrol_target": "-1"}, token_from="/cleaning/setup")
+    fields = {
+        "base_points": "120",
+        "patrol_fail_points": "1",
+        "spot_fail_points": "3",
+        "self_fail_points": "0",
+        "late_rework_points": "2",
+        "clean_spot_points": "0.5",
+        "self_target": "2",
+        "patrol_target": "4",
+        "spot_target": "1",
+    }
+    bad = post_form(
+        client, f"/cleaning/rule?site={by}", {**fields, "patrol_target": "-1"}, token_from="/cleaning/setup"
+    )
     assert bad.status_code == 422 and "Number must be between 0 and 24." in bad.get_data(as_text=True)
     assert "starts the month with 100 points" in client.get(f"/cleaning/scores?site={by}").get_data(as_text=True)
 
@@ -212,15 +255,25 @@ def test_assigning_an_area_to_a_cleaner_from_the_setup_page(app, client, demo):
         stairs = area("BY", "stairwell")
         chen = demo.user("chenmei")
         stairs_id, stairs_name, chen_id = stairs.id, stairs.full_name, chen.id
-    missing = post_form(client, "/cleaning/duties", {"location_id": stairs_id, "cleaner_id": chen_id,
-                                                     "shift": "early", "starts_on": ""}, token_from="/cleaning/setup")
+    missing = post_form(
+        client,
+        "/cleaning/duties",
+        {"location_id": stairs_id, "cleaner_id": chen_id, "shift": "early", "starts_on": ""},
+        token_from="/cleaning/setup",
+    )
     assert missing.status_code == 422
-    done = post_form(client, "/cleaning/duties", {"location_id": stairs_id, "cleaner_id": chen_id, "shift": "early",
-                                                  "starts_on": "2026-11-26"}, token_from="/cleaning/setup")
+    done = post_form(
+        client,
+        "/cleaning/duties",
+        {"location_id": stairs_id, "cleaner_id": chen_id, "shift": "early", "starts_on": "2026-11-26"},
+        token_from="/cleaning/setup",
+    )
     assert done.status_code == 303
     with app.app_context():
-        duties = db.session.scalars(sa.select(AreaDuty).where(AreaDuty.location_id == stairs_id,
-                                                              AreaDuty.shift == "early").order_by(AreaDuty.id)).all()
-        assert [(d.cleaner.username, d.ends_on) for d in duties] == [
-            ("huangli", date(2026, 11, 25)), ("chenmei", None)]
+        duties = db.session.scalars(
+            sa.select(AreaDuty)
+            .where(AreaDuty.location_id == stairs_id, AreaDuty.shift == "early")
+            .order_by(AreaDuty.id)
+        ).all()
+        assert [(d.cleaner.username, d.ends_on) for d in duties] == [("huangli", date(2026, 11, 25)), ("chenmei", None)]
     assert stairs_name in client.get("/cleaning/setup").get_data(as_text=True)

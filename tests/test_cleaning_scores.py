@@ -1,11 +1,19 @@
 """The cleaning regime's arithmetic (§3.6.8), without a database: weights, N/A items, targets,
 month boundaries, and a cleaner who changes areas mid-month."""
+
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from inspections.checklists import Definition
 from inspections.cleaning_scores import (
-    CheckFact, CheckKind, DutyFact, ReworkFact, ScoringRule, day_counts, month_sheet, responsible,
+    CheckFact,
+    CheckKind,
+    DutyFact,
+    ReworkFact,
+    ScoringRule,
+    day_counts,
+    month_sheet,
+    responsible,
 )
 from inspections.submission import AnswerIn, score
 
@@ -51,14 +59,27 @@ def test_the_rule_is_the_sites_own():
 
 
 def test_na_items_and_items_that_cannot_fail_do_not_count_in_a_score():
-    definition = Definition.model_validate({"sections": [{"title": "卫生间", "items": [
-        {"id": "fixtures", "label": "卫生洁具", "type": "pass_fail", "weight": 2, "required": False},
-        {"id": "odour", "label": "无异味", "type": "pass_fail", "weight": 2},
-        {"id": "mirrors", "label": "镜子", "type": "pass_fail"},
-        {"id": "remarks", "label": "备注", "type": "text", "required": False},
-    ]}]})
-    answers = [AnswerIn(item_id="fixtures", value="na"), AnswerIn(item_id="odour", value="fail"),
-               AnswerIn(item_id="mirrors", value="pass"), AnswerIn(item_id="remarks", value="很好")]
+    definition = Definition.model_validate(
+        {
+            "sections": [
+                {
+                    "title": "卫生间",
+                    "items": [
+                        {"id": "fixtures", "label": "卫生洁具", "type": "pass_fail", "weight": 2, "required": False},
+                        {"id": "odour", "label": "无异味", "type": "pass_fail", "weight": 2},
+                        {"id": "mirrors", "label": "镜子", "type": "pass_fail"},
+                        {"id": "remarks", "label": "备注", "type": "text", "required": False},
+                    ],
+                }
+            ]
+        }
+    )
+    answers = [
+        AnswerIn(item_id="fixtures", value="na"),
+        AnswerIn(item_id="odour", value="fail"),
+        AnswerIn(item_id="mirrors", value="pass"),
+        AnswerIn(item_id="remarks", value="很好"),
+    ]
     assert score(definition, answers) == 33.3  # 1 of the 3 weight answered; the N/A item's 2 not counted
     assert score(definition, [AnswerIn(item_id="fixtures", value="na")]) is None
 
@@ -75,8 +96,9 @@ def test_a_day_with_three_patrols_is_short_by_one():
 
 def test_a_month_is_the_sites_calendar_month_not_utcs():
     duties = [DutyFact(RESTROOM, CHEN, "late", date(2026, 11, 1))]
-    late_shift = RULE.model_copy(update={"shifts": [*RULE.shifts[:1], RULE.shifts[1].model_copy(
-        update={"end": time(2)})]})  # the late shift runs to 02:00
+    late_shift = RULE.model_copy(
+        update={"shifts": [*RULE.shifts[:1], RULE.shifts[1].model_copy(update={"end": time(2)})]}
+    )  # the late shift runs to 02:00
     checks = [
         CheckFact(RESTROOM, at(30, 23, 30), CheckKind.PATROL, 90.0, (1.0,)),  # 30 Nov local: November
         # 1 Dec 00:10 in Shanghai is still 30 Nov in UTC, but it is December's.

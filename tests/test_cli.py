@@ -1,4 +1,5 @@
 """Administration from the shell."""
+
 import sqlalchemy as sa
 
 from inspections.org import Site, User
@@ -12,8 +13,22 @@ def _user(app, username):
 
 def test_create_user_and_reset_password(app, demo, client):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "night1", "--name", "夜班保安", "--role", "guard",
-                                 "--site", "BY", "--department", "security", "--password", "night-shift-1"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "night1",
+            "--name",
+            "夜班保安",
+            "--role",
+            "guard",
+            "--site",
+            "BY",
+            "--department",
+            "security",
+            "--password",
+            "night-shift-1",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = _user(app, "night1")
     assert user.role == "guard" and user.check_password("night-shift-1")
@@ -24,10 +39,12 @@ def test_create_user_and_reset_password(app, demo, client):
 
 def test_create_user_refuses_unknown_sites_and_taken_names(app, demo):
     runner = app.test_cli_runner()
-    unknown = runner.invoke(args=["create-user", "x1", "--name", "x", "--role", "guard", "--site", "ZZ",
-                                  "--password", "whatever-1"])
-    taken = runner.invoke(args=["create-user", "chenmei", "--name", "x", "--role", "guard", "--site", "BY",
-                                "--password", "whatever-1"])
+    unknown = runner.invoke(
+        args=["create-user", "x1", "--name", "x", "--role", "guard", "--site", "ZZ", "--password", "whatever-1"]
+    )
+    taken = runner.invoke(
+        args=["create-user", "chenmei", "--name", "x", "--role", "guard", "--site", "BY", "--password", "whatever-1"]
+    )
     assert unknown.exit_code == 2 and "unknown site" in unknown.output
     assert taken.exit_code == 2 and "taken" in taken.output
     assert _user(app, "x1") is None
@@ -55,8 +72,12 @@ def test_config_prints_settings_without_the_secret(app):
 def test_the_periodic_jobs_for_cron(app, demo):
     """Each job says what it did; run again at once, it has nothing more to do."""
     runner = app.test_cli_runner()
-    for args, done in [(["patrol", "notify"], "notices raised"), (["cleaning", "schedule"], "task assignments made"),
-                       (["tickets", "escalate"], "notices raised"), (["webhooks", "deliver"], "delivered")]:
+    for args, done in [
+        (["patrol", "notify"], "notices raised"),
+        (["cleaning", "schedule"], "task assignments made"),
+        (["tickets", "escalate"], "notices raised"),
+        (["webhooks", "deliver"], "delivered"),
+    ]:
         first = runner.invoke(args=args)
         assert first.exit_code == 0 and done in first.output, args
         again = runner.invoke(args=args)
@@ -73,6 +94,7 @@ def test_demo_history_spreads_tickets_and_checks_over_the_past_once_and_only_for
     assert "already" in runner.invoke(args=["demo", "history"]).output
     from inspections.records import Inspection
     from tickets.models import Ticket
+
     with app.app_context():
         made = db.session.scalars(sa.select(Ticket).where(Ticket.number.contains("-H"))).all()
         assert len(made) == 400 and len({t.number for t in made}) == 400
@@ -82,6 +104,7 @@ def test_demo_history_spreads_tickets_and_checks_over_the_past_once_and_only_for
         # A made-up ticket opens like any other.
         client = app.test_client()
     from tests.conftest import login
+
     login(client, "wangjl")
     assert client.get(f"/tickets/{made[0].number}").status_code == 200
 

@@ -1,4 +1,5 @@
 """Configuration is read once and strictly."""
+
 import pytest
 
 from webapp import create_app
@@ -11,12 +12,15 @@ def test_environment_overrides_defaults():
     assert config["PHOTO_MAX_BYTES"] == 1000 and config["SESSION_COOKIE_SECURE"] is True
 
 
-@pytest.mark.parametrize("environ, message", [
-    ({}, "SECRET_KEY is not set"),
-    ({"SECRET_KEY": "s", "PHOTO_MAX_BYTES": "lots"}, "not a whole number"),
-    ({"SECRET_KEY": "s", "PHOTO_MAX_PIXELS": "0"}, "below 1"),
-    ({"SECRET_KEY": "s", "SESSION_COOKIE_SECURE": "maybe"}, "not a boolean"),
-])
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({}, "SECRET_KEY is not set"),
+        ({"SECRET_KEY": "s", "PHOTO_MAX_BYTES": "lots"}, "not a whole number"),
+        ({"SECRET_KEY": "s", "PHOTO_MAX_PIXELS": "0"}, "below 1"),
+        ({"SECRET_KEY": "s", "SESSION_COOKIE_SECURE": "maybe"}, "not a boolean"),
+    ],
+)
 def test_nonsense_is_refused(environ, message):
     with pytest.raises(ConfigError, match=message):
         load_config(environ)
@@ -26,14 +30,19 @@ def test_on_sqlite_pages_that_only_read_do_not_take_the_write_lock(app, client, 
     """Gunicorn's workers read side by side: a GET begins a deferred transaction unless its view
     writes on the way (Today's notices, the sync pull's last-seen); everything else is IMMEDIATE."""
     import sqlalchemy as sa
+
     from tests.conftest import login
     from webapp.extensions import db
+
     begins = []
     with app.app_context():
         engine = db.engine
     sqlite = engine.dialect.name == "sqlite"
-    sa.event.listen(engine, "before_cursor_execute",
-                    lambda conn, cursor, statement, *rest: begins.append(statement) if statement.startswith("BEGIN") else None)
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: begins.append(statement) if statement.startswith("BEGIN") else None,
+    )
     login(client, "wangjl")
     begins.clear()
     client.get("/console")
@@ -50,9 +59,15 @@ def app_without_database(tmp_path):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app({"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone",
-                      "SECRET_KEY": "s", "PHOTO_DIR": str(tmp_path), "TESTING": True,
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {
+            "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone",
+            "SECRET_KEY": "s",
+            "PHOTO_DIR": str(tmp_path),
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -1,8 +1,9 @@
 """The manager's console: counts by department, today's coverage, weekly trends, the lists with
 their filters, exports that match the lists, and printable PDFs."""
+
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -32,21 +33,38 @@ def by_site(session) -> Site:
 
 
 def unit(session) -> Location:
-    return session.scalars(sa.select(Location).join(Site).where(Site.code == "BY", Location.kind == LocationKind.UNIT)
-                           .order_by(Location.id)).first()
+    return session.scalars(
+        sa.select(Location)
+        .join(Site)
+        .where(Site.code == "BY", Location.kind == LocationKind.UNIT)
+        .order_by(Location.id)
+    ).first()
 
 
 def complaint(session, demo, title="空调噪音大", at=NOW, **extra) -> Ticket:
     site = by_site(session)
-    ticket = take_at_desk(session, kind=TicketKind.COMPLAINT, site=site, location=unit(session), title=title,
-                          description="", actor=demo.user("liuxia"), origin=DESK, now=at, contact_name="王先生",
-                          contact_phone="13800000000", **extra)
+    ticket = take_at_desk(
+        session,
+        kind=TicketKind.COMPLAINT,
+        site=site,
+        location=unit(session),
+        title=title,
+        description="",
+        actor=demo.user("liuxia"),
+        origin=DESK,
+        now=at,
+        contact_name="王先生",
+        contact_phone="13800000000",
+        **extra,
+    )
     session.flush()
     return ticket
 
 
 def counts(session, at) -> dict:
-    return {(l.department.code if l.department else None): l for l in open_by_department(session, [by_site(session).id], at)}
+    return {
+        (l.department.code if l.department else None): l for l in open_by_department(session, [by_site(session).id], at)
+    }
 
 
 def test_open_tickets_by_department_follow_a_complaint_through_its_life(session, demo):
@@ -57,8 +75,15 @@ def test_open_tickets_by_department_follow_a_complaint_through_its_life(session,
     assert now["customer_service"].by_state[TicketState.NEW] == base["customer_service"].by_state[TicketState.NEW] + 1
 
     engineering = session.scalar(sa.select(Department).where(Department.code == "engineering"))
-    assign_ticket(session, ticket, assignee=demo.user("lihua"), department=engineering, actor=demo.user("liuxia"),
-                  origin=DESK, now=NOW)
+    assign_ticket(
+        session,
+        ticket,
+        assignee=demo.user("lihua"),
+        department=engineering,
+        actor=demo.user("liuxia"),
+        origin=DESK,
+        now=NOW,
+    )
     now, later = counts(session, NOW), counts(session, late)
     assert now["customer_service"].open == base["customer_service"].open
     assert now["engineering"].by_state[TicketState.ASSIGNED] == base["engineering"].by_state[TicketState.ASSIGNED] + 1
@@ -66,16 +91,21 @@ def test_open_tickets_by_department_follow_a_complaint_through_its_life(session,
     assert later["engineering"].overdue == base_late["engineering"].overdue + 1
 
     for to in (TicketState.IN_PROGRESS, TicketState.RESOLVED):
-        transition_ticket(session, ticket, to, actor=demo.user("lihua"), origin=DESK, now=NOW,
-                          base_version=ticket.version)
+        transition_ticket(
+            session, ticket, to, actor=demo.user("lihua"), origin=DESK, now=NOW, base_version=ticket.version
+        )
     later = counts(session, late)
     assert later["engineering"].overdue == base_late["engineering"].overdue  # resolved: no longer late
     assert later["engineering"].awaiting_callback == base_late["engineering"].awaiting_callback + 1
 
-    record_callback(session, ticket, reached=True, satisfied=False, remark="还是吵", actor=demo.user("liuxia"),
-                    origin=DESK, now=NOW)
+    record_callback(
+        session, ticket, reached=True, satisfied=False, remark="还是吵", actor=demo.user("liuxia"), origin=DESK, now=NOW
+    )
     now = counts(session, NOW)
-    assert now["engineering"].by_state[TicketState.IN_PROGRESS] == base["engineering"].by_state[TicketState.IN_PROGRESS] + 1
+    assert (
+        now["engineering"].by_state[TicketState.IN_PROGRESS]
+        == base["engineering"].by_state[TicketState.IN_PROGRESS] + 1
+    )
     assert now["engineering"].awaiting_callback == base["engineering"].awaiting_callback
 
 
@@ -107,14 +137,19 @@ def test_todays_cleaning_coverage_counts_each_areas_targets_once(session, demo):
     restroom = area("BY", "restroom")
     lead = demo.user("zhaoling")
     for minutes in (0, 30, 60):  # three patrols where the rule asks for fewer counts only up to the target
-        sub = submission(restroom_template(), restroom, all_pass(restroom_template()),
-                         started_at=(NOW + timedelta(minutes=minutes - 5)).isoformat(),
-                         finished_at=(NOW + timedelta(minutes=minutes)).isoformat())
+        sub = submission(
+            restroom_template(),
+            restroom,
+            all_pass(restroom_template()),
+            started_at=(NOW + timedelta(minutes=minutes - 5)).isoformat(),
+            finished_at=(NOW + timedelta(minutes=minutes)).isoformat(),
+        )
         submit_inspection(session, sub, actor=lead, origin=DESK, now=NOW + timedelta(minutes=minutes))
     session.flush()
     got = coverage(session, site, NOW + timedelta(hours=1)).cleaning
     from inspections.cleaning import rule_for
     from inspections.cleaning_scores import CheckKind
+
     target = rule_for(session, site.id).target(CheckKind.PATROL)
     assert got.due == base.due
     assert got.done == base.done + min(3, target)
@@ -124,12 +159,17 @@ def test_fitout_coverage_is_units_under_way_times_three_departments(session, dem
     site = by_site(session)
     got = coverage(session, site, NOW).fitout
     from inspections.fitout import UNDER_WAY, FitoutProject
-    under_way = session.scalar(sa.select(sa.func.count()).select_from(FitoutProject).where(
-        FitoutProject.site_id == site.id, FitoutProject.state.in_([s.value for s in UNDER_WAY])))
+
+    under_way = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(FitoutProject)
+        .where(FitoutProject.site_id == site.id, FitoutProject.state.in_([s.value for s in UNDER_WAY]))
+    )
     assert under_way >= 1 and got.due == 3 * under_way and got.done == 0
 
 
 # --- the pages ----------------------------------------------------------------------------------
+
 
 def make_tickets(app, demo, n: int, **extra) -> list[str]:
     with app.app_context():
@@ -140,6 +180,7 @@ def make_tickets(app, demo, n: int, **extra) -> list[str]:
 
 def rows_of(html: str) -> list[str]:
     import re
+
     return re.findall(r'<tr data-number="([^"]+)"', html)
 
 
@@ -163,8 +204,12 @@ def test_the_ticket_list_filters_by_state_kind_department_text_and_dates_kept_in
         cs = db.session.scalar(sa.select(Department.id).where(Department.code == "customer_service"))
     assert set(numbers) <= set(rows_of(client.get(f"/console/tickets?department={cs}").get_data(as_text=True)))
     day = NOW.astimezone(SHANGHAI).date()
-    assert set(numbers) <= set(rows_of(client.get(f"/console/tickets?state=all&since={day}&until={day}").get_data(as_text=True)))
-    assert rows_of(client.get(f"/console/tickets?state=all&since={day + timedelta(days=1)}").get_data(as_text=True)) == []
+    assert set(numbers) <= set(
+        rows_of(client.get(f"/console/tickets?state=all&since={day}&until={day}").get_data(as_text=True))
+    )
+    assert (
+        rows_of(client.get(f"/console/tickets?state=all&since={day + timedelta(days=1)}").get_data(as_text=True)) == []
+    )
     # Filtering from the page itself: htmx asks for the list and pushes the URL.
     fragment = client.get("/console/tickets?state=all&q=001", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and numbers[1] in fragment
@@ -206,8 +251,10 @@ def test_a_name_typed_as_a_formula_stays_text_in_both_exports(app, client, demo)
         ticket.contact_name = '=HYPERLINK("http://evil.example","点我")'
         db.session.commit()
     login(client, "wangjl")
-    table = list(csv.reader(io.StringIO(client.get("/console/tickets.csv?q=电梯异响").get_data(as_text=True).lstrip("\ufeff"))))
-    assert table[1][table[0].index("Contact")] == "'=HYPERLINK(\"http://evil.example\",\"点我\")"
+    table = list(
+        csv.reader(io.StringIO(client.get("/console/tickets.csv?q=电梯异响").get_data(as_text=True).lstrip("\ufeff")))
+    )
+    assert table[1][table[0].index("Contact")] == '\'=HYPERLINK("http://evil.example","点我")'
     book = openpyxl.load_workbook(io.BytesIO(client.get("/console/tickets.xlsx?q=电梯异响").data))
     header = [c.value for c in book.active[1]]
     cell = book.active.cell(row=2, column=header.index("Contact") + 1)
@@ -218,15 +265,23 @@ def test_the_inspection_list_filters_failed_checks_and_exports_them(app, client,
     with app.app_context():
         tpl, restroom = restroom_template(), area("BY", "restroom")
         for answers in (all_pass(tpl), with_answer(all_pass(tpl), "odour", value="fail", photos=["ab" * 32])):
-            submit_inspection(db.session, submission(tpl, restroom, answers), actor=demo.user("zhaoling"),
-                              origin=DESK, now=NOW)
+            submit_inspection(
+                db.session, submission(tpl, restroom, answers), actor=demo.user("zhaoling"), origin=DESK, now=NOW
+            )
         db.session.commit()
     login(client, "wangjl")
     failed = client.get("/console/inspections?result=failed&kind=cleaning").get_data(as_text=True)
     assert failed.count("<tr data-inspection") == 1 and "清洁标准：卫生间" in failed
     assert client.get("/console/inspections?kind=cleaning").get_data(as_text=True).count("<tr data-inspection") == 2
-    table = list(csv.reader(io.StringIO(
-        client.get("/console/inspections.csv?result=failed&kind=cleaning").get_data(as_text=True).lstrip("\ufeff"))))
+    table = list(
+        csv.reader(
+            io.StringIO(
+                client.get("/console/inspections.csv?result=failed&kind=cleaning")
+                .get_data(as_text=True)
+                .lstrip("\ufeff")
+            )
+        )
+    )
     assert len(table) == 2 and table[1][3] == "清洁标准：卫生间" and table[1][-1] == "1"
 
 
@@ -261,8 +316,13 @@ def test_an_inspection_prints_with_the_failed_item_and_its_photo(app, client, de
         photo_service.ingest(photo, demo.user("zhaoling"))
         tpl = restroom_template()
         answers = with_answer(all_pass(tpl), "odour", value="fail", photos=[sha(photo)], note="有异味")
-        result = submit_inspection(db.session, submission(tpl, area("BY", "restroom"), answers),
-                                   actor=demo.user("zhaoling"), origin=DESK, now=NOW)
+        result = submit_inspection(
+            db.session,
+            submission(tpl, area("BY", "restroom"), answers),
+            actor=demo.user("zhaoling"),
+            origin=DESK,
+            now=NOW,
+        )
         db.session.commit()
         inspection_id = result.inspection.id
     login(client, "wangjl")
@@ -273,6 +333,7 @@ def test_an_inspection_prints_with_the_failed_item_and_its_photo(app, client, de
 def test_round_coverage_counts_the_nights_rounds_as_their_time_comes(session, demo):
     from inspections.patrol import PatrolRoute
     from inspections.patrol_board import route_night
+
     site = by_site(session)
     evening, small_hours, morning = (datetime(2026, 11, 26, h, tzinfo=SHANGHAI) for h in (23, 3, 9))
     small_hours += timedelta(days=1)

@@ -8,11 +8,12 @@ followed. Any 5xx fails, as does a GET view that writes without being marked ``w
 (on SQLite it would run without the write lock). New routes are crawled without being listed
 here: their parameters are filled by name.
 """
+
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
-from collections import Counter, defaultdict
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -23,15 +24,15 @@ from flask import has_request_context, request
 from inspections.checklists import ChecklistTemplate, TemplateVersion
 from inspections.demo import DEMO_PASSWORD
 from inspections.fitout import FitoutProject
-from inspections.org import Location, LocationKind, Site, User
 from inspections.notices import Notice
+from inspections.org import Location, LocationKind, Site, User
 from inspections.patrol import PatrolRoute
 from inspections.photos import Photo
 from inspections.records import Inspection
-from tickets.models import Ticket, TicketKind, TicketPhoto
 from tests.conftest import login
 from tests.helpers import jpeg_bytes, sha
 from tests.sync_client import get_token, inspection_payload, mutation, pull_all, push, put_photo
+from tickets.models import Ticket, TicketKind, TicketPhoto
 from webapp.extensions import db
 
 PER_ENDPOINT = 2  # distinct URLs of one endpoint followed per person and language
@@ -64,15 +65,18 @@ def _records_with_photos(app) -> None:
     """A guard's hazard, a fit-out violation and a failed restroom check, each with a photo,
     pushed the way phones push them."""
     client = app.test_client()
-    for username, title, place in [("zhangwei", "巡更点检查", LocationKind.CHECKPOINT),
-                                   ("lihua", "二装日常巡查：工程部", LocationKind.UNIT),
-                                   ("zhaoling", "清洁标准：卫生间", LocationKind.AREA)]:
+    for username, title, place in [
+        ("zhangwei", "巡更点检查", LocationKind.CHECKPOINT),
+        ("lihua", "二装日常巡查：工程部", LocationKind.UNIT),
+        ("zhaoling", "清洁标准：卫生间", LocationKind.AREA),
+    ]:
         token = get_token(client, username)
         changes, _ = pull_all(client, token)
         template = next(c["data"] for c in changes if c["entity"] == "template" and c["data"]["title"] == title)
         with app.app_context():
-            query = (sa.select(Location).join(Site).where(Site.code == "BY", Location.kind == place)
-                     .order_by(Location.id))
+            query = (
+                sa.select(Location).join(Site).where(Site.code == "BY", Location.kind == place).order_by(Location.id)
+            )
             if place == LocationKind.AREA:
                 query = query.where(Location.area_type == "restroom")
             if place == LocationKind.UNIT:
@@ -91,18 +95,31 @@ def _parameter_values(app) -> dict[str, list[str]]:
     """Real values for each path parameter name, a few of each: both sites, open and closed."""
     with app.app_context():
         s = db.session
-        tickets = [n for kind in TicketKind for n in s.scalars(
-            sa.select(Ticket.number).where(Ticket.kind == kind).order_by(Ticket.created_at.desc()).limit(2))]
-        inspections = [str(i) for i in s.scalars(
-            sa.select(Inspection.id).order_by(Inspection.finished_at.desc()).limit(3))]
-        violations = s.execute(sa.select(FitoutProject.id, Ticket.number).join(
-            Ticket, Ticket.location_id == FitoutProject.unit_id).where(Ticket.kind == TicketKind.VIOLATION)).first()
+        tickets = [
+            n
+            for kind in TicketKind
+            for n in s.scalars(
+                sa.select(Ticket.number).where(Ticket.kind == kind).order_by(Ticket.created_at.desc()).limit(2)
+            )
+        ]
+        inspections = [
+            str(i) for i in s.scalars(sa.select(Inspection.id).order_by(Inspection.finished_at.desc()).limit(3))
+        ]
+        violations = s.execute(
+            sa.select(FitoutProject.id, Ticket.number)
+            .join(Ticket, Ticket.location_id == FitoutProject.unit_id)
+            .where(Ticket.kind == TicketKind.VIOLATION)
+        ).first()
         evidence = s.execute(sa.select(Ticket.number, TicketPhoto.photo_sha256).join(TicketPhoto)).first()
         # A checklist opened where it was last filled in, as Today links it.
-        checklists = [f"/checklists/{t}?location={loc}" for t, loc in s.execute(
-            sa.select(TemplateVersion.template_id, sa.func.max(Inspection.location_id))
-            .join(Inspection, Inspection.template_version_id == TemplateVersion.id)
-            .group_by(TemplateVersion.template_id))]
+        checklists = [
+            f"/checklists/{t}?location={loc}"
+            for t, loc in s.execute(
+                sa.select(TemplateVersion.template_id, sa.func.max(Inspection.location_id))
+                .join(Inspection, Inspection.template_version_id == TemplateVersion.id)
+                .group_by(TemplateVersion.template_id)
+            )
+        ]
         return {
             "field.checklist": checklists,
             "template_id": [str(i) for i in s.scalars(sa.select(ChecklistTemplate.id).order_by(ChecklistTemplate.id))],
@@ -113,8 +130,10 @@ def _parameter_values(app) -> dict[str, list[str]]:
             "fitout.stamped": [f"/fitout/evidence/{evidence[0]}/{evidence[1]}.jpg"],
             "sha256": list(s.scalars(sa.select(Photo.sha256))),
             "route_id": [str(i) for i in s.scalars(sa.select(PatrolRoute.id))],
-            "user_id": [str(i) for i in s.scalars(sa.select(User.id).where(
-                User.role.in_(["guard", "cleaner"])).order_by(User.id))],
+            "user_id": [
+                str(i)
+                for i in s.scalars(sa.select(User.id).where(User.role.in_(["guard", "cleaner"])).order_by(User.id))
+            ],
             "location_id": [str(i) for i in s.scalars(sa.select(Location.id).order_by(Location.id).limit(40))][::8],
             "notice_id": [str(i) for i in s.scalars(sa.select(Notice.id).limit(2))],
             "fmt": ["csv", "xlsx"],
@@ -143,8 +162,9 @@ def _route_urls(app, values: dict[str, list[str]]) -> list[str]:
 
 
 def _build(rule: str, filled: dict[str, str]) -> str:
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: filled[m.group(1)],
-                  re.sub(r"<any\([^)]*\):(\w+)>", r"<\1>", rule))
+    return re.sub(
+        r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: filled[m.group(1)], re.sub(r"<any\([^)]*\):(\w+)>", r"<\1>", rule)
+    )
 
 
 class _WritesOnGet:

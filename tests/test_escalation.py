@@ -1,4 +1,5 @@
 """Overdue tickets climb to the department head, then the managers, round the clock."""
+
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -14,35 +15,68 @@ from tickets.states import TicketState
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DESK = Origin("web", ip="10.0.0.2")
 
+
 def test_a_friday_night_leak_climbs_over_the_weekend_and_across_midnight(session, demo):
     by = session.scalar(sa.select(Site).where(Site.code == "BY"))
     engineering = session.scalar(sa.select(Department).where(Department.code == "engineering"))
     friday_night = datetime(2026, 11, 27, 23, 30, tzinfo=SHANGHAI)  # a Friday
-    leak = open_ticket(session, kind=TicketKind.REPAIR, title="B1 配电房漏水", site=by, department=engineering,
-                       priority=Priority.HIGH, actor=demo.user("liuxia"), origin=DESK, now=friday_night)
+    leak = open_ticket(
+        session,
+        kind=TicketKind.REPAIR,
+        title="B1 配电房漏水",
+        site=by,
+        department=engineering,
+        priority=Priority.HIGH,
+        actor=demo.user("liuxia"),
+        origin=DESK,
+        now=friday_night,
+    )
     assert leak.due_at == friday_night + timedelta(hours=8)  # Saturday 07:30: no pause for the weekend
     assert manager_after(leak) == leak.due_at + timedelta(hours=4)  # half the 8 hours again
 
     def at(when):
         escalate(session, by, when.astimezone(timezone.utc))
-        return {n.key.rsplit(":", 1)[1]: n.user_id
-                for n in session.scalars(sa.select(Notice).where(Notice.key.like(f"overdue:{leak.id}:%")))}
+        return {
+            n.key.rsplit(":", 1)[1]: n.user_id
+            for n in session.scalars(sa.select(Notice).where(Notice.key.like(f"overdue:{leak.id}:%")))
+        }
 
     assert at(datetime(2026, 11, 28, 7, 29, tzinfo=SHANGHAI)) == {}
     assert at(datetime(2026, 11, 28, 7, 31, tzinfo=SHANGHAI)) == {"head": demo.user("lihua").id}
-    assert at(datetime(2026, 11, 28, 11, 31, tzinfo=SHANGHAI)) == {"head": demo.user("lihua").id,
-                                                                   "manager": demo.user("wangjl").id}
+    assert at(datetime(2026, 11, 28, 11, 31, tzinfo=SHANGHAI)) == {
+        "head": demo.user("lihua").id,
+        "manager": demo.user("wangjl").id,
+    }
     assert len(session.scalars(sa.select(Notice).where(Notice.key.like(f"overdue:{leak.id}:%"))).all()) == 2
+
 
 def test_a_short_job_climbs_after_two_hours_and_a_resolved_one_not_at_all(session, demo):
     by = session.scalar(sa.select(Site).where(Site.code == "BY"))
     cleaning = session.scalar(sa.select(Department).where(Department.code == "cleaning"))
     midnight = datetime(2026, 11, 29, 23, 0, tzinfo=SHANGHAI)  # Sunday, due after midnight
-    spill = open_ticket(session, kind=TicketKind.REWORK, title="电梯厅呕吐物", site=by, department=cleaning,
-                        due_hours=1, actor=demo.user("zhaoling"), origin=DESK, now=midnight)
+    spill = open_ticket(
+        session,
+        kind=TicketKind.REWORK,
+        title="电梯厅呕吐物",
+        site=by,
+        department=cleaning,
+        due_hours=1,
+        actor=demo.user("zhaoling"),
+        origin=DESK,
+        now=midnight,
+    )
     assert manager_after(spill) == midnight + timedelta(hours=3)  # 1 h allowed, at least 2 h more
-    done = open_ticket(session, kind=TicketKind.REWORK, title="大堂水迹", site=by, department=cleaning,
-                       due_hours=1, actor=demo.user("zhaoling"), origin=DESK, now=midnight)
+    done = open_ticket(
+        session,
+        kind=TicketKind.REWORK,
+        title="大堂水迹",
+        site=by,
+        department=cleaning,
+        due_hours=1,
+        actor=demo.user("zhaoling"),
+        origin=DESK,
+        now=midnight,
+    )
     done.state = TicketState.RESOLVED
     escalate(session, by, (midnight + timedelta(hours=3, minutes=1)).astimezone(timezone.utc))
     keys = {n.key for n in session.scalars(sa.select(Notice))}

@@ -1,5 +1,6 @@
 """Fit-out supervision (§3.2): the project's life, the deposit ledger, violations cleared by a
 re-inspection, acceptances, the daily status across midnight, and photo evidence."""
+
 import hashlib
 import io
 import re
@@ -12,16 +13,23 @@ from PIL import Image
 
 from inspections.checklists import ChecklistTemplate, TemplateKind
 from inspections.fitout import (
-    AcceptanceKind, FitoutProject, FitoutRefused, FitoutState, advance, charge_penalty, inspected_on,
-    open_violations, refund_deposit, signoffs,
+    AcceptanceKind,
+    FitoutProject,
+    FitoutRefused,
+    FitoutState,
+    advance,
+    charge_penalty,
+    inspected_on,
+    open_violations,
+    refund_deposit,
+    signoffs,
 )
-from inspections.org import Location, LocationKind, Origin, Site
+from inspections.org import Location, Origin, Site
 from inspections.submission import SubmissionRefused, submit_inspection
-from tests.conftest import csrf_token, login, post_form, logout
+from tests.conftest import csrf_token, login, logout, post_form
 from tests.helpers import NOW, all_pass, jpeg_bytes, sha, submission, with_answer
-from tickets.models import Ticket
-from tickets.states import TicketState, TransitionRefused
 from tickets.services import transition_ticket
+from tickets.states import TicketState, TransitionRefused
 from webapp.extensions import db
 from webapp.photos import service as photo_service
 
@@ -34,15 +42,20 @@ def project(session) -> FitoutProject:
 
 
 def template(session, kind: TemplateKind, title_part: str = "") -> ChecklistTemplate:
-    return next(t for t in session.scalars(sa.select(ChecklistTemplate).where(ChecklistTemplate.kind == kind))
-                if title_part in t.title)
+    return next(
+        t
+        for t in session.scalars(sa.select(ChecklistTemplate).where(ChecklistTemplate.kind == kind))
+        if title_part in t.title
+    )
 
 
 def inspect(session, who, kind, answers_for, at=NOW, title_part=""):
     tpl = template(session, kind, title_part)
     unit = project(session).unit
     answers = answers_for(tpl)
-    sub = submission(tpl, unit, answers, started_at=(at - timedelta(minutes=10)).isoformat(), finished_at=at.isoformat())
+    sub = submission(
+        tpl, unit, answers, started_at=(at - timedelta(minutes=10)).isoformat(), finished_at=at.isoformat()
+    )
     return submit_inspection(session, sub, actor=who, origin=WEB, now=at)
 
 
@@ -74,24 +87,32 @@ def test_a_projects_life_from_application_to_refund(session, demo):
 
 def test_the_deposit_never_goes_negative_without_a_managers_override_on_record(session, demo):
     fitout = project(session)
-    charge_penalty(session, fitout, amount_cents=4_900_000, reason="擅自改动消防喷淋", actor=demo.user("liuxia"), now=NOW)
+    charge_penalty(
+        session, fitout, amount_cents=4_900_000, reason="擅自改动消防喷淋", actor=demo.user("liuxia"), now=NOW
+    )
     with pytest.raises(FitoutRefused) as refused:
-        charge_penalty(session, fitout, amount_cents=200_000, reason="再次违规", actor=demo.user("liuxia"), now=NOW,
-                       override=True)  # customer service may not override
+        charge_penalty(
+            session, fitout, amount_cents=200_000, reason="再次违规", actor=demo.user("liuxia"), now=NOW, override=True
+        )  # customer service may not override
     assert refused.value.code == "over_balance" and fitout.balance_cents == 100_000
     with pytest.raises(FitoutRefused):
         charge_penalty(session, fitout, amount_cents=-5, reason="?", actor=demo.user("wangjl"), now=NOW)
-    entry = charge_penalty(session, fitout, amount_cents=200_000, reason="再次违规", actor=demo.user("wangjl"),
-                           now=NOW, override=True)
+    entry = charge_penalty(
+        session, fitout, amount_cents=200_000, reason="再次违规", actor=demo.user("wangjl"), now=NOW, override=True
+    )
     assert fitout.balance_cents == -100_000 and entry.override_by.username == "wangjl"
 
 
 def test_completion_is_refused_while_a_violation_is_open_and_a_reinspection_clears_it(session, demo):
     engineer, desk = demo.user("lihua"), demo.user("liuxia")
     photo = "77" * 32
-    failed = inspect(session, engineer, TemplateKind.FITOUT,
-                     lambda t: with_answer(all_pass(t), "structure", value="fail", photos=[photo], note="拆除承重墙"),
-                     title_part="工程部")
+    failed = inspect(
+        session,
+        engineer,
+        TemplateKind.FITOUT,
+        lambda t: with_answer(all_pass(t), "structure", value="fail", photos=[photo], note="拆除承重墙"),
+        title_part="工程部",
+    )
     [violation] = failed.tickets
     assert violation.kind == "violation" and violation.due_at == NOW + timedelta(hours=24)
     with pytest.raises(TransitionRefused):
@@ -107,8 +128,9 @@ def test_completion_is_refused_while_a_violation_is_open_and_a_reinspection_clea
     assert violation.state == TicketState.CLOSED and violation.closed_at == later
     assert open_violations(session, project(session)) == []
     inspect(session, desk, TemplateKind.COMPLETION, signed, at=later)
-    assert [s.department for s in signoffs(session, project(session), AcceptanceKind.COMPLETION) if s.inspection] \
-        == ["customer_service"]
+    assert [s.department for s in signoffs(session, project(session), AcceptanceKind.COMPLETION) if s.inspection] == [
+        "customer_service"
+    ]
 
 
 def test_who_has_inspected_today_follows_the_sites_calendar_across_midnight(session, demo):
@@ -129,9 +151,13 @@ def _violation_with_photo(app, client, demo):
     original = jpeg_bytes((1200, 900), color="#986")
     with app.app_context():
         photo_service.ingest(original, demo.user("lihua"))
-        result = inspect(db.session, demo.user("lihua"), TemplateKind.FITOUT,
-                         lambda t: with_answer(all_pass(t), "drawings", value="fail", photos=[sha(original)]),
-                         title_part="工程部")
+        result = inspect(
+            db.session,
+            demo.user("lihua"),
+            TemplateKind.FITOUT,
+            lambda t: with_answer(all_pass(t), "drawings", value="fail", photos=[sha(original)]),
+            title_part="工程部",
+        )
         db.session.commit()
         number, project_id = result.tickets[0].number, project(db.session).id
     login(client, "lihua")
@@ -179,8 +205,10 @@ def test_penalty_form_errors_change_nothing(app, client, demo):
     token = csrf_token(client, f"/fitout/{project_id}")
     bad = client.post(f"/fitout/{project_id}/penalty", data={"csrf_token": token, "amount": "-3", "reason": ""})
     assert bad.status_code == 422 and "This field is required." in bad.get_data(as_text=True)
-    over = client.post(f"/fitout/{project_id}/penalty",
-                       data={"csrf_token": token, "amount": "60000", "reason": "损坏", "override": "y"})
+    over = client.post(
+        f"/fitout/{project_id}/penalty",
+        data={"csrf_token": token, "amount": "60000", "reason": "损坏", "override": "y"},
+    )
     assert over.status_code == 422 and "only a manager may charge it" in over.get_data(as_text=True)
     with app.app_context():
         assert project(db.session).balance_cents == 5_000_000
@@ -192,8 +220,14 @@ def test_registering_a_fit_out(app, client, demo):
     with app.app_context():
         unit = db.session.scalar(sa.select(Location).join(Site).where(Site.code == "BY", Location.name == "2208"))
         unit_id = unit.id
-    fields = {"unit_id": unit_id, "contractor": "宏远装饰", "permit_number": "二装许可-2026-019",
-              "starts_on": "2026-12-01", "ends_on": "2026-11-20", "deposit": "30000"}
+    fields = {
+        "unit_id": unit_id,
+        "contractor": "宏远装饰",
+        "permit_number": "二装许可-2026-019",
+        "starts_on": "2026-12-01",
+        "ends_on": "2026-11-20",
+        "deposit": "30000",
+    }
     wrong = post_form(client, "/fitout/new", fields)
     assert wrong.status_code == 422 and "The end is before the start." in wrong.get_data(as_text=True)
     done = post_form(client, "/fitout/new", {**fields, "ends_on": "2027-01-15"})
@@ -207,15 +241,23 @@ def test_an_overdue_rectification_goes_to_the_department_head_then_the_manager_o
     from inspections.notices import Notice
     from tickets.escalation import escalate
 
-    failed = inspect(session, demo.user("zhangwei"), TemplateKind.FITOUT,
-                     lambda t: with_answer(all_pass(t), "hot_work", value="fail", photos=["12" * 32]),
-                     title_part="保安部")
+    failed = inspect(
+        session,
+        demo.user("zhangwei"),
+        TemplateKind.FITOUT,
+        lambda t: with_answer(all_pass(t), "hot_work", value="fail", photos=["12" * 32]),
+        title_part="保安部",
+    )
     [violation] = failed.tickets
     by = violation.site
 
     def told():
-        return [(n.user_id, n.key.rsplit(":", 1)[1]) for n in session.scalars(
-            sa.select(Notice).where(Notice.key.like(f"overdue:{violation.id}:%")).order_by(Notice.id))]
+        return [
+            (n.user_id, n.key.rsplit(":", 1)[1])
+            for n in session.scalars(
+                sa.select(Notice).where(Notice.key.like(f"overdue:{violation.id}:%")).order_by(Notice.id)
+            )
+        ]
 
     escalate(session, by, NOW + timedelta(hours=23))
     assert told() == []  # due in 24 h

@@ -1,4 +1,5 @@
 """Bad input on every form: a clear message next to the field, and nothing changed."""
+
 import io
 import re
 
@@ -8,9 +9,9 @@ import sqlalchemy as sa
 from inspections.org import User
 from inspections.photos import Photo
 from inspections.records import Inspection
-from tickets.models import Ticket
 from tests.conftest import csrf_token, login, post_form
 from tests.helpers import jpeg_bytes
+from tickets.models import Ticket
 from webapp.extensions import db
 
 
@@ -21,9 +22,11 @@ def _count(app, model, *where) -> int:
 
 @pytest.mark.parametrize("language, message", [("en", "Wrong username or password."), ("zh-CN", "用户名或密码错误。")])
 def test_wrong_password_says_so_in_the_browser_language(client, demo, language, message):
-    response = client.post("/login", data={"username": "chenmei", "password": "nope",
-                                           "csrf_token": csrf_token(client)},
-                           headers={"Accept-Language": language})
+    response = client.post(
+        "/login",
+        data={"username": "chenmei", "password": "nope", "csrf_token": csrf_token(client)},
+        headers={"Accept-Language": language},
+    )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert client.get("/today").status_code == 302
@@ -31,8 +34,11 @@ def test_wrong_password_says_so_in_the_browser_language(client, demo, language, 
 
 def test_five_wrong_passwords_lock_the_login_page_even_for_the_right_one(client, demo):
     def attempt(password):
-        return client.post("/login", data={"username": "chenmei", "password": password,
-                                           "csrf_token": csrf_token(client)}, headers={"Accept-Language": "en"})
+        return client.post(
+            "/login",
+            data={"username": "chenmei", "password": password, "csrf_token": csrf_token(client)},
+            headers={"Accept-Language": "en"},
+        )
 
     for _ in range(5):
         assert attempt("nope").status_code == 422
@@ -46,31 +52,43 @@ def test_a_disabled_person_cannot_log_in(app, client, demo):
     with app.app_context():
         db.session.scalar(sa.select(User).where(User.username == "chenmei")).active = False
         db.session.commit()
-    response = client.post("/login", data={"username": "chenmei", "password": "demo1234",
-                                           "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login", data={"username": "chenmei", "password": "demo1234", "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 422
 
 
 def test_login_never_redirects_to_another_host(client, demo):
-    response = client.post("/login?next=//evil.example/x", data={
-        "username": "chenmei", "password": "demo1234", "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login?next=//evil.example/x",
+        data={"username": "chenmei", "password": "demo1234", "csrf_token": csrf_token(client)},
+    )
     assert response.headers["Location"] == "/today"
 
 
-VALID_PERSON = {"username": "xiaoli", "display_name": "小李", "role": "cleaner", "department_id": "0",
-                "sites": "1", "password": "longenough"}
+VALID_PERSON = {
+    "username": "xiaoli",
+    "display_name": "小李",
+    "role": "cleaner",
+    "department_id": "0",
+    "sites": "1",
+    "password": "longenough",
+}
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"username": "x"}, "Field must be between 3 and 64 characters long."),
-    ({"username": "bad name!"}, "Letters, digits, dot, dash and underscore only."),
-    ({"username": "chenmei"}, "This username is taken."),
-    ({"display_name": ""}, "This field is required."),
-    ({"role": "overlord"}, "Not a valid choice."),
-    ({"sites": None}, "Choose at least one site."),
-    ({"sites": "2"}, "is not a valid choice"),  # a manager of BY may not add staff to XH
-    ({"password": "short"}, "At least 8 characters."),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"username": "x"}, "Field must be between 3 and 64 characters long."),
+        ({"username": "bad name!"}, "Letters, digits, dot, dash and underscore only."),
+        ({"username": "chenmei"}, "This username is taken."),
+        ({"display_name": ""}, "This field is required."),
+        ({"role": "overlord"}, "Not a valid choice."),
+        ({"sites": None}, "Choose at least one site."),
+        ({"sites": "2"}, "is not a valid choice"),  # a manager of BY may not add staff to XH
+        ({"password": "short"}, "At least 8 characters."),
+    ],
+)
 def test_adding_a_person_with_bad_values(app, client, demo, change, message):
     login(client, "wangjl")
     data = {k: v for k, v in {**VALID_PERSON, **change}.items() if v is not None}
@@ -103,8 +121,11 @@ def test_resetting_a_password(app, client, demo):
 
 def _restroom_form(client) -> tuple[str, dict]:
     html = client.get("/today").get_data(as_text=True)
-    link = re.search(r'href="(/checklists/[^"]+)">\s*<span class="row-main">\s*<strong>清洁标准：卫生间',
-                     html).group(1).replace("&amp;", "&")
+    link = (
+        re.search(r'href="(/checklists/[^"]+)">\s*<span class="row-main">\s*<strong>清洁标准：卫生间', html)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     page = client.get(link).get_data(as_text=True)
     fields = dict(re.findall(r'name="(csrf_token|inspection_id|started_at|template_version)" value="([^"]*)"', page))
     items = re.findall(r'name="answer-([a-z_]+)" value="pass"', page)
@@ -142,16 +163,24 @@ def test_a_refused_photo_is_named_next_to_its_item_and_the_answers_stay(app, cli
 def test_number_items_say_what_is_wrong(app, client, demo):
     login(client, "liuxia")
     with app.app_context():
-        from tests.helpers import template
         from inspections.org import Location, LocationKind
+        from tests.helpers import template
 
         tpl = template("入伙单元验收（收楼）").id
         unit = db.session.scalars(sa.select(Location.id).where(Location.kind == LocationKind.UNIT)).first()
     link = f"/checklists/{tpl}?location={unit}"
     page = client.get(link).get_data(as_text=True)
     fields = dict(re.findall(r'name="(csrf_token|inspection_id|started_at|template_version)" value="([^"]*)"', page))
-    response = client.post(link, data={**fields, "answer-meter_electric": "十二", "answer-meter_water": "-3",
-                                       "answer-keys": "99", "action": "review"})
+    response = client.post(
+        link,
+        data={
+            **fields,
+            "answer-meter_electric": "十二",
+            "answer-meter_water": "-3",
+            "answer-keys": "99",
+            "action": "review",
+        },
+    )
     html = response.get_data(as_text=True)
     assert re.search(r'id="item-meter_electric".*?Enter a number\.', html, re.S)
     assert re.search(r'id="item-meter_water".*?The lowest allowed value is 0\.', html, re.S)

@@ -1,4 +1,5 @@
 """Simplified Chinese and English, chosen per person and kept."""
+
 from tests.conftest import login, post_form
 
 
@@ -13,8 +14,9 @@ def test_each_person_reads_their_own_language(client, demo):
 
 def test_validation_messages_follow_the_language(client, demo):
     login(client, "wangjl", locale="zh")
-    response = post_form(client, "/people", {"username": "ab", "display_name": "", "role": "cleaner",
-                                             "sites": "1", "password": "x"})
+    response = post_form(
+        client, "/people", {"username": "ab", "display_name": "", "role": "cleaner", "sites": "1", "password": "x"}
+    )
     html = response.get_data(as_text=True)
     assert "至少 8 个字符。" in html and "Field must be" not in html
 

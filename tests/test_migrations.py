@@ -1,4 +1,5 @@
 """The schema comes from migrations, and the migrations match the models."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory

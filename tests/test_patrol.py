@@ -1,4 +1,5 @@
 """Checkpoint codes: printed so they decode, rotated when a label is lost, checked on every scan."""
+
 import re
 import uuid
 from datetime import datetime, timezone
@@ -41,8 +42,16 @@ def test_codes_cannot_be_guessed_from_names(app, demo):
 
 
 def _scan(route_id, checkpoint_id, code):
-    return mutation("patrol.scan", {"scan_id": str(uuid.uuid4()), "route_id": route_id, "checkpoint_id": checkpoint_id,
-                                    "code": code, "scanned_at": datetime.now(timezone.utc).isoformat()})
+    return mutation(
+        "patrol.scan",
+        {
+            "scan_id": str(uuid.uuid4()),
+            "route_id": route_id,
+            "checkpoint_id": checkpoint_id,
+            "code": code,
+            "scanned_at": datetime.now(timezone.utc).isoformat(),
+        },
+    )
 
 
 def test_a_wrong_code_is_rejected_and_a_rotated_code_stops_working(app, client, demo):
@@ -53,14 +62,18 @@ def test_a_wrong_code_is_rejected_and_a_rotated_code_stops_working(app, client, 
     assert (wrong["status"], wrong["error"]["code"]) == ("rejected", "wrong_code")
 
     login(client, "wangjl")
-    rotated = client.post(f"/patrol/routes/{route_id}/checkpoints/{checkpoint}/rotate",
-                          data={"csrf_token": csrf_token(client, "/today")})
+    rotated = client.post(
+        f"/patrol/routes/{route_id}/checkpoints/{checkpoint}/rotate", data={"csrf_token": csrf_token(client, "/today")}
+    )
     assert rotated.status_code == 303
     _, after = _route(app)
     new_code = after[0][1]
     assert new_code != old_code
     assert push(client, guard, [_scan(route_id, checkpoint, old_code)]).get_json()["results"][0]["status"] == "rejected"
-    assert push(client, guard, [_scan(route_id, checkpoint, new_code.lower())]).get_json()["results"][0]["status"] == "applied"
+    assert (
+        push(client, guard, [_scan(route_id, checkpoint, new_code.lower())]).get_json()["results"][0]["status"]
+        == "applied"
+    )
 
 
 def test_guards_and_cleaners_cannot_print_or_rotate(app, client, demo):
@@ -68,26 +81,57 @@ def test_guards_and_cleaners_cannot_print_or_rotate(app, client, demo):
     for who in ("zhangwei", "chenmei"):
         login(client, who)
         assert client.get(f"/patrol/routes/{route_id}/codes").status_code == 403
-        assert client.post(f"/patrol/routes/{route_id}/checkpoints/{stops[0][0]}/rotate",
-                           data={"csrf_token": csrf_token(client, "/today")}).status_code == 403
+        assert (
+            client.post(
+                f"/patrol/routes/{route_id}/checkpoints/{stops[0][0]}/rotate",
+                data={"csrf_token": csrf_token(client, "/today")},
+            ).status_code
+            == 403
+        )
         logout(client)
 
 
 def test_a_manager_defines_a_route_with_ordered_checkpoints(app, client, demo):
     login(client, "wangjl")
-    bad = client.post("/patrol/routes", data={"csrf_token": csrf_token(client, "/today"), "name": "白班",
-                                              "start": "25:00", "end": "18:00", "every_minutes": "60",
-                                              "window_minutes": "40"})
+    bad = client.post(
+        "/patrol/routes",
+        data={
+            "csrf_token": csrf_token(client, "/today"),
+            "name": "白班",
+            "start": "25:00",
+            "end": "18:00",
+            "every_minutes": "60",
+            "window_minutes": "40",
+        },
+    )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "A time like 22:00." in html and "shorter than half" in html
-    made = client.post("/patrol/routes", data={"csrf_token": csrf_token(client, "/today"), "name": "白班巡逻",
-                                               "start": "08:00", "end": "18:00", "every_minutes": "120",
-                                               "window_minutes": "10"})
+    made = client.post(
+        "/patrol/routes",
+        data={
+            "csrf_token": csrf_token(client, "/today"),
+            "name": "白班巡逻",
+            "start": "08:00",
+            "end": "18:00",
+            "every_minutes": "120",
+            "window_minutes": "10",
+        },
+    )
     assert made.status_code == 303
     edit_url = made.headers["Location"]
     for name in ("大堂东门", "B1 车库入口"):
-        assert client.post(edit_url, data={"csrf_token": csrf_token(client, "/today"), "action": "checkpoint",
-                                           "cp-name": name, "cp-floor_id": "0"}).status_code == 303
+        assert (
+            client.post(
+                edit_url,
+                data={
+                    "csrf_token": csrf_token(client, "/today"),
+                    "action": "checkpoint",
+                    "cp-name": name,
+                    "cp-floor_id": "0",
+                },
+            ).status_code
+            == 303
+        )
     with app.app_context():
         route = db.session.scalar(sa.select(PatrolRoute).where(PatrolRoute.name == "白班巡逻"))
         second = route.checkpoints[1].location_id

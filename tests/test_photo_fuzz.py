@@ -1,10 +1,10 @@
 """The photo endpoint against damaged files: JPEG, PNG and WebP with flipped, cut, inserted and
 overwritten bytes. Whatever arrives, the answer is never a 500, and a refused file leaves
 nothing behind: no row, no file under any of its names."""
+
 import hashlib
 import io
 
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -42,12 +42,13 @@ def damaged(draw):
                 data[at:at] = draw(st.binary(min_size=1, max_size=64))
             case "overwrite":
                 chunk = draw(st.binary(min_size=1, max_size=32))
-                data[at:at + len(chunk)] = chunk
+                data[at : at + len(chunk)] = chunk
     return bytes(data), content_type
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(sample=damaged())
 def test_damaged_images_never_break_the_server_and_refused_ones_leave_nothing(app, client, demo, sample):
     data, content_type = sample

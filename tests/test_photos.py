@@ -1,4 +1,5 @@
 """Photos: only safe images are stored, and what is served carries no EXIF."""
+
 import io
 from datetime import datetime, timezone
 from pathlib import Path
@@ -7,9 +8,15 @@ import pytest
 from PIL import Image
 
 from inspections.photos import (
-    PhotoLimits, PhotoRefused, display_name, ingest_photo, original_name, thumb_name, LocalPhotoStore,
+    LocalPhotoStore,
+    Photo,
+    PhotoLimits,
+    PhotoRefused,
+    display_name,
+    ingest_photo,
+    original_name,
+    thumb_name,
 )
-from inspections.photos import Photo
 from tests.conftest import login, logout
 from tests.helpers import jpeg_bytes, sha
 
@@ -49,8 +56,10 @@ def test_a_photo_is_kept_as_sent_and_served_upright_without_exif(session, demo, 
     shanghai = datetime(2026, 11, 25, 13, 14, 5, tzinfo=timezone.utc)
 
     from zoneinfo import ZoneInfo
-    photo, created = ingest_photo(session, store, data, limits=LIMITS, uploaded_by=demo.user("chenmei"),
-                                  local_tz=ZoneInfo("Asia/Shanghai"))
+
+    photo, created = ingest_photo(
+        session, store, data, limits=LIMITS, uploaded_by=demo.user("chenmei"), local_tz=ZoneInfo("Asia/Shanghai")
+    )
 
     assert created and photo.sha256 == sha(data)
     assert store.get(original_name(photo.sha256)) == data  # the evidence, byte for byte
@@ -64,13 +73,16 @@ def test_a_photo_is_kept_as_sent_and_served_upright_without_exif(session, demo, 
     assert again is photo and not created_again
 
 
-@pytest.mark.parametrize("name, data, code", [
-    ("text named .jpg", b"this is not a photo at all\n" * 10, "photo_not_an_image"),
-    ("truncated JPEG", jpeg_bytes((800, 600))[:1500], "photo_not_an_image"),
-    ("20000x20000 PNG", _png((20000, 20000)), "photo_too_many_pixels"),
-    ("over the byte limit", b"\xff\xd8" + b"\0" * (2 * 1024 * 1024), "photo_too_large"),
-    ("a GIF", _gif(), "photo_unsupported_type"),
-])
+@pytest.mark.parametrize(
+    "name, data, code",
+    [
+        ("text named .jpg", b"this is not a photo at all\n" * 10, "photo_not_an_image"),
+        ("truncated JPEG", jpeg_bytes((800, 600))[:1500], "photo_not_an_image"),
+        ("20000x20000 PNG", _png((20000, 20000)), "photo_too_many_pixels"),
+        ("over the byte limit", b"\xff\xd8" + b"\0" * (2 * 1024 * 1024), "photo_too_large"),
+        ("a GIF", _gif(), "photo_unsupported_type"),
+    ],
+)
 def test_refused_uploads_store_nothing(session, demo, tmp_path, name, data, code):
     store = LocalPhotoStore(tmp_path / "photos")
     with pytest.raises(PhotoRefused) as refused:
@@ -82,8 +94,9 @@ def test_refused_uploads_store_nothing(session, demo, tmp_path, name, data, code
 
 def test_a_wrong_hash_is_refused(session, demo, tmp_path):
     with pytest.raises(PhotoRefused) as refused:
-        ingest_photo(session, LocalPhotoStore(tmp_path), jpeg_bytes(), limits=LIMITS, uploaded_by=None,
-                     expected_sha256="0" * 64)
+        ingest_photo(
+            session, LocalPhotoStore(tmp_path), jpeg_bytes(), limits=LIMITS, uploaded_by=None, expected_sha256="0" * 64
+        )
     assert refused.value.code == "photo_hash_mismatch"
 
 

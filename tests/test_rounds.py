@@ -1,8 +1,9 @@
 """The round judge: a round nobody can prove was walked is worth nothing."""
+
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from inspections.rounds import RoundStatus, Schedule, ScanFact, judge
+from inspections.rounds import RoundStatus, ScanFact, Schedule, judge
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NIGHT = Schedule.from_json({"start": "22:00", "end": "06:00", "every_minutes": 120, "window_minutes": 15})
@@ -54,8 +55,13 @@ def test_a_missed_checkpoint_is_named():
 
 def test_no_scan_is_a_missed_round_once_its_time_is_over():
     night = judge(NIGHT, SHANGHAI, DAY, ROUTE, walk(at(22, 0)), at(1, 50, DAY + timedelta(days=1)))
-    assert [r.status for r in night] == [RoundStatus.COMPLETE, RoundStatus.MISSED, RoundStatus.IN_PROGRESS,
-                                         RoundStatus.UPCOMING, RoundStatus.UPCOMING]
+    assert [r.status for r in night] == [
+        RoundStatus.COMPLETE,
+        RoundStatus.MISSED,
+        RoundStatus.IN_PROGRESS,
+        RoundStatus.UPCOMING,
+        RoundStatus.UPCOMING,
+    ]
 
 
 def test_scans_arriving_days_later_judge_the_same():
@@ -91,4 +97,10 @@ def test_a_daylight_saving_night_counts_real_hours():
     assert [r.due_at.astimezone(new_york).strftime("%H:%M") for r in rounds] == ["22:00", "00:00", "03:00", "05:00"]
     fall_back = date(2026, 10, 31)  # clocks go back 02:00 → 01:00 on 1 November
     rounds = judge(NIGHT, new_york, fall_back, ROUTE, [], at(12, day=date(2026, 11, 2), tz=new_york))
-    assert [r.due_at.astimezone(new_york).strftime("%H:%M") for r in rounds] == ["22:00", "00:00", "01:00", "03:00", "05:00"]
+    assert [r.due_at.astimezone(new_york).strftime("%H:%M") for r in rounds] == [
+        "22:00",
+        "00:00",
+        "01:00",
+        "03:00",
+        "05:00",
+    ]

@@ -1,4 +1,5 @@
 """Headers on every response, and what they allow: no inline script or style, no framing."""
+
 import re
 from pathlib import Path
 
@@ -22,12 +23,14 @@ def test_every_response_carries_the_headers(app, client, path):
 
 def test_hsts_only_over_https_and_behind_a_trusted_proxy(database_url, tmp_path):
     from webapp import create_app
+
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "t", "PHOTO_DIR": str(tmp_path), "PROXY_HOPS": 1})
     client = app.test_client()
     assert "Strict-Transport-Security" in client.get("/healthz", base_url="https://fieldcheck.example").headers
     proxied = client.get("/healthz", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
     assert proxied.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     from webapp.extensions import db
+
     with app.app_context():
         db.engine.dispose()  # this app's own pool: close its connection now, not at garbage collection
 

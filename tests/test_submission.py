@@ -5,13 +5,13 @@ import sqlalchemy as sa
 
 from inspections.checklists import Definition, current_version, publish_template_version
 from inspections.org import Origin
+from inspections.photo_reach import missing_photos
 from inspections.photos import Photo, PhotoHolder
 from inspections.records import Inspection
-from inspections.photo_reach import missing_photos
 from inspections.submission import SubmissionRefused, submit_inspection
+from tests.helpers import NOW, all_pass, area, restroom_template, submission, template, with_answer
 from tickets.models import Ticket
 from tickets.states import TicketState
-from tests.helpers import NOW, all_pass, area, restroom_template, submission, template, with_answer
 
 WEB = Origin("web", ip="10.0.0.8")
 
@@ -46,7 +46,9 @@ def test_a_failed_item_opens_a_numbered_rework_ticket_with_the_photos(session, d
 def test_submitting_the_same_inspection_twice_changes_nothing(session, demo):
     cleaner = demo.user("chenmei")
     tpl = restroom_template()
-    sub = submission(tpl, area("BY", "restroom"), with_answer(all_pass(tpl), "mirrors", value="fail", photos=["cd" * 32]))
+    sub = submission(
+        tpl, area("BY", "restroom"), with_answer(all_pass(tpl), "mirrors", value="fail", photos=["cd" * 32])
+    )
     first = submit_inspection(session, sub, actor=cleaner, origin=WEB, now=NOW)
     again = submit_inspection(session, sub, actor=cleaner, origin=WEB, now=NOW)
     assert not again.created
@@ -61,8 +63,9 @@ def test_an_edited_template_makes_a_new_version_and_old_inspections_keep_theirs(
     tpl = restroom_template()
     old = current_version(session, tpl)
     old_answers = all_pass(tpl)
-    done = submit_inspection(session, submission(tpl, area("BY", "restroom"), all_pass(tpl)), actor=cleaner,
-                             origin=WEB, now=NOW)
+    done = submit_inspection(
+        session, submission(tpl, area("BY", "restroom"), all_pass(tpl)), actor=cleaner, origin=WEB, now=NOW
+    )
     edited = old.parsed().model_dump()
     edited["sections"][0]["items"].append({"id": "hand_dryer", "label": "烘手机", "type": "pass_fail"})
     new = publish_template_version(session, tpl, Definition.model_validate(edited), actor=demo.user("wangjl"))
@@ -71,18 +74,22 @@ def test_an_edited_template_makes_a_new_version_and_old_inspections_keep_theirs(
     assert done.inspection.template_version.version == 1
     assert "hand_dryer" not in done.inspection.template_version.parsed().item_map()
     with pytest.raises(SubmissionRefused) as refused:  # the old answers lack the new required item
-        submit_inspection(session, submission(tpl, area("BY", "restroom"), old_answers),
-                          actor=cleaner, origin=WEB, now=NOW)
+        submit_inspection(
+            session, submission(tpl, area("BY", "restroom"), old_answers), actor=cleaner, origin=WEB, now=NOW
+        )
     assert refused.value.item_errors == {"hand_dryer": "required"}
 
 
-@pytest.mark.parametrize("change, errors", [
-    ({"item_id": "odour", "value": "fail"}, {"odour": "photo_required"}),
-    ({"item_id": "odour", "value": "maybe"}, {"odour": "bad_value"}),
-    ({"item_id": "odour", "value": None}, {"odour": "required"}),
-    ({"item_id": "odour", "value": "na"}, {"odour": "required"}),
-    ({"item_id": "no_such_item", "value": "pass"}, {"no_such_item": "unknown_item"}),
-])
+@pytest.mark.parametrize(
+    "change, errors",
+    [
+        ({"item_id": "odour", "value": "fail"}, {"odour": "photo_required"}),
+        ({"item_id": "odour", "value": "maybe"}, {"odour": "bad_value"}),
+        ({"item_id": "odour", "value": None}, {"odour": "required"}),
+        ({"item_id": "odour", "value": "na"}, {"odour": "required"}),
+        ({"item_id": "no_such_item", "value": "pass"}, {"no_such_item": "unknown_item"}),
+    ],
+)
 def test_invalid_answers_are_refused_with_the_item_and_nothing_is_stored(session, demo, change, errors):
     tpl = restroom_template()
     answers = all_pass(tpl)
@@ -91,16 +98,24 @@ def test_invalid_answers_are_refused_with_the_item_and_nothing_is_stored(session
     else:
         answers.append(change)
     with pytest.raises(SubmissionRefused) as refused:
-        submit_inspection(session, submission(tpl, area("BY", "restroom"), answers),
-                          actor=demo.user("chenmei"), origin=WEB, now=NOW)
+        submit_inspection(
+            session, submission(tpl, area("BY", "restroom"), answers), actor=demo.user("chenmei"), origin=WEB, now=NOW
+        )
     assert refused.value.code == "invalid_answers"
     assert refused.value.item_errors == errors
     assert session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == 0
 
 
-@pytest.mark.parametrize("value, error", [
-    ("12a", "not_a_number"), (-1, "below_min"), (51, "above_max"), (True, "not_a_number"), (3, None),
-])
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        ("12a", "not_a_number"),
+        (-1, "below_min"),
+        (51, "above_max"),
+        (True, "not_a_number"),
+        (3, None),
+    ],
+)
 def test_number_items_keep_to_their_range(session, demo, value, error):
     tpl = template("入伙单元验收（收楼）")
     from inspections.submission import answer_error
@@ -111,15 +126,19 @@ def test_number_items_keep_to_their_range(session, demo, value, error):
     assert answer_error(item, AnswerIn(item_id="keys", value=value)) == error
 
 
-@pytest.mark.parametrize("who, code", [
-    ("sunqiang", "site_forbidden"),  # a guard of the other site
-    ("zhangwei", "template_forbidden"),  # a guard may not fill in a cleaning standard
-])
+@pytest.mark.parametrize(
+    "who, code",
+    [
+        ("sunqiang", "site_forbidden"),  # a guard of the other site
+        ("zhangwei", "template_forbidden"),  # a guard may not fill in a cleaning standard
+    ],
+)
 def test_people_may_only_submit_their_sites_and_checklists(session, demo, who, code):
     tpl = restroom_template()
     with pytest.raises(SubmissionRefused) as refused:
-        submit_inspection(session, submission(tpl, area("BY", "restroom"), all_pass(tpl)),
-                          actor=demo.user(who), origin=WEB, now=NOW)
+        submit_inspection(
+            session, submission(tpl, area("BY", "restroom"), all_pass(tpl)), actor=demo.user(who), origin=WEB, now=NOW
+        )
     assert refused.value.code == code
 
 
@@ -135,14 +154,27 @@ def test_a_location_of_another_site_is_refused(session, demo):
 def test_na_and_weights_shape_the_score(session, demo):
     from inspections.submission import AnswerIn, score
 
-    definition = Definition.model_validate({"sections": [{"title": "s", "items": [
-        {"id": "a", "label": "A", "type": "pass_fail", "weight": 3},
-        {"id": "b", "label": "B", "type": "pass_fail", "weight": 1},
-        {"id": "c", "label": "C", "type": "pass_fail", "required": False},
-        {"id": "d", "label": "D", "type": "text"},
-    ]}]})
-    answers = [AnswerIn(item_id="a", value="pass"), AnswerIn(item_id="b", value="fail"),
-               AnswerIn(item_id="c", value="na"), AnswerIn(item_id="d", value="ok")]
+    definition = Definition.model_validate(
+        {
+            "sections": [
+                {
+                    "title": "s",
+                    "items": [
+                        {"id": "a", "label": "A", "type": "pass_fail", "weight": 3},
+                        {"id": "b", "label": "B", "type": "pass_fail", "weight": 1},
+                        {"id": "c", "label": "C", "type": "pass_fail", "required": False},
+                        {"id": "d", "label": "D", "type": "text"},
+                    ],
+                }
+            ]
+        }
+    )
+    answers = [
+        AnswerIn(item_id="a", value="pass"),
+        AnswerIn(item_id="b", value="fail"),
+        AnswerIn(item_id="c", value="na"),
+        AnswerIn(item_id="d", value="ok"),
+    ]
     assert score(definition, answers) == 75.0
 
 

@@ -1,4 +1,5 @@
 """The sync API against SYNC.md, on SQLite and PostgreSQL."""
+
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -12,7 +13,13 @@ from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tests.helpers import jpeg_bytes, sha
 from tests.sync_client import (
-    auth, get_token, inspection_payload, mutation, pull_all, push, put_photo,
+    auth,
+    get_token,
+    inspection_payload,
+    mutation,
+    pull_all,
+    push,
+    put_photo,
 )
 from tickets.models import Ticket
 from webapp.extensions import db
@@ -36,8 +43,13 @@ def world(app, client, demo):
     changes, cursor = pull_all(client, token)
     templates = {c["data"]["title"]: c["data"] for c in changes if c["entity"] == "template"}
     restroom = next(c["data"] for c in changes if c["entity"] == "location" and c["data"]["area_type"] == "restroom")
-    return {"token": token, "template": templates["清洁标准：卫生间"], "restroom": restroom, "cursor": cursor,
-            "changes": changes}
+    return {
+        "token": token,
+        "template": templates["清洁标准：卫生间"],
+        "restroom": restroom,
+        "cursor": cursor,
+        "changes": changes,
+    }
 
 
 def restroom_check(world, **kwargs) -> dict:
@@ -46,9 +58,11 @@ def restroom_check(world, **kwargs) -> dict:
 
 # --- tokens ---------------------------------------------------------------------------------
 
+
 def test_token_for_good_credentials_names_the_user_and_sites(client, demo):
-    response = client.post("/api/v1/auth/token", json={"username": "chenmei", "password": "demo1234",
-                                                       "device_name": "陈梅的手机"})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "chenmei", "password": "demo1234", "device_name": "陈梅的手机"}
+    )
     body = response.get_json()
     assert response.status_code == 201
     assert body["user"]["username"] == "chenmei" and body["user"]["role"] == "cleaner"
@@ -57,11 +71,13 @@ def test_token_for_good_credentials_names_the_user_and_sites(client, demo):
 
 def test_wrong_credentials_then_rate_limited(app, client, demo):
     for _ in range(5):
-        response = client.post("/api/v1/auth/token", json={"username": "chenmei", "password": "guess",
-                                                           "device_name": "x"})
+        response = client.post(
+            "/api/v1/auth/token", json={"username": "chenmei", "password": "guess", "device_name": "x"}
+        )
         assert response.status_code == 401 and error_shape(response)["code"] == "wrong_credentials"
-    response = client.post("/api/v1/auth/token", json={"username": "chenmei", "password": "demo1234",
-                                                       "device_name": "x"})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "chenmei", "password": "demo1234", "device_name": "x"}
+    )
     assert response.status_code == 429 and error_shape(response)["code"] == "too_many_attempts"
 
 
@@ -69,9 +85,11 @@ def test_many_usernames_tried_from_one_address_are_rate_limited_there_only(app, 
     from inspections.people import LOGIN_MAX_FAILURES_PER_ADDRESS
 
     def token(username, password, address):
-        return client.post("/api/v1/auth/token", json={"username": username, "password": password,
-                                                       "device_name": "x"},
-                           environ_base={"REMOTE_ADDR": address})
+        return client.post(
+            "/api/v1/auth/token",
+            json={"username": username, "password": password, "device_name": "x"},
+            environ_base={"REMOTE_ADDR": address},
+        )
 
     # Fewer than five tries at each name, so no single account is locked.
     for n in range(LOGIN_MAX_FAILURES_PER_ADDRESS):
@@ -114,10 +132,14 @@ def test_a_disabled_persons_token_stops_at_once(app, client, demo):
 
 # --- push -----------------------------------------------------------------------------------
 
+
 def test_an_inspection_with_a_failed_item_opens_one_ticket_and_awaits_its_photo(app, client, world):
     photo = jpeg_bytes()
-    result = push(client, world["token"], [mutation("inspection.submit",
-                                                    restroom_check(world, fail="odour", photos=[sha(photo)]))])
+    result = push(
+        client,
+        world["token"],
+        [mutation("inspection.submit", restroom_check(world, fail="odour", photos=[sha(photo)]))],
+    )
     [outcome] = result.get_json()["results"]
     assert result.status_code == 200
     assert outcome["status"] == "applied"
@@ -177,8 +199,13 @@ def test_the_same_mutation_from_two_threads_applies_once(app, world):
 
 def test_the_same_record_from_two_threads_under_two_ids_applies_once(app, world):
     payload = restroom_check(world)
-    responses = _race(app, [lambda c: push(c, world["token"], [mutation("inspection.submit", payload)]),
-                            lambda c: push(c, world["token"], [mutation("inspection.submit", payload)])])
+    responses = _race(
+        app,
+        [
+            lambda c: push(c, world["token"], [mutation("inspection.submit", payload)]),
+            lambda c: push(c, world["token"], [mutation("inspection.submit", payload)]),
+        ],
+    )
     statuses = sorted(r.get_json()["results"][0]["status"] for r in responses)
     assert statuses == ["applied", "duplicate"]
     assert count(app, Inspection) == 1
@@ -189,8 +216,12 @@ def test_interleaved_batches_from_several_devices(app, client, world):
     checks = [restroom_check(world) for _ in range(6)]
     mine = [mutation("inspection.submit", c) for c in checks[:3]]
     hers = [mutation("inspection.submit", c) for c in checks[3:]]
-    batches = [(world["token"], [mine[2], mine[0]]), (other, [hers[1]]), (world["token"], [mine[1], mine[0]]),
-               (other, [hers[0], hers[2], hers[1]])]
+    batches = [
+        (world["token"], [mine[2], mine[0]]),
+        (other, [hers[1]]),
+        (world["token"], [mine[1], mine[0]]),
+        (other, [hers[0], hers[2], hers[1]]),
+    ]
     statuses = [r["status"] for token, batch in batches for r in push(client, token, batch).get_json()["results"]]
     assert statuses == ["applied", "applied", "applied", "applied", "duplicate", "applied", "applied", "duplicate"]
     assert count(app, Inspection) == 6
@@ -199,8 +230,9 @@ def test_interleaved_batches_from_several_devices(app, client, world):
 def test_one_rejected_mutation_does_not_block_the_others(app, client, world):
     good, bad = restroom_check(world), restroom_check(world)
     bad["answers"][0]["value"] = 42
-    results = push(client, world["token"], [mutation("inspection.submit", bad),
-                                            mutation("inspection.submit", good)]).get_json()["results"]
+    results = push(
+        client, world["token"], [mutation("inspection.submit", bad), mutation("inspection.submit", good)]
+    ).get_json()["results"]
     assert [r["status"] for r in results] == ["rejected", "applied"]
     assert results[0]["error"]["code"] == "invalid_answers"
     assert results[0]["error"]["details"] == {"fixtures": "bad_value"}
@@ -237,8 +269,18 @@ def _reject_cases(world):
         (mutation("inspection.submit", bad_photo), "invalid_payload"),
         (mutation("inspection.teleport", {}), "unknown_type"),
         (mutation("ticket.comment", {"ticket_id": str(uuid.uuid4()), "text": "hi"}), "unknown_ticket"),
-        (mutation("ticket.create", {"ticket_id": str(uuid.uuid4()), "kind": "complaint", "title": "x",
-                                    "site_id": world["restroom"]["site_id"]}), "kind_forbidden"),
+        (
+            mutation(
+                "ticket.create",
+                {
+                    "ticket_id": str(uuid.uuid4()),
+                    "kind": "complaint",
+                    "title": "x",
+                    "site_id": world["restroom"]["site_id"],
+                },
+            ),
+            "kind_forbidden",
+        ),
     ]
 
 
@@ -250,15 +292,19 @@ def test_every_validation_rule_rejects_and_stores_nothing(app, client, world):
     assert count(app, Ticket) == 4  # the demo's own
 
 
-@pytest.mark.parametrize("body, status, code", [
-    (b"{not json", 400, "malformed_json"),
-    (b'{"device_time": 5, "mutations": []}', 422, "invalid_body"),
-    (b'{"device_time": "2026-11-26T10:00:00+08:00", "mutations": "all"}', 422, "invalid_body"),
-    (b'[]', 422, "invalid_body"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        (b"{not json", 400, "malformed_json"),
+        (b'{"device_time": 5, "mutations": []}', 422, "invalid_body"),
+        (b'{"device_time": "2026-11-26T10:00:00+08:00", "mutations": "all"}', 422, "invalid_body"),
+        (b"[]", 422, "invalid_body"),
+    ],
+)
 def test_malformed_pushes_are_4xx_in_the_documented_shape(client, world, body, status, code):
-    response = client.post("/api/v1/sync/push", data=body, headers={**auth(world["token"]),
-                                                                     "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/sync/push", data=body, headers={**auth(world["token"]), "Content-Type": "application/json"}
+    )
     assert response.status_code == status and error_shape(response)["code"] == code
 
 
@@ -270,8 +316,12 @@ def test_501_mutations_are_too_many(app, client, world):
 
 
 def test_a_device_clock_an_hour_off_is_flagged(app, client, world):
-    result = push(client, world["token"], [mutation("inspection.submit", restroom_check(world))],
-                  device_time=datetime.now(timezone.utc) + timedelta(hours=1)).get_json()["results"][0]
+    result = push(
+        client,
+        world["token"],
+        [mutation("inspection.submit", restroom_check(world))],
+        device_time=datetime.now(timezone.utc) + timedelta(hours=1),
+    ).get_json()["results"][0]
     assert result["entity"]["clock_flagged"] is True
     with app.app_context():
         device = db.session.scalar(sa.select(Device))
@@ -280,8 +330,12 @@ def test_a_device_clock_an_hour_off_is_flagged(app, client, world):
 
 def test_a_phone_whose_clock_reset_to_2000_still_syncs_and_is_flagged(app, client, world):
     # A flat battery sends some phones back to 1 January 2000: 27 years off does not fit an int32.
-    response = push(client, world["token"], [mutation("inspection.submit", restroom_check(world))],
-                    device_time=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    response = push(
+        client,
+        world["token"],
+        [mutation("inspection.submit", restroom_check(world))],
+        device_time=datetime(2000, 1, 1, tzinfo=timezone.utc),
+    )
     assert response.status_code == 200
     assert response.get_json()["results"][0]["entity"]["clock_flagged"] is True
     with app.app_context():
@@ -296,18 +350,48 @@ def _ticket(client, token, number):
 def test_a_stale_transition_that_no_longer_makes_sense_is_a_conflict(client, demo):
     engineer, lead = get_token(client, "lihua"), get_token(client, "wangjl")
     leak = _ticket(client, engineer, "BY-20261126-0001")  # assigned to the engineer
-    start = push(client, engineer, [mutation("ticket.transition", {
-        "ticket_id": leak["id"], "to": "in_progress", "base_version": leak["version"]})]).get_json()["results"][0]
+    start = push(
+        client,
+        engineer,
+        [
+            mutation(
+                "ticket.transition", {"ticket_id": leak["id"], "to": "in_progress", "base_version": leak["version"]}
+            )
+        ],
+    ).get_json()["results"][0]
     assert start["status"] == "applied"
-    resolved = push(client, engineer, [mutation("ticket.transition", {
-        "ticket_id": leak["id"], "to": "resolved", "base_version": start["entity"]["version"]})]).get_json()
-    closed = push(client, lead, [mutation("ticket.transition", {
-        "ticket_id": leak["id"], "to": "closed",
-        "base_version": resolved["results"][0]["entity"]["version"]})]).get_json()["results"][0]
+    resolved = push(
+        client,
+        engineer,
+        [
+            mutation(
+                "ticket.transition",
+                {"ticket_id": leak["id"], "to": "resolved", "base_version": start["entity"]["version"]},
+            )
+        ],
+    ).get_json()
+    closed = push(
+        client,
+        lead,
+        [
+            mutation(
+                "ticket.transition",
+                {"ticket_id": leak["id"], "to": "closed", "base_version": resolved["results"][0]["entity"]["version"]},
+            )
+        ],
+    ).get_json()["results"][0]
     assert closed["status"] == "applied"
     # The engineer's phone still thinks it is in progress and adds a second "resolved".
-    stale = push(client, engineer, [mutation("ticket.transition", {
-        "ticket_id": leak["id"], "to": "in_progress", "base_version": start["entity"]["version"]})]).get_json()
+    stale = push(
+        client,
+        engineer,
+        [
+            mutation(
+                "ticket.transition",
+                {"ticket_id": leak["id"], "to": "in_progress", "base_version": start["entity"]["version"]},
+            )
+        ],
+    ).get_json()
     result = stale["results"][0]
     assert result["status"] == "conflict"
     assert result["entity"]["state"] == "closed"
@@ -317,8 +401,15 @@ def test_a_stale_transition_that_still_makes_sense_is_applied(client, demo):
     engineer, lead = get_token(client, "lihua"), get_token(client, "wangjl")
     leak = _ticket(client, engineer, "BY-20261126-0001")
     push(client, lead, [mutation("ticket.comment", {"ticket_id": leak["id"], "text": "材料已到"})])
-    result = push(client, engineer, [mutation("ticket.transition", {
-        "ticket_id": leak["id"], "to": "in_progress", "base_version": leak["version"]})]).get_json()["results"][0]
+    result = push(
+        client,
+        engineer,
+        [
+            mutation(
+                "ticket.transition", {"ticket_id": leak["id"], "to": "in_progress", "base_version": leak["version"]}
+            )
+        ],
+    ).get_json()["results"][0]
     assert result["status"] == "applied" and result["entity"]["state"] == "in_progress"
 
 
@@ -327,8 +418,14 @@ def test_a_ticket_reported_from_the_field(app, client, demo):
     changes, _ = pull_all(client, guard)
     checkpoint = next(c["data"] for c in changes if c["entity"] == "location" and c["data"]["kind"] == "checkpoint")
     ticket_id = str(uuid.uuid4())
-    payload = {"ticket_id": ticket_id, "kind": "hazard", "title": "B3 消防门被杂物堵住",
-               "site_id": checkpoint["site_id"], "location_id": checkpoint["id"], "priority": "high"}
+    payload = {
+        "ticket_id": ticket_id,
+        "kind": "hazard",
+        "title": "B3 消防门被杂物堵住",
+        "site_id": checkpoint["site_id"],
+        "location_id": checkpoint["id"],
+        "priority": "high",
+    }
     first = push(client, guard, [mutation("ticket.create", payload)]).get_json()["results"][0]
     again = push(client, guard, [mutation("ticket.create", payload)]).get_json()["results"][0]
     assert first["status"] == "applied" and first["entity"]["kind"] == "hazard"
@@ -338,16 +435,21 @@ def test_a_ticket_reported_from_the_field(app, client, demo):
 
 # --- photos ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("data, name, content_type, status, code", [
-    (jpeg_bytes(), "0" * 64, "image/jpeg", 400, "photo_hash_mismatch"),
-    (b"plain text", None, "image/jpeg", 415, "photo_not_an_image"),
-    (jpeg_bytes(), None, "text/plain", 415, "photo_unsupported_type"),
-    (jpeg_bytes()[:700], None, "image/jpeg", 415, "photo_not_an_image"),
-    (jpeg_bytes(), "NOT-HEX", "image/jpeg", 400, "bad_photo_name"),
-])
+
+@pytest.mark.parametrize(
+    "data, name, content_type, status, code",
+    [
+        (jpeg_bytes(), "0" * 64, "image/jpeg", 400, "photo_hash_mismatch"),
+        (b"plain text", None, "image/jpeg", 415, "photo_not_an_image"),
+        (jpeg_bytes(), None, "text/plain", 415, "photo_unsupported_type"),
+        (jpeg_bytes()[:700], None, "image/jpeg", 415, "photo_not_an_image"),
+        (jpeg_bytes(), "NOT-HEX", "image/jpeg", 400, "bad_photo_name"),
+    ],
+)
 def test_refused_photo_uploads_store_nothing(app, client, world, data, name, content_type, status, code):
-    response = client.put(f"/api/v1/photos/{name or sha(data)}", data=data,
-                          headers={**auth(world["token"]), "Content-Type": content_type})
+    response = client.put(
+        f"/api/v1/photos/{name or sha(data)}", data=data, headers={**auth(world["token"]), "Content-Type": content_type}
+    )
     assert response.status_code == status and error_shape(response)["code"] == code
     assert count(app, Photo) == 0
 
@@ -365,6 +467,7 @@ def test_photos_over_the_limits(app, client, world):
 
 # --- pull -----------------------------------------------------------------------------------
 
+
 def test_pull_from_the_beginning_has_what_the_person_needs(world):
     entities = {c["entity"] for c in world["changes"]}
     assert {"site", "location", "template", "assignment"} <= entities
@@ -380,8 +483,9 @@ def test_pull_from_the_beginning_has_what_the_person_needs(world):
 def test_pull_returns_only_what_changed_since_the_cursor(app, client, world):
     changes, cursor = pull_all(client, world["token"], world["cursor"])
     assert changes == []
-    push(client, world["token"], [mutation("inspection.submit", restroom_check(world, fail="odour",
-                                                                                photos=["ef" * 32]))])
+    push(
+        client, world["token"], [mutation("inspection.submit", restroom_check(world, fail="odour", photos=["ef" * 32]))]
+    )
     changes, _ = pull_all(client, world["token"], cursor)
     assert [(c["entity"], c["data"]["kind"]) for c in changes] == [("ticket", "rework")]
 
@@ -417,6 +521,7 @@ def test_the_openapi_document_describes_the_contract(client):
     document = client.get("/api/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
     assert {"/api/v1/auth/token", "/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/photos/{sha256}"} <= set(
-        document["paths"])
+        document["paths"]
+    )
     schemas = document["components"]["schemas"]
     assert {"PushRequest", "PushResponse", "PullResponse", "InspectionSubmission", "ErrorResponse"} <= set(schemas)

@@ -2,8 +2,16 @@
 ends with exactly the records the phones made, each once, and every outbox drains."""
 
 import sqlalchemy as sa
-from hypothesis import settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from inspections.records import Inspection
 from tests.sync_client import get_token, inspection_payload, mutation, pull_all, push
@@ -15,7 +23,9 @@ PHONES = ["chenmei", "zhaoling", "liuxia"]  # a cleaner, her lead and customer s
 def test_phones_on_a_bad_network_end_with_each_record_once(app, client, demo):
     tokens = {name: get_token(client, name) for name in PHONES}
     changes, _ = pull_all(client, tokens["chenmei"])
-    template = next(c["data"] for c in changes if c["entity"] == "template" and c["data"]["title"] == "清洁标准：卫生间")
+    template = next(
+        c["data"] for c in changes if c["entity"] == "template" and c["data"]["title"] == "清洁标准：卫生间"
+    )
     restroom = next(c["data"] for c in changes if c["entity"] == "location" and c["data"]["area_type"] == "restroom")
 
     def server_ids() -> list[str]:
@@ -31,8 +41,9 @@ def test_phones_on_a_bad_network_end_with_each_record_once(app, client, demo):
 
         @rule(phone=st.sampled_from(PHONES), fail=st.sampled_from([None, "odour", "mirrors"]))
         def record(self, phone, fail):
-            payload = inspection_payload(template, restroom["id"], restroom["site_id"], fail=fail,
-                                         photos=["ab" * 32] if fail else [])
+            payload = inspection_payload(
+                template, restroom["id"], restroom["site_id"], fail=fail, photos=["ab" * 32] if fail else []
+            )
             self.outboxes[phone].append(mutation("inspection.submit", payload))
             self.made.add(payload["inspection_id"])
 

@@ -1,26 +1,36 @@
 """Tenants and units from a spreadsheet: all or nothing, and the same file twice changes nothing."""
+
 import io
 
 import sqlalchemy as sa
 
 from inspections.org import Location, LocationKind, Site, Tenant
-from tests.conftest import login, post_form, logout
+from tests.conftest import login, logout, post_form
 from webapp.extensions import db
 
-GOOD = ("site,floor,unit,tenant,contact_name,contact_phone,moved_in_on\n"
-        "BY,12F,1203,华信咨询有限公司,孙经理,13900000011,2026-10-01\n"
-        "BY,15F,1501,北辰会计师事务所,钱女士,13900000012,\n"
-        "BY,12F,1201,瑞丰科技有限公司,周先生,13800000009,\n")
+GOOD = (
+    "site,floor,unit,tenant,contact_name,contact_phone,moved_in_on\n"
+    "BY,12F,1203,华信咨询有限公司,孙经理,13900000011,2026-10-01\n"
+    "BY,15F,1501,北辰会计师事务所,钱女士,13900000012,\n"
+    "BY,12F,1201,瑞丰科技有限公司,周先生,13800000009,\n"
+)
 
 
 def _post(client, text: str, encoding: str = "utf-8-sig"):
-    return post_form(client, "/people/tenants/import", {"file": (io.BytesIO(text.encode(encoding)), "tenants.csv")},
-                     token_from="/people/tenants/import", content_type="multipart/form-data")
+    return post_form(
+        client,
+        "/people/tenants/import",
+        {"file": (io.BytesIO(text.encode(encoding)), "tenants.csv")},
+        token_from="/people/tenants/import",
+        content_type="multipart/form-data",
+    )
 
 
 def _counts(app):
     with app.app_context():
-        units = db.session.scalar(sa.select(sa.func.count()).select_from(Location).where(Location.kind == LocationKind.UNIT))
+        units = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Location).where(Location.kind == LocationKind.UNIT)
+        )
         return units, db.session.scalar(sa.select(sa.func.count()).select_from(Tenant))
 
 

@@ -1,4 +1,5 @@
 """A place's history in one list: checks with their scores, and the tickets opened and closed."""
+
 import re
 from datetime import timedelta
 
@@ -28,8 +29,10 @@ def _history(app, demo):
 
 
 def _rows(html: str) -> list[tuple[str, str]]:
-    return [(stream, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip())
-            for stream, body in re.findall(r'<li class="row" data-stream="(\w+)">(.*?)</li>', html, re.S)]
+    return [
+        (stream, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip())
+        for stream, body in re.findall(r'<li class="row" data-stream="(\w+)">(.*?)</li>', html, re.S)
+    ]
 
 
 def test_a_restrooms_history_newest_first_and_filtered(app, client, demo):

@@ -1,5 +1,6 @@
 """Ticket events go out to a real local HTTP endpoint, signed, retried with backoff after the
 receiver fails twice, and logged."""
+
 import hashlib
 import hmac
 import json
@@ -11,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from inspections.org import Origin, Site
-from tests.conftest import login, post_form, logout
+from tests.conftest import login, logout, post_form
 from tests.helpers import NOW
 from tickets.models import Ticket
 from tickets.services import transition_ticket
@@ -65,8 +66,9 @@ def test_an_event_is_signed_retried_with_backoff_and_logged(session, demo, recei
     session.flush()
     forget_subscriptions(session)
     ticket = session.scalar(sa.select(Ticket).where(Ticket.number == "BY-20261126-0002"))
-    transition_ticket(session, ticket, TicketState.IN_PROGRESS, actor=demo.user("liuxia"), origin=Origin("web"),
-                      now=NOW)
+    transition_ticket(
+        session, ticket, TicketState.IN_PROGRESS, actor=demo.user("liuxia"), origin=Origin("web"), now=NOW
+    )
     [delivery] = session.scalars(sa.select(WebhookDelivery)).all()
 
     assert deliver_due(session, NOW) == 0  # the receiver answers 500
@@ -85,7 +87,10 @@ def test_an_event_is_signed_retried_with_backoff_and_logged(session, demo, recei
     assert hmac.compare_digest(headers["X-Fieldcheck-Signature"], expected)
     assert headers["X-Fieldcheck-Event"] == "ticket.transition" and headers["X-Fieldcheck-Delivery"] == str(delivery.id)
     sent = json.loads(body)
-    assert sent["ticket"]["number"] == "BY-20261126-0002" and (sent["from_state"], sent["to_state"]) == ("new", "in_progress")
+    assert sent["ticket"]["number"] == "BY-20261126-0002" and (sent["from_state"], sent["to_state"]) == (
+        "new",
+        "in_progress",
+    )
 
 
 def test_a_dead_endpoint_is_given_up_after_the_last_attempt(session, demo):
@@ -94,8 +99,9 @@ def test_a_dead_endpoint_is_given_up_after_the_last_attempt(session, demo):
     session.flush()
     forget_subscriptions(session)
     ticket = session.scalar(sa.select(Ticket).where(Ticket.number == "BY-20261126-0002"))
-    transition_ticket(session, ticket, TicketState.IN_PROGRESS, actor=demo.user("liuxia"), origin=Origin("web"),
-                      now=NOW)
+    transition_ticket(
+        session, ticket, TicketState.IN_PROGRESS, actor=demo.user("liuxia"), origin=Origin("web"), now=NOW
+    )
     [delivery] = session.scalars(sa.select(WebhookDelivery)).all()
     when = NOW
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -112,8 +118,12 @@ def test_a_manager_adds_an_endpoint_and_sees_the_log(app, client, demo):
     assert bad.status_code == 422 and "Invalid URL." in bad.get_data(as_text=True)
     with app.app_context():
         by = db.session.scalar(sa.select(Site.id).where(Site.code == "BY"))
-    added = post_form(client, "/webhooks", {"url": "http://127.0.0.1:8025/sms", "site_id": by, "description": "短信"},
-                      token_from="/webhooks")
+    added = post_form(
+        client,
+        "/webhooks",
+        {"url": "http://127.0.0.1:8025/sms", "site_id": by, "description": "短信"},
+        token_from="/webhooks",
+    )
     assert added.status_code == 303
     post_form(client, "/tickets/BY-20261126-0002/comment", {"text": "已约维修时间"})
     page = client.get("/webhooks").get_data(as_text=True)

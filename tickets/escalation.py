@@ -1,6 +1,7 @@
 """Overdue tickets climb: first to the head of the ticket's department, then to the site's
 managers, as in-app notices, each told once. The clock runs round the week: a building's
 water leak is as urgent on a Saturday night as on a Monday morning."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -29,28 +30,56 @@ def escalate(session: Session, site: Site, now: datetime) -> int:
     """Raise the notices due at ``now``; returns how many were new. Runs whenever a supervisor or
     manager opens Today: a ticket remembers how far it has climbed, so only the ones with a step
     still to take are read."""
-    overdue = list(session.scalars(select(Ticket).where(
-        Ticket.site_id == site.id, is_open_clause(), Ticket.due_at < now, Ticket.state.in_(OPEN_UNRESOLVED),
-        Ticket.escalated < MANAGERS)))
+    overdue = list(
+        session.scalars(
+            select(Ticket).where(
+                Ticket.site_id == site.id,
+                is_open_clause(),
+                Ticket.due_at < now,
+                Ticket.state.in_(OPEN_UNRESOLVED),
+                Ticket.escalated < MANAGERS,
+            )
+        )
+    )
     if not overdue:
         return 0
-    heads = {department_id: head for department_id, head in session.execute(
-        select(Department.id, User).join(User, Department.head_id == User.id).where(User.active))}
-    managers = [u for u in session.scalars(select(User).where(User.role == Role.MANAGER, User.active))
-                if u.may_see_site(site.id)]
+    heads = {
+        department_id: head
+        for department_id, head in session.execute(
+            select(Department.id, User).join(User, Department.head_id == User.id).where(User.active)
+        )
+    }
+    managers = [
+        u
+        for u in session.scalars(select(User).where(User.role == Role.MANAGER, User.active))
+        if u.may_see_site(site.id)
+    ]
     raised = 0
     for ticket in overdue:
         link = f"/tickets/{ticket.number}"
         if ticket.escalated < HEAD:
             head = heads.get(ticket.department_id)
             if head is not None:
-                raised += notify(session, head, key=f"overdue:{ticket.id}:head", title=f"工单逾期：{ticket.title}",
-                                 body=f"{ticket.number} 已超过处理期限。", link=link, now=now)
+                raised += notify(
+                    session,
+                    head,
+                    key=f"overdue:{ticket.id}:head",
+                    title=f"工单逾期：{ticket.title}",
+                    body=f"{ticket.number} 已超过处理期限。",
+                    link=link,
+                    now=now,
+                )
             ticket.escalated = HEAD
         if now >= manager_after(ticket):
             for manager in managers:
-                raised += notify(session, manager, key=f"overdue:{ticket.id}:manager",
-                                 title=f"工单严重逾期：{ticket.title}",
-                                 body=f"{ticket.number} 逾期未处理，已上报经理。", link=link, now=now)
+                raised += notify(
+                    session,
+                    manager,
+                    key=f"overdue:{ticket.id}:manager",
+                    title=f"工单严重逾期：{ticket.title}",
+                    body=f"{ticket.number} 逾期未处理，已上报经理。",
+                    link=link,
+                    now=now,
+                )
             ticket.escalated = MANAGERS
     return raised

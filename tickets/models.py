@@ -1,4 +1,5 @@
 """Tickets and their history."""
+
 from __future__ import annotations
 
 import enum
@@ -38,10 +39,17 @@ class Ticket(Base):
     # The console counts a site's open work and its weeks: these let both read only what they count.
     # Open tickets are a few percent of all: a partial index holds just them, by due time (queries
     # say ``state != 'closed'`` so that SQLite sees they match it).
-    __table_args__ = (Index("ix_ticket_open_due", "site_id", "due_at", sqlite_where=text("state != 'closed'"),
-                            postgresql_where=text("state != 'closed'")),
-                      Index("ix_ticket_site_created", "site_id", "created_at"),
-                      Index("ix_ticket_site_closed", "site_id", "closed_at"))
+    __table_args__ = (
+        Index(
+            "ix_ticket_open_due",
+            "site_id",
+            "due_at",
+            sqlite_where=text("state != 'closed'"),
+            postgresql_where=text("state != 'closed'"),
+        ),
+        Index("ix_ticket_site_created", "site_id", "created_at"),
+        Index("ix_ticket_site_closed", "site_id", "closed_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # may be made by a device
     number: Mapped[str] = mapped_column(String(32), unique=True)  # read out on the phone: BY-20261126-0007
@@ -84,9 +92,7 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
-    photos: Mapped[list[TicketPhoto]] = relationship(
-        order_by="TicketPhoto.position", cascade="all, delete-orphan"
-    )
+    photos: Mapped[list[TicketPhoto]] = relationship(order_by="TicketPhoto.position", cascade="all, delete-orphan")
 
     @property
     def is_open(self) -> bool:

@@ -1,4 +1,5 @@
 """Which tickets a person may see: the one rule the pages and the sync pull share."""
+
 from __future__ import annotations
 
 from sqlalchemy import Select, or_, select

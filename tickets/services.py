@@ -1,4 +1,5 @@
 """Writes to the ticket store. Callers own the transaction; these flush and log."""
+
 from __future__ import annotations
 
 import logging
@@ -11,8 +12,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inspections.photos import is_sha256
 from inspections.org import Department, Location, Origin, Role, Site, User
+from inspections.photos import is_sha256
 from tickets import webhooks
 from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, check_transition, is_handler
@@ -82,8 +83,16 @@ def _record(
         data=data or {},
     )
     session.add(event)
-    webhooks.enqueue(session, ticket, action, at, from_state=event.from_state, to_state=event.to_state, note=note,
-                     actor_name=actor.display_name if actor else None)
+    webhooks.enqueue(
+        session,
+        ticket,
+        action,
+        at,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        note=note,
+        actor_name=actor.display_name if actor else None,
+    )
     return event
 
 
@@ -93,8 +102,7 @@ def _attach_photos(ticket: Ticket, photos: list[str], event: TicketEvent) -> Non
     have = {p.photo_sha256 for p in ticket.photos}
     for sha in photos:
         if sha not in have:
-            ticket.photos.append(TicketPhoto(photo_sha256=sha, position=len(ticket.photos),
-                                             added_by_id=event.actor_id))
+            ticket.photos.append(TicketPhoto(photo_sha256=sha, position=len(ticket.photos), added_by_id=event.actor_id))
             have.add(sha)
     event.data = {**event.data, "photos": list(photos)} if photos else event.data
 
@@ -145,12 +153,21 @@ def open_ticket(
         item_id=item_id,
     )
     session.add(ticket)
-    event = _record(session, ticket, actor=actor, origin=origin, at=now, action="created",
-                    to_state=ticket.state, data={"assignee": assignee.display_name} if assignee else None)
+    event = _record(
+        session,
+        ticket,
+        actor=actor,
+        origin=origin,
+        at=now,
+        action="created",
+        to_state=ticket.state,
+        data={"assignee": assignee.display_name} if assignee else None,
+    )
     _attach_photos(ticket, list(photos), event)
     session.flush()
-    log.info("ticket %s (%s) opened by %s via %s", ticket.number, kind.value,
-             actor.username if actor else "-", origin.label)
+    log.info(
+        "ticket %s (%s) opened by %s via %s", ticket.number, kind.value, actor.username if actor else "-", origin.label
+    )
     return ticket
 
 
@@ -196,14 +213,34 @@ def transition_ticket(
     return Outcome("applied", ticket)
 
 
-def _move(session: Session, ticket: Ticket, to: TicketState, *, actor: User, origin: Origin, now: datetime,
-          note: str = "", photos: list[str] = (), data: dict | None = None) -> None:
+def _move(
+    session: Session,
+    ticket: Ticket,
+    to: TicketState,
+    *,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    note: str = "",
+    photos: list[str] = (),
+    data: dict | None = None,
+) -> None:
     frm = ticket.state
     ticket.state = to
     ticket.closed_at = now if to == TicketState.CLOSED else None
     _bump(ticket, now)
-    event = _record(session, ticket, actor=actor, origin=origin, at=now, action="transition",
-                    note=note, from_state=frm, to_state=to, data=data)
+    event = _record(
+        session,
+        ticket,
+        actor=actor,
+        origin=origin,
+        at=now,
+        action="transition",
+        note=note,
+        from_state=frm,
+        to_state=to,
+        data=data,
+    )
     _attach_photos(ticket, list(photos), event)
     session.flush()
     log.info("ticket %s %s → %s by %s via %s", ticket.number, frm.value, to.value, actor.username, origin.label)
@@ -219,8 +256,17 @@ def called_back(ticket: Ticket) -> bool:
     return False
 
 
-def record_callback(session: Session, ticket: Ticket, *, reached: bool, satisfied: bool | None, remark: str,
-                    actor: User, origin: Origin, now: datetime) -> None:
+def record_callback(
+    session: Session,
+    ticket: Ticket,
+    *,
+    reached: bool,
+    satisfied: bool | None,
+    remark: str,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+) -> None:
     """回访 (§3.3.4 4]): customer service calls the tenant once a complaint is resolved. Satisfied
     closes it; not satisfied reopens it; not reached leaves it resolved for another try (and lets a
     handler close it, the attempt being on record)."""
@@ -235,25 +281,66 @@ def record_callback(session: Session, ticket: Ticket, *, reached: bool, satisfie
     if reached and satisfied:
         _move(session, ticket, TicketState.CLOSED, actor=actor, origin=origin, now=now)
     elif reached:
-        _move(session, ticket, TicketState.IN_PROGRESS, actor=actor, origin=origin, now=now,
-              data={"reopened_by": "callback"})
+        _move(
+            session,
+            ticket,
+            TicketState.IN_PROGRESS,
+            actor=actor,
+            origin=origin,
+            now=now,
+            data={"reopened_by": "callback"},
+        )
 
 
-def close_by_recheck(session: Session, ticket: Ticket, *, inspection_id: uuid.UUID, photos: list[str],
-                     actor: User, origin: Origin, now: datetime) -> None:
+def close_by_recheck(
+    session: Session,
+    ticket: Ticket,
+    *,
+    inspection_id: uuid.UUID,
+    photos: list[str],
+    actor: User,
+    origin: Origin,
+    now: datetime,
+) -> None:
     """A re-check passed the item this ticket was opened for: the fix held, the ticket closes."""
-    _move(session, ticket, TicketState.CLOSED, actor=actor, origin=origin, now=now, photos=photos,
-          data={"recheck": str(inspection_id)})
+    _move(
+        session,
+        ticket,
+        TicketState.CLOSED,
+        actor=actor,
+        origin=origin,
+        now=now,
+        photos=photos,
+        data={"recheck": str(inspection_id)},
+    )
 
 
-def report_again(session: Session, ticket: Ticket, *, inspection_id: uuid.UUID, note: str, photos: list[str],
-                 actor: User, origin: Origin, now: datetime) -> None:
+def report_again(
+    session: Session,
+    ticket: Ticket,
+    *,
+    inspection_id: uuid.UUID,
+    note: str,
+    photos: list[str],
+    actor: User,
+    origin: Origin,
+    now: datetime,
+) -> None:
     """The same item failed again before its ticket was closed: one problem stays one ticket,
     with this report in its history; a ticket marked fixed goes back to work."""
     data = {"inspection": str(inspection_id)}
     if ticket.state == TicketState.RESOLVED:
-        _move(session, ticket, TicketState.IN_PROGRESS, actor=actor, origin=origin, now=now,
-              note=note, photos=photos, data=data)
+        _move(
+            session,
+            ticket,
+            TicketState.IN_PROGRESS,
+            actor=actor,
+            origin=origin,
+            now=now,
+            note=note,
+            photos=photos,
+            data=data,
+        )
         return
     event = _record(session, ticket, actor=actor, origin=origin, at=now, action="reported", note=note, data=data)
     _attach_photos(ticket, list(photos), event)
@@ -281,8 +368,9 @@ def assign_ticket(
     note: str = "",
 ) -> Ticket:
     """Give a ticket to a department and person; a new ticket becomes ``assigned``."""
-    if not may_assign(actor, ticket) or (actor.role == Role.SUPERVISOR and department is not None
-                                         and department.id != actor.department_id):
+    if not may_assign(actor, ticket) or (
+        actor.role == Role.SUPERVISOR and department is not None and department.id != actor.department_id
+    ):
         raise TransitionRefused("assign_forbidden", f"{actor.username} may not assign this ticket there")
     if assignee is not None and not assignee.may_see_site(ticket.site_id):
         raise TransitionRefused("assignee_not_on_site", f"{assignee.username} does not work at this site")
@@ -292,10 +380,21 @@ def assign_ticket(
     if ticket.state == TicketState.NEW and assignee is not None:
         ticket.state = TicketState.ASSIGNED
     _bump(ticket, now)
-    _record(session, ticket, actor=actor, origin=origin, at=now, action="assigned", note=note,
-            from_state=frm, to_state=ticket.state,
-            data={"assignee": assignee.display_name if assignee else None,
-                  "department": department.name if department else None})
+    _record(
+        session,
+        ticket,
+        actor=actor,
+        origin=origin,
+        at=now,
+        action="assigned",
+        note=note,
+        from_state=frm,
+        to_state=ticket.state,
+        data={
+            "assignee": assignee.display_name if assignee else None,
+            "department": department.name if department else None,
+        },
+    )
     session.flush()
     log.info("ticket %s assigned to %s by %s", ticket.number, assignee.username if assignee else "-", actor.username)
     return ticket
@@ -377,20 +476,34 @@ def report_ticket(
     if kind in DESK_KINDS and not is_handler(actor):
         raise TicketRefused("kind_forbidden", f"{actor.role} may not open {kind.value} tickets")
     department = session.scalar(select(Department).where(Department.code == DEFAULT_DEPARTMENT[kind]))
-    ticket = open_ticket(session, kind=kind, title=title, description=description, site=site, location=location,
-                         department=department, priority=priority, photos=photos, actor=actor, origin=origin,
-                         now=now, ticket_id=ticket_id)
+    ticket = open_ticket(
+        session,
+        kind=kind,
+        title=title,
+        description=description,
+        site=site,
+        location=location,
+        department=department,
+        priority=priority,
+        photos=photos,
+        actor=actor,
+        origin=origin,
+        now=now,
+        ticket_id=ticket_id,
+    )
     return ticket, True
 
 
-def open_duplicate(session: Session, *, location: Location | None, kind: TicketKind,
-                   service_item_id: int | None = None) -> Ticket | None:
+def open_duplicate(
+    session: Session, *, location: Location | None, kind: TicketKind, service_item_id: int | None = None
+) -> Ticket | None:
     """An open ticket of the same kind (and service) at the same place: what a new report of the
     same problem should join instead of becoming a second ticket."""
     if location is None:
         return None
-    query = select(Ticket).where(Ticket.location_id == location.id, Ticket.kind == kind,
-                                 Ticket.state.in_([s.value for s in OPEN_STATES]))
+    query = select(Ticket).where(
+        Ticket.location_id == location.id, Ticket.kind == kind, Ticket.state.in_([s.value for s in OPEN_STATES])
+    )
     if service_item_id is not None:
         query = query.where(Ticket.service_item_id == service_item_id)
     return session.scalar(query.order_by(Ticket.created_at))
@@ -421,17 +534,35 @@ def take_at_desk(
     if not is_handler(actor):
         raise TicketRefused("kind_forbidden", f"{actor.role} may not take calls at the desk")
     if join is not None:
-        event = _record(session, join, actor=actor, origin=origin, at=now, action="reported",
-                        note="\n".join(part for part in (title, description, contact_name, contact_phone) if part),
-                        data={"from": "desk"})
+        event = _record(
+            session,
+            join,
+            actor=actor,
+            origin=origin,
+            at=now,
+            action="reported",
+            note="\n".join(part for part in (title, description, contact_name, contact_phone) if part),
+            data={"from": "desk"},
+        )
         _attach_photos(join, list(photos), event)
         _bump(join, now)
         session.flush()
         return join
     department = session.scalar(select(Department).where(Department.code == DEFAULT_DEPARTMENT[kind]))
-    ticket = open_ticket(session, kind=kind, title=title, description=description, site=site, location=location,
-                         department=department, priority=priority, photos=photos, actor=actor, origin=origin,
-                         now=now)
+    ticket = open_ticket(
+        session,
+        kind=kind,
+        title=title,
+        description=description,
+        site=site,
+        location=location,
+        department=department,
+        priority=priority,
+        photos=photos,
+        actor=actor,
+        origin=origin,
+        now=now,
+    )
     ticket.tenant_id = tenant.id if tenant else None
     ticket.contact_name, ticket.contact_phone, ticket.available = contact_name, contact_phone, available
     if service_item is not None:

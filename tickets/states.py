@@ -1,4 +1,5 @@
 """The one state machine every ticket follows, whichever screen or device moves it."""
+
 from __future__ import annotations
 
 import enum
@@ -52,8 +53,7 @@ def next_states(state: TicketState, user: User, assignee_id: int | None, kind: s
     ]
 
 
-def check_transition(state: TicketState, to: TicketState, user: User, assignee_id: int | None,
-                     kind: str = "") -> None:
+def check_transition(state: TicketState, to: TicketState, user: User, assignee_id: int | None, kind: str = "") -> None:
     """Raise ``TransitionRefused`` unless ``user`` may move the ticket from ``state`` to ``to``."""
     who = TRANSITIONS.get((state, to))
     if who is None:

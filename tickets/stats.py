@@ -1,5 +1,6 @@
 """Counts for the manager's console: open work by department and the weeks' trend. Each is one
 aggregate query over indexed columns, so the console stays fast with a large history."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from inspections.org import Department
 from tickets.models import Ticket, TicketKind, is_open_clause
 from tickets.states import OPEN_STATES, TicketState
+
 
 @dataclass
 class DepartmentLoad:
@@ -32,10 +34,16 @@ def open_by_department(session: Session, site_ids: list[int], now: datetime) -> 
     overdue = and_(Ticket.due_at < now, Ticket.state != TicketState.RESOLVED.value)
     callback = and_(Ticket.kind == TicketKind.COMPLAINT.value, Ticket.state == TicketState.RESOLVED.value)
     rows = session.execute(
-        select(Ticket.department_id, Ticket.state, func.count(), func.count(case((overdue, 1))),
-               func.count(case((callback, 1))))
+        select(
+            Ticket.department_id,
+            Ticket.state,
+            func.count(),
+            func.count(case((overdue, 1))),
+            func.count(case((callback, 1))),
+        )
         .where(Ticket.site_id.in_(site_ids), is_open_clause())
-        .group_by(Ticket.department_id, Ticket.state)).all()
+        .group_by(Ticket.department_id, Ticket.state)
+    ).all()
     loads = {d.id: DepartmentLoad(d) for d in session.scalars(select(Department).order_by(Department.id))}
     for department_id, state, count, late, awaiting in rows:
         load = loads.setdefault(department_id, DepartmentLoad(None))
@@ -53,7 +61,7 @@ def weekly_counts(session: Session, column, week_starts: list[datetime], where, 
     series = series or (true(),)
     counts = [func.count(case((and_(column >= a, column < b, condition), 1))) for condition in series for a, b in weeks]
     row = session.execute(select(*counts).where(column >= bounds[0], column < bounds[-1], where)).one()
-    return [list(row[i * len(weeks):(i + 1) * len(weeks)]) for i in range(len(series))]
+    return [list(row[i * len(weeks) : (i + 1) * len(weeks)]) for i in range(len(series))]
 
 
 @dataclass(frozen=True)
@@ -64,5 +72,7 @@ class TicketWeeks:
 
 def ticket_weeks(session: Session, site_ids: list[int], week_starts: list[datetime]) -> TicketWeeks:
     mine = Ticket.site_id.in_(site_ids)
-    return TicketWeeks(weekly_counts(session, Ticket.created_at, week_starts, mine)[0],
-                       weekly_counts(session, Ticket.closed_at, week_starts, mine)[0])
+    return TicketWeeks(
+        weekly_counts(session, Ticket.created_at, week_starts, mine)[0],
+        weekly_counts(session, Ticket.closed_at, week_starts, mine)[0],
+    )

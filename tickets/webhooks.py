@@ -4,6 +4,7 @@ a call centre), signed with HMAC-SHA256, retried with backoff, and logged.
 A delivery is written in the same transaction as the event it reports, so nothing is announced
 that did not happen and nothing that happened is missed; ``deliver_due`` sends them later
 (``flask webhooks deliver``, from cron or a loop)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -76,8 +77,17 @@ def forget_subscriptions(session: Session) -> None:
     session.info.pop("webhooks", None)
 
 
-def enqueue(session: Session, ticket, action: str, at: datetime, *, from_state: str | None, to_state: str | None,
-            note: str, actor_name: str | None) -> None:
+def enqueue(
+    session: Session,
+    ticket,
+    action: str,
+    at: datetime,
+    *,
+    from_state: str | None,
+    to_state: str | None,
+    note: str,
+    actor_name: str | None,
+) -> None:
     """Queue one delivery per subscribed endpoint for a ticket event."""
     hooks = _subscribed(session, ticket.site_id)
     if not hooks:
@@ -89,15 +99,25 @@ def enqueue(session: Session, ticket, action: str, at: datetime, *, from_state: 
         "from_state": from_state,
         "to_state": to_state,
         "note": note,
-        "ticket": {"id": str(ticket.id), "number": ticket.number, "kind": getattr(ticket.kind, "value", ticket.kind),
-                   "state": getattr(ticket.state, "value", ticket.state), "title": ticket.title,
-                   "site_id": ticket.site_id, "location_id": ticket.location_id,
-                   "department_id": ticket.department_id, "assignee_id": ticket.assignee_id,
-                   "due_at": ticket.due_at.isoformat() if ticket.due_at else None},
+        "ticket": {
+            "id": str(ticket.id),
+            "number": ticket.number,
+            "kind": getattr(ticket.kind, "value", ticket.kind),
+            "state": getattr(ticket.state, "value", ticket.state),
+            "title": ticket.title,
+            "site_id": ticket.site_id,
+            "location_id": ticket.location_id,
+            "department_id": ticket.department_id,
+            "assignee_id": ticket.assignee_id,
+            "due_at": ticket.due_at.isoformat() if ticket.due_at else None,
+        },
     }
     for webhook_id, _site in hooks:
-        session.add(WebhookDelivery(webhook_id=webhook_id, event=payload["event"], payload=payload,
-                                    next_attempt_at=at, created_at=at))
+        session.add(
+            WebhookDelivery(
+                webhook_id=webhook_id, event=payload["event"], payload=payload, next_attempt_at=at, created_at=at
+            )
+        )
 
 
 Sender = Callable[[str, bytes, dict[str, str]], int]
@@ -121,13 +141,21 @@ def deliver_due(session: Session, now: datetime, send: Sender = http_post, limit
     """Send the deliveries whose time has come; returns how many were delivered. Rows are locked
     while being sent (skipped by other workers on PostgreSQL)."""
     due = session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-        .order_by(WebhookDelivery.id).limit(limit).with_for_update(skip_locked=True)).all()
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
     delivered = 0
     for delivery in due:
         body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
-        headers = {"Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(delivery.webhook.secret, body),
-                   "X-Fieldcheck-Event": delivery.event, "X-Fieldcheck-Delivery": str(delivery.id)}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            SIGNATURE_HEADER: sign(delivery.webhook.secret, body),
+            "X-Fieldcheck-Event": delivery.event,
+            "X-Fieldcheck-Delivery": str(delivery.id),
+        }
         delivery.attempts += 1
         try:
             status, error = send(delivery.webhook.url, body, headers), ""
@@ -139,8 +167,9 @@ def deliver_due(session: Session, now: datetime, send: Sender = http_post, limit
             delivered += 1
         elif delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = "failed"
-            log.warning("webhook delivery %s to %s failed for good: %s", delivery.id, delivery.webhook.url,
-                        error or status)
+            log.warning(
+                "webhook delivery %s to %s failed for good: %s", delivery.id, delivery.webhook.url, error or status
+            )
         else:
             delivery.next_attempt_at = now + backoff(delivery.attempts)
     session.flush()
@@ -148,7 +177,12 @@ def deliver_due(session: Session, now: datetime, send: Sender = http_post, limit
 
 
 def recent_deliveries(session: Session, site_ids: list[int], limit: int = 50) -> list[WebhookDelivery]:
-    return list(session.scalars(
-        select(WebhookDelivery).join(Webhook)
-        .where(or_(Webhook.site_id.is_(None), Webhook.site_id.in_(site_ids)))
-        .order_by(WebhookDelivery.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(WebhookDelivery)
+            .join(Webhook)
+            .where(or_(Webhook.site_id.is_(None), Webhook.site_id.in_(site_ids)))
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,4 +1,5 @@
 """The web application: HTML pages for the field and the console, and (later) the JSON API."""
+
 from __future__ import annotations
 
 import logging
@@ -6,9 +7,9 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import Flask, request
-from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import ROOT, load_config
 from webapp.extensions import babel, csrf, db, login_manager, migrate
@@ -60,9 +61,9 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp.fitout.views import bp as fitout_bp
     from webapp.patrol.views import bp as patrol_bp
     from webapp.people.views import bp as people_bp
+    from webapp.photos.views import bp as photos_bp
     from webapp.pwa.views import SCANNER_FILE, asset
     from webapp.pwa.views import bp as pwa_bp
-    from webapp.photos.views import bp as photos_bp
     from webapp.tickets.views import bp as tickets_bp
     from webapp.webhooks.views import bp as webhooks_bp
 
@@ -71,8 +72,21 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     filters.init_app(app)
     labels.init_app(app)
     js_messages.init_app(app)
-    for blueprint in (auth_bp, field_bp, tickets_bp, patrol_bp, cleaning_bp, fitout_bp, people_bp, photos_bp, pwa_bp, api_bp, webhooks_bp,
-                      console_bp, cli_bp):
+    for blueprint in (
+        auth_bp,
+        field_bp,
+        tickets_bp,
+        patrol_bp,
+        cleaning_bp,
+        fitout_bp,
+        people_bp,
+        photos_bp,
+        pwa_bp,
+        api_bp,
+        webhooks_bp,
+        console_bp,
+        cli_bp,
+    ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.add_template_global(asset)

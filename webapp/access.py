@@ -1,4 +1,5 @@
 """Who may see and do what. Every view states its rule with one of these."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,7 +29,8 @@ def roles_required(roles: frozenset[Role], *, supervisor_of: str | None = None) 
         @login_required
         def wrapped(*args, **kwargs):
             if current_user.role not in roles or (
-                    supervisor_of and current_user.role == Role.SUPERVISOR and not current_user.leads(supervisor_of)):
+                supervisor_of and current_user.role == Role.SUPERVISOR and not current_user.leads(supervisor_of)
+            ):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -1,4 +1,5 @@
 """WTForms choices from (value, label) pairs, in the form WTForms 3.3 asks for."""
+
 from wtforms.fields.choices import SelectChoice
 
 

@@ -1,4 +1,5 @@
 """Administration from the shell, so a deployment can be scripted. Each command calls a service."""
+
 from __future__ import annotations
 
 import time
@@ -39,8 +40,15 @@ def create_user_command(username, display_name, role, site_codes, department, pa
     if department and dept is None:
         raise click.UsageError(f"unknown department {department}")
     try:
-        create_user(db.session, username=username, display_name=display_name, password=password,
-                    role=Role(role), sites=sites, department=dept)
+        create_user(
+            db.session,
+            username=username,
+            display_name=display_name,
+            password=password,
+            role=Role(role),
+            sites=sites,
+            department=dept,
+        )
     except PersonRefused as refused:
         raise click.UsageError(str(refused)) from None
     db.session.commit()

@@ -1,4 +1,5 @@
 """Configuration: defaults, then environment variables, parsed strictly and read once."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Files handed to the browser: PDFs, and any list as CSV or XLSX. Cells that a spreadsheet
 would run as a formula (a name typed as "=HYPERLINK(...)") are written as plain text."""
+
 from __future__ import annotations
 
 import csv
@@ -20,7 +21,9 @@ def download(body, mimetype: str, filename: str, disposition: str = "attachment"
     response = Response(body, mimetype=mimetype)
     # filename* carries a Chinese name; the plain one is for old clients.
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
-    response.headers["Content-Disposition"] = f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    )
     return response
 
 

@@ -1,4 +1,5 @@
 """Error pages that a person can act on, and JSON errors for the API."""
+
 from __future__ import annotations
 
 from flask import Flask, request
@@ -16,27 +17,41 @@ MESSAGES = {
     405: _l("That action is not possible here."),
     413: _l("That upload is too large."),
 }
-API_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-             405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type", 500: "server_error"}
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    500: "server_error",
+}
 RETRY_AFTER_S = 5
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error):
-        return render("error.html", status=400, code=400,
-                      message=_l("Your form expired or was sent from elsewhere. Reload the page and try again."))
+        return render(
+            "error.html",
+            status=400,
+            code=400,
+            message=_l("Your form expired or was sent from elsewhere. Reload the page and try again."),
+        )
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if request.path.startswith("/api/"):
             from webapp.api.views import error_response
 
-            response = error_response(error.code, API_CODES.get(error.code, "http_error"),
-                                      error.description or error.name)
+            response = error_response(
+                error.code, API_CODES.get(error.code, "http_error"), error.description or error.name
+            )
         else:
-            response = render("error.html", status=error.code, code=error.code,
-                              message=MESSAGES.get(error.code, error.name))
+            response = render(
+                "error.html", status=error.code, code=error.code, message=MESSAGES.get(error.code, error.name)
+            )
         # Keep what the exception says beyond its body, e.g. the Allow header a 405 must carry.
         response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
         return response
@@ -51,8 +66,12 @@ def register_error_handlers(app: Flask) -> None:
 
             response = error_response(503, "database_unavailable", "the database is not answering; try again")
         else:
-            response = render("error.html", status=503, code=503, message=_l(
-                "The server cannot reach its database just now. Nothing was saved; try again in a minute."))
+            response = render(
+                "error.html",
+                status=503,
+                code=503,
+                message=_l("The server cannot reach its database just now. Nothing was saved; try again in a minute."),
+            )
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
 

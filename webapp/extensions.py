@@ -1,4 +1,5 @@
 """Extensions, created unbound here and bound to the app in ``create_app``."""
+
 import sqlite3
 
 from flask import current_app, has_request_context, request

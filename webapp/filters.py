@@ -1,4 +1,5 @@
 """Template filters: times in the site's own zone, money in yuan; invisible characters shown."""
+
 from __future__ import annotations
 
 from datetime import datetime

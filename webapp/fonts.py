@@ -1,4 +1,5 @@
 """Finding a font that draws Chinese, wherever the system keeps it (no hard-coded path)."""
+
 from __future__ import annotations
 
 import functools
@@ -14,8 +15,9 @@ def cjk_font_path() -> Path:
     """The file of an installed CJK font; fontconfig first, then the usual folders."""
     for family in FAMILIES:
         try:
-            found = subprocess.run(["fc-match", "-f", "%{file}", f"{family}:lang=zh-cn"], capture_output=True,
-                                   text=True, timeout=10).stdout.strip()
+            found = subprocess.run(
+                ["fc-match", "-f", "%{file}", f"{family}:lang=zh-cn"], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             break
         if found and Path(found).is_file() and any(word in found.lower() for word in ("wqy", "cjk", "han")):
@@ -34,6 +36,7 @@ def reportlab_cjk_font() -> str:
 
     if "CJK" not in pdfmetrics.getRegisteredFontNames():
         path = cjk_font_path()
-        pdfmetrics.registerFont(TTFont("CJK", str(path), subfontIndex=0) if path.suffix == ".ttc"
-                                else TTFont("CJK", str(path)))
+        pdfmetrics.registerFont(
+            TTFont("CJK", str(path), subfontIndex=0) if path.suffix == ".ttc" else TTFont("CJK", str(path))
+        )
     return "CJK"

@@ -2,6 +2,7 @@
 CSRF) or ``QueryForm`` (a GET filter), so no text field can carry a control character to the
 database (``inspections.text``), a field marked ``Name()`` refuses invisible characters too, and
 no date field takes a date outside ten years either side of today (a typo like 0001-01-01)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -10,8 +11,8 @@ from datetime import date
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form as WTForm
 from wtforms import DateField, PasswordField, StringField, TextAreaField
+from wtforms import Form as WTForm
 from wtforms.validators import ValidationError
 
 from inspections.text import TextRefused, check_name, check_text
@@ -74,8 +75,11 @@ class _Rules:
     def validate(self, extra_validators=None) -> bool:
         extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}
         for field in self:
-            if isinstance(field, StringField) and not isinstance(field, PasswordField) \
-                    and not any(isinstance(v, Name) for v in field.validators):
+            if (
+                isinstance(field, StringField)
+                and not isinstance(field, PasswordField)
+                and not any(isinstance(v, Name) for v in field.validators)
+            ):
                 extra.setdefault(field.name, []).insert(0, _plain_text)
             if isinstance(field, DateField):
                 extra.setdefault(field.name, []).insert(0, _sane_date)

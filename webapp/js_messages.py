@@ -1,4 +1,5 @@
 """The words the page scripts show, translated here and handed to them as JSON."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -15,8 +16,13 @@ def page_messages() -> dict:
         "waiting": _("%(n)s waiting to send"),
         "last_sync": _("last sync %(time)s"),
         "problems": _("%(n)s need your attention"),
-        "status": {"waiting": _("Waiting to send"), "awaiting_photos": _("Sending photos"), "sent": _("Sent"),
-                   "rejected": _("Refused"), "conflict": _("Conflict")},
+        "status": {
+            "waiting": _("Waiting to send"),
+            "awaiting_photos": _("Sending photos"),
+            "sent": _("Sent"),
+            "rejected": _("Refused"),
+            "conflict": _("Conflict"),
+        },
         "fix": _("Fix"),
         "discard": _("Discard"),
         "ticket_change": _("Ticket change"),
@@ -27,8 +33,10 @@ def page_messages() -> dict:
 
 def checklist_messages() -> dict:
     placeholder = Item(id="x", label="x", type="number", min=-1, max=-1)
-    errors = {code: answer_error_message(code, placeholder).replace("-1", "%(min)s" if code == "below_min" else "%(max)s")
-              for code in ERROR_CODES}
+    errors = {
+        code: answer_error_message(code, placeholder).replace("-1", "%(min)s" if code == "below_min" else "%(max)s")
+        for code in ERROR_CODES
+    }
     return {
         "errors": errors,
         "photo_unreadable": _("This photo could not be read. Take it again."),

@@ -1,4 +1,5 @@
 """Words shown for the domain's codes, in the person's language."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -56,17 +57,32 @@ FITOUT_STATE_LABELS = {
     "completed": _l("Completed"),
     "deposit_refunded": _l("Deposit refunded"),
 }
-DEPARTMENT_LABELS = {"customer_service": _l("Customer service dept."), "engineering": _l("Engineering dept."),
-                     "security": _l("Security dept."), "cleaning": _l("Cleaning dept.")}
+DEPARTMENT_LABELS = {
+    "customer_service": _l("Customer service dept."),
+    "engineering": _l("Engineering dept."),
+    "security": _l("Security dept."),
+    "cleaning": _l("Cleaning dept."),
+}
 ACCEPTANCE_LABELS = {"hidden_works": _l("Hidden-works acceptance"), "completion": _l("Completion acceptance")}
-STREAM_LABELS = {"patrol": _l("Patrol"), "cleaning": _l("Cleaning"), "fitout": _l("Fit-out"),
-                 "other": _l("Other checks"), "tickets": _l("Tickets")}
+STREAM_LABELS = {
+    "patrol": _l("Patrol"),
+    "cleaning": _l("Cleaning"),
+    "fitout": _l("Fit-out"),
+    "other": _l("Other checks"),
+    "tickets": _l("Tickets"),
+}
 ENTRY_LABELS = {"deposit": _l("Deposit paid"), "penalty": _l("Penalty"), "refund": _l("Refund")}
 TEMPLATE_KIND_LABELS = {
-    "patrol": _l("Patrol"), "cleaning": _l("Cleaning"), "fitout": _l("Fit-out inspection"),
-    "handover": _l("Unit handover"), "moveout": _l("Move-out"), "greening": _l("Greening"),
-    "shift_handover": _l("Desk shift handover"), "cleaning_task": _l("Periodic cleaning task"),
-    "hidden_works": _l("Hidden-works acceptance"), "completion": _l("Completion acceptance"),
+    "patrol": _l("Patrol"),
+    "cleaning": _l("Cleaning"),
+    "fitout": _l("Fit-out inspection"),
+    "handover": _l("Unit handover"),
+    "moveout": _l("Move-out"),
+    "greening": _l("Greening"),
+    "shift_handover": _l("Desk shift handover"),
+    "cleaning_task": _l("Periodic cleaning task"),
+    "hidden_works": _l("Hidden-works acceptance"),
+    "completion": _l("Completion acceptance"),
 }
 PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
 ACTION_LABELS = {
@@ -98,9 +114,11 @@ def answer_error_message(code: str, item: Item) -> str:
             return _("A failed item needs a photo.")
         case "control_character" | "invisible_character" | "blank":
             from webapp.form_rules import TEXT_ERRORS
+
             return str(TEXT_ERRORS[code])
         case _:
             from webapp.photos.messages import photo_error_message
+
             return photo_error_message(code)
 
 

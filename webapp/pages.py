@@ -1,4 +1,5 @@
 """One template for page and fragment: htmx asks for the fragment, everyone else the page."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, make_response, redirect, render_template, request

@@ -1,4 +1,5 @@
 """The app's photo store and limits, chosen from the configuration."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app

@@ -2,6 +2,7 @@
 one ticket or one inspection with their photos, in the reader's language (what a manager files,
 hands to a contractor or takes to a meeting); ``Sheet`` also draws the rectification notice and
 the monthly score sheet."""
+
 from __future__ import annotations
 
 import io
@@ -23,10 +24,16 @@ from tickets.models import Ticket
 from webapp import photo_store
 from webapp.filters import yuan
 from webapp.fonts import reportlab_cjk_font
-from webapp.photos.views import viewable
 from webapp.labels import (
-    ACTION_LABELS, CHECK_LABELS, DEPARTMENT_LABELS, KIND_LABELS, PRIORITY_LABELS, STATE_LABELS, _label,
+    ACTION_LABELS,
+    CHECK_LABELS,
+    DEPARTMENT_LABELS,
+    KIND_LABELS,
+    PRIORITY_LABELS,
+    STATE_LABELS,
+    _label,
 )
+from webapp.photos.views import viewable
 
 MARGIN = 18 * mm
 WIDTH = A4[0] - 2 * MARGIN  # the text column between the margins of a portrait page
@@ -82,7 +89,7 @@ class Sheet:
                 cells.append(image)
             else:
                 cells.append(Paragraph(escape(_("Photo %(name)s has not arrived yet.", name=sha[:12])), self.small))
-        rows = [cells[i:i + 2] + [""] * (2 - len(cells[i:i + 2])) for i in range(0, len(cells), 2)]
+        rows = [cells[i : i + 2] + [""] * (2 - len(cells[i : i + 2])) for i in range(0, len(cells), 2)]
         if rows:
             table = Table(rows, colWidths=[PHOTO + 3 * mm] * 2)
             table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
@@ -97,8 +104,15 @@ class Sheet:
             canvas.drawString(MARGIN, 10 * mm, footer)
             canvas.drawRightString(self.pagesize[0] - MARGIN, 10 * mm, str(doc.page))
 
-        doc = SimpleDocTemplate(out, pagesize=self.pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
-                                topMargin=16 * mm, bottomMargin=18 * mm, title=self.title)
+        doc = SimpleDocTemplate(
+            out,
+            pagesize=self.pagesize,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=16 * mm,
+            bottomMargin=18 * mm,
+            title=self.title,
+        )
         doc.build(self.flow, onFirstPage=page_footer, onLaterPages=page_footer)
         return out.getvalue()
 
@@ -111,22 +125,24 @@ def ticket_pdf(ticket: Ticket, printed_by: str, now) -> bytes:
 
     sheet = Sheet(f"{ticket.number} · {ticket.title}")
     department = ticket.department
-    sheet.facts([
-        (_("Kind"), _label(KIND_LABELS, ticket.kind)),
-        (_("State"), _label(STATE_LABELS, ticket.state)),
-        (_("Priority"), _label(PRIORITY_LABELS, ticket.priority)),
-        (_("Site"), ticket.site.name),
-        (_("Where"), ticket.location.full_name if ticket.location else ""),
-        (_("Department"), _label(DEPARTMENT_LABELS, department.code) if department else ""),
-        (_("Assignee"), ticket.assignee.display_name if ticket.assignee else ""),
-        (_("Customer"), ticket.tenant.name if ticket.tenant else ""),
-        (_("Contact"), " ".join(p for p in (ticket.contact_name, ticket.contact_phone) if p)),
-        (_("Available"), ticket.available),
-        (_("Paid service"), yuan(ticket.price_cents) if ticket.price_cents else ""),
-        (_("Opened"), at(ticket.created_at)),
-        (_("Due"), at(ticket.due_at)),
-        (_("Closed"), at(ticket.closed_at)),
-    ])
+    sheet.facts(
+        [
+            (_("Kind"), _label(KIND_LABELS, ticket.kind)),
+            (_("State"), _label(STATE_LABELS, ticket.state)),
+            (_("Priority"), _label(PRIORITY_LABELS, ticket.priority)),
+            (_("Site"), ticket.site.name),
+            (_("Where"), ticket.location.full_name if ticket.location else ""),
+            (_("Department"), _label(DEPARTMENT_LABELS, department.code) if department else ""),
+            (_("Assignee"), ticket.assignee.display_name if ticket.assignee else ""),
+            (_("Customer"), ticket.tenant.name if ticket.tenant else ""),
+            (_("Contact"), " ".join(p for p in (ticket.contact_name, ticket.contact_phone) if p)),
+            (_("Available"), ticket.available),
+            (_("Paid service"), yuan(ticket.price_cents) if ticket.price_cents else ""),
+            (_("Opened"), at(ticket.created_at)),
+            (_("Due"), at(ticket.due_at)),
+            (_("Closed"), at(ticket.closed_at)),
+        ]
+    )
     if ticket.description:
         sheet.heading(_("What was reported"))
         sheet.text(ticket.description)
@@ -134,9 +150,11 @@ def ticket_pdf(ticket: Ticket, printed_by: str, now) -> bytes:
         sheet.heading(_("Photos"))
         sheet.photos([p.photo_sha256 for p in ticket.photos])
     sheet.heading(_("History"))
-    sheet.table([[_("When"), _("Who"), _("What"), _("Note")]] + [
-        [at(e.at), e.actor.display_name if e.actor else "", _event_text(e), e.note] for e in ticket.events
-    ], widths=[30 * mm, 26 * mm, 40 * mm, WIDTH - 96 * mm])
+    sheet.table(
+        [[_("When"), _("Who"), _("What"), _("Note")]]
+        + [[at(e.at), e.actor.display_name if e.actor else "", _event_text(e), e.note] for e in ticket.events],
+        widths=[30 * mm, 26 * mm, 40 * mm, WIDTH - 96 * mm],
+    )
     return sheet.pdf(_("%(site)s · printed %(at)s by %(who)s", site=ticket.site.name, at=at(now), who=printed_by))
 
 
@@ -146,8 +164,13 @@ def _event_text(event) -> str:
         text += f" → {_label(STATE_LABELS, event.to_state)}"
     if event.action == "callback":
         data = event.data
-        text += " · " + (_("not reached") if not data.get("reached")
-                         else _("satisfied") if data.get("satisfied") else _("not satisfied"))
+        text += " · " + (
+            _("not reached")
+            if not data.get("reached")
+            else _("satisfied")
+            if data.get("satisfied")
+            else _("not satisfied")
+        )
     return text
 
 
@@ -155,28 +178,43 @@ def inspection_pdf(inspection: Inspection, items: dict[str, Item], printed_by: s
     tz = ZoneInfo(inspection.site.timezone)
     template = inspection.template_version.template
     sheet = Sheet(template.title)
-    sheet.facts([
-        (_("Site"), inspection.site.name),
-        (_("Where"), inspection.location.full_name),
-        (_("Inspector"), inspection.inspector.display_name),
-        (_("Finished"), f"{inspection.finished_at.astimezone(tz):%Y-%m-%d %H:%M}"),
-        (_("Check"), _label(CHECK_LABELS, inspection.check_kind) if inspection.check_kind else ""),
-        (_("Score"), f"{inspection.score:g}" if inspection.score is not None else ""),
-        (_("Failed items"), str(inspection.failed_count)),
-    ])
+    sheet.facts(
+        [
+            (_("Site"), inspection.site.name),
+            (_("Where"), inspection.location.full_name),
+            (_("Inspector"), inspection.inspector.display_name),
+            (_("Finished"), f"{inspection.finished_at.astimezone(tz):%Y-%m-%d %H:%M}"),
+            (_("Check"), _label(CHECK_LABELS, inspection.check_kind) if inspection.check_kind else ""),
+            (_("Score"), f"{inspection.score:g}" if inspection.score is not None else ""),
+            (_("Failed items"), str(inspection.failed_count)),
+        ]
+    )
     sheet.heading(_("Answers"))
     for answer in inspection.answers:
         item = items.get(answer.item_id)
         label = item.label if item else answer.item_id
-        result = (_("Pass") if answer.passed is True else _("Fail") if answer.passed is False
-                  else _("Signed") if item and item.type == "signature"
-                  else _("Photo") if item and item.type == "photo"
-                  else f"{answer.value if answer.value is not None else ''}{' ' + item.unit if item and item.unit else ''}")
+        result = (
+            _("Pass")
+            if answer.passed is True
+            else _("Fail")
+            if answer.passed is False
+            else _("Signed")
+            if item and item.type == "signature"
+            else _("Photo")
+            if item and item.type == "photo"
+            else f"{answer.value if answer.value is not None else ''}{' ' + item.unit if item and item.unit else ''}"
+        )
         sheet.table([[label, result]], widths=[WIDTH - 30 * mm, 30 * mm], header=False)
         if answer.note:
             sheet.text(answer.note, sheet.small)
         if answer.photos:  # a signature is drawn as a photo too
             sheet.photos([p.photo_sha256 for p in answer.photos])
     sheet.flow.append(Spacer(1, 4 * mm))
-    return sheet.pdf(_("%(site)s · printed %(at)s by %(who)s", site=inspection.site.name,
-                       at=f"{now.astimezone(tz):%Y-%m-%d %H:%M}", who=printed_by))
+    return sheet.pdf(
+        _(
+            "%(site)s · printed %(at)s by %(who)s",
+            site=inspection.site.name,
+            at=f"{now.astimezone(tz):%Y-%m-%d %H:%M}",
+            who=printed_by,
+        )
+    )

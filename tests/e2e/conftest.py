@@ -1,6 +1,7 @@
 """Real headless Chromium, driven by Playwright, against the app served on a local port.
 
 Chromium must start: if it cannot, every browser test errors (it never skips)."""
+
 from __future__ import annotations
 
 import shutil
@@ -17,10 +18,22 @@ from tests.conftest import ARTIFACTS
 from webapp.extensions import db
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+}
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +99,10 @@ def _context(browser, desk: bool = False, **extra):
     context.errors = []
     context.on("weberror", lambda error: context.errors.append(str(error.error)))
     # A Content-Security-Policy refusal is only a console message: count it as an error too.
-    context.on("console", lambda message: context.errors.append(message.text)
-               if "Content Security Policy" in message.text else None)
+    context.on(
+        "console",
+        lambda message: context.errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     return context
 
 

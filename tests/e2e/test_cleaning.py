@@ -1,5 +1,6 @@
 """The three checks on a phone: a lead fails "no odour" offline, the cleaner fixes it from her
 Today page, the lead's re-check closes it, and the board counts it all."""
+
 import time
 from datetime import date
 
@@ -8,7 +9,12 @@ import sqlalchemy as sa
 from inspections.cleaning import assign_area
 from inspections.org import User
 from tests.e2e.conftest import (
-    _context, fill_restroom_check, log_in, outbox_statuses, screenshot, wait_until_offline_ready,
+    _context,
+    fill_restroom_check,
+    log_in,
+    outbox_statuses,
+    screenshot,
+    wait_until_offline_ready,
 )
 from tests.helpers import area, jpeg_bytes
 from tickets.models import Ticket
@@ -32,7 +38,8 @@ def _wait_until_sent(page, n: int, timeout_s: float = 20) -> None:
 
 
 def test_a_leads_offline_patrol_opens_rework_that_the_cleaner_fixes_and_the_recheck_closes(
-        app, live_server, browser, tmp_path):
+    app, live_server, browser, tmp_path
+):
     with app.app_context():  # 陈梅 has the 1F men's restroom on every shift, whenever this test runs
         chen = db.session.scalar(sa.select(User).where(User.username == "chenmei"))
         restroom = area("BY", "restroom")

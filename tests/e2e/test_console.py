@@ -1,6 +1,7 @@
 """A complaint from the phone call to the call-back, seen from the desk's console: the desk
 records it, assigns it to engineering, the engineer resolves it on a phone, the tenant is not
 satisfied and it goes back to work; the console's counts follow each step."""
+
 import time
 
 import sqlalchemy as sa
@@ -11,13 +12,19 @@ from tickets.models import Ticket
 from tickets.states import OPEN_STATES
 from webapp.extensions import db
 
+
 def _quiet_unit(app) -> tuple[str, str]:
     """A unit of BY with no open complaint (so the desk is not offered to join one), and its label."""
     with app.app_context():
-        busy = sa.select(Ticket.location_id).where(Ticket.kind == "complaint",
-                                                   Ticket.state.in_([s.value for s in OPEN_STATES]))
-        unit = db.session.scalars(sa.select(Location).join(Site).where(
-            Site.code == "BY", Location.kind == LocationKind.UNIT, Location.id.not_in(busy)).order_by(Location.id)).first()
+        busy = sa.select(Ticket.location_id).where(
+            Ticket.kind == "complaint", Ticket.state.in_([s.value for s in OPEN_STATES])
+        )
+        unit = db.session.scalars(
+            sa.select(Location)
+            .join(Site)
+            .where(Site.code == "BY", Location.kind == LocationKind.UNIT, Location.id.not_in(busy))
+            .order_by(Location.id)
+        ).first()
         return str(unit.id), unit.full_name
 
 
@@ -45,7 +52,10 @@ def _counts(page, base: str) -> dict:
     for dept in ("customer_service", "engineering"):
         row = page.locator(f"#open-by-department tr[data-department={dept}]")
         got[dept] = {
-            **{s: int(row.locator(f"td[data-state={s}]").inner_text()) for s in ("new", "assigned", "in_progress", "resolved")},
+            **{
+                s: int(row.locator(f"td[data-state={s}]").inner_text())
+                for s in ("new", "assigned", "in_progress", "resolved")
+            },
             "callback": int(row.locator("td[data-callback]").inner_text()),
             "open": int(row.locator("td[data-open]").inner_text()),
         }
@@ -60,7 +70,8 @@ def _plus(before: dict, dept: str, **changes) -> dict:
 
 
 def test_a_phoned_complaint_is_resolved_on_a_phone_reopened_by_the_call_back_and_counted_on_the_console(
-        app, live_server, browser):
+    app, live_server, browser
+):
     base = live_server.url
     unit_id, unit_name = _quiet_unit(app)
     desk_context = _context(browser, desk=True)

@@ -1,4 +1,5 @@
 """A cleaner's restroom check with a failed item and a photo, seen by the supervisor."""
+
 import re
 
 import sqlalchemy as sa

@@ -1,6 +1,7 @@
 """Fit-out on phones: an engineer records a violation offline with two photos; the manager sees
 the rectification notice and prints it; a re-inspection passes it; three departments sign the
 completion acceptance and the deposit comes back minus the penalty."""
+
 import time
 
 import pypdfium2
@@ -8,7 +9,12 @@ import sqlalchemy as sa
 
 from inspections.fitout import FitoutProject
 from tests.e2e.conftest import (
-    _context, log_in, log_out, outbox_statuses, screenshot, wait_until, wait_until_offline_ready,
+    _context,
+    log_in,
+    outbox_statuses,
+    screenshot,
+    wait_until,
+    wait_until_offline_ready,
 )
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket
@@ -107,7 +113,11 @@ def test_violation_offline_to_notice_reinspection_acceptance_and_refund(app, liv
         assert db.session.scalar(sa.select(Ticket.state).where(Ticket.number == number)) == "closed"
 
     # Completion acceptance: customer service, engineering and security sign on their phones.
-    for username, page, phone in [("lihua", engineer, engineer_phone), ("liuxia", None, None), ("zhangwei", None, None)]:
+    for username, page, phone in [
+        ("lihua", engineer, engineer_phone),
+        ("liuxia", None, None),
+        ("zhangwei", None, None),
+    ]:
         if page is None:
             phone = _context(browser)
             page = phone.new_page()

@@ -1,10 +1,16 @@
 """Offline for real: the phone keeps what was recorded, sends it once, and leaves nothing behind."""
+
 import sqlalchemy as sa
 
 from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tests.e2e.conftest import (
-    fill_restroom_check, log_in, outbox_statuses, screenshot, wait_until, wait_until_offline_ready,
+    fill_restroom_check,
+    log_in,
+    outbox_statuses,
+    screenshot,
+    wait_until,
+    wait_until_offline_ready,
 )
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket
@@ -31,7 +37,8 @@ def _go_online(context, server) -> None:
 
 
 def test_a_check_filled_offline_survives_reload_and_a_new_tab_then_sends_once(
-        app, live_server, phone_context, tmp_path):
+    app, live_server, phone_context, tmp_path
+):
     page = phone_context.new_page()
     log_in(page, live_server.url, "chenmei")
     wait_until_offline_ready(page)
@@ -147,8 +154,7 @@ def test_logout_while_offline_leaves_nothing_readable_for_the_next_person(app, l
     page.wait_for_url("**/login**")
 
 
-def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(
-        app, live_server, phone_context, tmp_path):
+def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(app, live_server, phone_context, tmp_path):
     page = phone_context.new_page()
     log_in(page, live_server.url, "chenmei")
     wait_until_offline_ready(page)
@@ -168,8 +174,10 @@ def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(
     page.wait_for_selector("#update-ready:not([hidden])", timeout=20000)
     screenshot(page, "update-ready-zh-360x740", full_page=False)
     page.click("#update-ready button")
-    wait_until(page, "() => navigator.serviceWorker.controller && "
-                     "navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')")
+    wait_until(
+        page,
+        "() => navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')",
+    )
     page.wait_for_selector("#outbox-list li")
     assert outbox_statuses(page) == ["waiting"]
     assert page.evaluate("caches.keys()").count("shell-next-build") == 1

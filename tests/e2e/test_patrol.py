@@ -1,5 +1,6 @@
 """A guard walks the night route offline by typing the printed codes, reports a hazard on the way,
 and the supervisor sees the round on the timeline once the phone is back online."""
+
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,8 +24,12 @@ def _round_due_now(app) -> None:
     now = datetime.now(ZoneInfo("Asia/Shanghai"))
     with app.app_context():
         route = db.session.scalar(sa.select(PatrolRoute))
-        route.schedule = {"start": f"{now - timedelta(minutes=5):%H:%M}", "end": f"{now + timedelta(hours=4):%H:%M}",
-                          "every_minutes": 120, "window_minutes": 15}
+        route.schedule = {
+            "start": f"{now - timedelta(minutes=5):%H:%M}",
+            "end": f"{now + timedelta(hours=4):%H:%M}",
+            "every_minutes": 120,
+            "window_minutes": 15,
+        }
         db.session.commit()
 
 
@@ -79,7 +84,9 @@ def test_a_guard_walks_a_round_offline_and_the_supervisor_sees_it(app, live_serv
     wait_until(page, "document.querySelectorAll('#outbox-list li[data-status=sent]').length === 8")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PatrolScan)) == 7
-        hazard = db.session.scalar(sa.select(Ticket).where(Ticket.kind == "hazard", Ticket.title.contains("地面无积水")))
+        hazard = db.session.scalar(
+            sa.select(Ticket).where(Ticket.kind == "hazard", Ticket.title.contains("地面无积水"))
+        )
         assert hazard is not None and hazard.state == "new" and len(hazard.photos) == 1
         incident = db.session.scalar(sa.select(Ticket).where(Ticket.title == "屋顶门锁损坏"))
         assert incident.kind == "hazard" and incident.priority == "high" and len(incident.photos) == 1
@@ -106,7 +113,9 @@ def _y4m_with_qr(path, text: str) -> None:
     code = qrcode.make(text, box_size=10, border=4).convert("RGB").resize((360, 360))
     frame.paste(code, ((width - 360) // 2, (height - 360) // 2))
     y, cb, cr = frame.convert("YCbCr").split()
-    planes = y.tobytes() + cb.resize((width // 2, height // 2)).tobytes() + cr.resize((width // 2, height // 2)).tobytes()
+    planes = (
+        y.tobytes() + cb.resize((width // 2, height // 2)).tobytes() + cr.resize((width // 2, height // 2)).tobytes()
+    )
     with open(path, "wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
         for _ in range(20):
@@ -121,9 +130,16 @@ def test_a_checkpoint_is_scanned_with_the_camera_offline(app, live_server, playw
     video = tmp_path / "label.y4m"
     _y4m_with_qr(video, code)
     # A browser of its own: the fake camera is a launch option.
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
-        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}"])
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS
+        + [
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
     try:
         context = browser.new_context(**PHONE)
         context.grant_permissions(["camera"], origin=live_server.url)
@@ -131,13 +147,16 @@ def test_a_checkpoint_is_scanned_with_the_camera_offline(app, live_server, playw
         log_in(page, live_server.url, "zhangwei")
         wait_until_offline_ready(page)
         # This Chromium has no BarcodeDetector, so the phone keeps the QR decoder for offline use.
-        wait_until(page, """async () => {
+        wait_until(
+            page,
+            """async () => {
             for (const name of await caches.keys()) {
                 const kept = await (await caches.open(name)).keys();
                 if (kept.some((request) => request.url.includes("jsQR"))) return true;
             }
             return false;
-        }""")
+        }""",
+        )
         page.click("a.walk-link")
         page.wait_for_selector("[data-scan-form]")
         live_server.stop()  # the round is walked offline: the decoder comes from the phone's cache

@@ -1,10 +1,10 @@
 """The JSON API of SYNC.md, under /api/. Bearer tokens, no cookies, so no CSRF."""
+
 from __future__ import annotations
 
 import json
 import math
 import re
-
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -63,8 +63,12 @@ def json_body(model: type[BaseModel], raw=None):
     try:
         return model.model_validate(raw)
     except ValidationError as invalid:
-        raise ApiError(422, "invalid_body", "the body does not fit the schema",
-                       invalid.errors(include_url=False, include_context=False, include_input=False)) from None
+        raise ApiError(
+            422,
+            "invalid_body",
+            "the body does not fit the schema",
+            invalid.errors(include_url=False, include_context=False, include_input=False),
+        ) from None
 
 
 def token_required(view):
@@ -101,18 +105,31 @@ def create_token():
     wait = login_wait(db.session, body.username, request.remote_addr, now)
     if wait is not None:
         seconds = math.ceil(wait.total_seconds())
-        raise ApiError(429, "too_many_attempts", f"too many failed logins; try again in {seconds} s",
-                       headers={"Retry-After": str(seconds)})
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"too many failed logins; try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
     user = authenticate(db.session, body.username, body.password, request.remote_addr, now)
     if user is None:
         db.session.commit()
         raise ApiError(401, "wrong_credentials", "wrong username or password")
-    device, token = issue_device_token(db.session, user, name=body.device_name,
-                                       user_agent=request.headers.get("User-Agent", ""), now=now)
+    device, token = issue_device_token(
+        db.session, user, name=body.device_name, user_agent=request.headers.get("User-Agent", ""), now=now
+    )
     db.session.commit()
-    return jsonify(token=token, device_id=str(device.id), user={
-        "id": user.id, "username": user.username, "display_name": user.display_name,
-        "role": user.role.value, "site_ids": visible_site_ids(user)}), 201
+    return jsonify(
+        token=token,
+        device_id=str(device.id),
+        user={
+            "id": user.id,
+            "username": user.username,
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "site_ids": visible_site_ids(user),
+        },
+    ), 201
 
 
 create_token.allowed_roles = "public"
@@ -136,8 +153,9 @@ def push():
         raise ApiError(413, "too_many_mutations", f"a batch holds at most {MAX_MUTATIONS} mutations")
     batch = json_body(PushRequest, raw)
     now = utcnow()
-    results = apply_push(db.session, batch, user=g.api_user, device=g.device,
-                         site_ids=visible_site_ids(g.api_user), now=now)
+    results = apply_push(
+        db.session, batch, user=g.api_user, device=g.device, site_ids=visible_site_ids(g.api_user), now=now
+    )
     db.session.commit()
     return jsonify(server_time=now.isoformat(), results=results)
 
@@ -150,7 +168,7 @@ def pull_changes():
     raw_cursor = request.args.get("cursor", "")
     if raw_cursor and not re.fullmatch(CURSOR_PATTERN, raw_cursor, re.ASCII):
         raise ApiError(400, "bad_cursor", "that cursor was not made by this server")
-    cursor = int(raw_cursor[len(CURSOR_PREFIX):]) if raw_cursor else 0
+    cursor = int(raw_cursor[len(CURSOR_PREFIX) :]) if raw_cursor else 0
     raw_limit = request.args.get("limit", "200")
     limit = int(raw_limit) if re.fullmatch(r"[0-9]{1,4}", raw_limit) else 0
     if not 1 <= limit <= 1000:
@@ -159,8 +177,9 @@ def pull_changes():
     changes, next_cursor, has_more = pull(db.session, g.api_user, visible_site_ids(g.api_user), cursor, limit)
     g.device.last_seen_at = now
     db.session.commit()
-    return jsonify(cursor=f"{CURSOR_PREFIX}{next_cursor}", has_more=has_more, server_time=now.isoformat(),
-                   changes=changes)
+    return jsonify(
+        cursor=f"{CURSOR_PREFIX}{next_cursor}", has_more=has_more, server_time=now.isoformat(), changes=changes
+    )
 
 
 @bp.route("/v1/photos/<sha256>", methods=["HEAD"])
@@ -191,5 +210,3 @@ def photo_upload(sha256: str):
     stored_as = photo.sha256  # read before the commit expires it: no second transaction to answer
     db.session.commit()
     return jsonify(sha256=stored_as, stored=True), 201 if created else 200
-
-

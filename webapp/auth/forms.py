@@ -1,8 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from webapp.form_rules import Form
 from wtforms import PasswordField, RadioField, StringField
-from webapp.choices import choices
 from wtforms.validators import DataRequired, Length
+
+from webapp.choices import choices
+from webapp.form_rules import Form
 
 
 class LoginForm(Form):
@@ -11,6 +12,6 @@ class LoginForm(Form):
 
 
 class LanguageForm(Form):
-    locale = RadioField(_l("Language"), choices=choices([("zh", "中文"), ("en", "English")]),
-                        validators=[DataRequired()])
-
+    locale = RadioField(
+        _l("Language"), choices=choices([("zh", "中文"), ("en", "English")]), validators=[DataRequired()]
+    )

@@ -1,4 +1,5 @@
 """Logging in and out, and choosing a language."""
+
 from __future__ import annotations
 
 import math

@@ -1,5 +1,6 @@
 """Cleaning quality (§3.6): the day's board, the monthly score sheet, and the set-up of areas,
 shifts, periodic tasks and the scoring rule."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,7 +12,15 @@ from sqlalchemy import select
 
 from inspections.base import utcnow
 from inspections.cleaning import (
-    PeriodicTask, assign_area, board, cleaning_areas, duties_of, rule_for, save_rule, schedule_tasks, sheet_for,
+    PeriodicTask,
+    assign_area,
+    board,
+    cleaning_areas,
+    duties_of,
+    rule_for,
+    save_rule,
+    schedule_tasks,
+    sheet_for,
     task_statuses,
 )
 from inspections.org import Location, Role, Site, User
@@ -44,8 +53,16 @@ def index():
         today = local_day(site, now)
         schedule_tasks(db.session, site, today)
         day = _day(today)
-        sites.append({"site": site, "day": day, "today": today, "rule": rule_for(db.session, site.id),
-                      "areas": board(db.session, site, day), "tasks": task_statuses(db.session, site, day)})
+        sites.append(
+            {
+                "site": site,
+                "day": day,
+                "today": today,
+                "rule": rule_for(db.session, site.id),
+                "areas": board(db.session, site, day),
+                "tasks": task_statuses(db.session, site, day),
+            }
+        )
     db.session.commit()
     return render("cleaning/board.html", sites=sites)
 
@@ -69,7 +86,9 @@ def _month(site: Site) -> date:
 
 def _sheet(site: Site):
     sheet = sheet_for(db.session, site, _month(site), utcnow())
-    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([r.cleaner_id for r in sheet.cleaners])))}
+    people = {
+        u.id: u for u in db.session.scalars(select(User).where(User.id.in_([r.cleaner_id for r in sheet.cleaners])))
+    }
     # Every place the month's checks name, archived or since retyped ones too: the sheet is history.
     area_ids = [row.area_id for row in sheet.areas]
     areas = {a.id: a for a in db.session.scalars(select(Location).where(Location.id.in_(area_ids)))}
@@ -82,8 +101,15 @@ def scores():
     """The month's points per cleaner and figures per area, with the rule that made them."""
     site = _site()
     sheet, tables = _sheet(site)
-    return render("cleaning/scores.html", site=site, sheet=sheet, tables=tables, rule_lines=report.rule_lines(sheet),
-                  cell_text=report.cell_text, sites=visible_sites(current_user))
+    return render(
+        "cleaning/scores.html",
+        site=site,
+        sheet=sheet,
+        tables=tables,
+        rule_lines=report.rule_lines(sheet),
+        cell_text=report.cell_text,
+        sites=visible_sites(current_user),
+    )
 
 
 @bp.route("/scores.xlsx")
@@ -92,9 +118,9 @@ def scores_xlsx():
     """The same sheet as a spreadsheet."""
     site = _site()
     sheet, tables = _sheet(site)
-    return download(report.xlsx(site, sheet, tables),
-                     XLSX,
-                     f"cleaning-{site.code}-{sheet.month:%Y-%m}.xlsx", "attachment")
+    return download(
+        report.xlsx(site, sheet, tables), XLSX, f"cleaning-{site.code}-{sheet.month:%Y-%m}.xlsx", "attachment"
+    )
 
 
 @bp.route("/scores.pdf")
@@ -103,8 +129,9 @@ def scores_pdf():
     """The same sheet to print."""
     site = _site()
     sheet, tables = _sheet(site)
-    return download(report.pdf(site, sheet, tables), "application/pdf",
-                     f"cleaning-{site.code}-{sheet.month:%Y-%m}.pdf", "inline")
+    return download(
+        report.pdf(site, sheet, tables), "application/pdf", f"cleaning-{site.code}-{sheet.month:%Y-%m}.pdf", "inline"
+    )
 
 
 def _forms(site: Site, formdata=None) -> tuple[RuleForm, DutyForm, TaskForm]:
@@ -115,9 +142,12 @@ def _forms(site: Site, formdata=None) -> tuple[RuleForm, DutyForm, TaskForm]:
     duty_form = DutyForm(formdata=formdata, data={"starts_on": today})
     duty_form.location_id.choices = areas
     duty_form.cleaner_id.choices = choices(
-        (u.id, u.display_name) for u in db.session.scalars(
-            select(User).where(User.role == Role.CLEANER, User.active).order_by(User.display_name))
-        if site.id in u.site_ids)
+        (u.id, u.display_name)
+        for u in db.session.scalars(
+            select(User).where(User.role == Role.CLEANER, User.active).order_by(User.display_name)
+        )
+        if site.id in u.site_ids
+    )
     duty_form.shift.choices = choices((s.code, f"{s.name} {s.start:%H:%M}–{s.end:%H:%M}") for s in rule.shifts)
     task_form = TaskForm(formdata=formdata, data={"starts_on": today})
     task_form.location_id.choices = areas
@@ -128,12 +158,22 @@ def _forms(site: Site, formdata=None) -> tuple[RuleForm, DutyForm, TaskForm]:
 def _setup(site: Site, forms=None, status: int = 200):
     rule_form, duty_form, task_form = forms or _forms(site)
     day = local_day(site, utcnow())
-    tasks = db.session.scalars(select(PeriodicTask).where(PeriodicTask.site_id == site.id, PeriodicTask.active)
-                               .order_by(PeriodicTask.id)).all()
-    return render("cleaning/setup.html", status=status, site=site, sites=visible_sites(current_user),
-                  duties=duties_of(db.session, site.id, on=day), tasks=tasks, rule=rule_for(db.session, site.id),
-                  rule_form=rule_form, duty_form=duty_form, task_form=task_form,
-                  may_set_rule=current_user.role in RULE_SETTERS)
+    tasks = db.session.scalars(
+        select(PeriodicTask).where(PeriodicTask.site_id == site.id, PeriodicTask.active).order_by(PeriodicTask.id)
+    ).all()
+    return render(
+        "cleaning/setup.html",
+        status=status,
+        site=site,
+        sites=visible_sites(current_user),
+        duties=duties_of(db.session, site.id, on=day),
+        tasks=tasks,
+        rule=rule_for(db.session, site.id),
+        rule_form=rule_form,
+        duty_form=duty_form,
+        task_form=task_form,
+        may_set_rule=current_user.role in RULE_SETTERS,
+    )
 
 
 @bp.route("/setup")
@@ -167,8 +207,13 @@ def add_duty():
     if not duty_form.validate():
         return _setup(site, forms, 422)
     area = next(a for a in cleaning_areas(db.session, site.id) if a.id == duty_form.location_id.data)
-    assign_area(db.session, area, db.session.get(User, duty_form.cleaner_id.data), duty_form.shift.data,
-                duty_form.starts_on.data)
+    assign_area(
+        db.session,
+        area,
+        db.session.get(User, duty_form.cleaner_id.data),
+        duty_form.shift.data,
+        duty_form.starts_on.data,
+    )
     db.session.commit()
     flash(_("Area assigned."))
     return see_other(url_for("cleaning.setup", site=site.id))
@@ -183,9 +228,16 @@ def add_task():
     task_form = forms[2]
     if not task_form.validate():
         return _setup(site, forms, 422)
-    db.session.add(PeriodicTask(site_id=site.id, location_id=task_form.location_id.data,
-                                title=task_form.title.data.strip(), per_month=task_form.per_month.data or None,
-                                every_days=task_form.every_days.data or None, starts_on=task_form.starts_on.data))
+    db.session.add(
+        PeriodicTask(
+            site_id=site.id,
+            location_id=task_form.location_id.data,
+            title=task_form.title.data.strip(),
+            per_month=task_form.per_month.data or None,
+            every_days=task_form.every_days.data or None,
+            starts_on=task_form.starts_on.data,
+        )
+    )
     db.session.flush()
     schedule_tasks(db.session, site, local_day(site, utcnow()))
     db.session.commit()

@@ -1,5 +1,6 @@
 """Bar charts drawn as inline SVG on the server: no chart library, no script, nothing to load
 from anywhere, readable when printed. The template draws what this computes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,15 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[int], str]]) -> Ch
     for i, label in enumerate(labels):
         for j, (name, values, css) in enumerate(series):
             h = plot_h * values[i] / top
-            bars.append(Bar(LEFT + i * group + 3 + j * bar_w, HEIGHT - BOTTOM - h, bar_w - 1, h, values[i], css, name,
-                            label))
+            bars.append(
+                Bar(LEFT + i * group + 3 + j * bar_w, HEIGHT - BOTTOM - h, bar_w - 1, h, values[i], css, name, label)
+            )
     ticks = [(HEIGHT - BOTTOM - plot_h * f, int(top * f)) for f in (0, 0.5, 1) if float(top * f).is_integer()]
-    return Chart(WIDTH, HEIGHT, bars, ticks, [(LEFT + i * group + group / 2, l) for i, l in enumerate(labels)],
-                 [(name, css, values[-1]) for name, values, css in series])
+    return Chart(
+        WIDTH,
+        HEIGHT,
+        bars,
+        ticks,
+        [(LEFT + i * group + group / 2, l) for i, l in enumerate(labels)],
+        [(name, css, values[-1]) for name, values, css in series],
+    )

@@ -1,4 +1,5 @@
 """The console's filters: GET forms, so every view of a list is a URL to bookmark or send."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

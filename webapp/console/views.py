@@ -1,12 +1,12 @@
 """The manager's console: open work by department, today's field coverage, the weeks' trend,
 and the lists of tickets and inspections with filters kept in the URL and exports of each."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
 from time import monotonic
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
@@ -31,7 +31,13 @@ from webapp.downloads import csv_download, xlsx_download
 from webapp.extensions import db
 from webapp.filters import yuan
 from webapp.labels import (
-    CHECK_LABELS, DEPARTMENT_LABELS, KIND_LABELS, PRIORITY_LABELS, STATE_LABELS, TEMPLATE_KIND_LABELS, _label,
+    CHECK_LABELS,
+    DEPARTMENT_LABELS,
+    KIND_LABELS,
+    PRIORITY_LABELS,
+    STATE_LABELS,
+    TEMPLATE_KIND_LABELS,
+    _label,
 )
 from webapp.pages import render
 
@@ -72,13 +78,19 @@ def dashboard():
     week_starts = _week_starts(now, tz)
     weeks = _weeks(site_ids, week_starts)
     labels = [f"{w:%m-%d}" for w in week_starts]
-    loads = [load for load in open_by_department(db.session, site_ids, now)
-             if load.open or load.department is not None]
+    loads = [load for load in open_by_department(db.session, site_ids, now) if load.open or load.department is not None]
     return render(
-        "console/dashboard.html", site=site_arg, site_choices=_site_choices(), now=now, loads=loads,
-        total=_sum_loads(loads), coverage=[coverage(db.session, s, now) for s in sites],
+        "console/dashboard.html",
+        site=site_arg,
+        site_choices=_site_choices(),
+        now=now,
+        loads=loads,
+        total=_sum_loads(loads),
+        coverage=[coverage(db.session, s, now) for s in sites],
         ticket_chart=bar_chart(labels, [(_("New"), weeks["opened"], "a"), (_("Closed"), weeks["closed"], "b")]),
-        check_chart=bar_chart(labels, [(_("Checks"), weeks["checks"], "a"), (_("With failed items"), weeks["failed"], "c")]),
+        check_chart=bar_chart(
+            labels, [(_("Checks"), weeks["checks"], "a"), (_("With failed items"), weeks["failed"], "c")]
+        ),
     )
 
 
@@ -112,11 +124,16 @@ def _week_starts(now: datetime, tz: ZoneInfo) -> list[datetime]:
 
 def _sum_loads(loads) -> dict:
     states = [s for s in TicketState if s in OPEN_STATES]
-    return {"by_state": {s: sum(l.by_state[s] for l in loads) for s in states}, "open": sum(l.open for l in loads),
-            "overdue": sum(l.overdue for l in loads), "awaiting_callback": sum(l.awaiting_callback for l in loads)}
+    return {
+        "by_state": {s: sum(l.by_state[s] for l in loads) for s in states},
+        "open": sum(l.open for l in loads),
+        "overdue": sum(l.overdue for l in loads),
+        "awaiting_callback": sum(l.awaiting_callback for l in loads),
+    }
 
 
 # --- tickets -------------------------------------------------------------------------------------
+
 
 def _ticket_filters() -> tuple[TicketFilters, list[Site]]:
     form = TicketFilters(request.args)
@@ -124,9 +141,16 @@ def _ticket_filters() -> tuple[TicketFilters, list[Site]]:
     form.kind.choices = choices([("", _("All"))] + [(k.value, _label(KIND_LABELS, k)) for k in TicketKind])
     form.state.choices = choices(
         [("open", _("Open")), ("overdue", _("Overdue")), ("callback", _("Awaiting call-back"))]
-        + [(s.value, _label(STATE_LABELS, s)) for s in TicketState] + [("all", _("All"))])
-    form.department.choices = choices([("", _("All")), ("none", _("No department"))] + [
-        (str(d.id), _label(DEPARTMENT_LABELS, d.code)) for d in db.session.scalars(select(Department).order_by(Department.id))])
+        + [(s.value, _label(STATE_LABELS, s)) for s in TicketState]
+        + [("all", _("All"))]
+    )
+    form.department.choices = choices(
+        [("", _("All")), ("none", _("No department"))]
+        + [
+            (str(d.id), _label(DEPARTMENT_LABELS, d.code))
+            for d in db.session.scalars(select(Department).order_by(Department.id))
+        ]
+    )
     return form, _chosen_sites(form)
 
 
@@ -150,8 +174,14 @@ def _ticket_query(form: TicketFilters, sites: list[Site], now: datetime) -> Sele
     query = query.where(*_between(Ticket.created_at, form, sites))
     if form.q.data:
         words = f"%{form.q.data.strip()}%"
-        query = query.where(or_(Ticket.number.ilike(words), Ticket.title.ilike(words),
-                                Ticket.contact_name.ilike(words), Ticket.contact_phone.ilike(words)))
+        query = query.where(
+            or_(
+                Ticket.number.ilike(words),
+                Ticket.title.ilike(words),
+                Ticket.contact_name.ilike(words),
+                Ticket.contact_phone.ilike(words),
+            )
+        )
     if state in ("open", "overdue"):
         return query.order_by(Ticket.due_at, Ticket.number)
     return query.order_by(Ticket.created_at.desc(), Ticket.number.desc())
@@ -173,22 +203,44 @@ def _between(column, form, sites: list[Site]) -> list:
 def tickets():
     form, sites = _ticket_filters()
     if not form.validate():
-        return render("console/tickets.html", form=form, tickets=[], total=0, page=1, pages=1, now=utcnow(),
-                      status=422)
+        return render("console/tickets.html", form=form, tickets=[], total=0, page=1, pages=1, now=utcnow(), status=422)
     now = utcnow()
     query = _ticket_query(form, sites, now)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     pages = max(1, -(-total // PAGE))
     page = min(form.page.data or 1, pages)
-    found = db.session.scalars(query.options(joinedload(Ticket.site), joinedload(Ticket.location).joinedload(Location.parent),
-                                             joinedload(Ticket.department), joinedload(Ticket.assignee))
-                               .limit(PAGE).offset((page - 1) * PAGE)).all()
+    found = db.session.scalars(
+        query.options(
+            joinedload(Ticket.site),
+            joinedload(Ticket.location).joinedload(Location.parent),
+            joinedload(Ticket.department),
+            joinedload(Ticket.assignee),
+        )
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
+    ).all()
     return render("console/tickets.html", form=form, tickets=found, total=total, page=page, pages=pages, now=now)
 
 
-TICKET_COLUMNS = (_l("Number"), _l("Kind"), _l("State"), _l("Overdue"), _l("Priority"), _l("Site"), _l("Where"),
-                  _l("Title"), _l("Department"), _l("Assignee"), _l("Customer"), _l("Contact"), _l("Phone"),
-                  _l("Paid service"), _l("Opened"), _l("Due"), _l("Closed"))
+TICKET_COLUMNS = (
+    _l("Number"),
+    _l("Kind"),
+    _l("State"),
+    _l("Overdue"),
+    _l("Priority"),
+    _l("Site"),
+    _l("Where"),
+    _l("Title"),
+    _l("Department"),
+    _l("Assignee"),
+    _l("Customer"),
+    _l("Contact"),
+    _l("Phone"),
+    _l("Paid service"),
+    _l("Opened"),
+    _l("Due"),
+    _l("Closed"),
+)
 
 
 @bp.route("/tickets.<any(csv, xlsx):fmt>")
@@ -200,19 +252,35 @@ def tickets_export(fmt: str):
         abort(400)
     now = utcnow()
     query = _ticket_query(form, sites, now).options(
-        joinedload(Ticket.site), joinedload(Ticket.location), joinedload(Ticket.department),
-        joinedload(Ticket.assignee), joinedload(Ticket.tenant))
+        joinedload(Ticket.site),
+        joinedload(Ticket.location),
+        joinedload(Ticket.department),
+        joinedload(Ticket.assignee),
+        joinedload(Ticket.tenant),
+    )
 
     def rows() -> Iterator[list]:
         for t in db.session.scalars(query.execution_options(yield_per=500)):
             tz = ZoneInfo(t.site.timezone)
-            yield [t.number, _label(KIND_LABELS, t.kind), _label(STATE_LABELS, t.state),
-                   _("Yes") if t.is_overdue(now) else "", _label(PRIORITY_LABELS, t.priority), t.site.name,
-                   t.location.full_name if t.location else "", t.title,
-                   _label(DEPARTMENT_LABELS, t.department.code) if t.department else "",
-                   t.assignee.display_name if t.assignee else "", t.tenant.name if t.tenant else "",
-                   t.contact_name, t.contact_phone, yuan(t.price_cents) if t.price_cents else "",
-                   _when(t.created_at, tz), _when(t.due_at, tz), _when(t.closed_at, tz)]
+            yield [
+                t.number,
+                _label(KIND_LABELS, t.kind),
+                _label(STATE_LABELS, t.state),
+                _("Yes") if t.is_overdue(now) else "",
+                _label(PRIORITY_LABELS, t.priority),
+                t.site.name,
+                t.location.full_name if t.location else "",
+                t.title,
+                _label(DEPARTMENT_LABELS, t.department.code) if t.department else "",
+                t.assignee.display_name if t.assignee else "",
+                t.tenant.name if t.tenant else "",
+                t.contact_name,
+                t.contact_phone,
+                yuan(t.price_cents) if t.price_cents else "",
+                _when(t.created_at, tz),
+                _when(t.due_at, tz),
+                _when(t.closed_at, tz),
+            ]
 
     return _export(fmt, f"tickets-{date.today():%Y%m%d}", _("Tickets"), [str(c) for c in TICKET_COLUMNS], rows())
 
@@ -229,6 +297,7 @@ def _export(fmt: str, name: str, title: str, header: list[str], rows):
 
 # --- inspections ---------------------------------------------------------------------------------
 
+
 def _inspection_filters() -> tuple[InspectionFilters, list[Site]]:
     form = InspectionFilters(request.args)
     form.site.choices = choices(_site_choices())
@@ -239,10 +308,12 @@ def _inspection_filters() -> tuple[InspectionFilters, list[Site]]:
 
 def _inspection_query(form: InspectionFilters, sites: list[Site]) -> Select:
     inspector, place = aliased(User), aliased(Location)
-    query = (select(Inspection, ChecklistTemplate.title, ChecklistTemplate.kind)
-             .join(TemplateVersion, Inspection.template_version_id == TemplateVersion.id)
-             .join(ChecklistTemplate, TemplateVersion.template_id == ChecklistTemplate.id)
-             .where(Inspection.site_id.in_([s.id for s in sites]), *_between(Inspection.finished_at, form, sites)))
+    query = (
+        select(Inspection, ChecklistTemplate.title, ChecklistTemplate.kind)
+        .join(TemplateVersion, Inspection.template_version_id == TemplateVersion.id)
+        .join(ChecklistTemplate, TemplateVersion.template_id == ChecklistTemplate.id)
+        .where(Inspection.site_id.in_([s.id for s in sites]), *_between(Inspection.finished_at, form, sites))
+    )
     if form.kind.data:
         query = query.where(ChecklistTemplate.kind == form.kind.data)
     if form.result.data == "failed":
@@ -251,10 +322,13 @@ def _inspection_query(form: InspectionFilters, sites: list[Site]) -> Select:
         query = query.where(Inspection.failed_count == 0)
     if form.q.data:
         words = f"%{form.q.data.strip()}%"
-        query = (query.join(inspector, Inspection.inspector_id == inspector.id)
-                 .join(place, Inspection.location_id == place.id)
-                 .where(or_(inspector.display_name.ilike(words), place.name.ilike(words),
-                            ChecklistTemplate.title.ilike(words))))
+        query = (
+            query.join(inspector, Inspection.inspector_id == inspector.id)
+            .join(place, Inspection.location_id == place.id)
+            .where(
+                or_(inspector.display_name.ilike(words), place.name.ilike(words), ChecklistTemplate.title.ilike(words))
+            )
+        )
     return query.order_by(Inspection.finished_at.desc(), Inspection.id)
 
 
@@ -268,14 +342,25 @@ def inspections():
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     pages = max(1, -(-total // PAGE))
     page = min(form.page.data or 1, pages)
-    rows = db.session.execute(query.options(joinedload(Inspection.site), joinedload(Inspection.location),
-                                            joinedload(Inspection.inspector))
-                              .limit(PAGE).offset((page - 1) * PAGE)).all()
+    rows = db.session.execute(
+        query.options(joinedload(Inspection.site), joinedload(Inspection.location), joinedload(Inspection.inspector))
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
+    ).all()
     return render("console/inspections.html", form=form, rows=rows, total=total, page=page, pages=pages)
 
 
-INSPECTION_COLUMNS = (_l("Finished"), _l("Site"), _l("Where"), _l("Checklist"), _l("Kind"), _l("Check"),
-                      _l("Inspector"), _l("Score"), _l("Failed items"))
+INSPECTION_COLUMNS = (
+    _l("Finished"),
+    _l("Site"),
+    _l("Where"),
+    _l("Checklist"),
+    _l("Kind"),
+    _l("Check"),
+    _l("Inspector"),
+    _l("Score"),
+    _l("Failed items"),
+)
 
 
 @bp.route("/inspections.<any(csv, xlsx):fmt>")
@@ -285,14 +370,23 @@ def inspections_export(fmt: str):
     if not form.validate():
         abort(400)
     query = _inspection_query(form, sites).options(
-        joinedload(Inspection.site), joinedload(Inspection.location), joinedload(Inspection.inspector))
+        joinedload(Inspection.site), joinedload(Inspection.location), joinedload(Inspection.inspector)
+    )
 
     def rows() -> Iterator[list]:
         for inspection, title, kind in db.session.execute(query.execution_options(yield_per=500)):
-            yield [_when(inspection.finished_at, ZoneInfo(inspection.site.timezone)), inspection.site.name,
-                   inspection.location.full_name, title, _label(TEMPLATE_KIND_LABELS, kind),
-                   _label(CHECK_LABELS, inspection.check_kind) if inspection.check_kind else "",
-                   inspection.inspector.display_name, inspection.score, inspection.failed_count]
+            yield [
+                _when(inspection.finished_at, ZoneInfo(inspection.site.timezone)),
+                inspection.site.name,
+                inspection.location.full_name,
+                title,
+                _label(TEMPLATE_KIND_LABELS, kind),
+                _label(CHECK_LABELS, inspection.check_kind) if inspection.check_kind else "",
+                inspection.inspector.display_name,
+                inspection.score,
+                inspection.failed_count,
+            ]
 
-    return _export(fmt, f"inspections-{date.today():%Y%m%d}", _("Inspections"),
-                   [str(c) for c in INSPECTION_COLUMNS], rows())
+    return _export(
+        fmt, f"inspections-{date.today():%Y%m%d}", _("Inspections"), [str(c) for c in INSPECTION_COLUMNS], rows()
+    )

@@ -3,6 +3,7 @@
 Field names: ``answer-<item>`` (the value), ``note-<item>``, ``photos-<item>`` (hashes of photos
 already uploaded, one field each) and ``photo-<item>`` (files, when JavaScript did not upload them).
 """
+
 from __future__ import annotations
 
 from pydantic import ValidationError
@@ -67,4 +68,3 @@ def _value(item: Item, raw: str, photos: list[str]):
 
 def answers_by_item(answers: list[AnswerIn]) -> dict[str, AnswerIn]:
     return {answer.item_id: answer for answer in answers}
-

@@ -1,8 +1,8 @@
 """The field app: today's work and filling in a checklist."""
+
 from __future__ import annotations
 
 import uuid
-
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
@@ -14,27 +14,35 @@ from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.cleaning import schedule_tasks
 from inspections.fitout import UNDER_WAY, projects_of
-from inspections.org import Location, Origin, Role
 from inspections.notices import Notice, unread
+from inspections.org import Location, Origin, Role
 from inspections.patrol import PatrolRoute
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.records import Assignment, Inspection
 from inspections.submission import (
-    InspectionSubmission, SubmissionRefused, check_answers, item_failed, submit_inspection,
+    InspectionSubmission,
+    SubmissionRefused,
+    check_answers,
+    item_failed,
+    submit_inspection,
 )
 from inspections.today import (
-    assignments_due, local_day, locations_for, recent_inspections, startable_templates,
+    assignments_due,
+    local_day,
+    locations_for,
+    recent_inspections,
+    startable_templates,
 )
 from tickets.escalation import escalate
 from tickets.models import Ticket
 from webapp.access import EVERYONE, HANDLERS, require_site, roles_required, visible_sites, visible_tickets
 from webapp.downloads import download
 from webapp.extensions import db
-from webapp.fitout.views import SUPERVISING
 from webapp.field.checklist_form import answers_by_item, answers_from_form
+from webapp.fitout.views import SUPERVISING
 from webapp.pages import offline_page, render, see_other, writes_on_get
-from webapp.printouts import inspection_pdf
 from webapp.photos import service as photo_service
+from webapp.printouts import inspection_pdf
 
 bp = Blueprint("field", __name__)
 CLEANING_ROLES = frozenset({Role.CLEANER, Role.SUPERVISOR, Role.MANAGER})
@@ -60,32 +68,44 @@ def today():
         day = local_day(site, now)
         if current_user.role in CLEANING_ROLES:
             schedule_tasks(db.session, site, day)  # idempotent: this month's periodic tasks that have begun
-        sites.append({
-            "site": site,
-            "day": day,
-            "routes": _routes(site),
-            "due": assignments_due(db.session, current_user, site, day),
-            "startable": [(t, locations_for(db.session, t, site)) for t in templates],
-        })
+        sites.append(
+            {
+                "site": site,
+                "day": day,
+                "routes": _routes(site),
+                "due": assignments_due(db.session, current_user, site, day),
+                "startable": [(t, locations_for(db.session, t, site)) for t in templates],
+            }
+        )
     if current_user.role in (Role.SUPERVISOR, Role.MANAGER):
         for entry in sites:  # idempotent: a missed round or an overdue notice is told once
             raise_missed_round_notices(db.session, entry["site"], now)
             escalate(db.session, entry["site"], now)
     db.session.commit()
     my_tickets = db.session.scalars(
-        visible_tickets(current_user).where(Ticket.assignee_id == current_user.id, Ticket.state != "closed")
+        visible_tickets(current_user)
+        .where(Ticket.assignee_id == current_user.id, Ticket.state != "closed")
         .order_by(Ticket.due_at)
     ).all()
-    return render("field/today.html", sites=sites, my_tickets=my_tickets, notices=unread(db.session, current_user),
-                  recent=recent_inspections(db.session, current_user), now=now,
-                  offline_urls=_offline_urls(sites, my_tickets))
+    return render(
+        "field/today.html",
+        sites=sites,
+        my_tickets=my_tickets,
+        notices=unread(db.session, current_user),
+        recent=recent_inspections(db.session, current_user),
+        now=now,
+        offline_urls=_offline_urls(sites, my_tickets),
+    )
 
 
 def _routes(site) -> list[PatrolRoute]:
     if current_user.role not in (Role.GUARD, Role.SUPERVISOR):
         return []
-    return list(db.session.scalars(select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active)
-                                   .order_by(PatrolRoute.id)))
+    return list(
+        db.session.scalars(
+            select(PatrolRoute).where(PatrolRoute.site_id == site.id, PatrolRoute.active).order_by(PatrolRoute.id)
+        )
+    )
 
 
 OFFLINE_PAGES_MAX = 80  # enough for a shift's checklists; a phone is not an archive
@@ -104,8 +124,11 @@ def _offline_urls(sites: list[dict], my_tickets: list[Ticket]) -> list[str]:
     urls += [url_for("tickets.show", number=t.number) for t in my_tickets]
     if current_user.role in SUPERVISING:  # the projects under way, to inspect and sign on site
         urls.append(url_for("fitout.index"))
-        urls += [url_for("fitout.show", project_id=p.id) for p in projects_of(db.session, [e["site"].id for e in sites])
-                 if p.state in UNDER_WAY]
+        urls += [
+            url_for("fitout.show", project_id=p.id)
+            for p in projects_of(db.session, [e["site"].id for e in sites])
+            if p.state in UNDER_WAY
+        ]
     return list(dict.fromkeys(urls))[:OFFLINE_PAGES_MAX]
 
 
@@ -122,23 +145,41 @@ def checklist(template_id: int):
     assignment = _assignment(request.values.get("assignment", type=int), template, location)
     if request.method == "GET":
         version = current_version(db.session, template)
-        return render("field/checklist.html", template=template, version=version,
-                      definition=version.parsed(), location=location, assignment=assignment,
-                      inspection_id=uuid.uuid4(), started_at=utcnow().isoformat(),
-                      answers={}, errors={}, summary=None)
+        return render(
+            "field/checklist.html",
+            template=template,
+            version=version,
+            definition=version.parsed(),
+            location=location,
+            assignment=assignment,
+            inspection_id=uuid.uuid4(),
+            started_at=utcnow().isoformat(),
+            answers={},
+            errors={},
+            summary=None,
+        )
 
     version_number = request.form.get("template_version", type=int)
     version = next((v for v in template.versions if v.version == version_number), None) or abort(400)
     definition = version.parsed()
     answers, item_errors = answers_from_form(
-        definition, request.form, request.files,
+        definition,
+        request.form,
+        request.files,
         ingest=lambda upload: photo_service.ingest(upload.read(), current_user)[0].sha256,
     )
     errors = {**check_answers(definition, answers), **item_errors}
-    context = dict(template=template, version=version, definition=definition, location=location,
-                   assignment=assignment, inspection_id=request.form.get("inspection_id", ""),
-                   started_at=request.form.get("started_at", ""), answers=answers_by_item(answers),
-                   errors=errors)
+    context = dict(
+        template=template,
+        version=version,
+        definition=definition,
+        location=location,
+        assignment=assignment,
+        inspection_id=request.form.get("inspection_id", ""),
+        started_at=request.form.get("started_at", ""),
+        answers=answers_by_item(answers),
+        errors=errors,
+    )
     if errors or request.form.get("action") != "submit":
         db.session.commit()  # keep photos already uploaded: nothing a person attached is lost
         items = definition.item_map()
@@ -147,8 +188,9 @@ def checklist(template_id: int):
             "total": len(items),
             "failed": [items[a.item_id] for a in answers if item_failed(items[a.item_id], a.value)],
         }
-        return render("field/checklist.html", status=422 if errors else 200,
-                      summary=None if errors else summary, **context)
+        return render(
+            "field/checklist.html", status=422 if errors else 200, summary=None if errors else summary, **context
+        )
 
     try:
         submission = InspectionSubmission(
@@ -162,8 +204,9 @@ def checklist(template_id: int):
             finished_at=utcnow(),
             answers=answers,
         )
-        submitted = submit_inspection(db.session, submission, actor=current_user,
-                                      origin=Origin("web", ip=request.remote_addr), now=utcnow())
+        submitted = submit_inspection(
+            db.session, submission, actor=current_user, origin=Origin("web", ip=request.remote_addr), now=utcnow()
+        )
     except (ValidationError, SubmissionRefused):
         db.session.rollback()
         abort(400)
@@ -176,8 +219,12 @@ def _assignment(assignment_id: int | None, template: ChecklistTemplate, location
     if not assignment_id:
         return None
     assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None or assignment.assignee_id != current_user.id or assignment.template_id != template.id \
-            or assignment.location_id != location.id:
+    if (
+        assignment is None
+        or assignment.assignee_id != current_user.id
+        or assignment.template_id != template.id
+        or assignment.location_id != location.id
+    ):
         abort(404)
     return assignment
 
@@ -190,10 +237,7 @@ def inspection(inspection_id: uuid.UUID):
     found = _inspection(inspection_id)
     tickets = db.session.scalars(select(Ticket).where(Ticket.inspection_id == found.id).order_by(Ticket.number)).all()
     definition = found.template_version.parsed()
-    return render("field/inspection.html", inspection=found, items=definition.item_map(), tickets=tickets,
-                  now=utcnow())
-
-
+    return render("field/inspection.html", inspection=found, items=definition.item_map(), tickets=tickets, now=utcnow())
 
 
 @bp.route("/inspections/<uuid:inspection_id>.pdf")

@@ -1,4 +1,5 @@
 """Violation evidence: stamped copies of the photos and the rectification notice (整改通知)."""
+
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -36,20 +37,24 @@ def notice_pdf(session: Session, project: FitoutProject, ticket: Ticket, issued_
     tz = ZoneInfo(project.site.timezone)
     created = ticket.events[0]
     sheet = Sheet(f"{project.site.name} · 二次装修整改通知")
-    sheet.facts([
-        ("编号", ticket.number),
-        ("单元", project.unit.full_name),
-        ("客户", project.tenant.name if project.tenant else "—"),
-        ("施工单位", project.contractor),
-        ("许可证", project.permit_number),
-        ("违章事项", ticket.title),
-        ("情况说明", ticket.description),
-        ("发现时间", f"{created.at.astimezone(tz):%Y-%m-%d %H:%M}"),
-        ("发现人", created.actor.display_name if created.actor else "—"),
-        ("整改期限", f"{ticket.due_at.astimezone(tz):%Y-%m-%d %H:%M} 前"),
-    ])
-    sheet.text("请施工单位在期限内整改完毕，整改后由各部门复查；逾期未改的，按《二次装修施工单位违反有关安全管理处罚规定》"
-               "处理，罚款从装修押金中扣除。")
+    sheet.facts(
+        [
+            ("编号", ticket.number),
+            ("单元", project.unit.full_name),
+            ("客户", project.tenant.name if project.tenant else "—"),
+            ("施工单位", project.contractor),
+            ("许可证", project.permit_number),
+            ("违章事项", ticket.title),
+            ("情况说明", ticket.description),
+            ("发现时间", f"{created.at.astimezone(tz):%Y-%m-%d %H:%M}"),
+            ("发现人", created.actor.display_name if created.actor else "—"),
+            ("整改期限", f"{ticket.due_at.astimezone(tz):%Y-%m-%d %H:%M} 前"),
+        ]
+    )
+    sheet.text(
+        "请施工单位在期限内整改完毕，整改后由各部门复查；逾期未改的，按《二次装修施工单位违反有关安全管理处罚规定》"
+        "处理，罚款从装修押金中扣除。"
+    )
     sheet.photos([p.photo_sha256 for p in ticket.photos][:4], drawn=lambda sha: stamped_photo(session, ticket, sha))
     sheet.text(f"签发：{issued_by}    日期：{ticket.created_at.astimezone(tz):%Y-%m-%d}")
     sheet.text("施工单位签收：____________________    日期：____________")

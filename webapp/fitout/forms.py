@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from webapp.form_rules import Form, Name
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from inspections.fitout import parse_noisy_hours
+from webapp.form_rules import Form, Name
 
 YUAN = [InputRequired(), NumberRange(min=0.01, max=10_000_000)]
 
@@ -16,7 +16,9 @@ class ProjectForm(Form):
     ends_on = DateField(_l("Ends on"), validators=[DataRequired()])
     drawings_ref = StringField(_l("Approved drawings"), validators=[Length(max=200)])
     noisy_hours = StringField(_l("Noisy work allowed (e.g. 12:00-14:00,18:00-08:00)"), validators=[Length(max=64)])
-    worker_passes = IntegerField(_l("Worker passes issued"), default=0, validators=[Optional(), NumberRange(min=0, max=1000)])
+    worker_passes = IntegerField(
+        _l("Worker passes issued"), default=0, validators=[Optional(), NumberRange(min=0, max=1000)]
+    )
     deposit = DecimalField(_l("Deposit (yuan)"), places=2, validators=YUAN)
 
     def validate_ends_on(self, field) -> None:

@@ -1,5 +1,6 @@
 """Fit-out supervision (§3.2): projects, today's three inspections, violations with their
 rectification notices, acceptances and the deposit ledger."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,23 +13,35 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate, TemplateKind
 from inspections.fitout import (
-    AcceptanceKind, FitoutProject, FitoutRefused, FitoutState, HotWorkPermit, MANUAL_STEPS, advance,
-    charge_penalty, inspected_on, open_project, projects_of, refund_deposit, signoffs, violations,
+    MANUAL_STEPS,
+    AcceptanceKind,
+    FitoutProject,
+    FitoutRefused,
+    FitoutState,
+    HotWorkPermit,
+    advance,
+    charge_penalty,
+    inspected_on,
+    open_project,
+    projects_of,
+    refund_deposit,
+    signoffs,
+    violations,
 )
-from inspections.photos import display_name
 from inspections.org import Location, LocationKind, Role, Tenant
+from inspections.photos import display_name
 from inspections.today import local_day
 from tickets.models import Ticket
 from tickets.services import get_ticket_by_number
+from webapp import photo_store
 from webapp.access import EVERYONE, may_see_ticket, require_site, roles_required, visible_site_ids
 from webapp.choices import choices
-from webapp import photo_store
-from webapp.photos.views import may_view
 from webapp.downloads import download
 from webapp.extensions import db
 from webapp.fitout import evidence
 from webapp.fitout.forms import PenaltyForm, PermitForm, ProjectForm
 from webapp.pages import offline_page, render, see_other
+from webapp.photos.views import may_view
 
 bp = Blueprint("fitout", __name__, url_prefix="/fitout")
 # The three departments that supervise a fit-out, and the office.
@@ -46,15 +59,20 @@ def cents(amount: Decimal) -> int:
 @offline_page
 def index():
     """Fit-out projects at the person's sites, those under way first."""
-    return render("fitout/index.html", projects=projects_of(db.session, visible_site_ids(current_user)),
-                  may_register=current_user.role in REGISTRARS)
+    return render(
+        "fitout/index.html",
+        projects=projects_of(db.session, visible_site_ids(current_user)),
+        may_register=current_user.role in REGISTRARS,
+    )
 
 
 def _project_form(formdata=None) -> ProjectForm:
     form = ProjectForm(formdata=formdata)
-    units = db.session.scalars(select(Location).where(
-        Location.kind == LocationKind.UNIT, Location.site_id.in_(visible_site_ids(current_user)))
-        .order_by(Location.site_id, Location.name))
+    units = db.session.scalars(
+        select(Location)
+        .where(Location.kind == LocationKind.UNIT, Location.site_id.in_(visible_site_ids(current_user)))
+        .order_by(Location.site_id, Location.name)
+    )
     form.unit_id.choices = choices((u.id, f"{u.site.name} · {u.full_name}") for u in units)
     return form
 
@@ -69,10 +87,20 @@ def new():
         require_site(unit.site_id)
         tenant = db.session.scalar(select(Tenant).where(Tenant.unit_id == unit.id, Tenant.moved_out_on.is_(None)))
         project = open_project(
-            db.session, site=unit.site, unit=unit, tenant=tenant, contractor=form.contractor.data.strip(),
-            permit_number=form.permit_number.data.strip(), starts_on=form.starts_on.data, ends_on=form.ends_on.data,
-            drawings_ref=form.drawings_ref.data or "", noisy_hours=form.noisy_hours.data or "",
-            worker_passes=form.worker_passes.data or 0, deposit_cents=cents(form.deposit.data), actor=current_user)
+            db.session,
+            site=unit.site,
+            unit=unit,
+            tenant=tenant,
+            contractor=form.contractor.data.strip(),
+            permit_number=form.permit_number.data.strip(),
+            starts_on=form.starts_on.data,
+            ends_on=form.ends_on.data,
+            drawings_ref=form.drawings_ref.data or "",
+            noisy_hours=form.noisy_hours.data or "",
+            worker_passes=form.worker_passes.data or 0,
+            deposit_cents=cents(form.deposit.data),
+            actor=current_user,
+        )
         db.session.commit()
         flash(_("Fit-out registered."))
         return see_other(url_for("fitout.show", project_id=project.id))
@@ -86,37 +114,50 @@ def _project(project_id: int) -> FitoutProject:
 
 
 def _templates(kinds: list[TemplateKind]) -> list[ChecklistTemplate]:
-    found = db.session.scalars(select(ChecklistTemplate).where(ChecklistTemplate.kind.in_(kinds),
-                                                               ChecklistTemplate.active).order_by(ChecklistTemplate.id))
+    found = db.session.scalars(
+        select(ChecklistTemplate)
+        .where(ChecklistTemplate.kind.in_(kinds), ChecklistTemplate.active)
+        .order_by(ChecklistTemplate.id)
+    )
     return [t for t in found if t.may_be_filled_by(current_user)]
 
 
 def _penalty_form(project: FitoutProject, formdata=None) -> PenaltyForm:
     form = PenaltyForm(formdata=formdata)
-    form.violation_id.choices = choices([("", "—")] + [(str(t.id), f"{t.number} {t.title}")
-                                                       for t in violations(db.session, project)])
+    form.violation_id.choices = choices(
+        [("", "—")] + [(str(t.id), f"{t.number} {t.title}") for t in violations(db.session, project)]
+    )
     return form
 
 
 @bp.route("/<int:project_id>")
 @roles_required(SUPERVISING)
 @offline_page
-def show(project_id: int, penalty_form: PenaltyForm | None = None, permit_form: PermitForm | None = None,
-         status: int = 200):
+def show(
+    project_id: int, penalty_form: PenaltyForm | None = None, permit_form: PermitForm | None = None, status: int = 200
+):
     """One project: who has inspected today, violations and their deadlines, acceptances, deposit."""
     project = _project(project_id)
     now = utcnow()
     today = local_day(project.site, now)
     return render(
-        "fitout/show.html", status=status, project=project, today=today, now=now,
+        "fitout/show.html",
+        status=status,
+        project=project,
+        today=today,
+        now=now,
         departments=inspected_on(db.session, project, today),
         violations=violations(db.session, project),
         acceptances=[(kind, signoffs(db.session, project, kind)) for kind in AcceptanceKind],
         daily_templates=_templates([TemplateKind.FITOUT]),
-        acceptance_templates={t.kind.value: t for t in _templates([TemplateKind.HIDDEN_WORKS, TemplateKind.COMPLETION])},
+        acceptance_templates={
+            t.kind.value: t for t in _templates([TemplateKind.HIDDEN_WORKS, TemplateKind.COMPLETION])
+        },
         next_step=MANUAL_STEPS.get(project.state),
-        penalty_form=penalty_form or _penalty_form(project), permit_form=permit_form or PermitForm(),
-        may_run=current_user.role in REGISTRARS, may_refund=current_user.role in OFFICE,
+        penalty_form=penalty_form or _penalty_form(project),
+        permit_form=permit_form or PermitForm(),
+        may_run=current_user.role in REGISTRARS,
+        may_refund=current_user.role in OFFICE,
     )
 
 
@@ -143,12 +184,23 @@ def penalty(project_id: int):
         return show(project_id, penalty_form=form, status=422)
     violation = next((t for t in violations(db.session, project) if str(t.id) == form.violation_id.data), None)
     try:
-        charge_penalty(db.session, project, amount_cents=cents(form.amount.data), reason=form.reason.data.strip(),
-                       actor=current_user, now=utcnow(), violation=violation, override=form.override.data)
+        charge_penalty(
+            db.session,
+            project,
+            amount_cents=cents(form.amount.data),
+            reason=form.reason.data.strip(),
+            actor=current_user,
+            now=utcnow(),
+            violation=violation,
+            override=form.override.data,
+        )
     except FitoutRefused as refused:
         db.session.rollback()
-        form.amount.errors.append(_("More than the deposit left: only a manager may charge it, with the override ticked.")
-                                  if refused.code == "over_balance" else _("The deposit was refunded already."))
+        form.amount.errors.append(
+            _("More than the deposit left: only a manager may charge it, with the override ticked.")
+            if refused.code == "over_balance"
+            else _("The deposit was refunded already.")
+        )
         return show(project_id, penalty_form=_refill(project, form), status=422)
     db.session.commit()
     flash(_("Penalty recorded."))
@@ -182,8 +234,9 @@ def add_permit(project_id: int):
     form = PermitForm()
     if not form.validate():
         return show(project_id, permit_form=form, status=422)
-    project.hot_work_permits.append(HotWorkPermit(number=form.number.data.strip(), starts_on=form.starts_on.data,
-                                                  ends_on=form.ends_on.data))
+    project.hot_work_permits.append(
+        HotWorkPermit(number=form.number.data.strip(), starts_on=form.starts_on.data, ends_on=form.ends_on.data)
+    )
     db.session.commit()
     flash(_("Hot-work permit recorded."))
     return see_other(url_for("fitout.show", project_id=project.id))
@@ -191,8 +244,12 @@ def add_permit(project_id: int):
 
 def _violation(project: FitoutProject, number: str) -> Ticket:
     ticket = get_ticket_by_number(db.session, number)
-    if ticket is None or ticket.kind != "violation" or ticket.location_id != project.unit_id \
-            or not may_see_ticket(current_user, ticket):
+    if (
+        ticket is None
+        or ticket.kind != "violation"
+        or ticket.location_id != project.unit_id
+        or not may_see_ticket(current_user, ticket)
+    ):
         abort(404)
     return ticket
 
@@ -203,8 +260,12 @@ def notice(project_id: int, number: str):
     """The rectification notice to hand to the contractor."""
     project = _project(project_id)
     ticket = _violation(project, number)
-    return download(evidence.notice_pdf(db.session, project, ticket, current_user.display_name), "application/pdf",
-                    f"notice-{ticket.number}.pdf", "inline")
+    return download(
+        evidence.notice_pdf(db.session, project, ticket, current_user.display_name),
+        "application/pdf",
+        f"notice-{ticket.number}.pdf",
+        "inline",
+    )
 
 
 @bp.route("/evidence/<number>/<sha256>.jpg")
@@ -212,12 +273,14 @@ def notice(project_id: int, number: str):
 def stamped(number: str, sha256: str):
     """A ticket's photo with its stamp (time, site, unit, who saw it); the original is untouched."""
     ticket = get_ticket_by_number(db.session, number)
-    if ticket is None or not may_see_ticket(current_user, ticket) \
-            or sha256 not in {p.photo_sha256 for p in ticket.photos} or not may_view(sha256) \
-            or not photo_store.store().exists(display_name(sha256)):
+    if (
+        ticket is None
+        or not may_see_ticket(current_user, ticket)
+        or sha256 not in {p.photo_sha256 for p in ticket.photos}
+        or not may_view(sha256)
+        or not photo_store.store().exists(display_name(sha256))
+    ):
         abort(404)
     response = Response(evidence.stamped_photo(db.session, ticket, sha256), mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
-
-

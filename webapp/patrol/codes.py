@@ -1,12 +1,12 @@
 """Checkpoint codes to print and stick on walls: QR codes big enough to scan from a metre away."""
+
 from __future__ import annotations
 
 import io
+from xml.sax.saxutils import escape
 
 import qrcode
 import qrcode.image.svg
-from xml.sax.saxutils import escape
-
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -53,8 +53,11 @@ def codes_pdf(route: PatrolRoute) -> bytes:
         x, y = cells[n % 4]
         location = stop.location
         top = y + 3 * mm  # the text stacks upwards from the cell's foot: caption, name, code
-        for text, size in [(f"{route.site.name} · {route.name} · {n + 1}", 9), (location.name, 14),
-                           (location.qr_code, 20)]:
+        for text, size in [
+            (f"{route.site.name} · {route.name} · {n + 1}", 9),
+            (location.name, 14),
+            (location.qr_code, 20),
+        ]:
             paragraph = Paragraph(escape(text), style(size))
             _, used = paragraph.wrapOn(pdf, text_width, height)
             paragraph.drawOn(pdf, x + 4 * mm, top)

@@ -1,4 +1,5 @@
 """Patrol rounds: the supervisor's timeline and the guard's walk."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -43,8 +44,13 @@ def board():
     nights = []
     for site in visible_sites(current_user):
         day = _day(site)
-        guards = [u for u in db.session.scalars(select(User).where(User.role == Role.GUARD, User.active)
-                                                 .order_by(User.display_name)) if site.id in u.site_ids]
+        guards = [
+            u
+            for u in db.session.scalars(
+                select(User).where(User.role == Role.GUARD, User.active).order_by(User.display_name)
+            )
+            if site.id in u.site_ids
+        ]
         nights.append((site, day, site_night(db.session, site, day, now), guards))
     return render("patrol/board.html", nights=nights, now=now)
 
@@ -63,11 +69,19 @@ def walk(route_id: int):
         "site_id": route.site_id,
         "route_name": route.name,
         "round_opens_at": current.opens_at.isoformat() if current else None,
-        "checkpoints": [{"id": stop.location_id, "code": stop.location.qr_code,
-                         "checklist_url": url_for("field.checklist", template_id=stop.template_id,
-                                                  location=stop.location_id) if stop.template_id else None}
-                        for stop in route.checkpoints],
-        "done_label": _("Done"), "waiting_label": _("Waiting to send"), "incident_place": _("Incident report"),
+        "checkpoints": [
+            {
+                "id": stop.location_id,
+                "code": stop.location.qr_code,
+                "checklist_url": url_for("field.checklist", template_id=stop.template_id, location=stop.location_id)
+                if stop.template_id
+                else None,
+            }
+            for stop in route.checkpoints
+        ],
+        "done_label": _("Done"),
+        "waiting_label": _("Waiting to send"),
+        "incident_place": _("Incident report"),
         "next_label": _("Next"),
     }
     return render("patrol/walk.html", route=route, current=current, now=now, route_data=route_data)
@@ -115,12 +129,16 @@ def routes():
     sites = visible_sites(current_user)
     if form.validate_on_submit():
         site = next(s for s in sites if s.id == request.form.get("site_id", type=int)) if len(sites) > 1 else sites[0]
-        route = create_route(db.session, site=site, name=form.name.data.strip(), schedule=form.schedule(),
-                             actor=current_user)
+        route = create_route(
+            db.session, site=site, name=form.name.data.strip(), schedule=form.schedule(), actor=current_user
+        )
         db.session.commit()
         return see_other(url_for("patrol.edit", route_id=route.id))
-    found = db.session.scalars(select(PatrolRoute).where(PatrolRoute.site_id.in_([s.id for s in sites]))
-                               .order_by(PatrolRoute.site_id, PatrolRoute.id)).all()
+    found = db.session.scalars(
+        select(PatrolRoute)
+        .where(PatrolRoute.site_id.in_([s.id for s in sites]))
+        .order_by(PatrolRoute.site_id, PatrolRoute.id)
+    ).all()
     return render("patrol/routes.html", routes=found, form=form, sites=sites, status=422 if form.errors else 200)
 
 
@@ -131,8 +149,11 @@ def edit(route_id: int):
     route = _route(route_id)
     form = RouteForm(obj=None, data={"name": route.name, **route.schedule}) if request.method == "GET" else RouteForm()
     checkpoint_form = CheckpointForm(prefix="cp")
-    floors = db.session.scalars(select(Location).where(Location.site_id == route.site_id,
-                                                       Location.kind == LocationKind.FLOOR).order_by(Location.id)).all()
+    floors = db.session.scalars(
+        select(Location)
+        .where(Location.site_id == route.site_id, Location.kind == LocationKind.FLOOR)
+        .order_by(Location.id)
+    ).all()
     checkpoint_form.floor_id.choices = choices([(0, "—")] + [(f.id, f.name) for f in floors])
     action = request.form.get("action")
     if action == "schedule" and form.validate_on_submit():
@@ -141,11 +162,18 @@ def edit(route_id: int):
         flash(_("Saved."))
         return see_other(url_for("patrol.edit", route_id=route.id))
     if action == "checkpoint" and checkpoint_form.validate_on_submit():
-        template = db.session.scalar(select(ChecklistTemplate).where(ChecklistTemplate.kind == "patrol",
-                                                                     ChecklistTemplate.active))
+        template = db.session.scalar(
+            select(ChecklistTemplate).where(ChecklistTemplate.kind == "patrol", ChecklistTemplate.active)
+        )
         floor = db.session.get(Location, checkpoint_form.floor_id.data) if checkpoint_form.floor_id.data else None
-        add_checkpoint(db.session, route, name=checkpoint_form.name.data.strip(), floor=floor, template=template,
-                       actor=current_user)
+        add_checkpoint(
+            db.session,
+            route,
+            name=checkpoint_form.name.data.strip(),
+            floor=floor,
+            template=template,
+            actor=current_user,
+        )
         db.session.commit()
         return see_other(url_for("patrol.edit", route_id=route.id))
     if action in ("up", "down"):
@@ -153,8 +181,9 @@ def edit(route_id: int):
         db.session.commit()
         return see_other(url_for("patrol.edit", route_id=route.id))
     failed = bool(form.errors or checkpoint_form.errors)
-    return render("patrol/edit.html", route=route, form=form, checkpoint_form=checkpoint_form,
-                  status=422 if failed else 200)
+    return render(
+        "patrol/edit.html", route=route, form=form, checkpoint_form=checkpoint_form, status=422 if failed else 200
+    )
 
 
 @bp.route("/guards/<int:user_id>")

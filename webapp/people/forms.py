@@ -1,28 +1,33 @@
 from flask_babel import lazy_gettext as _l
-from webapp.form_rules import Form, Name
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-
-
+from webapp.form_rules import Form, Name
 
 MIN_PASSWORD_LENGTH = 8
 
 
 class PersonForm(Form):
-    username = StringField(_l("Username"), validators=[
-        DataRequired(), Length(min=3, max=64),
-        Regexp(r"^[a-zA-Z0-9_.\-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(),
+            Length(min=3, max=64),
+            Regexp(r"^[a-zA-Z0-9_.\-]+$", message=_l("Letters, digits, dot, dash and underscore only.")),
+        ],
+    )
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), Name()])
     role = SelectField(_l("Role"), validators=[DataRequired()])
     department_id = SelectField(_l("Department"), coerce=int)
-    sites = SelectMultipleField(_l("Sites"), coerce=int, widget=ListWidget(prefix_label=False),
-                                option_widget=CheckboxInput())
-    password = PasswordField(_l("Password"), validators=[
-        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
-                               message=_l("At least 8 characters."))])
+    sites = SelectMultipleField(
+        _l("Sites"), coerce=int, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))],
+    )
 
     def validate_sites(self, field) -> None:
         if not field.data:
@@ -30,8 +35,10 @@ class PersonForm(Form):
 
 
 class ResetPasswordForm(Form):
-    password = PasswordField(_l("New password"), validators=[
-        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))])
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))],
+    )
 
 
 class TenantImportForm(Form):

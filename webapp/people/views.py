@@ -1,4 +1,5 @@
 """The manager's page for people: add staff, reset passwords, deactivate those who left."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, url_for
@@ -9,14 +10,14 @@ from sqlalchemy import select
 from inspections.base import utcnow
 from inspections.org import Department, Device, Role, Site, User, user_site
 from inspections.people import PersonRefused, create_user, may_manage, reset_password, set_active
-from webapp.form_rules import TEXT_ERRORS, Form
 from inspections.tenant_import import COLUMNS, Problem, apply, decode, parse
 from sync.tokens import revoke_device
 from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
 from webapp.choices import choices
 from webapp.extensions import db
-from webapp.pages import render, see_other
+from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import ROLE_LABELS
+from webapp.pages import render, see_other
 from webapp.people.forms import PersonForm, ResetPasswordForm, TenantImportForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -26,16 +27,23 @@ def _person_form() -> PersonForm:
     form = PersonForm()
     roles = [r for r in Role if r != Role.ADMIN or current_user.role == Role.ADMIN]
     form.role.choices = choices((r.value, ROLE_LABELS[r]) for r in roles)
-    form.department_id.choices = choices([(0, "—")] + [
-        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))])
+    form.department_id.choices = choices(
+        [(0, "—")] + [(d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))]
+    )
     form.sites.choices = choices((s.id, s.name) for s in visible_sites(current_user))
     return form
 
 
 def _people() -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(user_site).where(user_site.c.site_id.in_(visible_site_ids(current_user)))
-        .distinct().order_by(User.role, User.display_name)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(user_site)
+            .where(user_site.c.site_id.in_(visible_site_ids(current_user)))
+            .distinct()
+            .order_by(User.role, User.display_name)
+        )
+    )
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -47,10 +55,15 @@ def index():
         sites = [db.session.get(Site, site_id) for site_id in form.sites.data]
         try:
             user = create_user(
-                db.session, username=form.username.data.strip(), display_name=form.display_name.data.strip(),
-                password=form.password.data, role=Role(form.role.data), sites=sites,
+                db.session,
+                username=form.username.data.strip(),
+                display_name=form.display_name.data.strip(),
+                password=form.password.data,
+                role=Role(form.role.data),
+                sites=sites,
                 department=db.session.get(Department, form.department_id.data) if form.department_id.data else None,
-                actor=current_user)
+                actor=current_user,
+            )
         except PersonRefused:
             db.session.rollback()
             form.username.errors.append(_("This username is taken."))
@@ -58,8 +71,14 @@ def index():
             db.session.commit()
             flash(_("%(name)s can now log in as %(username)s.", name=user.display_name, username=user.username))
             return see_other(url_for("people.index"))
-    return render("people/index.html", form=form, people=_people(), may_manage=may_manage, toggle=Form(),
-                  status=422 if form.errors else 200)
+    return render(
+        "people/index.html",
+        form=form,
+        people=_people(),
+        may_manage=may_manage,
+        toggle=Form(),
+        status=422 if form.errors else 200,
+    )
 
 
 @bp.route("/<int:user_id>/password", methods=["GET", "POST"])
@@ -99,8 +118,11 @@ def set_person_active(user_id: int):
         db.session.rollback()
         abort(403)
     db.session.commit()
-    flash(_("%(name)s can log in again.", name=user.display_name) if active
-          else _("%(name)s can no longer log in or sync; their records stay.", name=user.display_name))
+    flash(
+        _("%(name)s can log in again.", name=user.display_name)
+        if active
+        else _("%(name)s can no longer log in or sync; their records stay.", name=user.display_name)
+    )
     return see_other(url_for("people.index"))
 
 
@@ -143,11 +165,18 @@ def import_tenants():
             if not errors:
                 result = apply(db.session, rows)
                 db.session.commit()
-                flash(_("Imported: %(units)s new units, %(added)s new tenants, %(updated)s updated.",
-                        units=result.units_added, added=result.tenants_added, updated=result.tenants_updated))
+                flash(
+                    _(
+                        "Imported: %(units)s new units, %(added)s new tenants, %(updated)s updated.",
+                        units=result.units_added,
+                        added=result.tenants_added,
+                        updated=result.tenants_updated,
+                    )
+                )
                 return see_other(url_for("people.import_tenants"))
-    return render("people/import.html", form=form, errors=errors, columns=COLUMNS,
-                  status=422 if errors or form.errors else 200)
+    return render(
+        "people/import.html", form=form, errors=errors, columns=COLUMNS, status=422 if errors or form.errors else 200
+    )
 
 
 def _problem_text(problem: Problem) -> str:

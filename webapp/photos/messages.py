@@ -1,4 +1,5 @@
 """What a person is told when a photo is refused, by the domain's error code."""
+
 from flask_babel import lazy_gettext as _l
 
 PHOTO_ERRORS = {

@@ -1,5 +1,6 @@
 """Serving photos to those who may see them. (Phones upload through the sync API; the
 checklist form without JavaScript posts its files with the form.)"""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort

@@ -1,5 +1,6 @@
 """The installable app: service worker, manifest, offline shell pages, and the device token
 that lets the phone's outbox use the sync API."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,17 @@ bp = Blueprint("pwa", __name__)
 
 # What the service worker keeps for offline use, whoever is logged in.
 SHELL_FILES = [
-    "css/app.css", "js/store.js", "js/sync.js", "js/photos.js", "js/app.js", "js/checklist.js", "js/patrol.js",
-    "vendor/htmx.min.js", "icons/icon.svg", "icons/icon-192.png", "icons/icon-512.png",
+    "css/app.css",
+    "js/store.js",
+    "js/sync.js",
+    "js/photos.js",
+    "js/app.js",
+    "js/checklist.js",
+    "js/patrol.js",
+    "vendor/htmx.min.js",
+    "icons/icon.svg",
+    "icons/icon-192.png",
+    "icons/icon-512.png",
 ]
 # The QR decoder for phones without BarcodeDetector: 46 KB compressed, more than the rest of the
 # app's script and style together, so only phones that walk rounds and lack the detector fetch it
@@ -64,21 +74,32 @@ service_worker.allowed_roles = "public"
 @bp.route("/manifest.webmanifest")
 def manifest():
     """The web app manifest, named in the person's language."""
-    return Response(json.dumps({
-        "name": "现场巡检 · Field checks",  # both languages: the home screen shows one name
-        "short_name": _("Field checks"),
-        "lang": "zh-CN",
-        "start_url": url_for("field.today"),
-        "scope": "/",
-        "display": "standalone",
-        "background_color": "#f3f5f4",
-        "theme_color": "#0f5c4d",
-        "icons": [
-            {"src": asset("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
-            {"src": asset("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any maskable"},
-            {"src": asset("icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
-        ],
-    }, ensure_ascii=False), mimetype="application/manifest+json")
+    return Response(
+        json.dumps(
+            {
+                "name": "现场巡检 · Field checks",  # both languages: the home screen shows one name
+                "short_name": _("Field checks"),
+                "lang": "zh-CN",
+                "start_url": url_for("field.today"),
+                "scope": "/",
+                "display": "standalone",
+                "background_color": "#f3f5f4",
+                "theme_color": "#0f5c4d",
+                "icons": [
+                    {"src": asset("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                    {
+                        "src": asset("icons/icon-512.png"),
+                        "sizes": "512x512",
+                        "type": "image/png",
+                        "purpose": "any maskable",
+                    },
+                    {"src": asset("icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+                ],
+            },
+            ensure_ascii=False,
+        ),
+        mimetype="application/manifest+json",
+    )
 
 
 manifest.allowed_roles = "public"
@@ -115,10 +136,19 @@ install.allowed_roles = "public"
 @roles_required(EVERYONE)
 def device_token():
     """A device token for this browser, so its outbox can use the sync API (also offline later)."""
-    device, token = issue_device_token(db.session, current_user, name="web",
-                                       user_agent=request.headers.get("User-Agent", ""), now=utcnow())
+    device, token = issue_device_token(
+        db.session, current_user, name="web", user_agent=request.headers.get("User-Agent", ""), now=utcnow()
+    )
     db.session.commit()
     session["device_id"] = str(device.id)  # logout revokes it
-    return jsonify(token=token, device_id=str(device.id), user={
-        "id": current_user.id, "username": current_user.username, "display_name": current_user.display_name,
-        "role": current_user.role.value, "site_ids": visible_site_ids(current_user)})
+    return jsonify(
+        token=token,
+        device_id=str(device.id),
+        user={
+            "id": current_user.id,
+            "username": current_user.username,
+            "display_name": current_user.display_name,
+            "role": current_user.role.value,
+            "site_ids": visible_site_ids(current_user),
+        },
+    )

@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from webapp.form_rules import Form, Name
 from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from inspections.photos import is_sha256
 from tickets.states import TicketState
 from webapp.choices import choices
+from webapp.form_rules import Form, Name
 
 
 class AssignForm(Form):
@@ -49,13 +49,18 @@ class CallbackForm(Form):
 class IntakeForm(Form):
     """A complaint or repair taken at the desk (§3.3.4, §3.4.4)."""
 
-    kind = RadioField(_l("Kind"), choices=choices([("complaint", _l("Complaint")), ("repair", _l("Repair"))]),
-                      validators=[InputRequired()])
+    kind = RadioField(
+        _l("Kind"),
+        choices=choices([("complaint", _l("Complaint")), ("repair", _l("Repair"))]),
+        validators=[InputRequired()],
+    )
     location_id = SelectField(_l("Where"), coerce=int, validators=[InputRequired()])
     tenant_id = SelectField(_l("Customer"), coerce=int, default=0)
     contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=80), Name()])
-    contact_phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=32),
-                                                         Regexp(r"^[0-9+\-() ]{5,32}$", message=_l("A phone number."))])
+    contact_phone = StringField(
+        _l("Phone"),
+        validators=[DataRequired(), Length(max=32), Regexp(r"^[0-9+\-() ]{5,32}$", message=_l("A phone number."))],
+    )
     title = StringField(_l("What is wrong"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Details"), validators=[Length(max=4000)])
     available = StringField(_l("When the customer is available"), validators=[Length(max=120)])
@@ -67,4 +72,5 @@ class IntakeForm(Form):
     def validate_photo_shas(self, field) -> None:
         if not all(is_sha256(sha) for sha in (field.data or "").split(",") if sha):
             raise ValidationError(_l("The photos received could not be read: attach them again."))
+
     decision = HiddenField()  # "join" or "new", once told of an open ticket for the same place

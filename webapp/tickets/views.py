@@ -1,13 +1,13 @@
 """Tickets: the list of a person's sites and one ticket with its history and actions."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from webapp.form_rules import Form
+from sqlalchemy import select
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
-from sqlalchemy import select
 
 from inspections.base import utcnow
 from inspections.org import Department, Location, LocationKind, Origin, Role, Site, Tenant, User, user_site
@@ -16,24 +16,39 @@ from inspections.timeline import STREAMS
 from inspections.timeline import timeline as place_timeline
 from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketKind
 from tickets.services import (
-    assign_ticket, called_back, may_assign, comment_on_ticket, due_hours_for, get_ticket_by_number, open_duplicate,
+    assign_ticket,
+    called_back,
+    comment_on_ticket,
+    due_hours_for,
+    get_ticket_by_number,
+    may_assign,
+    open_duplicate,
     record_callback,
-    take_at_desk, transition_ticket,
+    take_at_desk,
+    transition_ticket,
 )
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, is_handler, next_states
 from webapp.access import (
-    EVERYONE, HANDLERS, OFFICE, may_see_ticket, require_site, roles_required, visible_site_ids, visible_sites,
+    EVERYONE,
+    HANDLERS,
+    OFFICE,
+    may_see_ticket,
+    require_site,
+    roles_required,
+    visible_site_ids,
+    visible_sites,
     visible_tickets,
 )
 from webapp.choices import choices
 from webapp.downloads import download
 from webapp.extensions import db
 from webapp.filters import yuan
+from webapp.form_rules import Form
 from webapp.labels import KIND_LABELS, PRIORITY_LABELS
 from webapp.pages import offline_page, render, see_other
-from webapp.printouts import ticket_pdf
 from webapp.photos import service as photo_service
 from webapp.photos.messages import photo_error_message
+from webapp.printouts import ticket_pdf
 from webapp.tickets.forms import AssignForm, CallbackForm, CommentForm, IntakeForm, TransitionForm
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
@@ -55,8 +70,15 @@ def index():
     if kind in {k.value for k in TicketKind}:
         query = query.where(Ticket.kind == kind)
     tickets = db.session.scalars(query.order_by(Ticket.due_at, Ticket.number).limit(200)).all()
-    return render("tickets/index.html", tickets=tickets, state=state, kind=kind, now=utcnow(),
-                  kinds=list(TicketKind), states=list(TicketState))
+    return render(
+        "tickets/index.html",
+        tickets=tickets,
+        state=state,
+        kind=kind,
+        now=utcnow(),
+        kinds=list(TicketKind),
+        states=list(TicketState),
+    )
 
 
 def priority_label(priority: Priority) -> str:
@@ -70,18 +92,27 @@ def kind_label(kind: TicketKind) -> str:
 def _intake_form(formdata=None) -> IntakeForm:
     form = IntakeForm(formdata=formdata)
     site_ids = visible_site_ids(current_user)
-    places = db.session.scalars(select(Location).where(
-        Location.site_id.in_(site_ids), Location.kind.in_([LocationKind.UNIT, LocationKind.AREA]))
-        .order_by(Location.site_id, Location.kind.desc(), Location.id))
+    places = db.session.scalars(
+        select(Location)
+        .where(Location.site_id.in_(site_ids), Location.kind.in_([LocationKind.UNIT, LocationKind.AREA]))
+        .order_by(Location.site_id, Location.kind.desc(), Location.id)
+    )
     form.location_id.choices = choices((p.id, f"{p.site.name} · {p.full_name}") for p in places)
     tenants = db.session.scalars(select(Tenant).where(Tenant.site_id.in_(site_ids)).order_by(Tenant.name))
     form.tenant_id.choices = choices([(0, "—")] + [(t.id, t.name) for t in tenants])
     form.priority.choices = choices((p.value, priority_label(p)) for p in Priority)
-    items = db.session.scalars(select(ServiceItem).where(ServiceItem.site_id.in_(site_ids), ServiceItem.active)
-                               .order_by(ServiceItem.price_cents, ServiceItem.id))
-    form.service_item_id.choices = choices([(0, "—")] + [
-        (i.id, f"{i.name} · " + (_("paid service %(price)s", price=yuan(i.price_cents)) if i.paid else _("free")))
-        for i in items])
+    items = db.session.scalars(
+        select(ServiceItem)
+        .where(ServiceItem.site_id.in_(site_ids), ServiceItem.active)
+        .order_by(ServiceItem.price_cents, ServiceItem.id)
+    )
+    form.service_item_id.choices = choices(
+        [(0, "—")]
+        + [
+            (i.id, f"{i.name} · " + (_("paid service %(price)s", price=yuan(i.price_cents)) if i.paid else _("free")))
+            for i in items
+        ]
+    )
     return form
 
 
@@ -112,15 +143,30 @@ def new():
         return render("tickets/new.html", form=form, duplicate=duplicate, status=409)
     tenant = db.session.get(Tenant, form.tenant_id.data) if form.tenant_id.data else None
     ticket = take_at_desk(
-        db.session, kind=kind, site=location.site, location=location, title=form.title.data.strip(),
-        description=(form.description.data or "").strip(), actor=current_user,
-        origin=Origin("web", ip=request.remote_addr), now=utcnow(), tenant=tenant,
-        contact_name=form.contact_name.data.strip(), contact_phone=form.contact_phone.data.strip(),
-        available=(form.available.data or "").strip(), priority=Priority(form.priority.data), service_item=item,
-        photos=list(dict.fromkeys(shas)), join=duplicate if form.decision.data == "join" else None)
+        db.session,
+        kind=kind,
+        site=location.site,
+        location=location,
+        title=form.title.data.strip(),
+        description=(form.description.data or "").strip(),
+        actor=current_user,
+        origin=Origin("web", ip=request.remote_addr),
+        now=utcnow(),
+        tenant=tenant,
+        contact_name=form.contact_name.data.strip(),
+        contact_phone=form.contact_phone.data.strip(),
+        available=(form.available.data or "").strip(),
+        priority=Priority(form.priority.data),
+        service_item=item,
+        photos=list(dict.fromkeys(shas)),
+        join=duplicate if form.decision.data == "join" else None,
+    )
     db.session.commit()
-    flash(_("Added to %(number)s.", number=ticket.number) if form.decision.data == "join" and duplicate
-          else _("Ticket %(number)s opened.", number=ticket.number))
+    flash(
+        _("Added to %(number)s.", number=ticket.number)
+        if form.decision.data == "join" and duplicate
+        else _("Ticket %(number)s opened.", number=ticket.number)
+    )
     return see_other(url_for("tickets.show", number=ticket.number))
 
 
@@ -132,16 +178,24 @@ def _load(number: str) -> Ticket:
 
 
 def _assign_form(ticket: Ticket, formdata=None) -> AssignForm:
-    form = AssignForm(formdata=formdata) if formdata is not None else AssignForm(
-        department_id=ticket.department_id or 0, assignee_id=ticket.assignee_id or 0)
+    form = (
+        AssignForm(formdata=formdata)
+        if formdata is not None
+        else AssignForm(department_id=ticket.department_id or 0, assignee_id=ticket.assignee_id or 0)
+    )
     departments = select(Department).order_by(Department.id)
     if current_user.role == Role.SUPERVISOR:  # a lead keeps the work in their own department
         departments = departments.where(Department.id == current_user.department_id)
-    form.department_id.choices = choices(([] if current_user.role == Role.SUPERVISOR else [(0, "—")]) + [
-        (d.id, d.name) for d in db.session.scalars(departments)])
+    form.department_id.choices = choices(
+        ([] if current_user.role == Role.SUPERVISOR else [(0, "—")])
+        + [(d.id, d.name) for d in db.session.scalars(departments)]
+    )
     people = db.session.scalars(
-        select(User).join(user_site).where(user_site.c.site_id == ticket.site_id, User.active)
-        .order_by(User.display_name))
+        select(User)
+        .join(user_site)
+        .where(user_site.c.site_id == ticket.site_id, User.active)
+        .order_by(User.display_name)
+    )
     form.assignee_id.choices = choices([(0, "—")] + [(u.id, u.display_name) for u in people])
     return form
 
@@ -160,16 +214,28 @@ def show(number: str):
 def printout(number: str):
     """The ticket on paper: facts, photos and the whole history."""
     ticket = _load(number)
-    return download(ticket_pdf(ticket, current_user.display_name, utcnow()), "application/pdf",
-                    f"{ticket.number}.pdf", "inline")
+    return download(
+        ticket_pdf(ticket, current_user.display_name, utcnow()), "application/pdf", f"{ticket.number}.pdf", "inline"
+    )
 
 
-def _show(ticket: Ticket, assign_form: AssignForm | None = None, comment_form: CommentForm | None = None,
-          status: int = 200, callback_form: CallbackForm | None = None):
+def _show(
+    ticket: Ticket,
+    assign_form: AssignForm | None = None,
+    comment_form: CommentForm | None = None,
+    status: int = 200,
+    callback_form: CallbackForm | None = None,
+):
     return render(
-        "tickets/show.html", status=status, ticket=ticket, now=utcnow(),
-        next_states=[to for to in next_states(ticket.state, current_user, ticket.assignee_id, ticket.kind)
-                     if not (to == TicketState.CLOSED and ticket.kind == TicketKind.COMPLAINT and not called_back(ticket))],
+        "tickets/show.html",
+        status=status,
+        ticket=ticket,
+        now=utcnow(),
+        next_states=[
+            to
+            for to in next_states(ticket.state, current_user, ticket.assignee_id, ticket.kind)
+            if not (to == TicketState.CLOSED and ticket.kind == TicketKind.COMPLAINT and not called_back(ticket))
+        ],
         assign_form=assign_form or (_assign_form(ticket) if may_assign(current_user, ticket) else None),
         comment_form=comment_form or CommentForm(),
         transition_form=TransitionForm(),
@@ -204,8 +270,16 @@ def assign(number: str):
     assignee = db.session.get(User, form.assignee_id.data) if form.assignee_id.data else None
     department = db.session.get(Department, form.department_id.data) if form.department_id.data else None
     try:
-        assign_ticket(db.session, ticket, assignee=assignee, department=department, actor=current_user,
-                      origin=Origin("web", ip=request.remote_addr), now=utcnow(), note=form.note.data or "")
+        assign_ticket(
+            db.session,
+            ticket,
+            assignee=assignee,
+            department=department,
+            actor=current_user,
+            origin=Origin("web", ip=request.remote_addr),
+            now=utcnow(),
+            note=form.note.data or "",
+        )
     except TransitionRefused:
         db.session.rollback()
         form.assignee_id.errors.append(_("This person does not work at the ticket's site."))
@@ -224,9 +298,16 @@ def transition(number: str):
     if not form.validate():
         abort(400)
     try:
-        outcome = transition_ticket(db.session, ticket, TicketState(form.to.data), actor=current_user,
-                                    origin=Origin("web", ip=request.remote_addr), now=utcnow(),
-                                    note=form.note.data or "", base_version=form.base_version.data)
+        outcome = transition_ticket(
+            db.session,
+            ticket,
+            TicketState(form.to.data),
+            actor=current_user,
+            origin=Origin("web", ip=request.remote_addr),
+            now=utcnow(),
+            note=form.note.data or "",
+            base_version=form.base_version.data,
+        )
     except TransitionRefused:
         db.session.rollback()
         abort(403)
@@ -246,8 +327,14 @@ def comment(number: str):
     form = CommentForm()
     if not form.validate():
         return _show(ticket, comment_form=form, status=422)
-    comment_on_ticket(db.session, ticket, text=form.text.data.strip(), actor=current_user,
-                      origin=Origin("web", ip=request.remote_addr), now=utcnow())
+    comment_on_ticket(
+        db.session,
+        ticket,
+        text=form.text.data.strip(),
+        actor=current_user,
+        origin=Origin("web", ip=request.remote_addr),
+        now=utcnow(),
+    )
     db.session.commit()
     return see_other(url_for("tickets.show", number=number))
 
@@ -263,9 +350,16 @@ def callback(number: str):
     if not form.validate():
         return _show(ticket, callback_form=form, status=422)
     reached = form.reached.data == "yes"
-    record_callback(db.session, ticket, reached=reached, satisfied=reached and form.satisfied.data == "yes",
-                    remark=(form.remark.data or "").strip(), actor=current_user,
-                    origin=Origin("web", ip=request.remote_addr), now=utcnow())
+    record_callback(
+        db.session,
+        ticket,
+        reached=reached,
+        satisfied=reached and form.satisfied.data == "yes",
+        remark=(form.remark.data or "").strip(),
+        actor=current_user,
+        origin=Origin("web", ip=request.remote_addr),
+        now=utcnow(),
+    )
     db.session.commit()
     flash(_("Call-back recorded."))
     return see_other(url_for("tickets.show", number=number))
@@ -278,20 +372,32 @@ def timeline(location_id: int):
     location = db.session.get(Location, location_id) or abort(404)
     require_site(location.site_id)
     shown = set(request.args.getlist("show")) & set(STREAMS) or set(STREAMS)
-    return render("tickets/timeline.html", location=location, shown=shown, streams=list(STREAMS),
-                  entries=place_timeline(db.session, location, shown))
+    return render(
+        "tickets/timeline.html",
+        location=location,
+        shown=shown,
+        streams=list(STREAMS),
+        entries=place_timeline(db.session, location, shown),
+    )
 
 
 def _due_form(site_id: int, formdata=None) -> Form:
     """One number per kind and priority, filled with what applies now."""
+
     class DueForm(Form):
         pass
 
     for kind in TicketKind:
         for priority in Priority:
-            setattr(DueForm, f"h_{kind.value}_{priority.value}", IntegerField(
-                f"{kind_label(kind)} · {priority_label(priority)}", validators=[InputRequired(), NumberRange(1, 24 * 90)],
-                default=due_hours_for(db.session, site_id, kind, priority)))
+            setattr(
+                DueForm,
+                f"h_{kind.value}_{priority.value}",
+                IntegerField(
+                    f"{kind_label(kind)} · {priority_label(priority)}",
+                    validators=[InputRequired(), NumberRange(1, 24 * 90)],
+                    default=due_hours_for(db.session, site_id, kind, priority),
+                ),
+            )
     return DueForm(formdata=formdata)
 
 
@@ -305,12 +411,20 @@ def due_times():
     if request.method == "POST" and form.validate():
         for kind in TicketKind:
             for priority in Priority:
-                rule = db.session.get(DueRule, (site.id, kind, priority)) or DueRule(site_id=site.id, kind=kind,
-                                                                                      priority=priority)
+                rule = db.session.get(DueRule, (site.id, kind, priority)) or DueRule(
+                    site_id=site.id, kind=kind, priority=priority
+                )
                 rule.hours = form[f"h_{kind.value}_{priority.value}"].data
                 db.session.add(rule)
         db.session.commit()
         flash(_("Due times saved; they apply to tickets opened from now on."))
         return see_other(url_for("tickets.due_times", site=site.id))
-    return render("tickets/due_times.html", form=form, site=site, kinds=list(TicketKind), priorities=list(Priority),
-                  sites=visible_sites(current_user), status=422 if form.errors else 200)
+    return render(
+        "tickets/due_times.html",
+        form=form,
+        site=site,
+        kinds=list(TicketKind),
+        priorities=list(Priority),
+        sites=visible_sites(current_user),
+        status=422 if form.errors else 200,
+    )
