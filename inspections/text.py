@@ -15,13 +15,22 @@ import re
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 # Drawn differently from what they are: bidi marks, embeddings, overrides and isolates,
 # zero-width spaces and joiners, word joiner and invisible operators, the BOM, Mongolian vowel separator.
-INVISIBLE = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-_SINGLE_LINE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_MULTI_LINE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_INVISIBLE = r"\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_NEVER = r"\u007f-\u009f\ufffe\uffff"  # DEL, C1 controls, non-characters
+# Each rule as a pattern of what the whole text may be: checked here, and published as the
+# ``pattern`` of the field in the OpenAPI document, so clients know the rule before they send.
+LINE_PATTERN = rf"^[^\u0000-\u001f{_NEVER}]*$"
+TEXT_PATTERN = rf"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f{_NEVER}]*$"
+NAME_PATTERN = rf"^[^\u0000-\u001f{_NEVER}{_INVISIBLE}]*$"
+INVISIBLE = re.compile(f"[{_INVISIBLE}]")
+# Lone surrogates too (JSON can carry one; UTF-8 cannot store it), left out of the published
+# patterns because regex engines of other languages refuse a surrogate range.
+_SINGLE_LINE_CONTROL = re.compile(rf"[\u0000-\u001f{_NEVER}\ud800-\udfff]")
+_MULTI_LINE_CONTROL = re.compile(rf"[\u0000-\u0008\u000b\u000c\u000e-\u001f{_NEVER}\ud800-\udfff]")
 
 
 class TextRefused(ValueError):
@@ -45,13 +54,11 @@ def check_text(value: str, *, multiline: bool = True) -> str:
 
 
 def check_name(value: str) -> str:
-    """A name: one line, nothing invisible, not only spaces."""
+    """A name: one line, nothing invisible."""
     check_text(value, multiline=False)
     found = INVISIBLE.search(value)
     if found:
         raise TextRefused("invisible_character", f"contains an invisible character ({_describe(found.group())})")
-    if value and not value.strip():
-        raise TextRefused("blank", "is only spaces")
     return value
 
 
@@ -61,6 +68,10 @@ def visible(value: str) -> str:
 
 
 # For pydantic models: ``title: Line``, ``note: Text``, ``display_name: Name``.
-Text = Annotated[str, AfterValidator(check_text)]
-Line = Annotated[str, AfterValidator(lambda value: check_text(value, multiline=False))]
-Name = Annotated[str, AfterValidator(check_name)]
+Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+Line = Annotated[
+    str,
+    AfterValidator(lambda value: check_text(value, multiline=False)),
+    Field(json_schema_extra={"pattern": LINE_PATTERN}),
+]
+Name = Annotated[str, AfterValidator(check_name), Field(json_schema_extra={"pattern": NAME_PATTERN})]

@@ -20,7 +20,6 @@ from inspections.text import TextRefused, check_name, check_text
 TEXT_ERRORS = {
     "control_character": _l("Remove the control characters: they cannot be saved."),
     "invisible_character": _l("Remove the invisible characters: they can make a name look like another."),
-    "blank": _l("Enter more than spaces."),
 }
 
 

@@ -112,7 +112,7 @@ def answer_error_message(code: str, item: Item) -> str:
             return _("Choose one of the options.")
         case "photo_required":
             return _("A failed item needs a photo.")
-        case "control_character" | "invisible_character" | "blank":
+        case "control_character" | "invisible_character":
             from webapp.form_rules import TEXT_ERRORS
 
             return str(TEXT_ERRORS[code])

@@ -95,8 +95,8 @@ def test_violation_offline_to_notice_reinspection_acceptance_and_refund(app, liv
     pdf = manager.request.get(base + f"/fitout/{project_id}/notices/{number}.pdf")
     document = pypdfium2.PdfDocument(pdf.body())
     text = document[0].get_textpage().get_text_range()
-    assert "整改期限：" in text and number in text and "按报审图纸施工" in text
-    images = [o for o in document[0].get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
+    assert "整改期限" in text and number in text and "按报审图纸施工" in text
+    images = [o for page in document for o in page.get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
     assert len(images) == 2  # both photos, stamped
     document.close()
     manager.fill("#amount", "800")

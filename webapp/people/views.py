@@ -191,7 +191,7 @@ def _problem_text(problem: Problem) -> str:
             text = _("%(column)s is longer than %(n)s characters.", column=column, n=limit)
         case "empty", (column,):
             text = _("%(column)s is empty.", column=column)
-        case "control_character" | "invisible_character" | "blank", (column,):
+        case "control_character" | "invisible_character", (column,):
             text = f"{column}: {TEXT_ERRORS[problem.code]}"
         case _:
             text = _("%(column)s is not a date like 2026-11-26.", column=problem.args[0])
