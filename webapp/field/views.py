@@ -99,7 +99,8 @@ def today():
 
 
 def _routes(site) -> list[PatrolRoute]:
-    if current_user.role not in (Role.GUARD, Role.SUPERVISOR):
+    # Guards and the security supervisor walk rounds (the same rule as the walk page's).
+    if not (current_user.role == Role.GUARD or current_user.leads("security")):
         return []
     return list(
         db.session.scalars(
