@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from inspections.base import utcnow
 from inspections.org import Department, LoginFailure, Role, Site, User
+from inspections.sessions import end_everything
 from inspections.text import TextRefused, check_name
 
 log = logging.getLogger(__name__)
@@ -67,12 +69,16 @@ def set_active(session: Session, person: User, active: bool, *, actor: User) -> 
     if person.id == actor.id and not active:
         raise PersonRefused("not_yourself", "nobody deactivates their own account")
     person.active = active
+    if not active:
+        end_everything(session, person, now=utcnow())
     session.flush()
     log.info("%s %s by %s", person.username, "reactivated" if active else "deactivated", actor.username)
 
 
 def reset_password(session: Session, user: User, password: str, *, actor: User | None = None) -> None:
+    """A new password; whoever held the old one (a copied cookie, a phone's token) is out."""
     user.set_password(password)
+    end_everything(session, user, now=utcnow())
     session.flush()
     log.info("password of %s reset by %s", user.username, actor.username if actor else "shell")
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspections.org import Device, User
+from inspections.sessions import end_sessions_of_device
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ def device_for_token(session: Session, token: str) -> Device | None:
 
 
 def revoke_device(session: Session, device: Device, *, now: datetime, by: User | None = None) -> None:
+    """The token stops working, and so does the web session of the browser that syncs with it."""
+    end_sessions_of_device(session, device, now=now)
     if device.revoked_at is None:
         device.revoked_at = now
         session.flush()

@@ -317,7 +317,7 @@ def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, 
     assert client.get("/today").status_code == 200  # still logged in
 
 
-def test_logout_revokes_the_browsers_device_token_and_clears_the_site(app, client, demo):
+def test_logout_revokes_the_browsers_device_token(app, client, demo):
     login(client, "chenmei")
     token = client.post("/device-token", headers={"X-CSRFToken": csrf_token(client, "/today")}).get_json()["token"]
     assert client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -325,7 +325,7 @@ def test_logout_revokes_the_browsers_device_token_and_clears_the_site(app, clien
     assert refused.status_code == 400 and client.get("/today").status_code == 200
     response = logout(client)
     assert response.status_code == 303
-    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
+    assert "Clear-Site-Data" not in response.headers  # another person's unsent work may be on the phone
     assert client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert client.get("/today").status_code == 302
 
@@ -366,7 +366,7 @@ ELSEWHERE = {
     "api.pull_changes": "test_sync_api::test_a_person_pulls_nothing_of_another_site",
     "api.push": "test_sync_api::test_missing_or_unknown_tokens_get_401",
     "auth.language": "test_language::test_a_bad_language_choice_changes_nothing",
-    "auth.logout": "test_access::test_logout_revokes_the_browsers_device_token_and_clears_the_site",
+    "auth.logout": "test_access::test_logout_revokes_the_browsers_device_token",
     "cleaning.add_duty": "test_access::test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas",
     "cleaning.add_task": "test_access::test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas",
     "cleaning.set_rule": "test_access::test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas",
@@ -384,7 +384,7 @@ ELSEWHERE = {
     "photos.original": "test_fitout::test_the_stamped_copy_differs_from_the_original_whose_hash_is_kept_for_a_manager",
     "photos.show": "test_photos::test_a_photo_is_served_to_those_who_may_see_it_only",
     "photos.thumb": "test_photos::test_a_photo_is_served_to_those_who_may_see_it_only",
-    "pwa.device_token": "test_access::test_logout_revokes_the_browsers_device_token_and_clears_the_site",
+    "pwa.device_token": "test_sessions::test_a_phone_that_holds_a_live_token_keeps_it_in_a_new_session",
 }
 PUBLIC = {"static", "healthz", "auth.login", "pwa.manifest", "pwa.service_worker", "api.openapi"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -36,6 +37,9 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
         BABEL_DEFAULT_LOCALE="zh",
         WTF_CSRF_TIME_LIMIT=None,  # a shift is long; the token lives as long as the session
+        # The cookie outlives an app restart; the server's session record decides how long it
+        # is good for (inspections/sessions.py: a shift, or 30 days on a person's own phone).
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
     )
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     if config["PROXY_HOPS"]:
@@ -103,7 +107,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
 
     @app.context_processor
     def _template_globals() -> dict:
-        return {"current_locale": str(get_locale()), "languages": LANGUAGES}
+        return {"current_locale": str(get_locale()), "languages": LANGUAGES, "web_session_tag": _web_session_tag}
 
     return app
 
@@ -114,9 +118,25 @@ def _select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "zh"
 
 
+def _web_session_tag() -> str:
+    from flask import g
+
+    from inspections.sessions import session_tag
+
+    return session_tag(g.web_session) if "web_session" in g else ""
+
+
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from inspections.org import User
+    """The person of this request's session, while the server still holds the session live."""
+    from flask import g, session
 
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    from inspections.base import utcnow
+    from inspections.sessions import live_session
+
+    web = live_session(db.session, session.get("sid"), int(user_id), utcnow())
+    if web is None:
+        session.clear()  # ended on the server: this copy of the cookie is worth nothing now
+        return None
+    g.web_session = web
+    return web.user

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, RadioField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
 from webapp.choices import choices
@@ -9,6 +9,7 @@ from webapp.form_rules import Form
 class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    own_phone = BooleanField(_l("This is my own phone: keep me signed in for 30 days"))
 
 
 class LanguageForm(Form):

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-import uuid
 from urllib.parse import urlsplit
 
-from flask import Blueprint, request, session, url_for
+from flask import Blueprint, g, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from inspections.base import utcnow
-from inspections.org import Device
 from inspections.people import authenticate, login_wait
+from inspections.sessions import end_session, start_session
 from sync.tokens import revoke_device
 from webapp.auth.forms import LanguageForm, LoginForm
 from webapp.extensions import db
@@ -39,7 +38,11 @@ def login():
         user = authenticate(db.session, username, form.password.data, request.remote_addr, now)
         db.session.commit()
         if user is not None:
+            web = start_session(db.session, user, own_phone=form.own_phone.data, now=now)
+            db.session.commit()
             session.clear()  # a fresh session at login
+            session.permanent = True  # survives an app restart; the server decides how long
+            session["sid"] = str(web.id)
             login_user(user)
             return see_other(_safe_next(request.args.get("next")) or url_for("field.today"))
         form.password.errors.append(_("Wrong username or password."))
@@ -49,18 +52,18 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Log out: end the session, revoke this browser's device token, clear what it kept."""
-    device_id = session.get("device_id")
-    if device_id:
-        device = db.session.get(Device, uuid.UUID(device_id))
-        if device is not None and device.user_id == current_user.id:
-            revoke_device(db.session, device, now=utcnow())
-            db.session.commit()
+    """Log out: the session ends on the server (every copy of its cookie with it), and so does
+    this phone's device token, unless the person keeps their unsent records sending
+    (``keep_sending``): then the phone gives the token back itself once they are all sent."""
+    web = g.web_session
+    now = utcnow()
+    end_session(db.session, web, now=now)
+    if web.device is not None and not request.form.get("keep_sending"):
+        revoke_device(db.session, web.device, now=now)
+    db.session.commit()
     logout_user()
     session.clear()
-    response = see_other(url_for("auth.login"))
-    response.headers["Clear-Site-Data"] = '"cache", "storage"'
-    return response
+    return see_other(url_for("auth.login"))
 
 
 @bp.route("/language", methods=["POST"])

@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Blueprint, Response, current_app, jsonify, request, session, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from inspections.base import utcnow
-from sync.tokens import issue_device_token
+from inspections.sessions import session_tag
+from sync.tokens import device_for_token, issue_device_token
 from webapp.access import EVERYONE, roles_required, visible_site_ids
 from webapp.config import ROOT
 from webapp.extensions import db
@@ -135,15 +136,23 @@ install.allowed_roles = "public"
 @bp.route("/device-token", methods=["POST"])
 @roles_required(EVERYONE)
 def device_token():
-    """A device token for this browser, so its outbox can use the sync API (also offline later)."""
-    device, token = issue_device_token(
-        db.session, current_user, name="web", user_agent=request.headers.get("User-Agent", ""), now=utcnow()
-    )
+    """The device token this browser syncs with, bound to this web session (logout or a revoked
+    phone ends both). A phone that still holds a live token of this person sends it as Bearer
+    and keeps it; otherwise it gets a new one (also usable offline later)."""
+    web = g.web_session
+    held = request.headers.get("Authorization", "")
+    device = device_for_token(db.session, held[7:]) if held.startswith("Bearer ") else None
+    token = None
+    if device is None or device.user_id != current_user.id:
+        device, token = issue_device_token(
+            db.session, current_user, name="web", user_agent=request.headers.get("User-Agent", ""), now=utcnow()
+        )
+    web.device_id = device.id
     db.session.commit()
-    session["device_id"] = str(device.id)  # logout revokes it
     return jsonify(
-        token=token,
+        token=token or held[7:],
         device_id=str(device.id),
+        session=session_tag(web),
         user={
             "id": current_user.id,
             "username": current_user.username,
