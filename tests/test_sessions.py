@@ -43,7 +43,10 @@ def test_a_copy_of_the_cookie_taken_before_logout_opens_nothing_after_it(app, cl
     )
     assert commented.status_code in (302, 400)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(WebSession).where(WebSession.ended_at.is_(None))) == 0
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(WebSession).where(WebSession.ended_at.is_(None)))
+            == 0
+        )
 
 
 def test_logout_that_keeps_sending_leaves_the_phones_token_until_the_phone_gives_it_back(app, client, demo):
