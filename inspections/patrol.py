@@ -104,6 +104,8 @@ def record_scan(
     origin: Origin,
     now: datetime,
     clock_offset_ms: int | None = None,
+    geo: dict | None = None,
+    geo_status: str | None = None,
 ) -> tuple[PatrolScan, bool, list]:
     """Store a checkpoint scan (and its checklist answers). Returns the scan, whether it is new,
     and the tickets its failed answers opened. A code that does not match is refused."""
@@ -142,6 +144,8 @@ def record_scan(
                 started_at=scanned_at,
                 finished_at=scanned_at,
                 answers=answers,
+                geo=geo,
+                geo_status=geo_status,
             ),
             actor=actor,
             origin=origin,

@@ -11,7 +11,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
@@ -58,6 +58,10 @@ class Geo(BaseModel):
     accuracy_m: Annotated[float, Field(ge=0)] | None = None
 
 
+# Why a record carries no position: the person said no, or the phone could not tell.
+GeoStatus = Literal["denied", "unavailable"]
+
+
 class InspectionSubmission(BaseModel):
     """SYNC.md ``inspection.submit``."""
 
@@ -72,6 +76,7 @@ class InspectionSubmission(BaseModel):
     finished_at: Timestamp
     answers: Annotated[list[AnswerIn], Field(max_length=500)]
     geo: Geo | None = None
+    geo_status: GeoStatus | None = None
     corrects_inspection_id: uuid.UUID | None = None  # a correction names what it corrects
 
 
@@ -247,7 +252,11 @@ def submit_inspection(
         received_at=now,
         clock_offset_ms=clock_offset_ms,
         clock_flagged=clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_FLAG_MS,
-        geo=submission.geo.model_dump() if submission.geo else None,
+        geo=submission.geo.model_dump()
+        if submission.geo
+        else {"status": submission.geo_status}
+        if submission.geo_status
+        else None,
         source=origin.source,
         failed_count=sum(item_failed(items[a.item_id], a.value) for a in answers),
         score=score(definition, answers),

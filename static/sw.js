@@ -35,7 +35,8 @@ self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "skip-waiting") self.skipWaiting();
   else if (message.type === "warm") event.waitUntil(warm(message.user, message.urls));
-  else if (message.type === "logout") event.waitUntil(forget(message.csrf || ""));
+  else if (message.type === "sync") event.waitUntil(self.fieldSync.syncNow());
+  else if (message.type === "logout") event.waitUntil(forget(message.csrf || "", Boolean(message.keep)));
 });
 
 // Chrome on Android wakes us for this; an open page does the work, or we do it ourselves.
@@ -70,9 +71,10 @@ function pagesCache(user) {
   return caches.open(`pages-${user}`);
 }
 
+// The person signed in on this phone now: only their pages are kept (store.js decides).
 async function currentUser() {
   try {
-    return await self.fieldStore.meta("user_id");
+    return await self.fieldStore.current();
   } catch (error) {
     return null;
   }
@@ -101,8 +103,9 @@ function fetchWithTimeout(request, ms) {
 }
 
 // Keep the pages a person needs offline: their Today list, their checklists, their tickets.
-// Each opening of Today asks; the same list is fetched again at most every ten minutes.
-const WARM_EVERY_MS = 10 * 60 * 1000;
+// Each opening of Today asks (at most once a minute for the same list). A kept page is asked
+// for again with its validator, so a page that has not changed costs a 304 and no body.
+const WARM_EVERY_MS = 60 * 1000;
 let lastWarm = { key: "", at: 0 };
 let warming = "";  // the list being fetched now: Today opened twice fetches it once
 
@@ -121,14 +124,20 @@ async function warm(user, urls) {
 async function fetchAndKeep(user, urls, key) {
   const cache = await pagesCache(user);
   let kept = 0;
+  let unchanged = 0;
   for (const url of urls) {
     try {
       if (url.startsWith("/static/")) {
         await asset(new Request(url));
         continue;
       }
-      const response = await fetch(url, { credentials: "same-origin" });
-      if (response.ok && response.headers.get("X-Offline-Cache") === user) {
+      const held = await cache.match(url);
+      const validator = held?.headers.get("ETag");
+      const response = await fetch(url, { credentials: "same-origin", cache: "no-store",
+        headers: validator ? { "If-None-Match": validator } : {} });
+      if (response.status === 304) {
+        unchanged += 1;
+      } else if (response.ok && response.headers.get("X-Offline-Cache") === user && user === (await currentUser())) {
         await cache.put(url, response);
         kept += 1;
       }
@@ -138,16 +147,18 @@ async function fetchAndKeep(user, urls, key) {
     }
   }
   lastWarm = { key, at: Date.now() };
-  self.fieldSync.channel.postMessage({ type: "warmed", kept });
+  self.fieldSync.channel.postMessage({ type: "warmed", kept, unchanged });
 }
 
 // Logout: drop every person's pages at once; end the server session now or when back online,
-// with the session's form token (logout is a form post like any other).
-async function forget(csrf) {
+// with the session's form token (logout is a form post like any other) and the person's choice
+// to keep their device token for the records still to send.
+async function forget(csrf, keep) {
+  lastWarm = { key: "", at: 0 };
   for (const name of await caches.keys()) {
     if (name.startsWith("pages-")) await caches.delete(name);
   }
-  await (await caches.open(STATE_CACHE)).put(PENDING_LOGOUT, new Response(csrf));
+  await (await caches.open(STATE_CACHE)).put(PENDING_LOGOUT, new Response(JSON.stringify({ csrf, keep })));
 }
 
 async function endSessionIfPending() {
@@ -155,9 +166,11 @@ async function endSessionIfPending() {
   const pending = await state.match(PENDING_LOGOUT);
   if (!pending) return;
   try {
-    const csrf = await pending.text();
+    const { csrf, keep } = await pending.json();
     const response = await fetchWithTimeout(new Request("/logout", {
-      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf } }), PAGE_TIMEOUT_MS);
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      headers: { "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded" },
+      body: keep ? "keep_sending=1" : "" }), PAGE_TIMEOUT_MS);
     // Any answer but a server error ends it: logged out, or that session is gone already (a
     // refused token means another person has logged in on this phone since: they stay in).
     if (response.status < 500) await state.delete(PENDING_LOGOUT);

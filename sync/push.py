@@ -171,6 +171,8 @@ def _scan(ctx: _Context, payload) -> Outcome:
         origin=ctx.origin,
         now=ctx.now,
         clock_offset_ms=ctx.offset_ms,
+        geo=payload.geo.model_dump() if payload.geo else None,
+        geo_status=payload.geo_status,
     )
     return Outcome(
         status="applied" if created else "duplicate",

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from inspections.photos import Sha256
-from inspections.submission import AnswerIn, InspectionSubmission, Timestamp
+from inspections.submission import AnswerIn, Geo, GeoStatus, InspectionSubmission, Timestamp
 from inspections.text import Line, Name, Text
 
 MAX_MUTATIONS = 500
@@ -48,6 +48,8 @@ class PatrolScanIn(Strict):
     code: Annotated[Line, Field(min_length=1, max_length=32)]
     scanned_at: Timestamp
     answers: Annotated[list[AnswerIn], Field(max_length=100)] = []
+    geo: Geo | None = None
+    geo_status: GeoStatus | None = None
 
 
 class TicketCreateIn(Strict):

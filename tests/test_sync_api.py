@@ -525,3 +525,41 @@ def test_the_openapi_document_describes_the_contract(client):
     )
     schemas = document["components"]["schemas"]
     assert {"PushRequest", "PushResponse", "PullResponse", "InspectionSubmission", "ErrorResponse"} <= set(schemas)
+
+
+# --- evidence and position on the record page -------------------------------------------------
+def test_a_record_whose_photos_are_still_on_the_phone_says_so_until_they_arrive(app, client, world):
+    from tests.conftest import login
+
+    first, second = jpeg_bytes(color="#a86"), jpeg_bytes(color="#68a")
+    check = restroom_check(world, fail="odour", photos=[sha(first), sha(second)])
+    check["geo"] = {"lat": 22.54321, "lon": 114.05432, "accuracy_m": 12}
+    [outcome] = push(client, world["token"], [mutation("inspection.submit", check)]).get_json()["results"]
+    assert put_photo(client, world["token"], first).status_code == 201
+    login(client, "wangjl")  # the site's manager
+    page = client.get(f"/inspections/{outcome['entity']['inspection_id']}").get_data(as_text=True)
+    assert "1 of 2 photos received; 1 still on the phone that sent this" in page
+    assert "22.54321, 114.05432 (within 12 m)" in page
+    dashboard = client.get("/console").get_data(as_text=True)
+    assert 'id="awaiting-photos"' in dashboard and "1 missing for" in dashboard
+
+    assert put_photo(client, world["token"], second).status_code == 201
+    page = client.get(f"/inspections/{outcome['entity']['inspection_id']}").get_data(as_text=True)
+    assert "photos received" not in page
+    assert 'id="awaiting-photos"' not in client.get("/console").get_data(as_text=True)
+
+
+def test_a_refused_position_is_recorded_as_refused_and_blocks_nothing(app, client, world):
+    from tests.conftest import login
+
+    check = restroom_check(world)
+    check["geo_status"] = "denied"
+    [outcome] = push(client, world["token"], [mutation("inspection.submit", check)]).get_json()["results"]
+    assert outcome["status"] == "applied"
+    bad = restroom_check(world)
+    bad["geo_status"] = "maybe"
+    [refused] = push(client, world["token"], [mutation("inspection.submit", bad)]).get_json()["results"]
+    assert refused["status"] == "rejected"
+    login(client, "wangjl")
+    page = client.get(f"/inspections/{outcome['entity']['inspection_id']}").get_data(as_text=True)
+    assert "the person did not share the phone" in page and "s position" in page

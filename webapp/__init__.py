@@ -107,7 +107,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
 
     @app.context_processor
     def _template_globals() -> dict:
-        return {"current_locale": str(get_locale()), "languages": LANGUAGES, "web_session_tag": _web_session_tag}
+        return {"current_locale": str(get_locale()), "languages": LANGUAGES, "web_session_tag": pages.web_session_tag}
 
     return app
 
@@ -116,14 +116,6 @@ def _select_locale() -> str:
     if current_user and current_user.is_authenticated:
         return current_user.locale
     return request.accept_languages.best_match(LANGUAGES) or "zh"
-
-
-def _web_session_tag() -> str:
-    from flask import g
-
-    from inspections.sessions import session_tag
-
-    return session_tag(g.web_session) if "web_session" in g else ""
 
 
 @login_manager.user_loader

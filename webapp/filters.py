@@ -1,11 +1,12 @@
-"""Template filters: times in the site's own zone, money in yuan; invisible characters shown."""
+"""Template filters: times in the site's own zone, durations, money in yuan; invisible characters shown."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import format_timedelta
 
 from inspections.text import visible
 
@@ -21,6 +22,11 @@ def yuan(cents: int) -> str:
     return f"{'-' if cents < 0 else ''}¥{abs(cents) / 100:,.2f}"
 
 
+def duration(value: timedelta) -> str:
+    """How long, in the reader's language: "3 hours", "3小时"."""
+    return format_timedelta(value, threshold=1.5)
+
+
 def show_invisible(value):
     """Every ``{{ value }}`` of every page: text a person typed is drawn with its invisible
     characters spelled out, so a bidi override cannot turn one name into another. Markup
@@ -32,3 +38,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.finalize = show_invisible
     app.add_template_filter(localtime)
     app.add_template_filter(yuan)
+    app.add_template_filter(duration)

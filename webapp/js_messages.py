@@ -27,7 +27,12 @@ def page_messages() -> dict:
         "discard": _("Discard"),
         "ticket_change": _("Ticket change"),
         "discard_confirm": _("Discard this record? It will not be sent."),
-        "logout_unsent": _("%(n)s records have not been sent yet and will be lost if you log out. Log out anyway?"),
+        "unsent_on_logout": _("%(records)s records not yet sent and %(drafts)s drafts are on this phone."),
+        "discard_everything_confirm": _(
+            "Discard every unsent record and draft of yours on this phone? They cannot be recovered."
+        ),
+        "others_waiting": _("%(n)s records of another person are still waiting to be sent"),
+        "photos_in": _("photos %(in)s/%(all)s uploaded"),
     }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, make_response, redirect, render_template, request
+import hashlib
+
+from flask import Flask, current_app, g, make_response, redirect, render_template, request
 from flask_login import current_user
 
 
@@ -15,6 +17,13 @@ def render(template_name: str, status: int = 200, **context):
     response = make_response(render_template(template_name, fragment=is_htmx(), **context), status)
     response.headers.add("Vary", "HX-Request")  # the service worker caches GETs: keep the two apart
     return response
+
+
+def web_session_tag() -> str:
+    """The public name of this request's web session (pages carry it; see inspections/sessions)."""
+    from inspections.sessions import session_tag
+
+    return session_tag(g.web_session) if "web_session" in g else ""
 
 
 def see_other(location: str):
@@ -50,4 +59,29 @@ def install_cache_headers(app: Flask) -> None:
             view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
             if request.method == "GET" and response.status_code == 200 and getattr(view, "offline_page", False):
                 response.headers["X-Offline-Cache"] = str(current_user.id)
+                return _revalidated(response)
         return response
+
+
+def fresh_in_page(*values: str) -> tuple[str, ...]:
+    """Values a page renders anew at each request that do not make it a different page (the form
+    token is one): they are left out of its validator."""
+    g.setdefault("fresh_in_page", []).extend(values)
+    return values
+
+
+def _revalidated(response):
+    """An offline page carries a validator, so that the worker's check for a newer copy costs
+    nothing when nothing changed (304). The validator is the page as this person sees it in
+    this session, minus the form token (a new one is signed at every render, and the copy the
+    phone keeps stays good for the whole session)."""
+    body = response.get_data()
+    for fresh in [g.get("csrf_token"), *g.get("fresh_in_page", [])]:
+        if fresh:
+            body = body.replace(fresh.encode(), b"")
+    digest = hashlib.sha256(f"{current_user.id}|{web_session_tag()}|".encode() + body).hexdigest()[:32]
+    response.set_etag(digest, weak=True)  # the same page, compressed or not
+    if request.if_none_match.contains_weak(digest):
+        response.status_code = 304
+        response.set_data(b"")
+    return response

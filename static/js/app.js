@@ -10,9 +10,10 @@
   const shell = "shell" in body.dataset;  // /offline and /outbox: the same for everyone, kept offline
   const messages = JSON.parse(document.getElementById("js-messages").textContent);
   // At once, before any other script on the page touches the phone's storage.
-  const claimed = userId && !shell ? store.claim(userId) : Promise.resolve();
-  // Handled where start() awaits it; a logout tapped while it runs aborts it on purpose.
-  claimed.catch(() => {});
+  const signedIn = userId && !shell ? store.signIn(userId) : store.follow();
+  signedIn.catch(() => {});  // handled where start() awaits it
+  self.fieldPageUser = userId && !shell ? userId : null;
+  self.fieldSessionTag = () => body.dataset.session || null;
   let retryDelay = 5000;
   let retryTimer = null;
 
@@ -81,6 +82,10 @@
     link.hidden = trouble === 0;
     link.textContent = format(messages.problems, { n: trouble });
     bar.dataset.waiting = String(counts.waiting);
+    const others = bar.querySelector("[data-status-others]");
+    others.hidden = counts.others === 0;
+    others.textContent = format(messages.others_waiting, { n: counts.others });
+    bar.dataset.others = String(counts.others);
     bar.hidden = false;
     if (await self.fieldPhotos.storageShort()) bar.querySelector("[data-status-storage]").hidden = false;
   }
@@ -111,7 +116,11 @@
     const place = document.createElement("span");
     place.className = "muted";
     const numbers = record.result?.entity?.tickets?.join(" ") || record.result?.entity?.number || "";
-    place.textContent = [record.place, timeOf(record.created_at), numbers].filter(Boolean).join(" · ");
+    // A receipt per photo: what the server already holds of this record's evidence.
+    const arrived = record.status === "sent" ? record.photos.length : record.photos_in || 0;
+    const receipt = record.photos.length ? format(messages.photos_in, { in: arrived, all: record.photos.length }) : "";
+    place.textContent = [record.place, timeOf(record.created_at), numbers, receipt].filter(Boolean).join(" · ");
+    row.dataset.photosIn = String(arrived);
     main.append(title, place);
     const badge = document.createElement("span");
     badge.className = `badge ${STATUS_CLASS[record.status] || ""}`;
@@ -177,10 +186,14 @@
   }
 
   self.fieldApp = {
+    // A record was just written: the worker sends it (its run outlives this page, which is
+    // about to navigate away; a push cut off by the navigation would be sent twice).
     async queued() {
       refresh();
       await requestBackgroundSync();
-      trySync();
+      const worker = navigator.serviceWorker?.controller;
+      if (worker) worker.postMessage({ type: "sync" });
+      else trySync();
     },
     refresh,
   };
@@ -214,19 +227,36 @@
     }
   }
 
-  // --- logout: nothing readable is left for the next person, online or not -----------------
+  // --- logout: nothing of this person is shown to the next one; nothing unsent is lost -------
+  // Nothing waiting: this person's storage goes and the server revokes the token. Something
+  // waiting: they choose to keep it sending (their token stays until the server has it all)
+  // or to discard it.
   function guardLogout() {
     const form = document.querySelector("form[data-logout]");
     if (!form) return;
+    const dialog = document.getElementById("logout-unsent");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const counts = await sync.counts();
-      if (counts.waiting && !confirm(format(messages.logout_unsent, { n: counts.waiting }))) return;
+      const unsent = await store.unsent().catch(() => ({ records: 0, drafts: 0 }));
+      let keep = false;
+      if (unsent.records || unsent.drafts) {
+        dialog.querySelector("[data-unsent-text]").textContent = format(messages.unsent_on_logout, unsent);
+        dialog.returnValue = "";
+        dialog.showModal();
+        const choice = await new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue),
+          { once: true }));
+        if (choice === "discard" && !confirm(messages.discard_everything_confirm)) return;
+        if (choice !== "keep" && choice !== "discard") return;
+        keep = choice === "keep";
+      }
       leaving = true;
       clearTimeout(retryTimer);
-      await store.wipe();
+      if (keep) await store.signOut(userId);
+      else await store.discard(userId);
+      sync.channel.postMessage({ type: "signed-out", user: userId });
+      form.elements.keep_sending.value = keep ? "1" : "";
       // The form's token goes with it: the worker may have to end the session later, offline now.
-      await tellWorker({ type: "logout", csrf: form.elements.csrf_token.value });
+      await tellWorker({ type: "logout", csrf: form.elements.csrf_token.value, keep });
       try {
         await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
       } catch (offline) {
@@ -237,6 +267,15 @@
   }
 
   sync.channel.addEventListener("message", (event) => {
+    // Another tab logged this person out, or signed someone else in: this tab shows nothing more.
+    const gone = (event.data.type === "signed-out" && event.data.user === userId) ||
+      (event.data.type === "signed-in" && userId && event.data.user !== userId);
+    if (gone && !shell) {
+      leaving = true;
+      clearTimeout(retryTimer);
+      location.replace("/today");
+      return;
+    }
     if (event.data.type === "sync-request") trySync();
     else refresh();
     // What was just sent changes this page (today's list, a ticket's state): fetch it anew.
@@ -252,17 +291,14 @@
     enhanceOutboxForms();
     document.body.addEventListener("htmx:afterSettle", enhanceOutboxForms);
     if (shell) {
-      refresh();  // what this phone holds, read from its own storage
+      await signedIn;
+      refresh();  // what this phone holds for the person signed in on it
       addEventListener("online", trySync);
       return;
     }
     if (!userId) return;
-    try {
-      await claimed;
-    } catch (error) {
-      if (leaving) return;  // logged out while the phone was being claimed: the wipe aborted it
-      throw error;
-    }
+    await signedIn;
+    sync.channel.postMessage({ type: "signed-in", user: userId });
     if (navigator.storage?.persist) navigator.storage.persist().catch(() => {});
     const urls = document.getElementById("offline-urls");
     if (urls && registration) {

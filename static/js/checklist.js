@@ -35,7 +35,8 @@
         const answers = {};
         for (const a of record.payload.answers) answers[a.item_id] = { value: a.value, note: a.note || "", photos: a.photos };
         return { key: info.draft_key, outbox_id: record.id, inspection_id: record.payload.inspection_id,
-          started_at: record.payload.started_at, answers };
+          started_at: record.payload.started_at, answers, geo: record.payload.geo,
+          geo_status: record.payload.geo_status };
       }
     }
     return (await store.get("drafts", info.draft_key)) || newDraft();
@@ -46,10 +47,32 @@
     return draft.answers[itemId];
   }
 
+  // Saved as the person works. Once "send" has begun nothing is saved any more, and the store
+  // drops a late save of a draft already sent (a check of the same place later starts anew).
   let saving = null;
+  let sending = false;
   function saveSoon() {
     clearTimeout(saving);
-    saving = setTimeout(() => store.put("drafts", { ...draft, updated_at: new Date().toISOString() }), 150);
+    if (sending) return;
+    saving = setTimeout(() => store.saveDraft(draft), 150);
+  }
+
+  // Where the check was done, if the person lets the phone say: evidence, never a condition.
+  function locate() {
+    if (draft.geo || draft.geo_status === "denied") return;
+    if (!navigator.geolocation) {
+      draft.geo_status = "unavailable";
+      return;
+    }
+    navigator.geolocation.getCurrentPosition((position) => {
+      const { latitude, longitude, accuracy } = position.coords;
+      draft.geo = { lat: latitude, lon: longitude, accuracy_m: Math.round(accuracy) };
+      delete draft.geo_status;
+      saveSoon();
+    }, (error) => {
+      draft.geo_status = error.code === error.PERMISSION_DENIED ? "denied" : "unavailable";
+      saveSoon();
+    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
   }
 
   function readValue(item) {
@@ -232,21 +255,23 @@
   }
 
   async function send() {
-    if (!review()) return;
+    if (sending || !review()) return;
+    sending = true;
+    clearTimeout(saving);
     const answers = items.filter((i) => draft.answers[i.id] && (draft.answers[i.id].value !== null ||
       draft.answers[i.id].note || draft.answers[i.id].photos.length)).map((i) => {
       const a = draft.answers[i.id];
       return { item_id: i.id, value: a.value, note: a.note || "", photos: a.photos || [] };
     });
+    const where = draft.geo ? { geo: draft.geo } : { geo_status: draft.geo_status || "unavailable" };
     if (scan) {
-      await store.put("outbox", {
+      await store.sendDraft(info.draft_key, {
         id: crypto.randomUUID(), type: "patrol.scan", status: "waiting", error: null,
         payload: { scan_id: crypto.randomUUID(), route_id: scan.route_id, checkpoint_id: info.location_id,
-          code: scan.code, scanned_at: scan.scanned_at, answers },
+          code: scan.code, scanned_at: scan.scanned_at, answers, ...where },
         photos: [...new Set(answers.flatMap((a) => a.photos))], title: info.title, place: info.place,
         created_at: new Date().toISOString(),
-      });
-      await store.remove("drafts", info.draft_key);
+      }, draft.inspection_id);
       await self.fieldApp.queued();
       location.assign(`/patrol/routes/${scan.route_id}/walk`);
       return;
@@ -254,16 +279,15 @@
     const payload = {
       inspection_id: draft.inspection_id, template_id: info.template_id, template_version: info.template_version,
       site_id: info.site_id, location_id: info.location_id, started_at: draft.started_at,
-      finished_at: new Date().toISOString(), answers,
+      finished_at: new Date().toISOString(), answers, ...where,
     };
     if (info.assignment_id) payload.assignment_id = info.assignment_id;
-    await store.put("outbox", {
+    await store.sendDraft(info.draft_key, {
       id: draft.outbox_id || crypto.randomUUID(), type: "inspection.submit", payload, status: "waiting",
       photos: [...new Set(answers.flatMap((a) => a.photos))], title: info.title, place: info.place,
       edit_url: location.pathname + location.search.replace(/[?&]draft=[^&]*/, ""),
       created_at: new Date().toISOString(), error: null,
-    });
-    await store.remove("drafts", info.draft_key);
+    }, draft.inspection_id);
     await self.fieldApp.queued();
     location.assign("/today");
   }
@@ -279,6 +303,7 @@
   (async () => {
     draft = await loadDraft();
     restore();
+    locate();
     for (const item of items) { wirePhotos(item); wireSignature(item); }
     form.dataset.ready = "true";  // the draft is loaded: the person (and a test) may start
   })();

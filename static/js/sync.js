@@ -1,5 +1,11 @@
-// Sending the outbox and pulling changes, as SYNC.md says. No DOM here: the pages and the
-// service worker both run it, and it tells every open page what happened on a BroadcastChannel.
+// Sending outboxes and pulling changes, as SYNC.md says. No DOM here: the pages and the service
+// worker both run it, and it tells every open page what happened on a BroadcastChannel.
+//
+// One run at a time on the whole phone (a Web Lock held across tabs and the worker). A run sends
+// every person's records that the phone holds, each with that person's own device token: the
+// one signed in now, and those before them on a shared phone. Evidence first: a record's photos
+// are uploaded before the record itself is pushed, so it never lands without them while the
+// phone still holds them.
 "use strict";
 
 (function (global) {
@@ -7,8 +13,7 @@
   const channel = new BroadcastChannel("fieldcheck");
   const BATCH = 50;
   const TIMEOUT_MS = 15000;
-  let running = null;
-  let rerun = null;
+  const PUSHABLE = new Set(["waiting", "awaiting_photos"]);
 
   // Other tabs and the worker hear it through the channel; this page's own listeners too
   // (a channel never delivers a message to the object that posted it).
@@ -31,34 +36,76 @@
 
   class AuthLost extends Error {}
 
-  async function token() {
-    const saved = await store.meta("token");
-    if (saved) return saved;
-    // Exchange the logged-in session for a device token (pages only: the worker has no form token).
-    const csrf = global.fieldCsrfToken ? global.fieldCsrfToken() : null;
-    if (!csrf) throw new AuthLost("no device token");
-    const response = await request("/device-token", { method: "POST", credentials: "same-origin",
-      headers: { "X-CSRFToken": csrf } });
+  // The page's own person gets a token bound to this web session (asked once per session,
+  // keeping the token the phone already holds); anyone else's records go with the token the
+  // phone holds for them, or wait until they log in here again.
+  async function tokenOf(data, own) {
+    const saved = await data.meta("token");
+    const session = own ? global.fieldSessionTag?.() : null;
+    if (!session || (saved && (await data.meta("session")) === session)) {
+      if (!saved) throw new AuthLost("no device token");
+      return saved;
+    }
+    const response = await request("/device-token", {
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      headers: { "X-CSRFToken": global.fieldCsrfToken(), ...(saved ? { Authorization: `Bearer ${saved}` } : {}) },
+    });
     if (!response.ok) throw new AuthLost("could not get a device token");
     const body = await response.json();
-    await store.setMeta("token", body.token);
-    await store.setMeta("user", body.user);
+    await data.setMeta("token", body.token);
+    await data.setMeta("session", body.session);
     return body.token;
   }
 
-  async function api(path, options = {}) {
-    const response = await request(path, { ...options,
-      headers: { ...(options.headers || {}), Authorization: `Bearer ${await token()}` }, credentials: "omit" });
-    if (response.status === 401) {
-      await store.setMeta("token", null);
-      throw new AuthLost("the device token was refused");
-    }
-    return response;
+  function client(data, own) {
+    return async (path, options = {}) => {
+      const response = await request(path, { ...options, credentials: "omit",
+        headers: { ...(options.headers || {}), Authorization: `Bearer ${await tokenOf(data, own)}` } });
+      if (response.status === 401) {
+        await data.setMeta("token", null);
+        throw new AuthLost("the device token was refused");
+      }
+      return response;
+    };
   }
 
-  async function pushWaiting() {
+  // Evidence first: every photo of a record not yet sent goes up before the record.
+  async function sendPhotos(data, api) {
+    const records = (await data.all("outbox")).filter((r) => PUSHABLE.has(r.status) && r.photos.length);
+    for (const record of records) {
+      let arrived = 0;
+      for (const sha of record.photos) {
+        const photo = await data.get("photos", sha);
+        if (photo && !photo.uploaded && !photo.refused) {
+          const head = await api(`/api/v1/photos/${sha}`, { method: "HEAD" });
+          if (head.status === 200) {
+            photo.uploaded = true;
+          } else {
+            const put = await api(`/api/v1/photos/${sha}`, { method: "PUT",
+              headers: { "Content-Type": photo.type }, body: photo.data });
+            if (put.ok) photo.uploaded = true;
+            // The server will never take these bytes (not an image, too large): the record goes
+            // without this photo rather than never; the row says so.
+            else if (put.status >= 400 && put.status < 500 && put.status !== 429) photo.refused = put.status;
+            else throw new Error(`photo upload answered ${put.status}`);
+          }
+          await data.put("photos", photo);
+        }
+        if (!photo || photo.uploaded) arrived += 1;
+      }
+      if (record.photos_in !== arrived) {
+        record.photos_in = arrived;
+        await data.put("outbox", record);
+        notify("outbox");
+      }
+    }
+  }
+
+  const allPhotosIn = (record) => (record.photos_in || 0) >= record.photos.length;
+
+  async function pushWaiting(data, api) {
     let pushed = 0;
-    const waiting = (await store.all("outbox")).filter((r) => r.status === "waiting")
+    const waiting = (await data.all("outbox")).filter((r) => r.status === "waiting")
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
     for (let i = 0; i < waiting.length; i += BATCH) {
       const batch = waiting.slice(i, i + BATCH);
@@ -75,7 +122,7 @@
         record.result = result;
         record.sent_at = new Date().toISOString();
         if (result.status === "applied" || result.status === "duplicate") {
-          record.status = record.photos.length ? "awaiting_photos" : "sent";
+          record.status = allPhotosIn(record) ? "sent" : "awaiting_photos";
           record.error = null;
         } else {
           record.status = result.status;  // rejected or conflict: the person decides
@@ -83,83 +130,115 @@
         }
         return record;
       });
-      await store.putMany("outbox", updated);
+      await data.putMany("outbox", updated);
       pushed += batch.length;
       notify("outbox");
     }
     return pushed;
   }
 
-  async function uploadPhotos() {
-    const records = (await store.all("outbox")).filter((r) => r.status === "awaiting_photos");
-    for (const record of records) {
-      for (const sha of record.photos) {
-        const photo = await store.get("photos", sha);
-        if (!photo || photo.uploaded) continue;
-        const head = await api(`/api/v1/photos/${sha}`, { method: "HEAD" });
-        if (head.status !== 200) {
-          const put = await api(`/api/v1/photos/${sha}`, { method: "PUT",
-            headers: { "Content-Type": photo.type }, body: photo.data });
-          if (!put.ok) throw new Error(`photo upload answered ${put.status}`);
-        }
-        photo.uploaded = true;
-        await store.put("photos", photo);
-      }
-      const left = await Promise.all(record.photos.map((sha) => store.get("photos", sha)));
-      if (left.every((p) => !p || p.uploaded)) {
-        record.status = "sent";
-        await store.put("outbox", record);
-        await Promise.all(record.photos.map((sha) => store.remove("photos", sha)));
-        notify("outbox");
-      }
+  // Records whose photos have all arrived are done; photos nothing on the phone still needs go.
+  async function settle(data) {
+    const records = await data.all("outbox");
+    for (const record of records.filter((r) => r.status === "awaiting_photos" && allPhotosIn(r))) {
+      record.status = "sent";
+      await data.put("outbox", record);
+      notify("outbox");
+    }
+    const needed = new Set(records.filter((r) => r.status !== "sent").flatMap((r) => r.photos));
+    for (const draft of await data.all("drafts")) {
+      for (const answer of Object.values(draft.answers || {})) (answer.photos || []).forEach((s) => needed.add(s));
+    }
+    for (const photo of await data.all("photos")) {
+      if (photo.uploaded && !needed.has(photo.sha256)) await data.remove("photos", photo.sha256);
     }
   }
 
-  async function pull() {
-    let cursor = await store.meta("cursor");
+  async function pull(data, api) {
+    let cursor = await data.meta("cursor");
     for (;;) {
       const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
       const response = await api(`/api/v1/sync/pull${query}`);
       if (!response.ok) throw new Error(`pull answered ${response.status}`);
       const body = await response.json();
-      await store.putMany("entities", body.changes.map((c) => ({ key: `${c.entity}:${c.id}`, ...c })));
+      await data.putMany("entities", body.changes.map((c) => ({ key: `${c.entity}:${c.id}`, ...c })));
       cursor = body.cursor;
-      await store.setMeta("cursor", cursor);
+      await data.setMeta("cursor", cursor);
       if (!body.has_more) return body.changes.length;
     }
   }
 
-  // One run at a time; callers share it. A caller that comes while a run is under way gets one
-  // more run after it: that run may have read the outbox before the caller's new record.
-  function syncNow() {
-    if (running) {
-      rerun = rerun || running.then(() => { rerun = null; return syncNow(); });
-      return rerun;
+  // Someone who logged out and kept their records sending: once the server has them all, the
+  // phone gives their token back; once nothing of theirs is left, their storage goes too.
+  async function release(data) {
+    const { records, drafts } = await data.unsent();
+    if (records) return;
+    const token = await data.meta("token");
+    if (token) {
+      const response = await request("/api/v1/auth/token", { method: "DELETE", credentials: "omit",
+        headers: { Authorization: `Bearer ${token}` } });
+      if (response.status !== 204 && response.status !== 401) return;
+      await data.setMeta("token", null);
     }
-    running = (async () => {
-      notify("sync-start");
-      try {
-        const pushed = await pushWaiting();
-        await uploadPhotos();
-        const pulled = await pull();
-        await store.setMeta("last_sync", new Date().toISOString());
-        notify("sync-done", { pushed, pulled });
-        return true;
-      } catch (error) {
-        notify("sync-failed", { message: String(error.message || error), auth: error instanceof AuthLost });
-        return false;
-      } finally {
-        running = null;
-      }
-    })();
-    return running;
+    if (!drafts) await store.discard(data.userId);
   }
 
+  async function syncPerson(row, pageUser) {
+    const own = row.user_id === pageUser;
+    const data = store.person(row.user_id);
+    const current = own || row.signed_in;
+    if (!current && !(await data.unsent()).records && !row.left) return { pushed: 0, pulled: 0 };
+    const api = client(data, own);
+    await sendPhotos(data, api);
+    const pushed = await pushWaiting(data, api);
+    await sendPhotos(data, api);  // a record pushed before its photo was on the phone
+    await settle(data);
+    const pulled = current ? await pull(data, api) : 0;
+    await data.setMeta("last_sync", new Date().toISOString());
+    if (row.left) await release(data);
+    return { pushed, pulled };
+  }
+
+  // Callers queue behind a run under way (in any tab or the worker), so a record written while
+  // it ran is read by the next.
+  function syncNow() {
+    const pageUser = global.fieldPageUser || null;
+    return navigator.locks.request("fieldcheck-sync", async () => {
+      notify("sync-start");
+      let pushed = 0;
+      let pulled = 0;
+      let failure = null;
+      for (const row of await store.people()) {
+        try {
+          const done = await syncPerson(row, pageUser);
+          pushed += done.pushed;
+          pulled += done.pulled;
+        } catch (error) {
+          if (error instanceof store.Gone) continue;  // discarded meanwhile by its person
+          // Another person's token may be gone (revoked, password changed): theirs wait for them.
+          if (row.user_id === pageUser || !(error instanceof AuthLost)) failure ||= error;
+        }
+      }
+      if (failure) {
+        notify("sync-failed", { message: String(failure.message || failure), auth: failure instanceof AuthLost });
+        return false;
+      }
+      notify("sync-done", { pushed, pulled });
+      return true;
+    });
+  }
+
+  // The page's person's counts, and how many records of others still wait (never their content).
   async function counts() {
     const records = await store.all("outbox");
     const by = (status) => records.filter((r) => r.status === status).length;
+    let others = 0;
+    for (const row of await store.people()) {
+      if (row.user_id === global.fieldPageUser) continue;
+      others += (await store.person(row.user_id).unsent().catch(() => ({ records: 0 }))).records;
+    }
     return { waiting: by("waiting") + by("awaiting_photos"), rejected: by("rejected"), conflict: by("conflict"),
-      last_sync: await store.meta("last_sync") };
+      others, last_sync: await store.meta("last_sync") };
   }
 
   global.fieldSync = { syncNow, counts, channel };

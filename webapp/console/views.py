@@ -19,6 +19,7 @@ from inspections.base import utcnow
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
 from inspections.coverage import coverage, inspection_weeks
 from inspections.org import Department, Location, Role, Site, User
+from inspections.photo_reach import inspections_awaiting_photos
 from inspections.records import Inspection
 from tickets.models import Ticket, TicketKind, is_open_clause
 from tickets.states import OPEN_STATES, TicketState
@@ -87,6 +88,7 @@ def dashboard():
         loads=loads,
         total=_sum_loads(loads),
         coverage=[coverage(db.session, s, now) for s in sites],
+        awaiting_photos=inspections_awaiting_photos(db.session, site_ids),
         ticket_chart=bar_chart(labels, [(_("New"), weeks["opened"], "a"), (_("Closed"), weeks["closed"], "b")]),
         check_chart=bar_chart(
             labels, [(_("Checks"), weeks["checks"], "a"), (_("With failed items"), weeks["failed"], "c")]

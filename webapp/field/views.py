@@ -18,6 +18,7 @@ from inspections.notices import Notice, unread
 from inspections.org import Location, Origin, Role
 from inspections.patrol import PatrolRoute
 from inspections.patrol_board import raise_missed_round_notices
+from inspections.photo_reach import missing_photos
 from inspections.records import Assignment, Inspection
 from inspections.submission import (
     InspectionSubmission,
@@ -40,7 +41,7 @@ from webapp.downloads import download
 from webapp.extensions import db
 from webapp.field.checklist_form import answers_by_item, answers_from_form
 from webapp.fitout.views import SUPERVISING
-from webapp.pages import offline_page, render, see_other, writes_on_get
+from webapp.pages import fresh_in_page, offline_page, render, see_other, writes_on_get
 from webapp.photos import service as photo_service
 from webapp.printouts import inspection_pdf
 
@@ -146,6 +147,9 @@ def checklist(template_id: int):
     assignment = _assignment(request.values.get("assignment", type=int), template, location)
     if request.method == "GET":
         version = current_version(db.session, template)
+        # Fresh for the form without scripts; a phone's draft makes its own, so a kept copy
+        # with older ones is as good as new (webapp.pages: not part of the page's validator).
+        inspection_id, started_at = fresh_in_page(str(uuid.uuid4()), utcnow().isoformat())
         return render(
             "field/checklist.html",
             template=template,
@@ -153,8 +157,8 @@ def checklist(template_id: int):
             definition=version.parsed(),
             location=location,
             assignment=assignment,
-            inspection_id=uuid.uuid4(),
-            started_at=utcnow().isoformat(),
+            inspection_id=inspection_id,
+            started_at=started_at,
             answers={},
             errors={},
             summary=None,
@@ -238,7 +242,16 @@ def inspection(inspection_id: uuid.UUID):
     found = _inspection(inspection_id)
     tickets = db.session.scalars(select(Ticket).where(Ticket.inspection_id == found.id).order_by(Ticket.number)).all()
     definition = found.template_version.parsed()
-    return render("field/inspection.html", inspection=found, items=definition.item_map(), tickets=tickets, now=utcnow())
+    cited = [photo.photo_sha256 for answer in found.answers for photo in answer.photos]
+    return render(
+        "field/inspection.html",
+        inspection=found,
+        items=definition.item_map(),
+        tickets=tickets,
+        now=utcnow(),
+        photos_cited=len(set(cited)),
+        photos_missing=len(missing_photos(db.session, found.inspector, cited)),
+    )
 
 
 @bp.route("/inspections/<uuid:inspection_id>.pdf")
