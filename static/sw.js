@@ -36,7 +36,9 @@ self.addEventListener("message", (event) => {
   if (message.type === "skip-waiting") self.skipWaiting();
   else if (message.type === "warm") event.waitUntil(warm(message.user, message.urls));
   else if (message.type === "sync") event.waitUntil(self.fieldSync.syncNow());
-  else if (message.type === "logout") event.waitUntil(forget(message.csrf || "", Boolean(message.keep)));
+  else if (message.type === "logout") {
+    event.waitUntil(forget(message.csrf || "", Boolean(message.keep)).then(() => event.ports[0]?.postMessage("done")));
+  }
 });
 
 // Chrome on Android wakes us for this; an open page does the work, or we do it ourselves.

@@ -255,12 +255,18 @@
       else await store.discard(userId);
       sync.channel.postMessage({ type: "signed-out", user: userId });
       form.elements.keep_sending.value = keep ? "1" : "";
-      // The form's token goes with it: the worker may have to end the session later, offline now.
-      await tellWorker({ type: "logout", csrf: form.elements.csrf_token.value, keep });
-      try {
-        await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
-      } catch (offline) {
-        // The worker ends the session on the server as soon as the network is back.
+      // The worker ends the session: on the way to the login page, or when the network is back
+      // (the form's token goes with it). Without a worker the page posts it itself.
+      const worker = await activeWorker();
+      if (worker) {
+        await new Promise((resolve) => {
+          const reply = new MessageChannel();
+          reply.port1.onmessage = resolve;
+          worker.postMessage({ type: "logout", csrf: form.elements.csrf_token.value, keep }, [reply.port2]);
+        });
+      } else {
+        await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+          .catch(() => {});
       }
       location.replace("/login");
     });
@@ -286,10 +292,12 @@
   });
 
   async function start() {
-    const registration = await registerWorker().catch(() => null);
+    // The forms first: offline, registering the worker waits for the network to fail, and a
+    // logout tapped meanwhile must not be posted as a plain form to a network that is not there.
     guardLogout();
     enhanceOutboxForms();
     document.body.addEventListener("htmx:afterSettle", enhanceOutboxForms);
+    const registration = await registerWorker().catch(() => null);
     if (shell) {
       await signedIn;
       refresh();  // what this phone holds for the person signed in on it

@@ -230,7 +230,10 @@
 
   // The page's person's counts, and how many records of others still wait (never their content).
   async function counts() {
-    const records = await store.all("outbox");
+    const records = await store.all("outbox").catch((error) => {
+      if (error instanceof store.Gone) return [];  // a shell page with nobody signed in
+      throw error;
+    });
     const by = (status) => records.filter((r) => r.status === status).length;
     let others = 0;
     for (const row of await store.people()) {
@@ -238,7 +241,7 @@
       others += (await store.person(row.user_id).unsent().catch(() => ({ records: 0 }))).records;
     }
     return { waiting: by("waiting") + by("awaiting_photos"), rejected: by("rejected"), conflict: by("conflict"),
-      others, last_sync: await store.meta("last_sync") };
+      others, last_sync: records.length ? await store.meta("last_sync") : null };
   }
 
   global.fieldSync = { syncNow, counts, channel };

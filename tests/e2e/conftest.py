@@ -200,3 +200,13 @@ def fill_restroom_check(page, photo: Path | None, fail: str | None = "odour") ->
 def outbox_statuses(page) -> list[str]:
     page.wait_for_selector("#outbox-list li")
     return page.eval_on_selector_all("#outbox-list li", "rows => rows.map(r => r.dataset.status)")
+
+
+def phone_storage(page) -> dict:
+    """Whose data the phone holds: the people its directory lists, the person databases, the
+    kept page caches."""
+    return page.evaluate("""async () => ({
+        people: (await fieldStore.people()).map((p) => p.user_id).sort(),
+        databases: (await indexedDB.databases()).map((d) => d.name).filter((n) => /^fieldcheck-\\d+$/.test(n)).sort(),
+        pages: (await caches.keys()).filter((name) => name.startsWith("pages-")).sort(),
+    })""")
