@@ -139,3 +139,12 @@ def test_a_session_lasts_the_shift_or_thirty_days_on_ones_own_phone(app, client,
         db.session.commit()
     assert shared.get("/today").status_code == 302
     assert own.get("/today").status_code == 200
+
+
+def test_a_browser_that_asks_again_in_one_session_loses_the_token_it_had(app, client, demo):
+    login(client, "chenmei")
+    first = _token(client)
+    second = _token(client)  # the first answer never reached the page (a reload cut it off)
+    assert first != second
+    assert _pull(client, first) == 401 and _pull(client, second) == 200
+    assert client.get("/today").status_code == 200

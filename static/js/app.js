@@ -304,7 +304,13 @@
       addEventListener("online", trySync);
       return;
     }
-    if (!userId) return;
+    if (!userId) {
+      // The login page: whatever people before left unsent on this phone keeps going out.
+      await signedIn;
+      trySync();
+      addEventListener("online", trySync);
+      return;
+    }
     await signedIn;
     sync.channel.postMessage({ type: "signed-in", user: userId });
     if (navigator.storage?.persist) navigator.storage.persist().catch(() => {});

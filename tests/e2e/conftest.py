@@ -4,6 +4,8 @@ Chromium must start: if it cannot, every browser test errors (it never skips).""
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import threading
 import time
@@ -210,3 +212,39 @@ def phone_storage(page) -> dict:
         databases: (await indexedDB.databases()).map((d) => d.name).filter((n) => /^fieldcheck-\\d+$/.test(n)).sort(),
         pages: (await caches.keys()).filter((name) => name.startsWith("pages-")).sort(),
     })""")
+
+
+class Gate:
+    """WSGI middleware between the phone and the app: makes paths slow or refuses them (503), and
+    notes the id of every mutation pushed, as the server received it."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.slow: dict[str, float] = {}  # path prefix -> seconds
+        self.refused: set[str] = set()  # path prefixes answered 503
+        self.pushed: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        for prefix, seconds in list(self.slow.items()):
+            if path.startswith(prefix):
+                time.sleep(seconds)
+        if any(path.startswith(prefix) for prefix in self.refused):
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "1")])
+            return [b"closed for the test"]
+        if path == "/api/v1/sync/push" and environ["REQUEST_METHOD"] == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            with self.lock:
+                self.pushed += [m["id"] for m in json.loads(body).get("mutations", [])]
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def gate(app):
+    wrapped = app.wsgi_app
+    app.wsgi_app = Gate(wrapped)
+    yield app.wsgi_app
+    app.wsgi_app = wrapped

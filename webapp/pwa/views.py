@@ -147,6 +147,10 @@ def device_token():
         device, token = issue_device_token(
             db.session, current_user, name="web", user_agent=request.headers.get("User-Agent", ""), now=utcnow()
         )
+    if web.device is not None and web.device.id != device.id:
+        # This browser asked again: the token it had before is lost (a request cut off by a
+        # reload), so nobody should be able to use it.
+        web.device.revoked_at = web.device.revoked_at or utcnow()
     web.device_id = device.id
     db.session.commit()
     return jsonify(

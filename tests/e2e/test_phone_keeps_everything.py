@@ -1,0 +1,195 @@
+"""The phone loses nothing: a second check of a place, a shared phone, logout with unsent work,
+one push per send, an app restart, evidence first, position. One test per defect of issue 15,
+each runnable alone."""
+
+import sqlalchemy as sa
+
+from inspections.org import Device, User
+from inspections.photos import PhotoHolder
+from inspections.records import Inspection
+from tests.e2e.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    fill_restroom_check,
+    log_in,
+    outbox_statuses,
+    phone_storage,
+    screenshot,
+    wait_until,
+    wait_until_offline_ready,
+)
+from tests.helpers import jpeg_bytes
+from webapp.extensions import db
+
+
+def _count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def _user_id(app, username: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(User.id).where(User.username == username))
+
+
+def _restroom_url(page) -> str:
+    return page.get_attribute("a.row:has-text('清洁标准：卫生间')", "href")
+
+
+def _photo(tmp_path, color="#a86"):
+    path = tmp_path / f"{color.strip('#')}.jpg"
+    path.write_bytes(jpeg_bytes((1600, 1200), color=color))
+    return path
+
+
+def test_a_second_check_of_the_same_place_is_not_swallowed_while_today_is_slow(app, live_server, gate, phone):
+    log_in(phone, live_server.url, "chenmei")
+    restroom = _restroom_url(phone)
+    gate.slow["/today"] = 1.5  # the page stays open after "send" while Today loads
+    for _ in range(2):
+        phone.goto(live_server.url + restroom)
+        fill_restroom_check(phone, None, fail=None)
+    wait_until(
+        phone, "() => [...document.querySelectorAll('#outbox-list li')].every((r) => r.dataset.status === 'sent')"
+    )
+    assert outbox_statuses(phone) == ["sent", "sent"]
+    assert _count(app, Inspection, Inspection.inspector_id == _user_id(app, "chenmei")) == 2
+    assert len(gate.pushed) == len(set(gate.pushed)) == 2  # and each send was pushed once
+
+
+def test_a_shared_phone_sends_the_last_persons_work_and_shows_the_next_only_a_count(
+    app, live_server, gate, phone_context, tmp_path
+):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    restroom = _restroom_url(page)
+    live_server.stop()
+    phone_context.set_offline(True)
+    page.goto(live_server.url + restroom)
+    fill_restroom_check(page, _photo(tmp_path))
+    assert outbox_statuses(page) == ["waiting"]
+
+    # The app restarts and the browser has dropped her session; a colleague picks up the phone.
+    phone_context.clear_cookies()
+    gate.refused |= {"/api/v1/sync/push", "/api/v1/photos/"}  # her records cannot go yet
+    live_server.start()
+    phone_context.set_offline(False)
+    log_in(page, live_server.url, "huangli")
+    page.wait_for_selector("#sync-status[data-others='1']")
+    assert "1 条另一位同事的记录仍在等待发送" in page.inner_text("#sync-status")
+    assert page.locator("#outbox-list li").count() == 0  # never her records themselves
+    screenshot(page, "shared-phone-others-waiting-zh-360x740", full_page=False)
+
+    gate.refused.clear()
+    page.evaluate("fieldSync.syncNow()")
+    page.wait_for_selector("#sync-status[data-others='0']", state="attached", timeout=20000)
+    chenmei = _user_id(app, "chenmei")
+    with app.app_context():
+        inspection = db.session.scalar(sa.select(Inspection).where(Inspection.inspector_id == chenmei))
+        [answer] = [a for a in inspection.answers if a.photos]
+        sha = answer.photos[0].photo_sha256
+        assert db.session.get(PhotoHolder, (sha, chenmei)) is not None  # her evidence, sent as her
+    assert set(gate.pushed) and all(m for m in gate.pushed)
+
+    # Back on the phone later, she finds her record sent, with its photo receipt.
+    page.tap("footer form[data-logout] button")
+    page.wait_for_url("**/login")
+    log_in(page, live_server.url, "chenmei")
+    page.wait_for_selector("#outbox-list li[data-status=sent]")
+    assert "照片 1/1 已上传" in page.inner_text("#outbox-list")
+
+
+def test_logout_with_unsent_records_keeps_them_sending_and_then_gives_the_token_back(
+    app, live_server, phone_context, tmp_path
+):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    restroom = _restroom_url(page)
+    live_server.stop()
+    phone_context.set_offline(True)
+    page.goto(live_server.url + restroom)
+    fill_restroom_check(page, _photo(tmp_path))
+    page.click("footer form[data-logout] button")
+    page.wait_for_selector("dialog#logout-unsent[open]")
+    assert "1 条记录尚未发送" in page.inner_text("dialog#logout-unsent")
+    screenshot(page, "logout-unsent-zh-360x740", full_page=False)
+    page.click("dialog#logout-unsent button[value=keep]")
+    page.wait_for_url("**/login")
+    chenmei = _user_id(app, "chenmei")
+    assert phone_storage(page)["people"] == [str(chenmei)]  # kept, signed out
+
+    live_server.start()
+    phone_context.set_offline(False)
+    page.goto(live_server.url + "/login")  # the login page keeps her records going
+    wait_until(page, "async () => (await fieldStore.people()).length === 0", timeout_s=30)
+    assert _count(app, Inspection, Inspection.inspector_id == chenmei) == 1
+    with app.app_context():
+        devices = db.session.scalars(sa.select(Device).where(Device.user_id == chenmei)).all()
+        assert devices and all(d.revoked_at is not None for d in devices)  # the token went back
+    assert page.evaluate("fetch('/today', {redirect: 'manual'}).then((r) => r.type)") == "opaqueredirect"
+
+
+def test_logout_that_discards_leaves_nothing_and_sends_nothing(app, live_server, phone_context, tmp_path):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    restroom = _restroom_url(page)
+    live_server.stop()
+    phone_context.set_offline(True)
+    page.goto(live_server.url + restroom)
+    fill_restroom_check(page, _photo(tmp_path))
+    page.on("dialog", lambda dialog: dialog.accept())  # "cannot be recovered": yes
+    page.click("footer form[data-logout] button")
+    page.click("dialog#logout-unsent button[value=discard]")
+    page.wait_for_url("**/login")
+    assert phone_storage(page) == {"people": [], "databases": [], "pages": []}
+    live_server.start()
+    phone_context.set_offline(False)
+    page.goto(live_server.url + "/login")
+    page.wait_for_timeout(1500)
+    assert _count(app, Inspection) == 0
+
+
+def test_an_app_restart_keeps_the_person_signed_in(app, live_server, playwright, tmp_path):
+    profile = tmp_path / "profile"
+
+    def launch():
+        return playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **PHONE
+        )
+
+    phone = launch()
+    page = phone.new_page()
+    log_in(page, live_server.url, "zhangwei")
+    phone.close()  # the app is swiped away; the phone's browser stops
+
+    phone = launch()
+    page = phone.new_page()
+    page.goto(live_server.url + "/today")
+    assert page.url.endswith("/today") and "张伟" in page.inner_text("header")
+    phone.close()
+
+
+def test_the_record_carries_where_it_was_done_or_that_the_position_was_refused(app, live_server, browser):
+    where = {"latitude": 22.54321, "longitude": 114.05432, "accuracy": 12}
+    for grant, expected in [(["geolocation"], "22.54321, 114.05432"), ([], "未共享手机位置")]:
+        context = browser.new_context(**PHONE, geolocation=where, permissions=grant)
+        page = context.new_page()
+        log_in(page, live_server.url, "chenmei")
+        page.goto(live_server.url + _restroom_url(page))
+        page.wait_for_timeout(500)  # the position is asked for as the checklist opens
+        fill_restroom_check(page, None, fail=None)
+        page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
+        with app.app_context():
+            inspection = db.session.scalars(sa.select(Inspection).order_by(Inspection.received_at.desc())).first()
+            inspection_id = inspection.id
+        log_in_as_manager = browser.new_context(**PHONE)
+        desk = log_in_as_manager.new_page()
+        log_in(desk, live_server.url, "wangjl")
+        desk.goto(f"{live_server.url}/inspections/{inspection_id}")
+        assert expected in desk.inner_text("[data-geo]")
+        log_in_as_manager.close()
+        context.close()
