@@ -62,6 +62,14 @@ class Geo(BaseModel):
 GeoStatus = Literal["denied", "unavailable"]
 
 
+def where(payload) -> dict | None:
+    """What a record keeps of its position: ``{lat, lon, accuracy_m}``, or why there is none
+    (``{"status": "denied"}``), or None from a client that says nothing."""
+    if payload.geo is not None:
+        return payload.geo.model_dump()
+    return {"status": payload.geo_status} if payload.geo_status else None
+
+
 class InspectionSubmission(BaseModel):
     """SYNC.md ``inspection.submit``."""
 
@@ -252,11 +260,7 @@ def submit_inspection(
         received_at=now,
         clock_offset_ms=clock_offset_ms,
         clock_flagged=clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_FLAG_MS,
-        geo=submission.geo.model_dump()
-        if submission.geo
-        else {"status": submission.geo_status}
-        if submission.geo_status
-        else None,
+        geo=where(submission),
         source=origin.source,
         failed_count=sum(item_failed(items[a.item_id], a.value) for a in answers),
         score=score(definition, answers),

@@ -15,7 +15,7 @@ from inspections.org import Device, Origin, User
 from inspections.patrol import ScanRefused, record_scan
 from inspections.photo_reach import missing_photos
 from inspections.records import Inspection
-from inspections.submission import SubmissionRefused, submit_inspection
+from inspections.submission import SubmissionRefused, submit_inspection, where
 from sync.entities import ticket_data
 from sync.models import AppliedMutation
 from sync.schemas import PAYLOADS, Mutation, PushRequest
@@ -195,6 +195,7 @@ def _ticket_create(ctx: _Context, payload) -> Outcome:
         actor=ctx.user,
         origin=ctx.origin,
         now=ctx.now,
+        geo=where(payload),
     )
     return Outcome(
         status="applied" if created else "duplicate",

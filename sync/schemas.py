@@ -63,6 +63,8 @@ class TicketCreateIn(Strict):
     location_id: int | None = None
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     photos: Annotated[list[Sha256], Field(max_length=20)] = []
+    geo: Geo | None = None
+    geo_status: GeoStatus | None = None
 
 
 class TicketTransitionIn(Strict):

@@ -48,7 +48,7 @@ ACTIONS = {  # action: weight
     "restart": 2,
     "tab": 1,
     "offline": 2,
-    "online": 2,
+    "online": 3,
     "slow": 1,
     "stop_server": 1,
     "start_server": 2,
@@ -262,6 +262,8 @@ class PhoneChaos:
             tab.close()
 
     def do_offline(self, phone: Phone) -> None:
+        if phone.person is None:
+            raise Skip("nobody signed in to work offline")
         phone.offline = True
         phone.context.set_offline(True)
 
@@ -463,6 +465,8 @@ class PhoneChaos:
 
 
 def main() -> int:
+    import logging
+
     from playwright.sync_api import sync_playwright
 
     from bench.world import build_app, fresh_database_url
@@ -475,6 +479,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=Settings.seed)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         import os

@@ -425,12 +425,18 @@ def test_a_ticket_reported_from_the_field(app, client, demo):
         "site_id": checkpoint["site_id"],
         "location_id": checkpoint["id"],
         "priority": "high",
+        "geo": {"lat": 39.98765, "lon": 116.31234, "accuracy_m": 30},
     }
     first = push(client, guard, [mutation("ticket.create", payload)]).get_json()["results"][0]
     again = push(client, guard, [mutation("ticket.create", payload)]).get_json()["results"][0]
     assert first["status"] == "applied" and first["entity"]["kind"] == "hazard"
     assert again["status"] == "duplicate"
     assert count(app, Ticket, Ticket.title == "B3 消防门被杂物堵住") == 1
+    from tests.conftest import login
+
+    login(client, "zhangwei")
+    page = client.get(f"/tickets/{first['entity']['number']}").get_data(as_text=True)
+    assert "39.98765, 116.31234 (within 30 m)" in page  # where the guard stood
 
 
 # --- photos ---------------------------------------------------------------------------------

@@ -79,6 +79,8 @@ class Ticket(Base):
     service_item_id: Mapped[int | None] = mapped_column(ForeignKey("service_item.id"))
     price_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     # The failed checklist item that opened it, if any.
+    # Where a phone reported it, as inspections keep it: {lat, lon, accuracy_m} or {status}.
+    geo: Mapped[dict | None] = mapped_column(JSON)
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
     item_id: Mapped[str | None] = mapped_column(String(40))
 

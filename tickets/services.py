@@ -459,6 +459,7 @@ def report_ticket(
     actor: User,
     origin: Origin,
     now: datetime,
+    geo: dict | None = None,
 ) -> tuple[Ticket, bool]:
     """Open a ticket someone reported (a hazard on a round, a repair). Returns it and whether it is new;
     the same ``ticket_id`` twice is one ticket."""
@@ -491,6 +492,7 @@ def report_ticket(
         now=now,
         ticket_id=ticket_id,
     )
+    ticket.geo = geo
     return ticket, True
 
 
