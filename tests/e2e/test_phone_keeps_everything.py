@@ -193,3 +193,64 @@ def test_the_record_carries_where_it_was_done_or_that_the_position_was_refused(a
         assert expected in desk.inner_text("[data-geo]")
         log_in_as_manager.close()
         context.close()
+
+
+def test_a_phone_updated_from_the_one_database_build_keeps_and_sends_its_waiting_record(app, live_server, phone):
+    """Phones in the field hold the earlier build's single database: its person adopts it."""
+    log_in(phone, live_server.url, "chenmei")
+    chenmei = str(_user_id(app, "chenmei"))
+    restroom = _restroom_url(phone)
+    phone.goto(live_server.url + restroom)
+    phone.wait_for_selector("form[data-checklist][data-ready=true]")
+    payload = phone.evaluate("JSON.parse(document.getElementById('checklist-data').textContent)")
+    record = {
+        "id": "7d1e7a3c-1111-4c4c-9a9a-000000000001",
+        "type": "inspection.submit",
+        "status": "waiting",
+        "photos": [],
+        "title": payload["title"],
+        "place": payload["place"],
+        "created_at": "2026-11-30T08:00:00.000Z",
+        "error": None,
+        "payload": {
+            "inspection_id": "7d1e7a3c-2222-4c4c-9a9a-000000000002",
+            "template_id": payload["template_id"],
+            "template_version": payload["template_version"],
+            "site_id": payload["site_id"],
+            "location_id": payload["location_id"],
+            "started_at": "2026-11-30T07:55:00.000Z",
+            "finished_at": "2026-11-30T08:00:00.000Z",
+            "answers": [
+                {"item_id": item["id"], "value": "pass", "note": "", "photos": []}
+                for section in payload["sections"]
+                for item in section["items"]
+            ],
+        },
+    }
+    # Everything of the new build gone, the old build's database in its place.
+    phone.evaluate(
+        """async ([userId, record]) => {
+        for (const { name } of await indexedDB.databases()) {
+            await new Promise((done) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onblocked = done; });
+        }
+        await new Promise((resolve) => {
+            const request = indexedDB.open("fieldcheck", 1);
+            request.onupgradeneeded = () => {
+                for (const name of ["outbox", "photos", "drafts", "entities", "meta"]) {
+                    request.result.createObjectStore(name, { keyPath: name === "photos" ? "sha256" : name === "outbox" ? "id" : "key" });
+                }
+            };
+            request.onsuccess = () => {
+                const tx = request.result.transaction(["outbox", "meta"], "readwrite");
+                tx.objectStore("outbox").put(record);
+                tx.objectStore("meta").put({ key: "user_id", value: userId });
+                tx.oncomplete = () => { request.result.close(); resolve(); };
+            };
+        });
+    }""",
+        [chenmei, record],
+    )
+    phone.goto(live_server.url + "/today")
+    phone.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
+    assert _count(app, Inspection, Inspection.inspector_id == int(chenmei)) == 1
+    assert "fieldcheck" not in [d["name"] for d in phone.evaluate("indexedDB.databases()")]
