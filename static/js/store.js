@@ -164,7 +164,6 @@
 
   const store = {
     Gone,
-    UNSENT,
     person,
     get: own("get"), all: own("all"), put: own("put"), putMany: own("putMany"), remove: own("remove"),
     meta: own("meta"), setMeta: own("setMeta"), saveDraft: own("saveDraft"), sendDraft: own("sendDraft"),
