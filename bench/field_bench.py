@@ -45,6 +45,7 @@ class ByteCounter:
     def __init__(self, app) -> None:
         self.app = app
         self.sent: list[tuple[str, str, bytes]] = []
+        self.header_bytes: list[int] = []  # the status line and headers of each, as HTTP/1.1 sends them
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -52,11 +53,13 @@ class ByteCounter:
 
         def capture(status, headers, exc_info=None):
             seen["type"] = {k.lower(): v for k, v in headers}.get("content-type", "").split(";")[0]
+            seen["head"] = len(f"HTTP/1.1 {status}\r\n") + sum(len(f"{k}: {v}\r\n") for k, v in headers) + 2
             return start_response(status, headers, exc_info)
 
         body = b"".join(self.app(environ, capture))
         with self.lock:
             self.sent.append((environ["PATH_INFO"], seen.get("type", ""), body))
+            self.header_bytes.append(seen.get("head", 0))
         return [body]
 
 
@@ -82,18 +85,20 @@ def _weigh(sent: list[tuple[str, str, bytes]]) -> dict:
     return {"by_kind": dict(totals), "css_js_unique": assets}
 
 
-def _warm_responses(sent, pages: list[str]) -> list:
+def _warm_responses(sent, pages: list[str], heads: list[int] | None = None) -> list:
     wanted = {urlsplit(u).path for u in pages} - {"/today"}
-    return [(path, body) for path, content_type, body in sent if path in wanted]
+    heads = heads or [0] * len(sent)
+    return [(path, body, head) for (path, _type, body), head in zip(sent, heads) if path in wanted]
 
 
-def _warm_bytes(sent, pages: list[str]) -> dict:
-    """The pages the worker keeps (not Today's own navigation): bodies, raw and gzip."""
-    responses = _warm_responses(sent, pages)
+def _warm_bytes(sent, pages: list[str], heads: list[int]) -> dict:
+    """The pages the worker keeps (not Today's own navigation): bodies raw and gzip, headers."""
+    responses = _warm_responses(sent, pages, heads)
     return {
         "n": len(responses),
-        "raw": sum(len(body) for _, body in responses),
-        "gz": sum(_gzip_size(body) for _, body in responses if body),
+        "raw": sum(len(body) for _, body, _ in responses),
+        "gz": sum(_gzip_size(body) for _, body, _ in responses if body),
+        "headers": sum(head for _, _, head in responses),
     }
 
 
@@ -153,14 +158,14 @@ def bench_field(folder: Path, runs: int = 5) -> dict:
             # 1b. Today opened again later, nothing changed: the worker asks for every kept page
             # with its validator. What it costs against the first time the pages were fetched.
             pages = [u for u in json.loads(page.inner_text("#offline-urls")) if not u.startswith("/static/")]
-            first_warm = _warm_bytes(counter.sent, pages)
+            first_warm = _warm_bytes(counter.sent, pages, counter.header_bytes)
             page.wait_for_timeout(61_000)  # the worker asks at most once a minute for the same list
             mark = len(counter.sent)
             page.goto(server.url + "/today")
             deadline = time.monotonic() + 60
             while len(_warm_responses(counter.sent[mark:], pages)) < len(pages) and time.monotonic() < deadline:
                 page.wait_for_timeout(200)
-            second_warm = _warm_bytes(counter.sent[mark:], pages)
+            second_warm = _warm_bytes(counter.sent[mark:], pages, counter.header_bytes[mark:])
             result["rewarm"] = {"pages": len(pages), "first": first_warm, "second": second_warm}
 
             # 2. Offline reloads of the checklist page, from the phone's cache.

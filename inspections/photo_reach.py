@@ -9,7 +9,7 @@ nothing of it, and the photo counts as missing for that author until they upload
 
 from __future__ import annotations
 
-from sqlalchemy import distinct, exists, func, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from inspections.org import User
@@ -57,20 +57,25 @@ def missing_photos(session: Session, user: User, shas: list[str]) -> list[str]:
     return [sha for sha in wanted if sha not in have]
 
 
-def inspections_awaiting_photos(session: Session, site_ids: list[int], limit: int = 50) -> list[tuple[Inspection, int]]:
-    """Inspections of these sites that cite photos their inspector has not uploaded yet, with how
-    many are missing, the longest-waiting first (a phone that still holds the evidence, or lost it)."""
-    not_sent = ~exists().where(
-        PhotoHolder.photo_sha256 == AnswerPhoto.photo_sha256, PhotoHolder.user_id == Inspection.inspector_id
-    )
-    missing = func.count(distinct(AnswerPhoto.photo_sha256))
-    rows = session.execute(
-        select(Inspection, missing)
-        .join(Answer, Answer.inspection_id == Inspection.id)
-        .join(AnswerPhoto, AnswerPhoto.answer_id == Answer.id)
-        .where(Inspection.site_id.in_(site_ids), not_sent)
-        .group_by(Inspection.id)
-        .order_by(Inspection.received_at)
-        .limit(limit)
+def photos_arrived(session: Session, user: User) -> None:
+    """``user`` uploaded a photo: recount the photos their waiting records still miss (the
+    count is set when a record arrives through sync, sync/push.py)."""
+    waiting = session.scalars(
+        select(Inspection).where(Inspection.inspector_id == user.id, Inspection.photos_missing > 0)
     ).all()
-    return [(inspection, count) for inspection, count in rows]
+    for inspection in waiting:
+        shas = [photo.photo_sha256 for answer in inspection.answers for photo in answer.photos]
+        inspection.photos_missing = len(missing_photos(session, user, shas))
+
+
+def inspections_awaiting_photos(session: Session, site_ids: list[int], limit: int = 50) -> list[Inspection]:
+    """Inspections of these sites whose author still owes photos, the longest-waiting first (a
+    phone that still holds the evidence, or lost it)."""
+    return list(
+        session.scalars(
+            select(Inspection)
+            .where(Inspection.site_id.in_(site_ids), Inspection.photos_missing > 0)
+            .order_by(Inspection.received_at)
+            .limit(limit)
+        )
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspections.base import Base, utcnow
@@ -46,7 +46,17 @@ class Inspection(Base):
 
     __tablename__ = "inspection"
     # A site's day or weeks of checks, with the failed count, read from the index alone.
-    __table_args__ = (Index("ix_inspection_site_finished", "site_id", "finished_at", "failed_count"),)
+    # Records still waiting for photos are few: the console reads just them.
+    __table_args__ = (
+        Index("ix_inspection_site_finished", "site_id", "finished_at", "failed_count"),
+        Index(
+            "ix_inspection_awaiting_photos",
+            "site_id",
+            "received_at",
+            sqlite_where=text("photos_missing > 0"),
+            postgresql_where=text("photos_missing > 0"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made by the device or the form
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"))
@@ -68,6 +78,8 @@ class Inspection(Base):
     score: Mapped[float | None] = mapped_column()  # 0–100 over the gradable items answered
     # For cleaning standards: which of the three checks (self, patrol, spot) this was.
     check_kind: Mapped[str | None] = mapped_column(String(8))
+    # Photos it cites that its inspector has not uploaded yet (inspections/photo_reach.py).
+    photos_missing: Mapped[int] = mapped_column(default=0, server_default="0")
 
     template_version: Mapped[TemplateVersion] = relationship()
     site: Mapped[Site] = relationship()

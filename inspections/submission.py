@@ -265,6 +265,7 @@ def submit_inspection(
         failed_count=sum(item_failed(items[a.item_id], a.value) for a in answers),
         score=score(definition, answers),
         check_kind=check_kind.value if check_kind else None,
+        photos_missing=0,  # the sync path counts them once the record is in (sync/push.py)
     )
     # Written with Core, then attached as if loaded: one INSERT without the unit of work's
     # bookkeeping, which costs more than the database for a row written once and never edited.

@@ -147,6 +147,9 @@ def _inspection(ctx: _Context, payload) -> Outcome:
     ctx.existing_inspections.add(payload.inspection_id)
     inspection = submitted.inspection
     ctx.keep.append(inspection)
+    missing = missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos])
+    if submitted.created:
+        inspection.photos_missing = len(missing)
     return Outcome(
         status="applied" if submitted.created else "duplicate",
         entity={
@@ -154,7 +157,7 @@ def _inspection(ctx: _Context, payload) -> Outcome:
             "tickets": [t.number for t in submitted.tickets],
             "clock_flagged": inspection.clock_flagged,
         },
-        missing_photos=missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos]),
+        missing_photos=missing,
     )
 
 
@@ -174,10 +177,13 @@ def _scan(ctx: _Context, payload) -> Outcome:
         geo=payload.geo.model_dump() if payload.geo else None,
         geo_status=payload.geo_status,
     )
+    missing = missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos])
+    if created and scan.inspection_id is not None:
+        ctx.session.get(Inspection, scan.inspection_id).photos_missing = len(missing)
     return Outcome(
         status="applied" if created else "duplicate",
         entity={"scan_id": str(scan.id), "tickets": [t.number for t in tickets], "clock_flagged": scan.clock_flagged},
-        missing_photos=missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos]),
+        missing_photos=missing,
     )
 
 

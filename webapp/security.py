@@ -41,6 +41,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 def install(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
+        if response.status_code == 304:  # "not changed": nothing is rendered from it
+            return response
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if request.is_secure:  # only over HTTPS: a browser ignores it otherwise, and so must we

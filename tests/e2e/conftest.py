@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
@@ -248,3 +249,23 @@ def gate(app):
     app.wsgi_app = Gate(wrapped)
     yield app.wsgi_app
     app.wsgi_app = wrapped
+
+
+def count_rows(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def restroom_url(page) -> str:
+    """The restroom check on a cleaner's Today."""
+    return page.get_attribute("a.row:has-text('清洁标准：卫生间')", "href")
+
+
+def go_offline(context, server) -> None:
+    server.stop()  # the network is really gone, for the page and its service worker
+    context.set_offline(True)
+
+
+def go_online(context, server) -> None:
+    server.start()
+    context.set_offline(False)

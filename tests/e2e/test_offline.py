@@ -5,10 +5,14 @@ import sqlalchemy as sa
 from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tests.e2e.conftest import (
+    count_rows,
     fill_restroom_check,
+    go_offline,
+    go_online,
     log_in,
     outbox_statuses,
     phone_storage,
+    restroom_url,
     screenshot,
     wait_until,
     wait_until_offline_ready,
@@ -18,34 +22,15 @@ from tickets.models import Ticket
 from webapp.extensions import db
 
 
-def _count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-
-
-def _restroom_url(page) -> str:
-    return page.get_attribute("a.row:has-text('清洁标准：卫生间')", "href")
-
-
-def _go_offline(context, server) -> None:
-    server.stop()  # the network is really gone, for the page and its service worker
-    context.set_offline(True)
-
-
-def _go_online(context, server) -> None:
-    server.start()
-    context.set_offline(False)
-
-
 def test_a_check_filled_offline_survives_reload_and_a_new_tab_then_sends_once(
     app, live_server, phone_context, tmp_path
 ):
     page = phone_context.new_page()
     log_in(page, live_server.url, "chenmei")
     wait_until_offline_ready(page)
-    restroom = _restroom_url(page)
+    restroom = restroom_url(page)
 
-    _go_offline(phone_context, live_server)
+    go_offline(phone_context, live_server)
     page.goto(live_server.url + restroom)  # from the phone's own cache
     photo = tmp_path / "odour.jpg"
     photo.write_bytes(jpeg_bytes((3000, 2000), color="#a86"))
@@ -62,12 +47,12 @@ def test_a_check_filled_offline_survives_reload_and_a_new_tab_then_sends_once(
     page.goto(live_server.url + "/today")
     page.wait_for_selector("#outbox-list li")
     assert outbox_statuses(page) == ["waiting"]
-    assert _count(app, Inspection) == 0
+    assert count_rows(app, Inspection) == 0
 
-    _go_online(phone_context, live_server)
+    go_online(phone_context, live_server)
     page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
-    assert _count(app, Inspection) == 1
-    assert _count(app, Ticket, Ticket.kind == "rework") == 1
+    assert count_rows(app, Inspection) == 1
+    assert count_rows(app, Ticket, Ticket.kind == "rework") == 1
     with app.app_context():
         ticket = db.session.scalar(sa.select(Ticket).where(Ticket.kind == "rework"))
         assert len(ticket.photos) == 1
@@ -80,8 +65,8 @@ def test_a_draft_survives_a_reload_offline(live_server, phone_context):
     page = phone_context.new_page()
     log_in(page, live_server.url, "chenmei")
     wait_until_offline_ready(page)
-    restroom = _restroom_url(page)
-    _go_offline(phone_context, live_server)
+    restroom = restroom_url(page)
+    go_offline(phone_context, live_server)
     page.goto(live_server.url + restroom)
     page.wait_for_selector("form[data-checklist][data-ready=true]")
     page.click("label[for='a-mirrors-fail']")
@@ -92,7 +77,7 @@ def test_a_draft_survives_a_reload_offline(live_server, phone_context):
     page.wait_for_selector("form[data-checklist][data-ready=true]")
     assert page.is_checked("#a-mirrors-fail")
     assert page.input_value("#item-mirrors textarea[name=note-mirrors]") == "镜面有水迹"
-    _go_online(phone_context, live_server)
+    go_online(phone_context, live_server)
 
 
 def test_a_lost_push_response_creates_nothing_twice(app, live_server, browser, tmp_path):
@@ -113,7 +98,7 @@ def test_a_lost_push_response_creates_nothing_twice(app, live_server, browser, t
 
     page.route("**/api/v1/sync/push", drop_first_response)
     log_in(page, live_server.url, "chenmei")
-    page.goto(live_server.url + _restroom_url(page))
+    page.goto(live_server.url + restroom_url(page))
     photo = tmp_path / "p.jpg"
     photo.write_bytes(jpeg_bytes())
     fill_restroom_check(page, photo)
@@ -121,9 +106,9 @@ def test_a_lost_push_response_creates_nothing_twice(app, live_server, browser, t
     page.evaluate("fieldSync.syncNow()")  # the retry (the timer would do it a little later)
     page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
     assert lost == [200]
-    assert _count(app, Inspection) == 1
-    assert _count(app, Ticket, Ticket.kind == "rework") == 1
-    assert _count(app, AppliedMutation) == 1
+    assert count_rows(app, Inspection) == 1
+    assert count_rows(app, Ticket, Ticket.kind == "rework") == 1
+    assert count_rows(app, AppliedMutation) == 1
     context.close()
 
 
@@ -133,7 +118,7 @@ def test_logout_while_offline_leaves_nothing_readable_for_the_next_person(app, l
     wait_until_offline_ready(page)
     second_tab = phone_context.new_page()  # a second tab stays open through it all
     second_tab.goto(live_server.url + "/tickets")
-    _go_offline(phone_context, live_server)
+    go_offline(phone_context, live_server)
     page.goto(live_server.url + "/today")
     assert "陈梅" in page.inner_text("header")  # from the cache, before logout
     page.click("footer form[data-logout] button")  # nothing unsent: no question asked
@@ -144,7 +129,7 @@ def test_logout_while_offline_leaves_nothing_readable_for_the_next_person(app, l
     assert "陈梅" not in text and "清洁标准" not in text
     screenshot(page, "offline-after-logout-zh-360x740")
 
-    _go_online(phone_context, live_server)
+    go_online(phone_context, live_server)
     second_tab.wait_for_timeout(1500)  # the network is back: the other tab must not refill anything
     page.goto(live_server.url + "/today")  # the worker ends the server session first
     page.wait_for_url("**/login**")
@@ -156,8 +141,8 @@ def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(app, live
     page = phone_context.new_page()
     log_in(page, live_server.url, "chenmei")
     wait_until_offline_ready(page)
-    restroom = _restroom_url(page)
-    _go_offline(phone_context, live_server)
+    restroom = restroom_url(page)
+    go_offline(phone_context, live_server)
     page.goto(live_server.url + restroom)
     photo = tmp_path / "p.jpg"
     photo.write_bytes(jpeg_bytes())
@@ -167,7 +152,7 @@ def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(app, live
     # A new build is deployed while the record waits; the push endpoint is still unreachable.
     page.route("**/api/v1/sync/push", lambda route: route.abort("internetdisconnected"))
     app.extensions["asset_build"] = "next-build"
-    _go_online(phone_context, live_server)
+    go_online(phone_context, live_server)
     page.goto(live_server.url + "/today")
     page.wait_for_selector("#update-ready:not([hidden])", timeout=20000)
     screenshot(page, "update-ready-zh-360x740", full_page=False)
@@ -183,7 +168,7 @@ def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(app, live
     page.unroute("**/api/v1/sync/push")
     page.evaluate("fieldSync.syncNow()")
     page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
-    assert _count(app, Inspection) == 1
+    assert count_rows(app, Inspection) == 1
 
 
 def test_an_engineer_moves_a_ticket_offline_and_it_follows_when_back_online(app, live_server, phone_context):
@@ -191,7 +176,7 @@ def test_an_engineer_moves_a_ticket_offline_and_it_follows_when_back_online(app,
     log_in(page, live_server.url, "lihua")  # the B2 leak is assigned to him
     wait_until_offline_ready(page)
     ticket_url = page.get_attribute("a.row:has-text('BY-20261126-0001')", "href")
-    _go_offline(phone_context, live_server)
+    go_offline(phone_context, live_server)
     page.goto(live_server.url + ticket_url)
     page.click("form[data-outbox='ticket.transition'] button")
     page.wait_for_selector("#sync-status[data-waiting='1']")
@@ -199,7 +184,7 @@ def test_an_engineer_moves_a_ticket_offline_and_it_follows_when_back_online(app,
     assert outbox_statuses(page) == ["waiting"]
     with app.app_context():
         assert db.session.scalar(sa.select(Ticket.state).where(Ticket.number == "BY-20261126-0001")) == "assigned"
-    _go_online(phone_context, live_server)
+    go_online(phone_context, live_server)
     page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
     with app.app_context():
         ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == "BY-20261126-0001"))

@@ -11,10 +11,14 @@ from tests.e2e.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PHONE,
+    count_rows,
     fill_restroom_check,
+    go_offline,
+    go_online,
     log_in,
     outbox_statuses,
     phone_storage,
+    restroom_url,
     screenshot,
     wait_until,
     wait_until_offline_ready,
@@ -23,18 +27,9 @@ from tests.helpers import jpeg_bytes
 from webapp.extensions import db
 
 
-def _count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-
-
 def _user_id(app, username: str) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(User.id).where(User.username == username))
-
-
-def _restroom_url(page) -> str:
-    return page.get_attribute("a.row:has-text('清洁标准：卫生间')", "href")
 
 
 def _photo(tmp_path, color="#a86"):
@@ -43,9 +38,21 @@ def _photo(tmp_path, color="#a86"):
     return path
 
 
+def _check_sent_offline(page, live_server, phone_context, tmp_path, username="chenmei") -> None:
+    """A cleaner logs in, the phone gets ready for offline, the network goes, she sends a check
+    with a photo: it waits on the phone."""
+    log_in(page, live_server.url, username)
+    wait_until_offline_ready(page)
+    restroom = restroom_url(page)
+    go_offline(phone_context, live_server)
+    page.goto(live_server.url + restroom)
+    fill_restroom_check(page, _photo(tmp_path))
+    assert outbox_statuses(page) == ["waiting"]
+
+
 def test_a_second_check_of_the_same_place_is_not_swallowed_while_today_is_slow(app, live_server, gate, phone):
     log_in(phone, live_server.url, "chenmei")
-    restroom = _restroom_url(phone)
+    restroom = restroom_url(phone)
     gate.slow["/today"] = 1.5  # the page stays open after "send" while Today loads
     for _ in range(2):
         phone.goto(live_server.url + restroom)
@@ -54,7 +61,7 @@ def test_a_second_check_of_the_same_place_is_not_swallowed_while_today_is_slow(a
         phone, "() => [...document.querySelectorAll('#outbox-list li')].every((r) => r.dataset.status === 'sent')"
     )
     assert outbox_statuses(phone) == ["sent", "sent"]
-    assert _count(app, Inspection, Inspection.inspector_id == _user_id(app, "chenmei")) == 2
+    assert count_rows(app, Inspection, Inspection.inspector_id == _user_id(app, "chenmei")) == 2
     assert len(gate.pushed) == len(set(gate.pushed)) == 2  # and each send was pushed once
 
 
@@ -62,20 +69,12 @@ def test_a_shared_phone_sends_the_last_persons_work_and_shows_the_next_only_a_co
     app, live_server, gate, phone_context, tmp_path
 ):
     page = phone_context.new_page()
-    log_in(page, live_server.url, "chenmei")
-    wait_until_offline_ready(page)
-    restroom = _restroom_url(page)
-    live_server.stop()
-    phone_context.set_offline(True)
-    page.goto(live_server.url + restroom)
-    fill_restroom_check(page, _photo(tmp_path))
-    assert outbox_statuses(page) == ["waiting"]
+    _check_sent_offline(page, live_server, phone_context, tmp_path)
 
     # The app restarts and the browser has dropped her session; a colleague picks up the phone.
     phone_context.clear_cookies()
     gate.refused |= {"/api/v1/sync/push", "/api/v1/photos/"}  # her records cannot go yet
-    live_server.start()
-    phone_context.set_offline(False)
+    go_online(phone_context, live_server)
     log_in(page, live_server.url, "huangli")
     page.wait_for_selector("#sync-status[data-others='1']")
     assert "1 条另一位同事的记录仍在等待发送" in page.inner_text("#sync-status")
@@ -105,13 +104,7 @@ def test_logout_with_unsent_records_keeps_them_sending_and_then_gives_the_token_
     app, live_server, phone_context, tmp_path
 ):
     page = phone_context.new_page()
-    log_in(page, live_server.url, "chenmei")
-    wait_until_offline_ready(page)
-    restroom = _restroom_url(page)
-    live_server.stop()
-    phone_context.set_offline(True)
-    page.goto(live_server.url + restroom)
-    fill_restroom_check(page, _photo(tmp_path))
+    _check_sent_offline(page, live_server, phone_context, tmp_path)
     page.click("footer form[data-logout] button")
     page.wait_for_selector("dialog#logout-unsent[open]")
     assert "1 条记录尚未发送" in page.inner_text("dialog#logout-unsent")
@@ -121,11 +114,10 @@ def test_logout_with_unsent_records_keeps_them_sending_and_then_gives_the_token_
     chenmei = _user_id(app, "chenmei")
     assert phone_storage(page)["people"] == [str(chenmei)]  # kept, signed out
 
-    live_server.start()
-    phone_context.set_offline(False)
+    go_online(phone_context, live_server)
     page.goto(live_server.url + "/login")  # the login page keeps her records going
     wait_until(page, "async () => (await fieldStore.people()).length === 0", timeout_s=30)
-    assert _count(app, Inspection, Inspection.inspector_id == chenmei) == 1
+    assert count_rows(app, Inspection, Inspection.inspector_id == chenmei) == 1
     with app.app_context():
         devices = db.session.scalars(sa.select(Device).where(Device.user_id == chenmei)).all()
         assert devices and all(d.revoked_at is not None for d in devices)  # the token went back
@@ -134,23 +126,16 @@ def test_logout_with_unsent_records_keeps_them_sending_and_then_gives_the_token_
 
 def test_logout_that_discards_leaves_nothing_and_sends_nothing(app, live_server, phone_context, tmp_path):
     page = phone_context.new_page()
-    log_in(page, live_server.url, "chenmei")
-    wait_until_offline_ready(page)
-    restroom = _restroom_url(page)
-    live_server.stop()
-    phone_context.set_offline(True)
-    page.goto(live_server.url + restroom)
-    fill_restroom_check(page, _photo(tmp_path))
+    _check_sent_offline(page, live_server, phone_context, tmp_path)
     page.on("dialog", lambda dialog: dialog.accept())  # "cannot be recovered": yes
     page.click("footer form[data-logout] button")
     page.click("dialog#logout-unsent button[value=discard]")
     page.wait_for_url("**/login")
     assert phone_storage(page) == {"people": [], "databases": [], "pages": []}
-    live_server.start()
-    phone_context.set_offline(False)
+    go_online(phone_context, live_server)
     page.goto(live_server.url + "/login")
     page.wait_for_timeout(1500)
-    assert _count(app, Inspection) == 0
+    assert count_rows(app, Inspection) == 0
 
 
 def test_an_app_restart_keeps_the_person_signed_in(app, live_server, playwright, tmp_path):
@@ -179,7 +164,7 @@ def test_the_record_carries_where_it_was_done_or_that_the_position_was_refused(a
         context = browser.new_context(**PHONE, geolocation=where, permissions=grant)
         page = context.new_page()
         log_in(page, live_server.url, "chenmei")
-        page.goto(live_server.url + _restroom_url(page))
+        page.goto(live_server.url + restroom_url(page))
         page.wait_for_timeout(500)  # the position is asked for as the checklist opens
         fill_restroom_check(page, None, fail=None)
         page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
@@ -199,7 +184,7 @@ def test_a_phone_updated_from_the_one_database_build_keeps_and_sends_its_waiting
     """Phones in the field hold the earlier build's single database: its person adopts it."""
     log_in(phone, live_server.url, "chenmei")
     chenmei = str(_user_id(app, "chenmei"))
-    restroom = _restroom_url(phone)
+    restroom = restroom_url(phone)
     phone.goto(live_server.url + restroom)
     phone.wait_for_selector("form[data-checklist][data-ready=true]")
     payload = phone.evaluate("JSON.parse(document.getElementById('checklist-data').textContent)")
@@ -252,5 +237,5 @@ def test_a_phone_updated_from_the_one_database_build_keeps_and_sends_its_waiting
     )
     phone.goto(live_server.url + "/today")
     phone.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
-    assert _count(app, Inspection, Inspection.inspector_id == int(chenmei)) == 1
+    assert count_rows(app, Inspection, Inspection.inspector_id == int(chenmei)) == 1
     assert "fieldcheck" not in [d["name"] for d in phone.evaluate("indexedDB.databases()")]

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from inspections.base import utcnow
 from inspections.org import Role
 from inspections.people import authenticate, login_wait
-from inspections.photo_reach import photos_within_reach
+from inspections.photo_reach import photos_arrived, photos_within_reach
 from inspections.photos import PhotoRefused, is_sha256
 from sync.entities import pull
 from sync.openapi import CURSOR_PATTERN, CURSOR_PREFIX, openapi_document
@@ -208,5 +208,6 @@ def photo_upload(sha256: str):
         db.session.rollback()
         raise ApiError(refused.status, refused.code, refused.message) from None
     stored_as = photo.sha256  # read before the commit expires it: no second transaction to answer
+    photos_arrived(db.session, g.api_user)
     db.session.commit()
     return jsonify(sha256=stored_as, stored=True), 201 if created else 200
