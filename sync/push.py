@@ -148,7 +148,7 @@ def _inspection(ctx: _Context, payload) -> Outcome:
     inspection = submitted.inspection
     ctx.keep.append(inspection)
     missing = missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos])
-    if submitted.created:
+    if submitted.created and missing:
         inspection.photos_missing = len(missing)
     return Outcome(
         status="applied" if submitted.created else "duplicate",
@@ -178,7 +178,7 @@ def _scan(ctx: _Context, payload) -> Outcome:
         geo_status=payload.geo_status,
     )
     missing = missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos])
-    if created and scan.inspection_id is not None:
+    if created and missing and scan.inspection_id is not None:
         ctx.session.get(Inspection, scan.inspection_id).photos_missing = len(missing)
     return Outcome(
         status="applied" if created else "duplicate",
