@@ -54,7 +54,9 @@
   function saveSoon() {
     clearTimeout(saving);
     if (sending) return;
-    saving = setTimeout(() => store.saveDraft(draft), 150);
+    saving = setTimeout(() => store.saveDraft(draft).catch((error) => {
+      if (!(error instanceof store.Gone)) throw error;  // the person's data was discarded: nothing more is kept
+    }), 150);
   }
 
   // Where the check was done, if the person lets the phone say: evidence, never a condition.
