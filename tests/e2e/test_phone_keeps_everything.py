@@ -176,6 +176,7 @@ def test_the_record_carries_where_it_was_done_or_that_the_position_was_refused(a
         log_in(desk, live_server.url, "wangjl")
         desk.goto(f"{live_server.url}/inspections/{inspection_id}")
         assert expected in desk.inner_text("[data-geo]")
+        screenshot(desk, f"record-position-{'shared' if grant else 'refused'}-zh-360x740", full_page=False)
         log_in_as_manager.close()
         context.close()
 
