@@ -40,7 +40,6 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         # The cookie outlives an app restart; the server's session record decides how long it
         # is good for (inspections/sessions.py: a shift, or 30 days on a person's own phone).
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
-        SESSION_REFRESH_EACH_REQUEST=False,  # no Set-Cookie on every answer (a 304 stays tiny)
     )
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     if config["PROXY_HOPS"]:
