@@ -43,6 +43,8 @@ def _check_sent_offline(page, live_server, phone_context, tmp_path, username="ch
     with a photo: it waits on the phone."""
     log_in(page, live_server.url, username)
     wait_until_offline_ready(page)
+    # Her first sync gave the phone her device token: others' records go out with nothing else.
+    wait_until(page, "async () => Boolean(await fieldStore.meta('token'))")
     restroom = restroom_url(page)
     go_offline(phone_context, live_server)
     page.goto(live_server.url + restroom)
