@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from inspections.base import Base, new_uuid
 from inspections.org import Device, User
@@ -69,7 +69,10 @@ def live_session(session: Session, session_id: str | None, user_id: int, now: da
         key = uuid.UUID(session_id or "")
     except ValueError:
         return None
-    web = session.get(WebSession, key)
+    # One statement for the session, its person and its device: a concurrent request that binds
+    # another device (and revokes this one) is seen whole or not at all, never half (PostgreSQL's
+    # read committed would otherwise show the old binding with the old device already revoked).
+    web = session.get(WebSession, key, options=[joinedload(WebSession.device), joinedload(WebSession.user)])
     if web is None or web.user_id != user_id or not web.live(now):
         return None
     return web
