@@ -17,8 +17,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.world import build_app, fresh_database_url
-from inspections.base import utcnow
-from inspections.demo import DEMO_PASSWORD, load_demo
+from demo.world import DEMO_PASSWORD, load_demo
+from foundation.base import utcnow
 from webapp.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,8 +30,8 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import sync_playwright
 
 from bench.world import build_app, fresh_database_url, populate
-from inspections.base import utcnow
-from inspections.demo import load_demo
+from demo.world import load_demo
+from foundation.base import utcnow
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, LiveServer, log_in, wait_until_offline_ready
 from webapp.extensions import db
 

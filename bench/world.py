@@ -7,10 +7,11 @@ import uuid
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-import inspections.org
+import foundation.org
+from foundation.org import Location, LocationKind, Site
+from foundation.people import create_user
+from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate, Definition, publish_template_version
-from inspections.org import Location, LocationKind, Role, Site
-from inspections.people import create_user
 from webapp import create_app
 from webapp.extensions import db
 
@@ -43,7 +44,7 @@ def build_app(database_url: str, folder):
 
 def populate(app, phones: int = 20, items: int = 20) -> dict:
     """The site, a restroom, a checklist of ``items`` pass/fail items and ``phones`` cleaners."""
-    inspections.org.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # twenty logins, not a password benchmark
+    foundation.org.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # twenty logins, not a password benchmark
     with app.app_context():
         site = Site(code="BM", name="基准大厦", timezone="Asia/Shanghai")
         db.session.add(site)

@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from inspections.base import Base, str_enum, utcnow
-from inspections.org import Department, Role, Site, User
+from foundation.base import Base, str_enum, utcnow
+from foundation.org import Department, Site, User
+from foundation.roles import OFFICE
 
 
 class TemplateKind(str, enum.Enum):
@@ -123,7 +124,7 @@ class ChecklistTemplate(Base):
     )
 
     def may_be_filled_by(self, user: User) -> bool:
-        return self.active and (user.role in self.roles or user.role in (Role.MANAGER, Role.ADMIN))
+        return self.active and (user.role in self.roles or user.role in OFFICE)
 
     def applies_to_site(self, site_id: int) -> bool:
         return self.site_id is None or self.site_id == site_id

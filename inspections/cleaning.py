@@ -15,7 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from inspections.base import Base, utcnow
+from foundation.base import Base, utcnow
+from foundation.org import Department, Location, LocationKind, Site, User
+from foundation.places import CLEANING_AREA_TYPES
+from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
 from inspections.cleaning_scores import (
     CheckFact,
@@ -30,13 +33,9 @@ from inspections.cleaning_scores import (
     month_sheet,
     responsible,
 )
-from inspections.org import Department, Location, LocationKind, Role, Site, User
 from inspections.records import Answer, Assignment, Inspection
 from tickets.models import Ticket, TicketKind
 from tickets.states import OPEN_STATES
-
-# The area types of §3.6.2/§3.6.5, each with its own standard (a cleaning template).
-AREA_TYPES = ["lobby", "corridor", "lift_hall", "restroom", "stairwell", "car_park", "office", "exterior"]
 
 
 def check_kind_for(role: Role) -> CheckKind:
@@ -255,7 +254,12 @@ def cleaning_areas(session: Session, site_id: int) -> list[Location]:
     return list(
         session.scalars(
             select(Location)
-            .where(Location.site_id == site_id, Location.kind == LocationKind.AREA, Location.area_type.in_(AREA_TYPES))
+            .where(
+                Location.site_id == site_id,
+                Location.kind == LocationKind.AREA,
+                Location.area_type.in_(CLEANING_AREA_TYPES),
+                Location.archived_at.is_(None),
+            )
             .order_by(Location.id)
         )
     )

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
+from foundation.org import Site
 from inspections.cleaning import cleaning_areas, rule_for
 from inspections.cleaning_scores import CheckKind
 from inspections.fitout import DEPARTMENTS, UNDER_WAY, FitoutProject, inspected_on
-from inspections.org import Site
 from inspections.patrol import PatrolRoute
 from inspections.patrol_board import current_night, route_night
 from inspections.records import Inspection

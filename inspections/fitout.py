@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from inspections.base import Base, str_enum, utcnow
+from foundation.base import Base, str_enum, utcnow
+from foundation.org import Department, Location, Site, Tenant, User
+from foundation.roles import OFFICE
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
-from inspections.org import Department, Location, Role, Site, Tenant, User
 from inspections.records import Inspection
 from tickets.models import Ticket, TicketKind
 from tickets.states import OPEN_STATES
@@ -226,7 +227,7 @@ def charge_penalty(
     if project.state == FitoutState.DEPOSIT_REFUNDED:
         raise FitoutRefused("refunded", "the deposit was refunded already")
     over = amount_cents > project.balance_cents
-    if over and not (override and actor.role in (Role.MANAGER, Role.ADMIN)):
+    if over and not (override and actor.role in OFFICE):
         raise FitoutRefused("over_balance", "the penalty is more than the deposit left; a manager must override")
     entry = DepositEntry(
         kind=EntryKind.PENALTY,

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from inspections.base import Base, utcnow
+from foundation.base import Base, utcnow
+from foundation.org import Location, LocationKind, Origin, Site, User
+from foundation.places import checkpoint_code
 from inspections.checklists import ChecklistTemplate
-from inspections.org import Location, LocationKind, Origin, Site, User
 from inspections.submission import CLOCK_FLAG_MS, InspectionSubmission, submit_inspection
 
 
@@ -59,15 +59,6 @@ class PatrolScan(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)  # a phone reset to 2000 is years off
     clock_flagged: Mapped[bool] = mapped_column(default=False)
-
-
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: the code is typed by hand
-
-
-def checkpoint_code() -> str:
-    """A code that cannot be guessed from the checkpoint's name, printed under its QR."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-    return f"{raw[:4]}-{raw[4:]}"
 
 
 def rotate_checkpoint_code(session: Session, checkpoint: Location, *, actor: User) -> str:

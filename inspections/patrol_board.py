@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspections.notices import notify
-from inspections.org import Department, Role, Site, User
+from foundation.notices import notify
+from foundation.org import Department, Site, User
+from foundation.roles import Role
 from inspections.patrol import PatrolRoute, PatrolScan
 from inspections.rounds import Round, RoundStatus, ScanFact, Schedule, judge, night_of
 

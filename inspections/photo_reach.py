@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from inspections.org import User
-from inspections.photos import Photo, PhotoHolder
+from foundation.org import User
+from foundation.photos import Photo, PhotoHolder
 from inspections.records import Answer, AnswerPhoto, Inspection
 from tickets.models import TicketPhoto
 from tickets.queries import visible_tickets

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inspections.base import Base, utcnow
+from foundation.base import Base, utcnow
+from foundation.org import Location, Site, User
 from inspections.checklists import ChecklistTemplate, TemplateVersion
-from inspections.org import Location, Site, User
 
 
 class Assignment(Base):

@@ -18,13 +18,14 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from foundation.org import Department, Location, Origin, Site, User
+from foundation.photos import Sha256
+from foundation.roles import OFFICE
+from foundation.text import Line, Text, TextRefused, check_text
 from inspections.checklists import ChecklistTemplate, Definition, Item, TemplateKind, get_template_version
 from inspections.cleaning import CheckKind, check_kind_for, responsible_cleaner
 from inspections.fitout import FitoutRefused, check_acceptance_allowed, record_signoff
-from inspections.org import Department, Location, Origin, Role, Site, User
-from inspections.photos import Sha256
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
-from inspections.text import Line, Text, TextRefused, check_text
 from tickets.models import Ticket, TicketKind
 from tickets.services import close_by_recheck, open_ticket, report_again
 from tickets.states import OPEN_STATES
@@ -227,7 +228,7 @@ def submit_inspection(
             assignment is None
             or assignment.template_id != template.id
             or assignment.location_id != location.id
-            or (assignment.assignee_id != actor.id and actor.role not in (Role.MANAGER, Role.ADMIN))
+            or (assignment.assignee_id != actor.id and actor.role not in OFFICE)
         ):
             raise SubmissionRefused("bad_assignment", "that assignment is not yours for this checklist")
     if submission.finished_at < submission.started_at:

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from foundation.org import Location
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
-from inspections.org import Location
 from inspections.records import Inspection
 from tickets.models import Ticket
 

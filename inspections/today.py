@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from foundation.org import Location, LocationKind, Site, User
 from inspections.checklists import ChecklistTemplate, TemplateKind
-from inspections.org import Location, LocationKind, Site, User
 from inspections.records import Assignment, Inspection
 
 
@@ -53,7 +53,7 @@ def startable_templates(session: Session, user: User, site: Site) -> list[Checkl
 
 def locations_for(session: Session, template: ChecklistTemplate, site: Site) -> list[Location]:
     """Where a checklist applies: units for unit checklists, else areas of its area type."""
-    query = select(Location).where(Location.site_id == site.id).order_by(Location.id)
+    query = select(Location).where(Location.site_id == site.id, Location.archived_at.is_(None)).order_by(Location.id)
     if template.area_type == LocationKind.UNIT.value:
         query = query.where(Location.kind == LocationKind.UNIT)
     elif template.area_type == LocationKind.CHECKPOINT.value:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import event, insert, or_, select
 from sqlalchemy.orm import Session
 
-from inspections.base import utcnow
+from foundation.base import utcnow
+from foundation.org import Location, Site
 from inspections.checklists import ChecklistTemplate, TemplateVersion
 from inspections.fitout import FitoutProject
-from inspections.org import Location, Site
 from inspections.patrol import PatrolRoute, RouteCheckpoint
 from inspections.records import Assignment
 from sync.models import Change

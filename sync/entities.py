@@ -9,16 +9,15 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from foundation.org import Location, LocationKind, Site, User
+from foundation.roles import PATROL
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.fitout import FitoutProject
-from inspections.org import Location, LocationKind, Role, Site, User
 from inspections.patrol import PatrolRoute
 from inspections.records import Assignment
 from sync.changes import changes_since
 from tickets.models import Ticket
 from tickets.queries import visible_tickets
-
-PATROL_ROLES = {Role.GUARD, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN}
 
 
 def _iso(value) -> str | None:
@@ -41,7 +40,7 @@ def location_data(location: Location, user: User) -> dict:
     }
     if location.kind == LocationKind.CHECKPOINT:
         # Guards check the code on the phone, offline; others need not see it.
-        data["qr_code"] = location.qr_code if user.role in PATROL_ROLES else None
+        data["qr_code"] = location.qr_code if user.role in PATROL else None
     return data
 
 
@@ -78,7 +77,7 @@ def assignment_data(assignment: Assignment, user: User) -> dict | None:
 
 
 def route_data(route: PatrolRoute, user: User) -> dict | None:
-    if user.role not in PATROL_ROLES:
+    if user.role not in PATROL:
         return None
     return {
         "id": route.id,
@@ -168,6 +167,9 @@ def pull(session: Session, user: User, site_ids: list[int], cursor: int, limit: 
             changes.append({"entity": entity, "id": entity_id, "op": "delete", "version": row.seq, "data": {}})
             continue
         obj = loaded.get((entity, entity_id))
+        if isinstance(obj, Location) and obj.archived_at is not None:  # archived: gone from the phone
+            changes.append({"entity": entity, "id": entity_id, "op": "delete", "version": row.seq, "data": {}})
+            continue
         data = ENTITIES[entity][2](obj, user) if obj is not None else None
         if data is None:
             continue  # not for this person

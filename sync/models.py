@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inspections.base import Base, utcnow
+from foundation.base import Base, utcnow
 
 
 class AppliedMutation(Base):

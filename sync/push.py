@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inspections.org import Device, Origin, User
+from foundation.org import Device, Origin, User
 from inspections.patrol import ScanRefused, record_scan
 from inspections.photo_reach import missing_photos
 from inspections.records import Inspection

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from inspections.photos import Sha256
+from foundation.photos import Sha256
+from foundation.text import Line, Name, Text
 from inspections.submission import AnswerIn, Geo, GeoStatus, InspectionSubmission, Timestamp
-from inspections.text import Line, Name, Text
 
 MAX_MUTATIONS = 500
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspections.org import Device, User
-from inspections.sessions import end_sessions_of_device
+from foundation.org import Device, User
+from foundation.sessions import end_sessions_of_device
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,11 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-import inspections.org
-from inspections.base import Base
-from inspections.demo import clear_all, load_demo
-from inspections.org import Role, User
+import foundation.org
+from demo.world import clear_all, load_demo
+from foundation.base import Base
+from foundation.org import User
+from foundation.roles import Role
 from tests.helpers import NOW
 from webapp import create_app
 from webapp.extensions import db
@@ -27,7 +28,7 @@ BACKENDS = ["sqlite", "postgresql"]
 
 @pytest.fixture(autouse=True)
 def _cheap_password_hash(monkeypatch):
-    monkeypatch.setattr(inspections.org, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(foundation.org, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
 
 
 def _postgres_url() -> str:

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from PIL import Image
 
+from foundation.org import Location, Site
 from inspections.checklists import ChecklistTemplate, current_version
-from inspections.org import Location, Site
 from inspections.records import Assignment
 from inspections.submission import InspectionSubmission
 from webapp.extensions import db

@@ -31,8 +31,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError
 
-from inspections.org import User
-from inspections.photos import PhotoHolder
+from foundation.org import User
+from foundation.photos import PhotoHolder
 from inspections.records import Answer, AnswerPhoto, Inspection
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Gate, LiveServer
 from tests.helpers import jpeg_bytes
@@ -470,8 +470,8 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     from bench.world import build_app, fresh_database_url
-    from inspections.base import utcnow
-    from inspections.demo import load_demo
+    from demo.world import load_demo
+    from foundation.base import utcnow
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=Settings.steps)

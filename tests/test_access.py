@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from foundation.org import Location, LocationKind, Site, User
 from inspections.checklists import ChecklistTemplate
 from inspections.fitout import FitoutProject, open_project
-from inspections.org import Location, LocationKind, Site, User
 from tests.conftest import csrf_token, login, logout
 from webapp.extensions import db
 
@@ -236,7 +236,7 @@ def _action_urls(app, client) -> dict[str, str]:
 
     get_token(client, "chenmei")  # her phone, for a manager to revoke
     with app.app_context():
-        from inspections.org import Device
+        from foundation.org import Device
 
         device = db.session.scalar(sa.select(Device.id))
         cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
@@ -413,7 +413,7 @@ def test_home_sends_everyone_to_today(app, client, demo):
 
 
 def test_an_inspection_is_seen_by_its_inspector_and_the_sites_handlers_only(app, demo):
-    from inspections.org import Origin
+    from foundation.org import Origin
     from inspections.submission import submit_inspection
     from tests.helpers import NOW, all_pass, area, restroom_template, submission
 
@@ -447,7 +447,7 @@ def test_an_inspection_is_seen_by_its_inspector_and_the_sites_handlers_only(app,
 
 
 def test_a_notice_is_marked_read_by_its_own_person_only(app, demo):
-    from inspections.notices import Notice, notify
+    from foundation.notices import Notice, notify
     from tests.helpers import NOW
 
     with app.app_context():

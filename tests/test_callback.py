@@ -4,7 +4,7 @@ reopens it."""
 import pytest
 import sqlalchemy as sa
 
-from inspections.org import Origin
+from foundation.org import Origin
 from tests.conftest import login, post_form
 from tests.helpers import NOW
 from tickets.models import Ticket

@@ -10,6 +10,7 @@ import pypdfium2
 import pytest
 import sqlalchemy as sa
 
+from foundation.org import Origin, Site
 from inspections.checklists import ChecklistTemplate
 from inspections.cleaning import (
     AreaDuty,
@@ -21,7 +22,6 @@ from inspections.cleaning import (
     task_statuses,
 )
 from inspections.cleaning_scores import CheckKind
-from inspections.org import Origin, Site
 from inspections.records import Assignment
 from inspections.submission import submit_inspection
 from tests.conftest import login, post_form

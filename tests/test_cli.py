@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from inspections.org import Site, User
+from foundation.org import Site, User
 from webapp.extensions import db
 
 

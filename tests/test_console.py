@@ -11,8 +11,8 @@ import pypdfium2
 import pytest
 import sqlalchemy as sa
 
+from foundation.org import Department, Location, LocationKind, Origin, Site
 from inspections.coverage import coverage
-from inspections.org import Department, Location, LocationKind, Origin, Site
 from inspections.submission import submit_inspection
 from tests.conftest import login
 from tests.helpers import NOW, all_pass, area, jpeg_bytes, restroom_template, sha, submission, with_answer

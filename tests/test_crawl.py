@@ -21,13 +21,13 @@ import pytest
 import sqlalchemy as sa
 from flask import has_request_context, request
 
+from demo.world import DEMO_PASSWORD
+from foundation.notices import Notice
+from foundation.org import Location, LocationKind, Site, User
+from foundation.photos import Photo
 from inspections.checklists import ChecklistTemplate, TemplateVersion
-from inspections.demo import DEMO_PASSWORD
 from inspections.fitout import FitoutProject
-from inspections.notices import Notice
-from inspections.org import Location, LocationKind, Site, User
 from inspections.patrol import PatrolRoute
-from inspections.photos import Photo
 from inspections.records import Inspection
 from tests.conftest import login
 from tests.helpers import jpeg_bytes, sha

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from inspections.org import Department, Origin, Site
+from foundation.org import Department, Origin, Site
 from tests.conftest import login, logout, post_form
 from tests.helpers import NOW
 from tickets.models import Priority, TicketKind

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from inspections.notices import Notice
-from inspections.org import Department, Origin, Site
+from foundation.notices import Notice
+from foundation.org import Department, Origin, Site
 from tickets.escalation import escalate, manager_after
 from tickets.models import Priority, TicketKind
 from tickets.services import open_ticket

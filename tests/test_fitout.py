@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from foundation.org import Location, Origin, Site
 from inspections.checklists import ChecklistTemplate, TemplateKind
 from inspections.fitout import (
     AcceptanceKind,
@@ -24,7 +25,6 @@ from inspections.fitout import (
     refund_deposit,
     signoffs,
 )
-from inspections.org import Location, Origin, Site
 from inspections.submission import SubmissionRefused, submit_inspection
 from tests.conftest import csrf_token, login, logout, post_form
 from tests.helpers import NOW, all_pass, jpeg_bytes, sha, submission, with_answer
@@ -238,7 +238,7 @@ def test_registering_a_fit_out(app, client, demo):
 
 
 def test_an_overdue_rectification_goes_to_the_department_head_then_the_manager_once(session, demo):
-    from inspections.notices import Notice
+    from foundation.notices import Notice
     from tickets.escalation import escalate
 
     failed = inspect(

@@ -6,8 +6,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from inspections.org import User
-from inspections.photos import Photo
+from foundation.org import User
+from foundation.photos import Photo
 from inspections.records import Inspection
 from tests.conftest import csrf_token, login, post_form
 from tests.helpers import jpeg_bytes
@@ -163,7 +163,7 @@ def test_a_refused_photo_is_named_next_to_its_item_and_the_answers_stay(app, cli
 def test_number_items_say_what_is_wrong(app, client, demo):
     login(client, "liuxia")
     with app.app_context():
-        from inspections.org import Location, LocationKind
+        from foundation.org import Location, LocationKind
         from tests.helpers import template
 
         tpl = template("入伙单元验收（收楼）").id

@@ -5,7 +5,7 @@ import io
 
 import sqlalchemy as sa
 
-from inspections.org import Location, Site, Tenant
+from foundation.org import Location, Site, Tenant
 from tests.conftest import login, logout, post_form
 from tests.helpers import jpeg_bytes
 from tickets.models import ServiceItem, Ticket

@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from inspections.base import Base
+from foundation.base import Base
 from webapp.extensions import db
 
 

@@ -144,7 +144,7 @@ def test_a_manager_defines_a_route_with_ordered_checkpoints(app, client, demo):
 
 
 def test_a_missed_round_is_told_once_to_the_security_supervisor(app, client, demo):
-    from inspections.notices import Notice
+    from foundation.notices import Notice
 
     runner = app.test_cli_runner()
     first = runner.invoke(args=["patrol", "notify"]).output
@@ -152,7 +152,7 @@ def test_a_missed_round_is_told_once_to_the_security_supervisor(app, client, dem
     with app.app_context():
         notices = db.session.scalars(sa.select(Notice)).all()
         people = {n.user_id for n in notices}
-        from inspections.org import User
+        from foundation.org import User
 
         supervisor = db.session.scalar(sa.select(User).where(User.username == "liqiang"))
     # Last night's first round is always over and nobody walked it in the demo.

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from inspections.photos import Photo, display_name, original_name, thumb_name
+from foundation.photos import Photo, display_name, original_name, thumb_name
 from tests.sync_client import get_token, put_photo
 from webapp import photo_store
 from webapp.extensions import db

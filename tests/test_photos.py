@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from inspections.photos import (
+from foundation.photos import (
     LocalPhotoStore,
     Photo,
     PhotoLimits,

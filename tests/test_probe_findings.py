@@ -10,8 +10,8 @@ import pypdfium2
 import sqlalchemy as sa
 from reportlab.lib.pagesizes import A4
 
+from foundation.org import Location, LocationKind, Site, User
 from inspections.fitout import FitoutProject
-from inspections.org import Location, LocationKind, Site, User
 from inspections.patrol import PatrolRoute
 from tests.conftest import csrf_token, login, post_form
 from tests.helpers import jpeg_bytes, sha

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from inspections.org import Device, User
-from inspections.sessions import WebSession
+from foundation.org import Device, User
+from foundation.sessions import WebSession
 from tests.conftest import csrf_token, login, logout, post_form
 from webapp.extensions import db
 

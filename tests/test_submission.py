@@ -3,10 +3,10 @@
 import pytest
 import sqlalchemy as sa
 
+from foundation.org import Origin
+from foundation.photos import Photo, PhotoHolder
 from inspections.checklists import Definition, current_version, publish_template_version
-from inspections.org import Origin
 from inspections.photo_reach import missing_photos
-from inspections.photos import Photo, PhotoHolder
 from inspections.records import Inspection
 from inspections.submission import SubmissionRefused, submit_inspection
 from tests.helpers import NOW, all_pass, area, restroom_template, submission, template, with_answer

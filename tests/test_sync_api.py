@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from inspections.org import Device
-from inspections.photos import Photo
+from foundation.org import Device
+from foundation.photos import Photo
 from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tests.helpers import jpeg_bytes, sha
@@ -82,7 +82,7 @@ def test_wrong_credentials_then_rate_limited(app, client, demo):
 
 
 def test_many_usernames_tried_from_one_address_are_rate_limited_there_only(app, client, demo):
-    from inspections.people import LOGIN_MAX_FAILURES_PER_ADDRESS
+    from foundation.people import LOGIN_MAX_FAILURES_PER_ADDRESS
 
     def token(username, password, address):
         return client.post(
@@ -123,7 +123,7 @@ def test_a_revoked_token_stops_at_once(client, demo):
 def test_a_disabled_persons_token_stops_at_once(app, client, demo):
     token = get_token(client, "chenmei")
     with app.app_context():
-        from inspections.org import User
+        from foundation.org import User
 
         db.session.scalar(sa.select(User).where(User.username == "chenmei")).active = False
         db.session.commit()

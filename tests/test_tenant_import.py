@@ -4,7 +4,7 @@ import io
 
 import sqlalchemy as sa
 
-from inspections.org import Location, LocationKind, Site, Tenant
+from foundation.org import Location, LocationKind, Site, Tenant
 from tests.conftest import login, logout, post_form
 from webapp.extensions import db
 

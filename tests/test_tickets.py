@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from inspections.org import Origin
+from foundation.org import Origin
 from tests.helpers import NOW
 from tickets.models import Ticket, TicketKind
 from tickets.services import assign_ticket, comment_on_ticket, open_ticket, transition_ticket

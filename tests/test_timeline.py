@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from inspections.org import Location, Origin, Site
+from foundation.org import Location, Origin, Site
 from inspections.submission import submit_inspection
 from tests.conftest import login, logout
 from tests.helpers import NOW, all_pass, area, restroom_template, submission, with_answer

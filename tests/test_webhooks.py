@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import sqlalchemy as sa
 
-from inspections.org import Origin, Site
+from foundation.org import Origin, Site
 from tests.conftest import login, logout, post_form
 from tests.helpers import NOW
 from tickets.models import Ticket

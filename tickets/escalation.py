@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspections.notices import notify
-from inspections.org import Department, Role, Site, User
+from foundation.notices import notify
+from foundation.org import Department, Site, User
+from foundation.roles import Role
 from tickets.models import Ticket, is_open_clause
 from tickets.states import TicketState
 

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inspections.base import Base, str_enum, utcnow
-from inspections.org import Department, Location, Site, Tenant, User
+from foundation.base import Base, str_enum, utcnow
+from foundation.org import Department, Location, Site, Tenant, User
 from tickets.states import OPEN_STATES, TicketState
 
 

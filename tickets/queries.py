@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, or_, select
 
-from inspections.org import User
+from foundation.org import User
 from tickets.models import Ticket
 from tickets.states import is_handler
 

@@ -12,8 +12,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inspections.org import Department, Location, Origin, Role, Site, User
-from inspections.photos import is_sha256
+from foundation.org import Department, Location, Origin, Site, User
+from foundation.photos import is_sha256
+from foundation.roles import Role
 from tickets import webhooks
 from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketCounter, TicketEvent, TicketKind, TicketPhoto
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, check_transition, is_handler

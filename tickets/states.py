@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 
-from inspections.org import TICKET_HANDLER_ROLES, User
+from foundation.org import User
+from foundation.roles import HANDLERS
 
 
 class TicketState(str, enum.Enum):
@@ -41,7 +42,7 @@ class TransitionRefused(Exception):
 
 
 def is_handler(user: User) -> bool:
-    return user.role in TICKET_HANDLER_ROLES
+    return user.role in HANDLERS
 
 
 def next_states(state: TicketState, user: User, assignee_id: int | None, kind: str = "") -> list[TicketState]:

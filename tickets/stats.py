@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
-from inspections.org import Department
+from foundation.org import Department
 from tickets.models import Ticket, TicketKind, is_open_clause
 from tickets.states import OPEN_STATES, TicketState
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import JSON, ForeignKey, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from inspections.base import Base, utcnow
+from foundation.base import Base, utcnow
 
 log = logging.getLogger(__name__)
 

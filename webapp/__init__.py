@@ -38,7 +38,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         BABEL_DEFAULT_LOCALE="zh",
         WTF_CSRF_TIME_LIMIT=None,  # a shift is long; the token lives as long as the session
         # The cookie outlives an app restart; the server's session record decides how long it
-        # is good for (inspections/sessions.py: a shift, or 30 days on a person's own phone).
+        # is good for (foundation/sessions.py: a shift, or 30 days on a person's own phone).
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
     )
     logging.basicConfig(level=app.config["LOG_LEVEL"])
@@ -123,8 +123,8 @@ def _load_user(user_id: str):
     """The person of this request's session, while the server still holds the session live."""
     from flask import g, session
 
-    from inspections.base import utcnow
-    from inspections.sessions import live_session
+    from foundation.base import utcnow
+    from foundation.sessions import live_session
 
     web = live_session(db.session, session.get("sid"), int(user_id), utcnow())
     if web is None:

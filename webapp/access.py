@@ -10,13 +10,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select
 
 import tickets.queries
-from inspections.org import OFFICE_ROLES, Role, Site, User
+from foundation.org import Site, User
+from foundation.roles import Role
 from tickets.models import Ticket
 from webapp.extensions import db
-
-EVERYONE = frozenset(Role)
-HANDLERS = frozenset({Role.SUPERVISOR, Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})
-OFFICE = OFFICE_ROLES
 
 
 def roles_required(roles: frozenset[Role], *, supervisor_of: str | None = None) -> Callable:

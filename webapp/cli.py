@@ -8,13 +8,14 @@ import click
 from flask import Blueprint, current_app
 from sqlalchemy import select, text
 
-from inspections.base import utcnow
+from demo.history import generate_history, has_history
+from demo.world import DEMO_PASSWORD, clear_all, is_loaded, load_demo
+from foundation.base import utcnow
+from foundation.org import Department, Site, User
+from foundation.people import PersonRefused, create_user, reset_password
+from foundation.roles import Role
 from inspections.cleaning import schedule_tasks
-from inspections.demo import DEMO_PASSWORD, clear_all, is_loaded, load_demo
-from inspections.history import generate_history, has_history
-from inspections.org import Department, Role, Site, User
 from inspections.patrol_board import raise_missed_round_notices
-from inspections.people import PersonRefused, create_user, reset_password
 from inspections.today import local_day
 from tickets.escalation import escalate
 from tickets.webhooks import deliver_due

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from inspections.base import Base
+from foundation.base import Base
 from sync.changes import CHANGE_LOCK_KEY
 
 db = SQLAlchemy(model_class=Base)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_babel import format_timedelta
 
-from inspections.text import visible
+from foundation.text import visible
 
 
 def localtime(value: datetime | None, site=None, fmt: str = "%m-%d %H:%M") -> str:

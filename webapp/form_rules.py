@@ -1,6 +1,6 @@
 """The rules every HTML form keeps: each form of the app derives from ``Form`` (posted, with
 CSRF) or ``QueryForm`` (a GET filter), so no text field can carry a control character to the
-database (``inspections.text``), a field marked ``Name()`` refuses invisible characters too, and
+database (``foundation.text``), a field marked ``Name()`` refuses invisible characters too, and
 no date field takes a date outside ten years either side of today (a typo like 0001-01-01)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from wtforms import DateField, PasswordField, StringField, TextAreaField
 from wtforms import Form as WTForm
 from wtforms.validators import ValidationError
 
-from inspections.text import TextRefused, check_name, check_text
+from foundation.text import TextRefused, check_name, check_text
 
 TEXT_ERRORS = {
     "control_character": _l("Remove the control characters: they cannot be saved."),
@@ -24,7 +24,7 @@ TEXT_ERRORS = {
 
 
 class Name:
-    """A field that names someone or something: refuses invisible characters (see inspections.text)."""
+    """A field that names someone or something: refuses invisible characters (see foundation.text)."""
 
     def __call__(self, form, field) -> None:
         _check(check_name, field.data)

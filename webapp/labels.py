@@ -8,8 +8,8 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from foundation.roles import Role
 from inspections.checklists import Item
-from inspections.org import Role
 
 ROLE_LABELS = {
     Role.GUARD: _l("Security guard"),

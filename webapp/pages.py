@@ -7,7 +7,7 @@ import hashlib
 from flask import Flask, current_app, g, make_response, redirect, render_template, request
 from flask_login import current_user
 
-from inspections.sessions import session_tag
+from foundation.sessions import session_tag
 
 
 def is_htmx() -> bool:
@@ -22,7 +22,7 @@ def render(template_name: str, status: int = 200, **context):
 
 
 def web_session_tag() -> str:
-    """The public name of this request's web session (pages carry it; see inspections/sessions)."""
+    """The public name of this request's web session (pages carry it; see foundation/sessions)."""
     return session_tag(g.web_session) if "web_session" in g else ""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from inspections.photos import LocalPhotoStore, PhotoLimits, PhotoStore
+from foundation.photos import LocalPhotoStore, PhotoLimits, PhotoStore
 
 
 def init_app(app: Flask) -> None:

@@ -17,8 +17,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from foundation.photos import display_name
 from inspections.checklists import Item
-from inspections.photos import display_name
 from inspections.records import Inspection
 from tickets.models import Ticket
 from webapp import photo_store

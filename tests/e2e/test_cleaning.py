@@ -6,8 +6,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from foundation.org import User
 from inspections.cleaning import assign_area
-from inspections.org import User
 from tests.e2e.conftest import (
     _context,
     fill_restroom_check,

@@ -6,7 +6,7 @@ import time
 
 import sqlalchemy as sa
 
-from inspections.org import Department, Location, LocationKind, Site
+from foundation.org import Department, Location, LocationKind, Site
 from tests.e2e.conftest import _context, log_in, screenshot, wait_until_offline_ready
 from tickets.models import Ticket
 from tickets.states import OPEN_STATES

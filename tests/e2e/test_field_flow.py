@@ -54,7 +54,7 @@ def test_cleaner_fails_an_item_with_a_photo_and_the_supervisor_sees_the_rework(a
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == 1
         ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == number))
         assert ticket.kind == "rework" and len(ticket.photos) == 1
-        from inspections.photos import Photo
+        from foundation.photos import Photo
 
         stored = db.session.get(Photo, ticket.photos[0].photo_sha256)
         assert max(stored.width, stored.height) <= 1600 and stored.byte_size < 400_000  # downscaled on the phone

@@ -56,7 +56,7 @@ def test_a_check_filled_offline_survives_reload_and_a_new_tab_then_sends_once(
     with app.app_context():
         ticket = db.session.scalar(sa.select(Ticket).where(Ticket.kind == "rework"))
         assert len(ticket.photos) == 1
-        from inspections.photos import Photo
+        from foundation.photos import Photo
 
         assert db.session.get(Photo, ticket.photos[0].photo_sha256) is not None  # the photo followed
 

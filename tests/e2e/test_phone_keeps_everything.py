@@ -4,8 +4,8 @@ each runnable alone."""
 
 import sqlalchemy as sa
 
-from inspections.org import Device, User
-from inspections.photos import PhotoHolder
+from foundation.org import Device, User
+from foundation.photos import PhotoHolder
 from inspections.records import Inspection
 from tests.e2e.conftest import (
     CHROMIUM,

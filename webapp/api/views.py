@@ -10,11 +10,11 @@ from functools import wraps
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from inspections.base import utcnow
-from inspections.org import Role
-from inspections.people import authenticate, login_wait
+from foundation.base import utcnow
+from foundation.people import authenticate, login_wait
+from foundation.photos import PhotoRefused, is_sha256
+from foundation.roles import Role
 from inspections.photo_reach import photos_arrived, photos_within_reach
-from inspections.photos import PhotoRefused, is_sha256
 from sync.entities import pull
 from sync.openapi import CURSOR_PATTERN, CURSOR_PREFIX, openapi_document
 from sync.push import apply_push

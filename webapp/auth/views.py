@@ -9,9 +9,9 @@ from flask import Blueprint, g, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from inspections.base import utcnow
-from inspections.people import authenticate, login_wait
-from inspections.sessions import end_session, start_session
+from foundation.base import utcnow
+from foundation.people import authenticate, login_wait
+from foundation.sessions import end_session, start_session
 from sync.tokens import revoke_device
 from webapp.auth.forms import LanguageForm, LoginForm
 from webapp.extensions import db

@@ -12,8 +12,8 @@ from openpyxl.styles import Font
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 
+from foundation.org import Location, Site, User
 from inspections.cleaning_scores import CheckKind, MonthSheet
-from inspections.org import Location, Site, User
 from webapp.printouts import Sheet
 
 Cell = str | float | int | None

@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from inspections.base import utcnow
+from foundation.base import utcnow
+from foundation.org import Location, Site, User
+from foundation.roles import HANDLERS, OFFICE, PLANNERS, SCORE_SHEET_READERS, Role
 from inspections.cleaning import (
     PeriodicTask,
     assign_area,
@@ -23,7 +25,6 @@ from inspections.cleaning import (
     sheet_for,
     task_statuses,
 )
-from inspections.org import Location, Role, Site, User
 from inspections.today import local_day
 from webapp.access import require_site, roles_required, visible_sites
 from webapp.choices import choices
@@ -35,14 +36,10 @@ from webapp.form_rules import date_in_url
 from webapp.pages import render, see_other, writes_on_get
 
 bp = Blueprint("cleaning", __name__, url_prefix="/cleaning")
-CHECKERS = frozenset({Role.SUPERVISOR, Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})
-SHEET_READERS = CHECKERS | {Role.CLEANER}  # the sheet is posted for everyone it scores
-PLANNERS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
-RULE_SETTERS = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 @bp.route("")
-@roles_required(CHECKERS, supervisor_of="cleaning")
+@roles_required(HANDLERS, supervisor_of="cleaning")
 @writes_on_get
 def index():
     """A day per site (today unless ``?day=``): every area's checks against their targets, latest
@@ -96,7 +93,7 @@ def _sheet(site: Site):
 
 
 @bp.route("/scores")
-@roles_required(SHEET_READERS, supervisor_of="cleaning")
+@roles_required(SCORE_SHEET_READERS, supervisor_of="cleaning")
 def scores():
     """The month's points per cleaner and figures per area, with the rule that made them."""
     site = _site()
@@ -113,7 +110,7 @@ def scores():
 
 
 @bp.route("/scores.xlsx")
-@roles_required(SHEET_READERS, supervisor_of="cleaning")
+@roles_required(SCORE_SHEET_READERS, supervisor_of="cleaning")
 def scores_xlsx():
     """The same sheet as a spreadsheet."""
     site = _site()
@@ -124,7 +121,7 @@ def scores_xlsx():
 
 
 @bp.route("/scores.pdf")
-@roles_required(SHEET_READERS, supervisor_of="cleaning")
+@roles_required(SCORE_SHEET_READERS, supervisor_of="cleaning")
 def scores_pdf():
     """The same sheet to print."""
     site = _site()
@@ -172,7 +169,7 @@ def _setup(site: Site, forms=None, status: int = 200):
         rule_form=rule_form,
         duty_form=duty_form,
         task_form=task_form,
-        may_set_rule=current_user.role in RULE_SETTERS,
+        may_set_rule=current_user.role in OFFICE,
     )
 
 
@@ -184,7 +181,7 @@ def setup():
 
 
 @bp.route("/rule", methods=["POST"])
-@roles_required(RULE_SETTERS)
+@roles_required(OFFICE)
 def set_rule():
     """Change the site's scoring rule; the sheet shows the new rule at once."""
     site = _site()

@@ -15,10 +15,11 @@ from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from inspections.base import utcnow
+from foundation.base import utcnow
+from foundation.org import Department, Location, Site, User
+from foundation.roles import DESK
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
 from inspections.coverage import coverage, inspection_weeks
-from inspections.org import Department, Location, Role, Site, User
 from inspections.photo_reach import inspections_awaiting_photos
 from inspections.records import Inspection
 from tickets.models import Ticket, TicketKind, is_open_clause
@@ -43,7 +44,6 @@ from webapp.labels import (
 from webapp.pages import render
 
 bp = Blueprint("console", __name__, url_prefix="/console")
-CONSOLE = frozenset({Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})  # the department's office
 PAGE = 50
 WEEKS = 8
 
@@ -68,7 +68,7 @@ def _chosen_sites(form) -> list[Site]:
 
 
 @bp.route("")
-@roles_required(CONSOLE)
+@roles_required(DESK)
 def dashboard():
     """Open and overdue tickets by department, today's coverage per site, the last weeks."""
     site_arg = request.args.get("site", "")
@@ -201,7 +201,7 @@ def _between(column, form, sites: list[Site]) -> list:
 
 
 @bp.route("/tickets")
-@roles_required(CONSOLE)
+@roles_required(DESK)
 def tickets():
     form, sites = _ticket_filters()
     if not form.validate():
@@ -246,7 +246,7 @@ TICKET_COLUMNS = (
 
 
 @bp.route("/tickets.<any(csv, xlsx):fmt>")
-@roles_required(CONSOLE)
+@roles_required(DESK)
 def tickets_export(fmt: str):
     """The list as filtered, every row of it (not one page), as CSV or XLSX."""
     form, sites = _ticket_filters()
@@ -335,7 +335,7 @@ def _inspection_query(form: InspectionFilters, sites: list[Site]) -> Select:
 
 
 @bp.route("/inspections")
-@roles_required(CONSOLE)
+@roles_required(DESK)
 def inspections():
     form, sites = _inspection_filters()
     if not form.validate():
@@ -366,7 +366,7 @@ INSPECTION_COLUMNS = (
 
 
 @bp.route("/inspections.<any(csv, xlsx):fmt>")
-@roles_required(CONSOLE)
+@roles_required(DESK)
 def inspections_export(fmt: str):
     form, sites = _inspection_filters()
     if not form.validate():

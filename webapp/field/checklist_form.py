@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from foundation.photos import PhotoRefused, is_sha256
 from inspections.checklists import Definition, Item
-from inspections.photos import PhotoRefused, is_sha256
 from inspections.submission import AnswerIn
 
 

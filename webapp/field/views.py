@@ -10,12 +10,13 @@ from flask_login import current_user
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from inspections.base import utcnow
+from foundation.base import utcnow
+from foundation.notices import Notice, unread
+from foundation.org import Location, Origin
+from foundation.roles import CLEANING, EVERYONE, FITOUT_INSPECTORS, HANDLERS, Role
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.cleaning import schedule_tasks
 from inspections.fitout import UNDER_WAY, projects_of
-from inspections.notices import Notice, unread
-from inspections.org import Location, Origin, Role
 from inspections.patrol import PatrolRoute
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.photo_reach import missing_photos
@@ -36,17 +37,15 @@ from inspections.today import (
 )
 from tickets.escalation import escalate
 from tickets.models import Ticket
-from webapp.access import EVERYONE, HANDLERS, require_site, roles_required, visible_sites, visible_tickets
+from webapp.access import require_site, roles_required, visible_sites, visible_tickets
 from webapp.downloads import download
 from webapp.extensions import db
 from webapp.field.checklist_form import answers_by_item, answers_from_form
-from webapp.fitout.views import SUPERVISING
 from webapp.pages import fresh_in_page, offline_page, render, see_other, writes_on_get
 from webapp.photos import service as photo_service
 from webapp.printouts import inspection_pdf
 
 bp = Blueprint("field", __name__)
-CLEANING_ROLES = frozenset({Role.CLEANER, Role.SUPERVISOR, Role.MANAGER})
 
 
 @bp.route("/")
@@ -67,7 +66,7 @@ def today():
     for site in visible_sites(current_user):
         templates = startable_templates(db.session, current_user, site)
         day = local_day(site, now)
-        if current_user.role in CLEANING_ROLES:
+        if current_user.role in CLEANING:
             schedule_tasks(db.session, site, day)  # idempotent: this month's periodic tasks that have begun
         sites.append(
             {
@@ -124,7 +123,7 @@ def _offline_urls(sites: list[dict], my_tickets: list[Ticket]) -> list[str]:
             urls += [url_for("field.checklist", template_id=template.id, location=loc.id) for loc in locations]
         urls += [url_for("patrol.walk", route_id=route.id) for route in entry["routes"]]
     urls += [url_for("tickets.show", number=t.number) for t in my_tickets]
-    if current_user.role in SUPERVISING:  # the projects under way, to inspect and sign on site
+    if current_user.role in FITOUT_INSPECTORS:  # the projects under way, to inspect and sign on site
         urls.append(url_for("fitout.index"))
         urls += [
             url_for("fitout.show", project_id=p.id)

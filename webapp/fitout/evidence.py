@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from foundation.photos import Photo, display_name, stamp
 from inspections.fitout import FitoutProject
-from inspections.photos import Photo, display_name, stamp
 from tickets.models import Ticket
 from webapp import photo_store
 from webapp.fonts import cjk_font_path

@@ -10,7 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from inspections.base import utcnow
+from foundation.base import utcnow
+from foundation.org import Location, LocationKind, Tenant
+from foundation.photos import display_name
+from foundation.roles import DESK, EVERYONE, FITOUT_INSPECTORS, OFFICE, Role
 from inspections.checklists import ChecklistTemplate, TemplateKind
 from inspections.fitout import (
     MANUAL_STEPS,
@@ -28,13 +31,11 @@ from inspections.fitout import (
     signoffs,
     violations,
 )
-from inspections.org import Location, LocationKind, Role, Tenant
-from inspections.photos import display_name
 from inspections.today import local_day
 from tickets.models import Ticket
 from tickets.services import get_ticket_by_number
 from webapp import photo_store
-from webapp.access import EVERYONE, may_see_ticket, require_site, roles_required, visible_site_ids
+from webapp.access import may_see_ticket, require_site, roles_required, visible_site_ids
 from webapp.choices import choices
 from webapp.downloads import download
 from webapp.extensions import db
@@ -45,9 +46,6 @@ from webapp.photos.views import may_view
 
 bp = Blueprint("fitout", __name__, url_prefix="/fitout")
 # The three departments that supervise a fit-out, and the office.
-SUPERVISING = frozenset({Role.GUARD, Role.SUPERVISOR, Role.ENGINEER, Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})
-REGISTRARS = frozenset({Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})  # 客服部受理申请
-OFFICE = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def cents(amount: Decimal) -> int:
@@ -55,14 +53,14 @@ def cents(amount: Decimal) -> int:
 
 
 @bp.route("")
-@roles_required(SUPERVISING)
+@roles_required(FITOUT_INSPECTORS)
 @offline_page
 def index():
     """Fit-out projects at the person's sites, those under way first."""
     return render(
         "fitout/index.html",
         projects=projects_of(db.session, visible_site_ids(current_user)),
-        may_register=current_user.role in REGISTRARS,
+        may_register=current_user.role in DESK,
     )
 
 
@@ -70,7 +68,11 @@ def _project_form(formdata=None) -> ProjectForm:
     form = ProjectForm(formdata=formdata)
     units = db.session.scalars(
         select(Location)
-        .where(Location.kind == LocationKind.UNIT, Location.site_id.in_(visible_site_ids(current_user)))
+        .where(
+            Location.kind == LocationKind.UNIT,
+            Location.site_id.in_(visible_site_ids(current_user)),
+            Location.archived_at.is_(None),
+        )
         .order_by(Location.site_id, Location.name)
     )
     form.unit_id.choices = choices((u.id, f"{u.site.name} · {u.full_name}") for u in units)
@@ -78,7 +80,7 @@ def _project_form(formdata=None) -> ProjectForm:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(REGISTRARS)
+@roles_required(DESK)
 def new():
     """Register a fit-out application (《二次装修申请表》) with its deposit."""
     form = _project_form(request.form if request.method == "POST" else None)
@@ -131,7 +133,7 @@ def _penalty_form(project: FitoutProject, formdata=None) -> PenaltyForm:
 
 
 @bp.route("/<int:project_id>")
-@roles_required(SUPERVISING)
+@roles_required(FITOUT_INSPECTORS)
 @offline_page
 def show(
     project_id: int, penalty_form: PenaltyForm | None = None, permit_form: PermitForm | None = None, status: int = 200
@@ -156,13 +158,13 @@ def show(
         next_step=MANUAL_STEPS.get(project.state),
         penalty_form=penalty_form or _penalty_form(project),
         permit_form=permit_form or PermitForm(),
-        may_run=current_user.role in REGISTRARS,
+        may_run=current_user.role in DESK,
         may_refund=current_user.role in OFFICE,
     )
 
 
 @bp.route("/<int:project_id>/advance", methods=["POST"])
-@roles_required(REGISTRARS)
+@roles_required(DESK)
 def advance_project(project_id: int):
     """Approve the application, then start the works."""
     project = _project(project_id)
@@ -175,7 +177,7 @@ def advance_project(project_id: int):
 
 
 @bp.route("/<int:project_id>/penalty", methods=["POST"])
-@roles_required(REGISTRARS)
+@roles_required(DESK)
 def penalty(project_id: int):
     """Dock the deposit for a violation or damage; a line on the ledger."""
     project = _project(project_id)
@@ -227,7 +229,7 @@ def refund(project_id: int):
 
 
 @bp.route("/<int:project_id>/permits", methods=["POST"])
-@roles_required(SUPERVISING - {Role.ENGINEER, Role.GUARD}, supervisor_of="security")  # 保安部办理动火证
+@roles_required(FITOUT_INSPECTORS - {Role.ENGINEER, Role.GUARD}, supervisor_of="security")  # 保安部办理动火证
 def add_permit(project_id: int):
     """Record a hot-work permit (动火证) and its dates."""
     project = _project(project_id)
@@ -255,7 +257,7 @@ def _violation(project: FitoutProject, number: str) -> Ticket:
 
 
 @bp.route("/<int:project_id>/notices/<number>.pdf")
-@roles_required(SUPERVISING)
+@roles_required(FITOUT_INSPECTORS)
 def notice(project_id: int, number: str):
     """The rectification notice to hand to the contractor."""
     project = _project(project_id)

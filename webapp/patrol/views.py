@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from inspections.base import utcnow
+from foundation.base import utcnow
+from foundation.org import Location, LocationKind, User
+from foundation.roles import PATROL, PLANNERS, Role
 from inspections.checklists import ChecklistTemplate
-from inspections.org import Location, LocationKind, Role, User
 from inspections.patrol import PatrolRoute, add_checkpoint, create_route, move_checkpoint, rotate_checkpoint_code
 from inspections.patrol_board import current_night, guard_week, route_night, site_night
 from inspections.rounds import RoundStatus, Schedule
@@ -26,8 +27,6 @@ from webapp.patrol.codes import qr_svg
 from webapp.patrol.forms import CheckpointForm, RouteForm
 
 bp = Blueprint("patrol", __name__, url_prefix="/patrol")
-SUPERVISORS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
-WALKERS = frozenset({Role.GUARD, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 
 
 def _day(site) -> date:
@@ -37,7 +36,7 @@ def _day(site) -> date:
 
 
 @bp.route("")
-@roles_required(SUPERVISORS, supervisor_of="security")
+@roles_required(PLANNERS, supervisor_of="security")
 def board():
     """Tonight's rounds per site on a timeline: missed and late checkpoints stand out."""
     now = utcnow()
@@ -56,7 +55,7 @@ def board():
 
 
 @bp.route("/routes/<int:route_id>/walk")
-@roles_required(WALKERS, supervisor_of="security")
+@roles_required(PATROL, supervisor_of="security")
 @offline_page
 def walk(route_id: int):
     """The guard's route on the phone: what is done, what is next, and the code to type or scan."""
@@ -88,7 +87,7 @@ def walk(route_id: int):
 
 
 @bp.route("/routes/<int:route_id>/codes")
-@roles_required(SUPERVISORS, supervisor_of="security")
+@roles_required(PLANNERS, supervisor_of="security")
 def codes(route_id: int):
     """Every checkpoint's QR code with its name and place, to print and stick on the wall."""
     route = _route(route_id)
@@ -96,7 +95,7 @@ def codes(route_id: int):
 
 
 @bp.route("/routes/<int:route_id>/codes.pdf")
-@roles_required(SUPERVISORS, supervisor_of="security")
+@roles_required(PLANNERS, supervisor_of="security")
 def codes_pdf(route_id: int):
     """The same codes as a PDF, four to an A4 page."""
     route = _route(route_id)
@@ -104,7 +103,7 @@ def codes_pdf(route_id: int):
 
 
 @bp.route("/routes/<int:route_id>/checkpoints/<int:location_id>/rotate", methods=["POST"])
-@roles_required(SUPERVISORS, supervisor_of="security")
+@roles_required(PLANNERS, supervisor_of="security")
 def rotate(route_id: int, location_id: int):
     """Print a lost label again with a new code; the old code stops working."""
     route = _route(route_id)
@@ -122,7 +121,7 @@ def _route(route_id: int) -> PatrolRoute:
 
 
 @bp.route("/routes", methods=["GET", "POST"])
-@roles_required(SUPERVISORS, supervisor_of="security")
+@roles_required(PLANNERS, supervisor_of="security")
 def routes():
     """The routes of the person's sites, and a form to add one."""
     form = RouteForm()
@@ -143,7 +142,7 @@ def routes():
 
 
 @bp.route("/routes/<int:route_id>", methods=["GET", "POST"])
-@roles_required(SUPERVISORS, supervisor_of="security")
+@roles_required(PLANNERS, supervisor_of="security")
 def edit(route_id: int):
     """A route's schedule and its checkpoints in walking order."""
     route = _route(route_id)
@@ -151,7 +150,7 @@ def edit(route_id: int):
     checkpoint_form = CheckpointForm(prefix="cp")
     floors = db.session.scalars(
         select(Location)
-        .where(Location.site_id == route.site_id, Location.kind == LocationKind.FLOOR)
+        .where(Location.site_id == route.site_id, Location.kind == LocationKind.FLOOR, Location.archived_at.is_(None))
         .order_by(Location.id)
     ).all()
     checkpoint_form.floor_id.choices = choices([(0, "—")] + [(f.id, f.name) for f in floors])
@@ -187,7 +186,7 @@ def edit(route_id: int):
 
 
 @bp.route("/guards/<int:user_id>")
-@roles_required(SUPERVISORS, supervisor_of="security")
+@roles_required(PLANNERS, supervisor_of="security")
 def guard(user_id: int):
     """A guard's week: every round of their routes, and which of its scans were theirs."""
     person = db.session.get(User, user_id) or abort(404)

@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from inspections.base import utcnow
-from inspections.org import Department, Device, Role, Site, User, user_site
-from inspections.people import PersonRefused, create_user, may_manage, reset_password, set_active
-from inspections.tenant_import import COLUMNS, Problem, apply, decode, parse
+from foundation.base import utcnow
+from foundation.org import Department, Device, Site, User, user_site
+from foundation.people import PersonRefused, create_user, may_manage, reset_password, set_active
+from foundation.roles import OFFICE, Role
+from foundation.tenant_import import COLUMNS, Problem, apply, decode, parse
 from sync.tokens import revoke_device
-from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
+from webapp.access import roles_required, visible_site_ids, visible_sites
 from webapp.choices import choices
 from webapp.extensions import db
 from webapp.form_rules import TEXT_ERRORS, Form

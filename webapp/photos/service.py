@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from inspections.org import User
-from inspections.photos import Photo, ingest_photo
+from foundation.org import User
+from foundation.photos import Photo, ingest_photo
 from webapp import photo_store
 from webapp.extensions import db
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort
 from flask_login import current_user
 
+from foundation.photos import Photo, display_name, is_sha256, original_name, thumb_name
+from foundation.roles import EVERYONE, OFFICE
 from inspections.photo_reach import photos_within_reach
-from inspections.photos import Photo, display_name, is_sha256, original_name, thumb_name
 from webapp import photo_store
-from webapp.access import EVERYONE, OFFICE, roles_required
+from webapp.access import roles_required
 from webapp.extensions import db
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")

@@ -10,10 +10,11 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from inspections.base import utcnow
-from inspections.sessions import session_tag
+from foundation.base import utcnow
+from foundation.roles import EVERYONE
+from foundation.sessions import session_tag
 from sync.tokens import device_for_token, issue_device_token
-from webapp.access import EVERYONE, roles_required, visible_site_ids
+from webapp.access import roles_required, visible_site_ids
 from webapp.config import ROOT
 from webapp.extensions import db
 from webapp.pages import render

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from inspections.photos import is_sha256
+from foundation.photos import is_sha256
 from tickets.states import TicketState
 from webapp.choices import choices
 from webapp.form_rules import Form, Name

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from inspections.base import utcnow
-from inspections.org import Department, Location, LocationKind, Origin, Role, Site, Tenant, User, user_site
-from inspections.photos import PhotoRefused
+from foundation.base import utcnow
+from foundation.org import Department, Location, LocationKind, Origin, Site, Tenant, User, user_site
+from foundation.photos import PhotoRefused
+from foundation.roles import DESK, EVERYONE, HANDLERS, OFFICE, Role
 from inspections.timeline import STREAMS
 from inspections.timeline import timeline as place_timeline
 from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketKind
@@ -28,17 +29,7 @@ from tickets.services import (
     transition_ticket,
 )
 from tickets.states import OPEN_STATES, TicketState, TransitionRefused, is_handler, next_states
-from webapp.access import (
-    EVERYONE,
-    HANDLERS,
-    OFFICE,
-    may_see_ticket,
-    require_site,
-    roles_required,
-    visible_site_ids,
-    visible_sites,
-    visible_tickets,
-)
+from webapp.access import may_see_ticket, require_site, roles_required, visible_site_ids, visible_sites, visible_tickets
 from webapp.choices import choices
 from webapp.downloads import download
 from webapp.extensions import db
@@ -52,7 +43,6 @@ from webapp.printouts import ticket_pdf
 from webapp.tickets.forms import AssignForm, CallbackForm, CommentForm, IntakeForm, TransitionForm
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
-DESK = frozenset({Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})  # who takes calls from customers
 
 
 @bp.route("")
@@ -94,7 +84,11 @@ def _intake_form(formdata=None) -> IntakeForm:
     site_ids = visible_site_ids(current_user)
     places = db.session.scalars(
         select(Location)
-        .where(Location.site_id.in_(site_ids), Location.kind.in_([LocationKind.UNIT, LocationKind.AREA]))
+        .where(
+            Location.site_id.in_(site_ids),
+            Location.kind.in_([LocationKind.UNIT, LocationKind.AREA]),
+            Location.archived_at.is_(None),
+        )
         .order_by(Location.site_id, Location.kind.desc(), Location.id)
     )
     form.location_id.choices = choices((p.id, f"{p.site.name} · {p.full_name}") for p in places)

@@ -10,8 +10,9 @@ from sqlalchemy import or_, select
 from wtforms import SelectField, StringField, URLField
 from wtforms.validators import URL, DataRequired, Length
 
+from foundation.roles import OFFICE
 from tickets.webhooks import Webhook, forget_subscriptions, recent_deliveries
-from webapp.access import OFFICE, roles_required, visible_site_ids, visible_sites
+from webapp.access import roles_required, visible_site_ids, visible_sites
 from webapp.choices import choices
 from webapp.extensions import db
 from webapp.form_rules import Form

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspections.org import Location, LocationKind, Site, Tenant
-from inspections.text import TextRefused, check_name
+from foundation.org import Location, LocationKind, Site, Tenant
+from foundation.text import TextRefused, check_name
 
 COLUMNS = ["site", "floor", "unit", "tenant", "contact_name", "contact_phone", "moved_in_on"]
 MAX_ROWS = 5000

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, select, update
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
-from inspections.base import Base, new_uuid
-from inspections.org import Device, User
+from foundation.base import Base, new_uuid
+from foundation.org import Device, User
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from foundation.org import Department, Location, LocationKind, Site, user_site
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
 from inspections.cleaning_scores import CheckKind
-from inspections.org import Department, Location, LocationKind, Site, user_site
 from inspections.records import Inspection
 from tickets.models import Priority, Ticket, TicketEvent, TicketKind
 from tickets.services import DEFAULT_DEPARTMENT

@@ -23,8 +23,8 @@ from pydantic import Field
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from inspections.base import Base, utcnow
-from inspections.org import User
+from foundation.base import Base, utcnow
+from foundation.org import User
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 DISPLAY_LONGEST_SIDE = 1600

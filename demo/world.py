@@ -8,13 +8,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from inspections.base import Base
+from foundation.base import Base
+from foundation.org import Department, Location, LocationKind, Origin, Site, Tenant, User
+from foundation.people import create_user
+from foundation.places import checkpoint_code
+from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate, publish_template_version
 from inspections.cleaning import PeriodicTask, assign_area, schedule_tasks
 from inspections.fitout import FitoutState, HotWorkPermit, advance, open_project
-from inspections.org import Department, Location, LocationKind, Origin, Role, Site, Tenant, User
-from inspections.patrol import PatrolRoute, RouteCheckpoint, checkpoint_code
-from inspections.people import create_user
+from inspections.patrol import PatrolRoute, RouteCheckpoint
 from inspections.records import Assignment
 from inspections.standards import STANDARD_TEMPLATES, definition_of
 from inspections.today import local_day

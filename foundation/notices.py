@@ -9,8 +9,8 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from inspections.base import Base
-from inspections.org import User
+from foundation.base import Base
+from foundation.org import User
 
 log = logging.getLogger(__name__)
 

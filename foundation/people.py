@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from inspections.base import utcnow
-from inspections.org import Department, LoginFailure, Role, Site, User
-from inspections.sessions import end_everything
-from inspections.text import TextRefused, check_name
+from foundation.base import utcnow
+from foundation.org import Department, LoginFailure, Site, User
+from foundation.roles import Role
+from foundation.sessions import end_everything
+from foundation.text import TextRefused, check_name
 
 log = logging.getLogger(__name__)
 

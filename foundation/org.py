@@ -11,30 +11,15 @@ from sqlalchemy import BigInteger, Column, ForeignKey, String, Table, Text, Uniq
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from inspections.base import Base, new_uuid, str_enum, utcnow
-
-
-class Role(str, enum.Enum):
-    GUARD = "guard"
-    CLEANER = "cleaner"
-    SUPERVISOR = "supervisor"
-    ENGINEER = "engineer"
-    CUSTOMER_SERVICE = "customer_service"
-    MANAGER = "manager"
-    ADMIN = "admin"
-
-
-# Roles that run the department from a desk; everyone else is field staff.
-OFFICE_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
-# Roles that may move tickets along and assign them to others.
-TICKET_HANDLER_ROLES = frozenset({Role.SUPERVISOR, Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})
-
+from foundation.base import Base, new_uuid, str_enum, utcnow
+from foundation.roles import Role
 
 # werkzeug's scrypt: memory-hard, the modern default. Tests swap in a cheap method for speed.
 PASSWORD_METHOD = "scrypt"
 
 
 class LocationKind(str, enum.Enum):
+    BUILDING = "building"
     FLOOR = "floor"
     AREA = "area"
     UNIT = "unit"
@@ -69,7 +54,8 @@ class Department(Base):
 
 
 class Location(Base):
-    """A place on a site: a floor, an area (restroom, lift hall), a unit or a patrol checkpoint."""
+    """A place on a site: a building, a floor, an area (restroom, lift hall), a unit or a patrol
+    checkpoint (``foundation.places`` keeps the tree)."""
 
     __tablename__ = "location"
 
@@ -82,6 +68,8 @@ class Location(Base):
     area_type: Mapped[str | None] = mapped_column(String(32))
     # For checkpoints: the random code printed under the QR; never derived from the name.
     qr_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Archived, never deleted (records cite it): gone from phones and pickers, kept in history.
+    archived_at: Mapped[datetime | None] = mapped_column()
 
     site: Mapped[Site] = relationship(back_populates="locations")
     parent: Mapped[Location | None] = relationship(remote_side=[id])

@@ -1,0 +1,81 @@
+"""Reading and writing the spreadsheets people keep: XLSX, or CSV in UTF-8 (with or without
+Excel's byte-order mark) or GB18030, which Chinese Excel writes. Every import reads through here,
+so every import names a bad row by the line number the spreadsheet shows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable
+
+from openpyxl import Workbook, load_workbook
+
+MAX_BYTES = 5_000_000
+
+
+class SheetRefused(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # not_a_sheet, encoding, too_large, empty
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
+
+
+def read_sheet(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header row and every later row that has something in it, each with its line number."""
+    if len(data) > MAX_BYTES:
+        raise SheetRefused("too_large", f"more than {MAX_BYTES} bytes")
+    if filename.lower().endswith(".xlsx"):
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+            raise SheetRefused("not_a_sheet", str(error)) from None
+        rows = [[_cell(value) for value in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        book.close()
+    else:
+        try:
+            text = decode(data)
+        except UnicodeDecodeError:
+            raise SheetRefused("encoding", "neither UTF-8 nor GB18030") from None
+        rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise SheetRefused("empty", "no header row")
+    header = [cell.strip() for cell in rows[0]]
+    body = [
+        (line, [cell.strip() for cell in row])
+        for line, row in enumerate(rows[1:], start=2)
+        if any(c.strip() for c in row)
+    ]
+    return header, body
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel keeps 3 as 3.0
+    return str(value)
+
+
+def write_sheet(fmt: str, header: list[str], rows: Iterable[list[str]]) -> bytes:
+    """The rows as XLSX, or as CSV in UTF-8 with a byte-order mark (Excel then reads Chinese)."""
+    if fmt == "xlsx":
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet()
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")
