@@ -36,3 +36,5 @@ CLEANING = frozenset({Role.CLEANER, Role.SUPERVISOR, Role.MANAGER})
 SCORE_SHEET_READERS = HANDLERS | {Role.CLEANER}
 # Inspect fit-outs on site (二装巡查): every department but cleaning.
 FITOUT_INSPECTORS = EVERYONE - {Role.CLEANER}
+# Read a place's history (tickets and records there): every department but cleaning.
+PLACE_HISTORY = EVERYONE - {Role.CLEANER}

@@ -384,6 +384,14 @@ ELSEWHERE = {
     "photos.original": "test_fitout::test_the_stamped_copy_differs_from_the_original_whose_hash_is_kept_for_a_manager",
     "photos.show": "test_photos::test_a_photo_is_served_to_those_who_may_see_it_only",
     "photos.thumb": "test_photos::test_a_photo_is_served_to_those_who_may_see_it_only",
+    "places.index": "test_places_pages::test_field_staff_may_not_manage_places",
+    "places.site": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
+    "places.place": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
+    "places.archive": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
+    "places.restore": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
+    "places.export": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
+    "places.import_tree": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
+    "places.apply_import": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
     "pwa.device_token": "test_sessions::test_a_phone_that_holds_a_live_token_keeps_it_in_a_new_session",
 }
 PUBLIC = {"static", "healthz", "auth.login", "pwa.manifest", "pwa.service_worker", "api.openapi"}

@@ -65,6 +65,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp.fitout.views import bp as fitout_bp
     from webapp.patrol.views import bp as patrol_bp
     from webapp.people.views import bp as people_bp
+    from webapp.places.views import bp as places_bp
     from webapp.photos.views import bp as photos_bp
     from webapp.pwa.views import SCANNER_FILE, asset
     from webapp.pwa.views import bp as pwa_bp
@@ -84,6 +85,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         cleaning_bp,
         fitout_bp,
         people_bp,
+        places_bp,
         photos_bp,
         pwa_bp,
         api_bp,

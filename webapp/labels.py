@@ -8,6 +8,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from foundation import roles
 from foundation.roles import Role
 from inspections.checklists import Item
 
@@ -19,6 +20,25 @@ ROLE_LABELS = {
     Role.CUSTOMER_SERVICE: _l("Customer service"),
     Role.MANAGER: _l("Manager"),
     Role.ADMIN: _l("Administrator"),
+}
+PLACE_KIND_LABELS = {
+    "building": _l("Building"),
+    "floor": _l("Floor"),
+    "unit": _l("Unit"),
+    "area": _l("Area"),
+    "checkpoint": _l("Patrol checkpoint"),
+}
+AREA_TYPE_LABELS = {
+    "lobby": _l("Lobby and entrances"),
+    "corridor": _l("Corridor"),
+    "lift_hall": _l("Lift hall"),
+    "restroom": _l("Restroom"),
+    "stairwell": _l("Stairwell"),
+    "car_park": _l("Car park"),
+    "office": _l("Office"),
+    "exterior": _l("Exterior"),
+    "greening": _l("Greenery"),
+    "front_desk": _l("Front desk"),
 }
 KIND_LABELS = {
     "complaint": _l("Complaint"),
@@ -147,5 +167,8 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda stream: _label(STREAM_LABELS, stream), "stream_label")
     app.add_template_global(lambda kind: _label(CHECK_SHORT_LABELS, kind), "check_short_label")
     app.add_template_global(lambda kind: _label(TEMPLATE_KIND_LABELS, kind), "template_kind_label")
+    app.add_template_global(lambda kind: _label(PLACE_KIND_LABELS, kind), "place_kind_label")
+    app.add_template_global(lambda kind: _label(AREA_TYPE_LABELS, kind), "area_type_label")
+    app.add_template_global(roles, "roles")  # templates name role sets as views do: roles.OFFICE
     app.add_template_global(answer_error_message, "answer_error_message")
     app.add_template_global(timedelta, "timedelta")

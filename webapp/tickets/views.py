@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, NumberRange
 from foundation.base import utcnow
 from foundation.org import Department, Location, LocationKind, Origin, Site, Tenant, User, user_site
 from foundation.photos import PhotoRefused
-from foundation.roles import DESK, EVERYONE, HANDLERS, OFFICE, Role
+from foundation.roles import DESK, EVERYONE, HANDLERS, OFFICE, PLACE_HISTORY, Role
 from inspections.timeline import STREAMS
 from inspections.timeline import timeline as place_timeline
 from tickets.models import DueRule, Priority, ServiceItem, Ticket, TicketKind
@@ -360,7 +360,7 @@ def callback(number: str):
 
 
 @bp.route("/places/<int:location_id>")
-@roles_required(HANDLERS | {Role.ENGINEER, Role.GUARD})
+@roles_required(PLACE_HISTORY)
 def timeline(location_id: int):
     """A place's history in one list, filtered by what to show (kept in the URL)."""
     location = db.session.get(Location, location_id) or abort(404)

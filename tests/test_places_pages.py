@@ -1,0 +1,102 @@
+"""管理 → 项目与位置 in the browser's terms: a manager adds a site and its places, imports a tree
+with a preview first, and a refusal shows what to fix and changes nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import sqlalchemy as sa
+
+from foundation.org import Location, Site
+from tests.conftest import login, post_form
+from webapp.extensions import db
+
+TREE = "楼栋,楼层,位置,类型,保洁区域类型,已停用\n新楼,1F,大堂,区域,大堂,\n新楼,1F,男卫生间,区域,卫生间,\n新楼,2F,201,单元,,\n"
+
+
+def upload(client, path, text: str, name="places.csv"):
+    return post_form(
+        client, path, {"file": (io.BytesIO(text.encode()), name)}, token_from=path, content_type="multipart/form-data"
+    )
+
+
+def test_a_manager_adds_a_site_then_imports_its_tree_after_a_preview(app, demo, client):
+    login(client, "wangjl")
+    response = post_form(
+        client,
+        "/places",
+        {"name": "滨江中心", "code": "BJ", "timezone": "Asia/Shanghai", "address": ""},
+        token_from="/places",
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        site = db.session.scalar(sa.select(Site).where(Site.code == "BJ"))
+        site_id = site.id
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "滨江中心" in page and "No places yet" in page
+
+    preview = upload(client, f"/places/sites/{site_id}/import", TREE)
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "6 to create" in html and "Apply these changes" in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Location.id)).where(Location.site_id == site_id)) == 0
+    fields = dict(re.findall(r'name="(sheet|filename|digest)"[^>]*value="([^"]*)"', html))
+    applied = post_form(client, f"/places/sites/{site_id}/import/apply", fields, token_from="/places")
+    assert applied.status_code == 303
+    tree = client.get(f"/places/sites/{site_id}").get_data(as_text=True)
+    assert "Applied: 6 created" in tree and "男卫生间" in tree and "Restroom" in tree
+
+    again = post_form(client, f"/places/sites/{site_id}/import/apply", fields, token_from="/places")
+    assert "changed since the preview" in again.get_data(as_text=True)  # the same confirmation twice
+
+
+def test_a_bad_row_is_named_and_nothing_changes(app, demo, client):
+    login(client, "wangjl")
+    with app.app_context():
+        by = db.session.scalar(sa.select(Site).where(Site.code == "BY"))
+        before = db.session.scalar(sa.select(sa.func.count(Location.id)).where(Location.site_id == by.id))
+    response = upload(client, f"/places/sites/{by.id}/import", TREE + "新楼,2F,202,房间,,\n")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Line 5: “房间” is not a kind of place" in html and "Apply these changes" not in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Location.id)).where(Location.site_id == by.id)) == before
+
+
+def test_an_archived_area_leaves_pickers_and_keeps_its_history(app, demo, client):
+    login(client, "wangjl")
+    with app.app_context():
+        restroom = db.session.scalars(
+            sa.select(Location).where(Location.area_type == "restroom").order_by(Location.id)
+        ).first()
+        restroom_id, name = restroom.id, restroom.full_name
+    assert post_form(client, f"/places/{restroom_id}/archive", {}, token_from="/places").status_code == 303
+    new_ticket = client.get("/tickets/new").get_data(as_text=True)
+    assert f'value="{restroom_id}"' not in new_ticket
+    with app.app_context():
+        assert db.session.get(Location, restroom_id).archived_at is not None  # archived, not deleted
+    assert post_form(client, f"/places/{restroom_id}/restore", {}, token_from="/places").status_code == 303
+    assert f"{name.split(' · ')[-1]}" in client.get("/tickets/new").get_data(as_text=True)
+
+
+def test_a_manager_sees_and_changes_only_their_own_sites(app, demo, client):
+    login(client, "hemin")  # manager of XH only
+    with app.app_context():
+        by = db.session.scalar(sa.select(Site).where(Site.code == "BY"))
+        by_place = db.session.scalars(sa.select(Location).where(Location.site_id == by.id)).first()
+    assert client.get(f"/places/sites/{by.id}").status_code == 404
+    assert client.get(f"/places/sites/{by.id}/places.csv").status_code == 404
+    for path in (f"/places/{by_place.id}", f"/places/sites/{by.id}/import"):
+        assert client.get(path).status_code == 404
+    for path in (
+        f"/places/{by_place.id}/archive",
+        f"/places/{by_place.id}/restore",
+        f"/places/sites/{by.id}/import/apply",
+    ):
+        assert post_form(client, path, {}, token_from="/places").status_code == 404
+
+
+def test_field_staff_may_not_manage_places(app, demo, client):
+    login(client, "chenmei")
+    assert client.get("/places").status_code == 403
