@@ -13,12 +13,12 @@ from foundation.org import Department, Location, LocationKind, Origin, Site, Ten
 from foundation.people import create_user
 from foundation.places import checkpoint_code
 from foundation.roles import Role
-from inspections.checklists import ChecklistTemplate, publish_template_version
+from inspections.checklists import ChecklistTemplate
 from inspections.cleaning import PeriodicTask, assign_area, schedule_tasks
 from inspections.fitout import FitoutState, HotWorkPermit, advance, open_project
+from inspections.library import install_standards
 from inspections.patrol import PatrolRoute, RouteCheckpoint
 from inspections.records import Assignment
-from inspections.standards import STANDARD_TEMPLATES, definition_of
 from inspections.today import local_day
 from tickets.models import Priority, ServiceItem, TicketKind
 from tickets.services import assign_ticket, open_ticket
@@ -55,16 +55,8 @@ def clear_all(session: Session) -> None:
 
 
 def load_demo(session: Session, now: datetime) -> None:
-    departments = {
-        code: Department(code=code, name=name)
-        for code, name in [
-            ("customer_service", "客服部"),
-            ("engineering", "工程部"),
-            ("security", "保安部"),
-            ("cleaning", "保洁部"),
-        ]
-    }
-    session.add_all(departments.values())
+    templates = install_standards(session)
+    departments = {d.code: d for d in session.scalars(select(Department))}
     by = Site(code="BY", name="柏彦大厦", timezone="Asia/Shanghai", address="写字楼（地上22层，地下B1–B3停车场）")
     xh = Site(code="XH", name="新华路商务楼", timezone="Asia/Shanghai", address="小型商务楼（地上6层）")
     session.add_all([by, xh])
@@ -133,20 +125,6 @@ def load_demo(session: Session, now: datetime) -> None:
         ("engineering", "lihua"),
     ]:
         departments[code].head_id = people[head].id
-
-    templates = {}
-    for entry in STANDARD_TEMPLATES:
-        template = ChecklistTemplate(
-            kind=entry["kind"],
-            title=entry["title"],
-            roles=entry["roles"],
-            area_type=entry["area_type"],
-            department=departments[entry["department"]],
-        )
-        session.add(template)
-        session.flush()
-        publish_template_version(session, template, definition_of(entry), actor=None)
-        templates[entry["key"]] = template
 
     route = PatrolRoute(
         site_id=by.id,

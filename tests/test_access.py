@@ -394,7 +394,7 @@ ELSEWHERE = {
     "places.apply_import": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
     "pwa.device_token": "test_sessions::test_a_phone_that_holds_a_live_token_keeps_it_in_a_new_session",
 }
-PUBLIC = {"static", "healthz", "auth.login", "pwa.manifest", "pwa.service_worker", "api.openapi"}
+PUBLIC = {"static", "healthz", "auth.login", "auth.first_run", "pwa.manifest", "pwa.service_worker", "api.openapi"}
 
 
 def test_every_route_is_in_the_matrix_or_names_the_test_that_checks_who_may_use_it(app, demo):

@@ -65,8 +65,8 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp.fitout.views import bp as fitout_bp
     from webapp.patrol.views import bp as patrol_bp
     from webapp.people.views import bp as people_bp
-    from webapp.places.views import bp as places_bp
     from webapp.photos.views import bp as photos_bp
+    from webapp.places.views import bp as places_bp
     from webapp.pwa.views import SCANNER_FILE, asset
     from webapp.pwa.views import bp as pwa_bp
     from webapp.tickets.views import bp as tickets_bp

@@ -15,6 +15,7 @@ from foundation.org import Department, Site, User
 from foundation.people import PersonRefused, create_user, reset_password
 from foundation.roles import Role
 from inspections.cleaning import schedule_tasks
+from inspections.library import start_company
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.today import local_day
 from tickets.escalation import escalate
@@ -54,6 +55,20 @@ def create_user_command(username, display_name, role, site_codes, department, pa
         raise click.UsageError(str(refused)) from None
     db.session.commit()
     click.echo(f"created {username} ({role})")
+
+
+@bp.cli.command("create-admin")
+@click.argument("username")
+@click.option("--name", "display_name", default="系统管理员", show_default=True, help="The name people see.")
+@click.password_option()
+def create_admin_command(username, display_name, password):
+    """Start a company: its first administrator, the departments and the standard checklists."""
+    try:
+        start_company(db.session, username=username, display_name=display_name, password=password)
+    except PersonRefused as refused:
+        raise click.UsageError(str(refused)) from None
+    db.session.commit()
+    click.echo(f"created administrator {username}; log in and add your first site under Manage → Sites and places")
 
 
 @bp.cli.command("reset-password")

@@ -5,15 +5,19 @@ from __future__ import annotations
 import math
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, request, session, url_for
+from flask import Blueprint, abort, flash, g, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
 from foundation.base import utcnow
-from foundation.people import authenticate, login_wait
+from foundation.org import User
+from foundation.people import PersonRefused, authenticate, login_wait
 from foundation.sessions import end_session, start_session
+from inspections.library import has_people, start_company
 from sync.tokens import revoke_device
-from webapp.auth.forms import LanguageForm, LoginForm
+from webapp.auth.forms import FirstRunForm, LanguageForm, LoginForm
 from webapp.extensions import db
 from webapp.pages import render, see_other
 
@@ -25,6 +29,8 @@ def login():
     """The login page."""
     if current_user.is_authenticated:
         return see_other(url_for("field.today"))
+    if not has_people(db.session):
+        return see_other(url_for("auth.first_run"))
     form = LoginForm()
     if form.validate_on_submit():
         username, now = form.username.data.strip(), utcnow()
@@ -38,15 +44,44 @@ def login():
         user = authenticate(db.session, username, form.password.data, request.remote_addr, now)
         db.session.commit()
         if user is not None:
-            web = start_session(db.session, user, own_phone=form.own_phone.data, now=now)
-            db.session.commit()
-            session.clear()  # a fresh session at login
-            session.permanent = True  # survives an app restart; the server decides how long
-            session["sid"] = str(web.id)
-            login_user(user)
+            _sign_in(user, own_phone=form.own_phone.data, now=now)
             return see_other(_safe_next(request.args.get("next")) or url_for("field.today"))
         form.password.errors.append(_("Wrong username or password."))
     return render("auth/login.html", form=form, status=200 if request.method == "GET" else 422)
+
+
+def _sign_in(user: User, *, own_phone: bool, now) -> None:
+    web = start_session(db.session, user, own_phone=own_phone, now=now)
+    db.session.commit()
+    session.clear()  # a fresh session at login
+    session.permanent = True  # survives an app restart; the server decides how long
+    session["sid"] = str(web.id)
+    login_user(user)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def first_run():
+    """An empty company's first page: its first administrator. Gone once anyone exists."""
+    if has_people(db.session):
+        abort(404)
+    form = FirstRunForm()
+    if form.validate_on_submit():
+        try:
+            admin = start_company(
+                db.session,
+                username=form.username.data.strip(),
+                display_name=form.display_name.data.strip(),
+                password=form.password.data,
+                locale=get_locale().language if get_locale() else "zh",
+            )
+            db.session.commit()
+        except (IntegrityError, PersonRefused):
+            db.session.rollback()  # another first run won the race
+            abort(404)
+        _sign_in(admin, own_phone=False, now=utcnow())
+        flash(_("Welcome. Add your first site, then its places, people and schedules."))
+        return see_other(url_for("places.index"))
+    return render("auth/first_run.html", form=form, status=422 if form.errors else 200)
 
 
 @bp.route("/logout", methods=["POST"])
