@@ -54,6 +54,36 @@ def create_user(
     return user
 
 
+def edit_person(
+    session: Session,
+    person: User,
+    *,
+    display_name: str,
+    role: Role,
+    sites: list[Site],
+    department: Department | None,
+    actor: User,
+) -> None:
+    """Change someone's name, role, department and sites. A manager gives only their own sites
+    and never the administrator's role; sites of others the manager does not run stay as they are."""
+    if not may_manage(actor, person):
+        raise PersonRefused("not_allowed", f"{actor.username} may not manage {person.username}")
+    try:
+        check_name(display_name)
+    except TextRefused as refused:
+        raise PersonRefused(refused.code, f"the name {refused}") from None
+    if actor.role != Role.ADMIN:
+        if role == Role.ADMIN or any(not actor.may_see_site(site.id) for site in sites):
+            raise PersonRefused("not_allowed", f"{actor.username} may not give that role or site")
+        sites = [s for s in person.sites if not actor.may_see_site(s.id)] + list(sites)
+    if person.id == actor.id and role != person.role:
+        raise PersonRefused("not_yourself", "nobody changes their own role")
+    person.display_name, person.role, person.department = display_name, role, department
+    person.sites = sorted(set(sites), key=lambda s: s.id)
+    session.flush()
+    log.info("%s edited by %s", person.username, actor.username)
+
+
 def may_manage(actor: User, person: User) -> bool:
     """A manager looks after the staff of their own sites, never an administrator's account;
     an administrator looks after everyone."""

@@ -136,6 +136,8 @@ def _parameter_values(app) -> dict[str, list[str]]:
             ],
             "location_id": [str(i) for i in s.scalars(sa.select(Location.id).order_by(Location.id).limit(40))][::8],
             "notice_id": [str(i) for i in s.scalars(sa.select(Notice.id).limit(2))],
+            "site_id": [str(i) for i in s.scalars(sa.select(Site.id).order_by(Site.id))],
+            "place_id": [str(i) for i in s.scalars(sa.select(Location.id).order_by(Location.id).limit(40))][::8],
             "fmt": ["csv", "xlsx"],
             "last_month": [f"{(datetime.now(UTC).replace(day=1) - timedelta(days=1)):%Y-%m}"],
         }

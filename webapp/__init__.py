@@ -32,6 +32,8 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=config["MAX_FORM_BYTES"],
+        # A previewed spreadsheet (up to 5 MB) comes back base64-encoded in the confirmation form.
+        MAX_FORM_MEMORY_SIZE=8 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),

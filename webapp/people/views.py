@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, url_for
+import base64
+import binascii
+
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from foundation.base import utcnow
 from foundation.org import Department, Device, Site, User, user_site
-from foundation.people import PersonRefused, create_user, may_manage, reset_password, set_active
+from foundation.people import PersonRefused, create_user, edit_person, may_manage, reset_password, set_active
+from foundation.people_import import COLUMNS as PEOPLE_COLUMNS
+from foundation.people_import import apply_people, plan_people
 from foundation.roles import OFFICE, Role
 from foundation.tenant_import import COLUMNS, Problem, apply, decode, parse
 from sync.tokens import revoke_device
@@ -20,12 +25,16 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import ROLE_LABELS
 from webapp.pages import render, see_other
 from webapp.people.forms import PersonForm, ResetPasswordForm, TenantImportForm
+from webapp.sheet_forms import ApplyForm, SheetForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
 
-def _person_form() -> PersonForm:
+def _person_form(*, edit: bool = False) -> PersonForm:
     form = PersonForm()
+    if edit:  # the username stays (records name it) and the password has its own page
+        del form.username
+        del form.password
     roles = [r for r in Role if r != Role.ADMIN or current_user.role == Role.ADMIN]
     form.role.choices = choices((r.value, ROLE_LABELS[r]) for r in roles)
     form.department_id.choices = choices(
@@ -80,6 +89,122 @@ def index():
         toggle=Form(),
         status=422 if form.errors else 200,
     )
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@roles_required(OFFICE)
+def edit(user_id: int):
+    """Someone's name, role, department and sites."""
+    user = _person(user_id)
+    form = _person_form(edit=True)
+    if request.method == "GET":
+        form.display_name.data, form.role.data = user.display_name, user.role.value
+        form.department_id.data = user.department_id or 0
+        form.sites.data = [s.id for s in user.sites if current_user.may_see_site(s.id)]
+    if form.validate_on_submit():
+        try:
+            edit_person(
+                db.session,
+                user,
+                display_name=form.display_name.data.strip(),
+                role=Role(form.role.data),
+                sites=[db.session.get(Site, site_id) for site_id in form.sites.data],
+                department=db.session.get(Department, form.department_id.data) if form.department_id.data else None,
+                actor=current_user,
+            )
+        except PersonRefused as refused:
+            db.session.rollback()
+            form.role.errors.append(
+                _("You cannot change your own role.") if refused.code == "not_yourself" else _("Not allowed.")
+            )
+        else:
+            db.session.commit()
+            flash(_("Saved."))
+            return see_other(url_for("people.index"))
+    return render("people/edit.html", form=form, person=user, status=422 if form.errors else 200)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(OFFICE)
+def import_people():
+    """Many people from a spreadsheet: a preview first, then apply; one bad row and nothing changes."""
+    form = SheetForm()
+    plan, confirm = None, None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        plan = plan_people(db.session, current_user, form.file.data.filename or "people.csv", data)
+        confirm = ApplyForm(
+            formdata=None, sheet=base64.b64encode(data).decode(), filename=form.file.data.filename, digest="-"
+        )
+    return _people_preview(form, plan, confirm)
+
+
+@bp.route("/import/apply", methods=["POST"])
+@roles_required(OFFICE)
+def apply_people_import():
+    form = ApplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        data = base64.b64decode(form.sheet.data, validate=True)
+    except binascii.Error:
+        abort(400)
+    plan = plan_people(db.session, current_user, form.filename.data, data)
+    if plan.problems:
+        return _people_preview(SheetForm(formdata=None), plan, None)
+    apply_people(db.session, plan, current_user)
+    db.session.commit()
+    flash(
+        _("Applied: %(created)s people added, %(updated)s changed.", created=len(plan.create), updated=len(plan.update))
+    )
+    return see_other(url_for("people.index"))
+
+
+def _people_preview(form, plan, confirm):
+    problems = [_people_problem_text(p) for p in plan.problems] if plan else []
+    return render(
+        "people/import_people.html",
+        form=form,
+        plan=plan,
+        confirm=confirm,
+        problems=problems,
+        columns=PEOPLE_COLUMNS,
+        status=422 if problems or form.errors else 200,
+    )
+
+
+def _people_problem_text(problem) -> str:
+    args = problem.args
+    match problem.code:
+        case "missing_columns":
+            text = _("Missing columns: %(columns)s.", columns=args[0])
+        case "too_many_rows":
+            text = _("More than %(n)s rows.", n=args[0])
+        case "not_a_sheet" | "too_large" | "empty":
+            text = _("The file is not a spreadsheet this page reads (XLSX, or CSV up to 5 MB).")
+        case "encoding":
+            text = _("The file is not text in UTF-8 or GB18030.")
+        case "duplicate":
+            text = _("The same username as line %(line)s.", line=args[0])
+        case "bad_username":
+            text = _("“%(value)s” is not a username (3–64 letters, digits, dot, dash, underscore).", value=args[0])
+        case "bad_name":
+            text = _("The name is empty or longer than 120 characters.")
+        case "unknown_role" | "not_allowed_role":
+            text = _("“%(value)s” is not a role you may give.", value=args[0])
+        case "unknown_department":
+            text = _("No department “%(value)s”.", value=args[0])
+        case "unknown_site":
+            text = _("No site with the code “%(code)s” among yours.", code=args[0])
+        case "no_site":
+            text = _("Give at least one site.")
+        case "short_password":
+            text = _("A new person needs an initial password of at least %(n)s characters.", n=args[0])
+        case "not_allowed_person":
+            text = _("%(value)s is not someone you manage.", value=args[0])
+        case _:
+            text = TEXT_ERRORS.get(problem.code, problem.code)
+    return _("Line %(line)s: %(text)s", line=problem.line, text=text) if problem.line else text
 
 
 @bp.route("/<int:user_id>/password", methods=["GET", "POST"])

@@ -34,7 +34,8 @@ from webapp.extensions import db
 from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import AREA_TYPE_LABELS, PLACE_KIND_LABELS
 from webapp.pages import render, see_other
-from webapp.places.forms import ApplyForm, PlaceForm, SheetForm, SiteForm
+from webapp.places.forms import PlaceForm, SiteForm
+from webapp.sheet_forms import ApplyForm, SheetForm
 
 bp = Blueprint("places", __name__, url_prefix="/places")
 
