@@ -14,11 +14,12 @@ from foundation.people import create_user
 from foundation.places import checkpoint_code
 from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate
-from inspections.cleaning import PeriodicTask, assign_area, schedule_tasks
+from inspections.cleaning import assign_area
 from inspections.fitout import FitoutState, HotWorkPermit, advance, open_project
 from inspections.library import install_standards
 from inspections.patrol import PatrolRoute, RouteCheckpoint
 from inspections.records import Assignment
+from inspections.schedules import add_periodic_task, make_assignments_through
 from inspections.today import local_day
 from tickets.models import Priority, ServiceItem, TicketKind
 from tickets.services import assign_ticket, open_ticket
@@ -305,18 +306,10 @@ def _cleaning_regime(
         (car_park, "每月四次对车道进出口、减速台、车库地面进行清洁卫生", 4, None),
         (exterior, "每月四次对外围自行车棚进行清扫", 4, None),
     ]:
-        session.add(
-            PeriodicTask(
-                site_id=site.id,
-                location_id=location.id,
-                title=title,
-                per_month=per_month,
-                every_days=every_days,
-                starts_on=today,
-            )
+        add_periodic_task(
+            session, site, location=location, title=title, per_month=per_month, every_days=every_days, starts_on=today
         )
-    session.flush()
-    schedule_tasks(session, site, today)
+    make_assignments_through(session, site, today)
 
 
 def _assign(

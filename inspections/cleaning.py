@@ -7,7 +7,6 @@ checks (三查) one is follows from who did it and is stored on the inspection w
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,10 +15,10 @@ from sqlalchemy import JSON, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from foundation.base import Base, utcnow
-from foundation.org import Department, Location, LocationKind, Site, User
+from foundation.org import Location, LocationKind, Site, User
 from foundation.places import CLEANING_AREA_TYPES
 from foundation.roles import Role
-from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
+from inspections.checklists import TemplateVersion
 from inspections.cleaning_scores import (
     CheckFact,
     CheckKind,
@@ -33,7 +32,7 @@ from inspections.cleaning_scores import (
     month_sheet,
     responsible,
 )
-from inspections.records import Answer, Assignment, Inspection
+from inspections.records import Answer, Inspection
 from tickets.models import Ticket, TicketKind
 from tickets.states import OPEN_STATES
 
@@ -125,129 +124,6 @@ def responsible_cleaner(session: Session, location: Location, at: datetime) -> U
     duties = [d.fact() for d in duties_of(session, site.id, on=local.date()) if d.location_id == location.id]
     cleaner_id = responsible(duties, location.id, local, rule_for(session, site.id))
     return session.get(User, cleaner_id) if cleaner_id else None
-
-
-# --- periodic tasks (§3.6.6) --------------------------------------------------------------
-
-
-class PeriodicTask(Base):
-    """A recurring job such as 每月对外围麻石地进行彻底清洗: ``per_month`` times a month, each in
-    its own part of the month, or every ``every_days`` days from ``starts_on``."""
-
-    __tablename__ = "periodic_task"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
-    title: Mapped[str] = mapped_column(String(200))
-    per_month: Mapped[int | None] = mapped_column()
-    every_days: Mapped[int | None] = mapped_column()
-    starts_on: Mapped[date] = mapped_column()
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # else the area's cleaner
-    active: Mapped[bool] = mapped_column(default=True)
-
-    location: Mapped[Location] = relationship()
-
-
-def occurrences(task: PeriodicTask, month: date) -> list[tuple[date, date]]:
-    """The task's windows [first day, last day] that begin in ``month``."""
-    first = month.replace(day=1)
-    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    if task.per_month:
-        starts = [first + timedelta(days=(last.day * n) // task.per_month) for n in range(task.per_month)]
-        ends = [s - timedelta(days=1) for s in starts[1:]] + [last]
-        windows = list(zip(starts, ends))
-    else:
-        step = timedelta(days=task.every_days)
-        day = task.starts_on
-        if day < first:
-            day += step * ((first - day) // step)
-        windows = []
-        while day <= last:
-            if day >= first:
-                windows.append((day, day + step - timedelta(days=1)))
-            day += step
-    return [(s, e) for s, e in windows if e >= task.starts_on]
-
-
-def task_template(session: Session) -> ChecklistTemplate | None:
-    return session.scalar(
-        select(ChecklistTemplate)
-        .where(ChecklistTemplate.kind == TemplateKind.CLEANING_TASK, ChecklistTemplate.active)
-        .order_by(ChecklistTemplate.id)
-    )
-
-
-def schedule_tasks(session: Session, site: Site, day: date) -> int:
-    """Make an assignment for every task window that has begun by ``day`` this month and has
-    none yet. Idempotent; run when the board or Today opens and by ``flask cleaning schedule``."""
-    template = task_template(session)
-    tasks = list(session.scalars(select(PeriodicTask).where(PeriodicTask.site_id == site.id, PeriodicTask.active)))
-    if template is None or not tasks:
-        return 0
-    have = set(
-        session.execute(
-            select(Assignment.task_id, Assignment.due_on).where(
-                Assignment.site_id == site.id, Assignment.task_id.is_not(None), Assignment.due_on >= day.replace(day=1)
-            )
-        ).all()
-    )
-    head = session.scalar(select(Department.head_id).where(Department.code == "cleaning"))
-    made = 0
-    for task in tasks:
-        for starts_on, due_by in occurrences(task, day):
-            if starts_on > day or (task.id, starts_on) in have:
-                continue
-            assignee_id = task.assignee_id or _cleaner_on(session, task.location, starts_on) or head
-            if assignee_id is None:
-                continue
-            session.add(
-                Assignment(
-                    site_id=site.id,
-                    template_id=template.id,
-                    location_id=task.location_id,
-                    assignee_id=assignee_id,
-                    due_on=starts_on,
-                    due_by=due_by,
-                    task_id=task.id,
-                    note=task.title,
-                )
-            )
-            made += 1
-    session.flush()
-    return made
-
-
-def _cleaner_on(session: Session, location: Location, day: date) -> int | None:
-    duties = [d for d in duties_of(session, location.site_id, on=day) if d.location_id == location.id]
-    return duties[0].cleaner_id if duties else None
-
-
-@dataclass(frozen=True)
-class TaskStatus:
-    assignment: Assignment
-    done_at: datetime | None
-    overdue: bool
-
-
-def task_statuses(session: Session, site: Site, day: date) -> list[TaskStatus]:
-    """This month's task windows that have begun, with done/overdue."""
-    rows = session.execute(
-        select(Assignment, func.min(Inspection.finished_at))
-        .outerjoin(Inspection, Inspection.assignment_id == Assignment.id)
-        .where(
-            Assignment.site_id == site.id,
-            Assignment.task_id.is_not(None),
-            Assignment.due_on >= day.replace(day=1),
-            Assignment.due_on <= day,
-        )
-        .group_by(Assignment.id)
-        .order_by(Assignment.due_by, Assignment.id)
-    ).all()
-    return [TaskStatus(a, done_at, done_at is None and a.last_day < day) for a, done_at in rows]
-
-
-# --- facts for the board and the monthly sheet -----------------------------------------------
 
 
 def cleaning_areas(session: Session, site_id: int) -> list[Location]:

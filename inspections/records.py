@@ -14,11 +14,11 @@ from inspections.checklists import ChecklistTemplate, TemplateVersion
 
 
 class Assignment(Base):
-    """A checklist someone is due to fill in at a location on a day (or, for one window of a
-    periodic task, from ``due_on`` until ``due_by``)."""
+    """A checklist someone is due to fill in at a location on a day (or from ``due_on`` until
+    ``due_by``), made by hand or by a schedule (``schedules.py``) for one of its slots."""
 
     __tablename__ = "assignment"
-    __table_args__ = (UniqueConstraint("task_id", "due_on"),)
+    __table_args__ = (UniqueConstraint("schedule_id", "slot", "location_id", "assignee_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
@@ -27,7 +27,10 @@ class Assignment(Base):
     assignee_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     due_on: Mapped[date] = mapped_column(index=True)
     due_by: Mapped[date | None] = mapped_column()  # None: the same day
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("periodic_task.id"))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedule.id"))
+    slot: Mapped[str | None] = mapped_column(String(24))  # the schedule's occurrence: 2026-12-01T08:00
+    due_at: Mapped[datetime | None] = mapped_column()  # a timed slot: due at this moment
+    deadline: Mapped[datetime | None] = mapped_column()  # done after it is late; None: the end of the last day
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

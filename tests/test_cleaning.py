@@ -12,17 +12,10 @@ import sqlalchemy as sa
 
 from foundation.org import Origin, Site
 from inspections.checklists import ChecklistTemplate
-from inspections.cleaning import (
-    AreaDuty,
-    PeriodicTask,
-    assign_area,
-    occurrences,
-    schedule_tasks,
-    sheet_for,
-    task_statuses,
-)
+from inspections.cleaning import AreaDuty, assign_area, sheet_for
 from inspections.cleaning_scores import CheckKind
 from inspections.records import Assignment
+from inspections.schedules import Status, add_periodic_task, make_assignments_through, slots, task_statuses
 from inspections.submission import submit_inspection
 from tests.conftest import login, post_form
 from tests.helpers import NOW, all_pass, area, restroom_template, submission, with_answer
@@ -123,34 +116,43 @@ def test_rework_goes_to_whoever_has_the_area_on_that_shift(session, demo):
 
 def test_periodic_tasks_become_assignments_on_their_dates_with_done_and_overdue(session, demo):
     by = session.scalar(sa.select(Site).where(Site.code == "BY"))
-    weekly = PeriodicTask(
-        site_id=by.id,
-        location_id=area("BY", "lobby").id,
-        title="每月四次对大堂所需的地垫清洗",
+    weekly = add_periodic_task(
+        session,
+        by,
+        location=area("BY", "lobby"),
+        title="每月四次对大堂所需的地垫清洗（测试）",
         per_month=4,
+        every_days=None,
         starts_on=date(2026, 11, 1),
     )
-    three_weekly = PeriodicTask(
-        site_id=by.id,
-        location_id=area("BY", "corridor").id,
-        title="每三周一次对楼层通道地毯清洗",
+    three_weekly = add_periodic_task(
+        session,
+        by,
+        location=area("BY", "corridor"),
+        title="每三周一次对楼层通道地毯清洗（测试）",
+        per_month=None,
         every_days=21,
         starts_on=date(2026, 11, 5),
     )
-    assert occurrences(weekly, date(2026, 11, 1)) == [
+    windows = [(slot.first_day, slot.last_day) for slot in slots(weekly, by, date(2026, 11, 1), date(2026, 11, 30))]
+    assert windows == [
         (date(2026, 11, 1), date(2026, 11, 7)),
         (date(2026, 11, 8), date(2026, 11, 15)),
         (date(2026, 11, 16), date(2026, 11, 22)),
         (date(2026, 11, 23), date(2026, 11, 30)),
     ]
-    assert occurrences(three_weekly, date(2026, 12, 1)) == [(date(2026, 12, 17), date(2027, 1, 6))]
-    session.add_all([weekly, three_weekly])
-    session.flush()
+    december = slots(three_weekly, by, date(2026, 12, 1), date(2026, 12, 31))
+    assert [(slot.first_day, slot.last_day) for slot in december] == [(date(2026, 12, 17), date(2027, 1, 6))]
 
-    made = schedule_tasks(session, by, date(2026, 11, 10))
-    assert schedule_tasks(session, by, date(2026, 11, 10)) == 0  # twice changes nothing
-    mine = [s for s in task_statuses(session, by, date(2026, 11, 10)) if s.assignment.task_id == weekly.id]
-    assert made >= 3 and [(s.assignment.due_on.day, s.overdue) for s in mine] == [(1, True), (8, False)]
+    made = make_assignments_through(session, by, date(2026, 11, 10))
+    assert make_assignments_through(session, by, date(2026, 11, 10)) == 0  # twice changes nothing
+    noon_on_the_10th = NOW.replace(day=10)
+    mine = [
+        s
+        for s in task_statuses(session, by, date(2026, 11, 10), noon_on_the_10th)
+        if s.assignment.schedule_id == weekly.id
+    ]
+    assert made >= 3 and [(s.assignment.due_on.day, s.status) for s in mine] == [(1, Status.MISSED), (8, Status.DUE)]
     assert mine[0].assignment.assignee.username == "chenmei"  # the lobby's cleaner on the window's first day
 
 

@@ -71,6 +71,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp.places.views import bp as places_bp
     from webapp.pwa.views import SCANNER_FILE, asset
     from webapp.pwa.views import bp as pwa_bp
+    from webapp.schedules.views import bp as schedules_bp
     from webapp.tickets.views import bp as tickets_bp
     from webapp.webhooks.views import bp as webhooks_bp
 
@@ -88,6 +89,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         fitout_bp,
         people_bp,
         places_bp,
+        schedules_bp,
         photos_bp,
         pwa_bp,
         api_bp,

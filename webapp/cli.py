@@ -14,9 +14,9 @@ from foundation.base import utcnow
 from foundation.org import Department, Site, User
 from foundation.people import PersonRefused, create_user, reset_password
 from foundation.roles import Role
-from inspections.cleaning import schedule_tasks
 from inspections.library import start_company
 from inspections.patrol_board import raise_missed_round_notices
+from inspections.schedules import make_assignments_through
 from inspections.today import local_day
 from tickets.escalation import escalate
 from tickets.webhooks import deliver_due
@@ -163,9 +163,9 @@ def cleaning():
 
 @cleaning.command("schedule")
 def cleaning_schedule():
-    """Turn periodic cleaning tasks whose window has begun into assignments (run it from cron daily)."""
-    made = _every_site(lambda session, site, now: schedule_tasks(session, site, local_day(site, now)))
-    click.echo(f"{made} task assignments made")
+    """Turn every schedule's slots that have begun into assignments (run it from cron daily)."""
+    made = _every_site(lambda session, site, now: make_assignments_through(session, site, local_day(site, now)))
+    click.echo(f"{made} assignments made")
 
 
 @bp.cli.group("tickets")

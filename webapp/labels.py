@@ -40,6 +40,20 @@ AREA_TYPE_LABELS = {
     "greening": _l("Greenery"),
     "front_desk": _l("Front desk"),
 }
+SCHEDULE_RULE_LABELS = {
+    "every_shift": _l("Every shift"),
+    "daily": _l("Daily"),
+    "weekly": _l("Weekly"),
+    "monthly": _l("Times a month"),
+    "every_n_days": _l("Every n days"),
+}
+SCHEDULE_WHO_LABELS = {
+    "on_duty": _l("Whoever is on duty there"),
+    "person": _l("A person"),
+    "role": _l("Everyone of a role"),
+}
+OCCURRENCE_LABELS = {"done": _l("Done"), "late": _l("Late"), "missed": _l("Missed"), "due": _l("Due")}
+WEEKDAY_LABELS = [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
 KIND_LABELS = {
     "complaint": _l("Complaint"),
     "repair": _l("Repair"),
@@ -169,6 +183,10 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda kind: _label(TEMPLATE_KIND_LABELS, kind), "template_kind_label")
     app.add_template_global(lambda kind: _label(PLACE_KIND_LABELS, kind), "place_kind_label")
     app.add_template_global(lambda kind: _label(AREA_TYPE_LABELS, kind), "area_type_label")
+    app.add_template_global(lambda rule: _label(SCHEDULE_RULE_LABELS, rule), "schedule_rule_label")
+    app.add_template_global(lambda who: _label(SCHEDULE_WHO_LABELS, who), "schedule_who_label")
+    app.add_template_global(lambda status: _label(OCCURRENCE_LABELS, status), "occurrence_label")
+    app.add_template_global(lambda n: str(WEEKDAY_LABELS[n]), "weekday_label")
     app.add_template_global(roles, "roles")  # templates name role sets as views do: roles.OFFICE
     app.add_template_global(answer_error_message, "answer_error_message")
     app.add_template_global(timedelta, "timedelta")

@@ -14,17 +14,15 @@ from foundation.base import utcnow
 from foundation.org import Location, Site, User
 from foundation.roles import HANDLERS, OFFICE, PLANNERS, SCORE_SHEET_READERS, Role
 from inspections.cleaning import (
-    PeriodicTask,
     assign_area,
     board,
     cleaning_areas,
     duties_of,
     rule_for,
     save_rule,
-    schedule_tasks,
     sheet_for,
-    task_statuses,
 )
+from inspections.schedules import add_periodic_task, make_assignments_through, periodic_tasks, task_statuses
 from inspections.today import local_day
 from webapp.access import require_site, roles_required, visible_sites
 from webapp.choices import choices
@@ -48,7 +46,7 @@ def index():
     sites = []
     for site in visible_sites(current_user):
         today = local_day(site, now)
-        schedule_tasks(db.session, site, today)
+        make_assignments_through(db.session, site, today)
         day = _day(today)
         sites.append(
             {
@@ -57,7 +55,7 @@ def index():
                 "today": today,
                 "rule": rule_for(db.session, site.id),
                 "areas": board(db.session, site, day),
-                "tasks": task_statuses(db.session, site, day),
+                "tasks": task_statuses(db.session, site, day, now),
             }
         )
     db.session.commit()
@@ -155,9 +153,7 @@ def _forms(site: Site, formdata=None) -> tuple[RuleForm, DutyForm, TaskForm]:
 def _setup(site: Site, forms=None, status: int = 200):
     rule_form, duty_form, task_form = forms or _forms(site)
     day = local_day(site, utcnow())
-    tasks = db.session.scalars(
-        select(PeriodicTask).where(PeriodicTask.site_id == site.id, PeriodicTask.active).order_by(PeriodicTask.id)
-    ).all()
+    tasks = periodic_tasks(db.session, site)
     return render(
         "cleaning/setup.html",
         status=status,
@@ -225,18 +221,16 @@ def add_task():
     task_form = forms[2]
     if not task_form.validate():
         return _setup(site, forms, 422)
-    db.session.add(
-        PeriodicTask(
-            site_id=site.id,
-            location_id=task_form.location_id.data,
-            title=task_form.title.data.strip(),
-            per_month=task_form.per_month.data or None,
-            every_days=task_form.every_days.data or None,
-            starts_on=task_form.starts_on.data,
-        )
+    add_periodic_task(
+        db.session,
+        site,
+        location=db.session.get(Location, task_form.location_id.data),
+        title=task_form.title.data.strip(),
+        per_month=task_form.per_month.data or None,
+        every_days=task_form.every_days.data or None,
+        starts_on=task_form.starts_on.data,
     )
-    db.session.flush()
-    schedule_tasks(db.session, site, local_day(site, utcnow()))
+    make_assignments_through(db.session, site, local_day(site, utcnow()))
     db.session.commit()
     flash(_("Task added."))
     return see_other(url_for("cleaning.setup", site=site.id))

@@ -13,14 +13,14 @@ from sqlalchemy import select
 from foundation.base import utcnow
 from foundation.notices import Notice, unread
 from foundation.org import Location, Origin
-from foundation.roles import CLEANING, EVERYONE, FITOUT_INSPECTORS, HANDLERS, Role
+from foundation.roles import EVERYONE, FITOUT_INSPECTORS, HANDLERS, Role
 from inspections.checklists import ChecklistTemplate, current_version
-from inspections.cleaning import schedule_tasks
 from inspections.fitout import UNDER_WAY, projects_of
 from inspections.patrol import PatrolRoute
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.photo_reach import missing_photos
 from inspections.records import Assignment, Inspection
+from inspections.schedules import make_assignments_through
 from inspections.submission import (
     InspectionSubmission,
     SubmissionRefused,
@@ -66,8 +66,7 @@ def today():
     for site in visible_sites(current_user):
         templates = startable_templates(db.session, current_user, site)
         day = local_day(site, now)
-        if current_user.role in CLEANING:
-            schedule_tasks(db.session, site, day)  # idempotent: this month's periodic tasks that have begun
+        make_assignments_through(db.session, site, day)  # idempotent: what the schedules make due by today
         sites.append(
             {
                 "site": site,
