@@ -181,6 +181,13 @@ def add_checkpoint(
     )
     session.add(checkpoint)
     session.flush()
+    return add_existing_checkpoint(session, route, checkpoint, template=template, actor=actor)
+
+
+def add_existing_checkpoint(
+    session: Session, route: PatrolRoute, checkpoint: Location, *, template: ChecklistTemplate | None, actor: User
+) -> Location:
+    """A checkpoint already in the site's places (imported, say) at the end of the route."""
     route.checkpoints.append(
         RouteCheckpoint(
             location_id=checkpoint.id, position=len(route.checkpoints), template_id=template.id if template else None

@@ -193,8 +193,9 @@ def _windows(schedule: Schedule, month: date) -> list[tuple[date, date]]:
 
 
 def make_assignments_through(session: Session, site: Site, day: date) -> int:
-    """Everything of this month due by ``day`` (a window that began on the 1st is still open)."""
-    return make_assignments(session, site, day.replace(day=1), day)
+    """Everything due by ``day`` this month (a window that began on the 1st is still open) and in
+    the week before (on the 1st, yesterday's slots are last month's)."""
+    return make_assignments(session, site, min(day.replace(day=1), day - timedelta(days=7)), day)
 
 
 def make_assignments(session: Session, site: Site, start: date, end: date) -> int:

@@ -52,7 +52,12 @@ SCHEDULE_WHO_LABELS = {
     "person": _l("A person"),
     "role": _l("Everyone of a role"),
 }
-OCCURRENCE_LABELS = {"done": _l("Done"), "late": _l("Late"), "missed": _l("Missed"), "due": _l("Due")}
+OCCURRENCE_LABELS = {
+    "done": _l("Done on time"),
+    "late": _l("Done late"),
+    "missed": _l("Not done"),
+    "due": _l("Still to do"),
+}
 WEEKDAY_LABELS = [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
 KIND_LABELS = {
     "complaint": _l("Complaint"),

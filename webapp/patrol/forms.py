@@ -31,6 +31,10 @@ class RouteForm(Form):
         }
 
 
+class ExistingCheckpointForm(Form):
+    location_id = SelectField(_l("A checkpoint of the site"), coerce=int)
+
+
 class CheckpointForm(Form):
     name = StringField(_l("Checkpoint name"), validators=[DataRequired(), Length(max=120), Name()])
     floor_id = SelectField(_l("Floor"), coerce=int)

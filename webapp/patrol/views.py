@@ -13,7 +13,14 @@ from foundation.base import utcnow
 from foundation.org import Location, LocationKind, User
 from foundation.roles import PATROL, PLANNERS, Role
 from inspections.checklists import ChecklistTemplate
-from inspections.patrol import PatrolRoute, add_checkpoint, create_route, move_checkpoint, rotate_checkpoint_code
+from inspections.patrol import (
+    PatrolRoute,
+    add_checkpoint,
+    add_existing_checkpoint,
+    create_route,
+    move_checkpoint,
+    rotate_checkpoint_code,
+)
 from inspections.patrol_board import current_night, guard_week, route_night, site_night
 from inspections.rounds import RoundStatus, Schedule
 from webapp.access import require_site, roles_required, visible_sites
@@ -24,7 +31,7 @@ from webapp.form_rules import date_in_url
 from webapp.pages import offline_page, render, see_other
 from webapp.patrol import codes as patrol_codes
 from webapp.patrol.codes import qr_svg
-from webapp.patrol.forms import CheckpointForm, RouteForm
+from webapp.patrol.forms import CheckpointForm, ExistingCheckpointForm, RouteForm
 
 bp = Blueprint("patrol", __name__, url_prefix="/patrol")
 
@@ -154,6 +161,22 @@ def edit(route_id: int):
         .order_by(Location.id)
     ).all()
     checkpoint_form.floor_id.choices = choices([(0, "—")] + [(f.id, f.name) for f in floors])
+    on_route = {stop.location_id for stop in route.checkpoints}
+    existing = [
+        c
+        for c in db.session.scalars(
+            select(Location)
+            .where(
+                Location.site_id == route.site_id,
+                Location.kind == LocationKind.CHECKPOINT,
+                Location.archived_at.is_(None),
+            )
+            .order_by(Location.id)
+        )
+        if c.id not in on_route
+    ]
+    existing_form = ExistingCheckpointForm(prefix="ex")
+    existing_form.location_id.choices = choices((c.id, c.full_name) for c in existing)
     action = request.form.get("action")
     if action == "schedule" and form.validate_on_submit():
         route.name, route.schedule = form.name.data.strip(), form.schedule()
@@ -161,9 +184,7 @@ def edit(route_id: int):
         flash(_("Saved."))
         return see_other(url_for("patrol.edit", route_id=route.id))
     if action == "checkpoint" and checkpoint_form.validate_on_submit():
-        template = db.session.scalar(
-            select(ChecklistTemplate).where(ChecklistTemplate.kind == "patrol", ChecklistTemplate.active)
-        )
+        template = _patrol_template()
         floor = db.session.get(Location, checkpoint_form.floor_id.data) if checkpoint_form.floor_id.data else None
         add_checkpoint(
             db.session,
@@ -175,13 +196,36 @@ def edit(route_id: int):
         )
         db.session.commit()
         return see_other(url_for("patrol.edit", route_id=route.id))
+    if action == "existing" and existing_form.validate_on_submit():
+        add_existing_checkpoint(
+            db.session,
+            route,
+            db.session.get(Location, existing_form.location_id.data),
+            template=_patrol_template(),
+            actor=current_user,
+        )
+        db.session.commit()
+        return see_other(url_for("patrol.edit", route_id=route.id))
     if action in ("up", "down"):
         move_checkpoint(db.session, route, request.form.get("location_id", type=int), -1 if action == "up" else 1)
         db.session.commit()
         return see_other(url_for("patrol.edit", route_id=route.id))
-    failed = bool(form.errors or checkpoint_form.errors)
+    failed = bool(form.errors or checkpoint_form.errors or existing_form.errors)
     return render(
-        "patrol/edit.html", route=route, form=form, checkpoint_form=checkpoint_form, status=422 if failed else 200
+        "patrol/edit.html",
+        route=route,
+        form=form,
+        checkpoint_form=checkpoint_form,
+        existing_form=existing_form,
+        status=422 if failed else 200,
+    )
+
+
+def _patrol_template() -> ChecklistTemplate | None:
+    return db.session.scalar(
+        select(ChecklistTemplate)
+        .where(ChecklistTemplate.kind == "patrol", ChecklistTemplate.active)
+        .order_by(ChecklistTemplate.id)
     )
 
 
