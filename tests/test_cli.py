@@ -74,7 +74,7 @@ def test_the_periodic_jobs_for_cron(app, demo):
     runner = app.test_cli_runner()
     for args, done in [
         (["patrol", "notify"], "notices raised"),
-        (["cleaning", "schedule"], "task assignments made"),
+        (["cleaning", "schedule"], "assignments made"),
         (["tickets", "escalate"], "notices raised"),
         (["webhooks", "deliver"], "delivered"),
     ]:
