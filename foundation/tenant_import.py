@@ -1,12 +1,11 @@
-"""Importing tenants and their units from a spreadsheet's CSV (the customer files of §3.11).
+"""Importing tenants and their units from a spreadsheet (the customer files of §3.11), XLSX or CSV.
 
 All or nothing: every row is checked first, and one bad row changes nothing; the errors name
-their rows. Importing the same file again changes nothing either."""
+their rows. ``preview`` tells what ``apply`` would do without doing it. Importing the same file
+again changes nothing."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foundation.org import Location, LocationKind, Site, Tenant
+from foundation.sheets import SheetRefused, read_sheet
 from foundation.text import TextRefused, check_name
 
 COLUMNS = ["site", "floor", "unit", "tenant", "contact_name", "contact_phone", "moved_in_on"]
@@ -50,27 +50,22 @@ class ImportResult:
     tenants_updated: int = 0
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without Excel's BOM), else GB18030, which Chinese Excel writes."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("gb18030")
-
-
-def parse(session: Session, text: str, site_ids: list[int]) -> tuple[list[Row], list[Problem]]:
+def parse(session: Session, filename: str, data: bytes, site_ids: list[int]) -> tuple[list[Row], list[Problem]]:
     """The rows, or what is wrong with them (line numbers as a spreadsheet counts them)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS[:4] if c not in (reader.fieldnames or [])]
+    try:
+        header, body = read_sheet(filename, data)
+    except SheetRefused as refused:
+        return [], [Problem(None, refused.code)]
+    missing = [c for c in COLUMNS[:4] if c not in header]
     if missing:
         return [], [Problem(None, "missing_columns", (", ".join(missing),))]
     sites = {s.code: s for s in session.scalars(select(Site).where(Site.id.in_(site_ids)))}
     rows, errors = [], []
-    for line, raw in enumerate(reader, start=2):
+    for line, cells in body:
         if line > MAX_ROWS + 1:
             errors.append(Problem(None, "too_many_rows", (MAX_ROWS,)))
             break
-        value = {k: (raw.get(k) or "").strip() for k in COLUMNS}
+        value = {k: (cells[header.index(k)] if k in header and header.index(k) < len(cells) else "") for k in COLUMNS}
         problems = []
         site = sites.get(value["site"])
         if site is None:
@@ -114,6 +109,15 @@ def parse(session: Session, text: str, site_ids: list[int]) -> tuple[list[Row], 
                 )
             )
     return rows, errors
+
+
+def preview(session: Session, rows: list[Row]) -> ImportResult:
+    """What ``apply`` would do: done in a savepoint and rolled back, so the counts are exact."""
+    nested = session.begin_nested()
+    try:
+        return apply(session, rows)
+    finally:
+        nested.rollback()
 
 
 def apply(session: Session, rows: list[Row]) -> ImportResult:

@@ -73,6 +73,9 @@ def assignment_data(assignment: Assignment, user: User) -> dict | None:
         "note": assignment.note,
         # A periodic task's window ends later than it begins (an extension: absent means due_on).
         "due_by": assignment.last_day.isoformat(),
+        # A scheduled slot's time and when it turns late (extensions: null means the whole day).
+        "due_at": _iso(assignment.due_at),
+        "deadline": _iso(assignment.deadline),
     }
 
 

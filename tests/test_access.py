@@ -390,6 +390,7 @@ ELSEWHERE = {
     "schedules.index": "test_schedules_pages::test_who_may_plan",
     "schedules.month": "test_schedules_pages::test_who_may_plan",
     "schedules.stop": "test_schedules_pages::test_stopping_a_schedule_keeps_what_it_made",
+    "people.apply_tenant_import": "test_tenant_import::test_importing_tenants_adds_units_and_updates_contacts_once",
     "places.index": "test_places_pages::test_field_staff_may_not_manage_places",
     "places.site": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",
     "places.place": "test_places_pages::test_a_manager_sees_and_changes_only_their_own_sites",

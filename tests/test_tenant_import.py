@@ -1,6 +1,7 @@
 """Tenants and units from a spreadsheet: all or nothing, and the same file twice changes nothing."""
 
 import io
+import re
 
 import sqlalchemy as sa
 
@@ -17,13 +18,18 @@ GOOD = (
 
 
 def _post(client, text: str, encoding: str = "utf-8-sig"):
-    return post_form(
+    """Upload for a preview; if the preview offers to apply, apply it (the manager confirms)."""
+    preview = post_form(
         client,
         "/people/tenants/import",
         {"file": (io.BytesIO(text.encode(encoding)), "tenants.csv")},
         token_from="/people/tenants/import",
         content_type="multipart/form-data",
     )
+    fields = dict(re.findall(r'name="(sheet|filename|digest)"[^>]*value="([^"]*)"', preview.get_data(as_text=True)))
+    if preview.status_code != 200 or not fields:
+        return preview
+    return post_form(client, "/people/tenants/import/apply", fields, token_from="/people/tenants/import")
 
 
 def _counts(app):
@@ -37,6 +43,15 @@ def _counts(app):
 def test_importing_tenants_adds_units_and_updates_contacts_once(app, client, demo):
     login(client, "wangjl")
     units, tenants = _counts(app)
+    preview = post_form(
+        client,
+        "/people/tenants/import",
+        {"file": (io.BytesIO(GOOD.encode("gb18030")), "tenants.csv")},
+        token_from="/people/tenants/import",
+        content_type="multipart/form-data",
+    )
+    assert "would add 2 units and 2 tenants, and update 1" in preview.get_data(as_text=True)
+    assert _counts(app) == (units, tenants)  # a preview changes nothing
     done = _post(client, GOOD, encoding="gb18030")  # as Chinese Excel saves it
     assert done.status_code == 303
     assert "2 new units, 2 new tenants, 1 updated" in client.get("/people/tenants/import").get_data(as_text=True)

@@ -16,7 +16,7 @@ from foundation.people import PersonRefused, create_user, edit_person, may_manag
 from foundation.people_import import COLUMNS as PEOPLE_COLUMNS
 from foundation.people_import import apply_people, plan_people
 from foundation.roles import OFFICE, Role
-from foundation.tenant_import import COLUMNS, Problem, apply, decode, parse
+from foundation.tenant_import import COLUMNS, Problem, apply, parse, preview
 from sync.tokens import revoke_device
 from webapp.access import roles_required, visible_site_ids, visible_sites
 from webapp.choices import choices
@@ -24,7 +24,7 @@ from webapp.extensions import db
 from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import ROLE_LABELS
 from webapp.pages import render, see_other
-from webapp.people.forms import PersonForm, ResetPasswordForm, TenantImportForm
+from webapp.people.forms import PersonForm, ResetPasswordForm
 from webapp.sheet_forms import ApplyForm, SheetForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -277,32 +277,63 @@ def revoke(device_id):
 @bp.route("/tenants/import", methods=["GET", "POST"])
 @roles_required(OFFICE)
 def import_tenants():
-    """Tenants and units from a CSV: checked whole first; one bad row and nothing changes."""
-    form = TenantImportForm()
+    """Tenants and units from a spreadsheet: checked whole and previewed first; one bad row and
+    nothing changes."""
+    form = SheetForm()
     errors: list[str] = []
+    result, confirm = None, None
     if form.validate_on_submit():
-        try:
-            text = decode(form.file.data.read(5_000_000))
-        except UnicodeDecodeError:
-            errors = [_("The file is not text in UTF-8 or GB18030.")]
-        else:
-            rows, problems = parse(db.session, text, visible_site_ids(current_user))
-            errors = [_problem_text(p) for p in problems]
-            if not errors:
-                result = apply(db.session, rows)
-                db.session.commit()
-                flash(
-                    _(
-                        "Imported: %(units)s new units, %(added)s new tenants, %(updated)s updated.",
-                        units=result.units_added,
-                        added=result.tenants_added,
-                        updated=result.tenants_updated,
-                    )
-                )
-                return see_other(url_for("people.import_tenants"))
+        data = form.file.data.read()
+        filename = form.file.data.filename or "tenants.csv"
+        rows, problems = parse(db.session, filename, data, visible_site_ids(current_user))
+        errors = [_problem_text(p) for p in problems]
+        if not errors:
+            result = preview(db.session, rows)
+            confirm = ApplyForm(formdata=None, sheet=base64.b64encode(data).decode(), filename=filename, digest="-")
     return render(
-        "people/import.html", form=form, errors=errors, columns=COLUMNS, status=422 if errors or form.errors else 200
+        "people/import.html",
+        form=form,
+        errors=errors,
+        result=result,
+        confirm=confirm,
+        columns=COLUMNS,
+        status=422 if errors or form.errors else 200,
     )
+
+
+@bp.route("/tenants/import/apply", methods=["POST"])
+@roles_required(OFFICE)
+def apply_tenant_import():
+    form = ApplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        data = base64.b64decode(form.sheet.data, validate=True)
+    except binascii.Error:
+        abort(400)
+    rows, problems = parse(db.session, form.filename.data, data, visible_site_ids(current_user))
+    if problems:
+        errors = [_problem_text(p) for p in problems]
+        return render(
+            "people/import.html",
+            form=SheetForm(formdata=None),
+            errors=errors,
+            result=None,
+            confirm=None,
+            columns=COLUMNS,
+            status=422,
+        )
+    result = apply(db.session, rows)
+    db.session.commit()
+    flash(
+        _(
+            "Imported: %(units)s new units, %(added)s new tenants, %(updated)s updated.",
+            units=result.units_added,
+            added=result.tenants_added,
+            updated=result.tenants_updated,
+        )
+    )
+    return see_other(url_for("people.import_tenants"))
 
 
 def _problem_text(problem: Problem) -> str:
@@ -319,6 +350,10 @@ def _problem_text(problem: Problem) -> str:
             text = _("%(column)s is empty.", column=column)
         case "control_character" | "invisible_character", (column,):
             text = f"{column}: {TEXT_ERRORS[problem.code]}"
+        case "not_a_sheet" | "too_large" | "empty":
+            text = _("The file is not a spreadsheet this page reads (XLSX, or CSV up to 5 MB).")
+        case "encoding":
+            text = _("The file is not text in UTF-8 or GB18030.")
         case _:
             text = _("%(column)s is not a date like 2026-11-26.", column=problem.args[0])
     return _("Line %(line)s: %(text)s", line=problem.line, text=text) if problem.line else text
