@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from bench.console_bench import WORKERS, bench_console
 from bench.field_bench import SLOW_4G, bench_field, bench_photos
+from bench.setup_bench import BUILDINGS, ESTATE_BUILDINGS, ESTATE_FLOORS, FLOORS, PEOPLE, PER_FLOOR, bench_setup
 from bench.sync_bench import bench_pull, bench_push
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,9 @@ def main() -> None:
         console = bench_console(kind, postgres_url, folder)
         print(f"photos on {kind} …", flush=True)
         photos = bench_photos(kind, postgres_url, folder)
-        rows.append((kind, push, pull, console, photos))
+        print(f"company set-up on {kind} …", flush=True)
+        setup = bench_setup(kind, postgres_url, folder)
+        rows.append((kind, push, pull, console, photos, setup))
     print("the field app in Chromium …", flush=True)
     field = bench_field(folder)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -133,7 +136,7 @@ def main() -> None:
         "| dashboard p95 ÷ baseline p95 | target ≤ 10 |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for kind, _push, _pull, c, _photos in rows:
+    for kind, _push, _pull, c, *_ in rows:
         lines.append(
             f"| {kind} | {c['generated_s']:.0f} | {c['trivial']['p50']:.0f} / {c['trivial']['p95']:.0f} | "
             f"{c['list']['p50']:.0f} / {c['list']['p95']:.0f} | {c['dashboard']['p50']:.0f} / {c['dashboard']['p95']:.0f} | "
@@ -215,7 +218,7 @@ def main() -> None:
         "| database | ingest per photo (ms) | bare decode+encode (ms) | ratio | target ≤ 2 |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
-    for kind, *_rest, p in rows:
+    for kind, *_rest, p, _setup in rows:
         lines.append(
             f"| {kind} | {p['ingest_ms']:.1f} | {p['bare_ms']:.1f} | {p['ratio']:.2f} | "
             f"{'met' if p['ratio'] <= 2 else 'MISSED'} |"
@@ -226,6 +229,61 @@ def main() -> None:
         "speed for a file a few percent smaller); the thumbnail is a box reduction then one Lanczos step",
         "(`reducing_gap=1`) instead of Lanczos from full size; EXIF rotation happens in place. Before: 94 ms,",
         "4.1x.",
+        "",
+        "## A company sets itself up",
+        "",
+        f"**Places**: a tree of {BUILDINGS} buildings × {FLOORS} floors × {PER_FLOOR} areas (with the buildings and",
+        "floors, about 5,000 places) in an XLSX workbook, through the pages' own path: the preview reads",
+        "and checks the file and compares it with the tree; the confirmation reads and checks it again and",
+        "applies the plan (`foundation/place_import.py`). Baseline: the same rows written with one Core",
+        "`executemany` per level, ids worked out beforehand, no checks, no change log. Target: ≤ 3x.",
+        "",
+        "| database | places | preview (s) | apply (s) | preview + apply (s) | bare insert (s) | ratio | target ≤ 3 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for kind, *_rest, st in rows:
+        lines.append(
+            f"| {kind} | {st['places']:,} | {st['preview_s']:.2f} | {st['apply_s']:.2f} | {st['import_s']:.2f} | "
+            f"{st['bare_s']:.2f} | {st['ratio']:.1f} | {'met' if st['ratio'] <= 3 else 'MISSED'} |"
+        )
+    lines += [
+        "",
+        "Where the time goes: reading the workbook (python-calamine, some 20x faster than openpyxl, which",
+        "took 0.65 s alone), checking every name against the text rules, twice (preview and confirmation);",
+        "the insert asks for the new ids back (`RETURNING`, so each level finds its parents and the change",
+        "log names them), which SQLite answers a row at a time, and writes one change-log row per place.",
+        "Before: 15.4x (the ORM made 5,000 objects and flushed them; openpyxl read the file).",
+        "",
+        f"**People**: {PEOPLE} people from a workbook, previewed then applied. Baseline: hashing the same",
+        "passwords (scrypt, as logins need) and one Core insert of the rows. The hashing is nearly all of",
+        "both: a person costs what their password costs.",
+        "",
+        "| database | preview + apply (s) | bare (s) | ratio |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for kind, *_rest, st in rows:
+        lines.append(f"| {kind} | {st['people_s']:.1f} | {st['people_bare_s']:.1f} | {st['people_ratio']:.2f} |")
+    lines += [
+        "",
+        f"**The calendar** of a month of a {ESTATE_BUILDINGS}-building estate ({ESTATE_BUILDINGS} × {ESTATE_FLOORS} floors × 2",
+        "restrooms, each checked at 08:00, 12:00 and 16:00 by schedule: 36,000 assignments a month).",
+        "First view: the month's slots are made then (`make_assignments`, set-wise). A later view reads",
+        "the month's rows as plain tuples and counts them by day and status (median of 5). Baseline: a",
+        "bare `GROUP BY due_on` count of the same assignments, in the same run.",
+        "",
+        "| database | assignments | first view (s) | later view (s) | bare count (s) | later ÷ bare |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind, *_rest, st in rows:
+        c = st["calendar"]
+        lines.append(
+            f"| {kind} | {c['assignments']:,} | {c['first_s']:.2f} | {c['later_s']:.3f} | {c['bare_s']:.3f} | "
+            f"{c['ratio']:.1f} |"
+        )
+    lines += [
+        "",
+        "A later view costs a read: each schedule remembers the day it has made its slots through",
+        "(`made_through`). Before that and before counting plain rows, a later view took 2.0 s (123x).",
     ]
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from foundation.base import bulk_insert
 from foundation.org import Location, LocationKind, Site
 from foundation.places import AREA_TYPES, PlaceRefused, check_place_name, checkpoint_code, site_tree
 from foundation.sheets import SheetRefused, read_sheet
@@ -166,8 +167,8 @@ def plan_import(session: Session, site: Site, filename: str, data: bytes) -> Pla
 
 
 def apply_plan(session: Session, site: Site, plan: Plan, now: datetime) -> None:
-    """Do exactly what the plan says: created by level (buildings, then floors, then the rest),
-    so each row finds its parent; one flush per level."""
+    """Do exactly what the plan says: created by level (buildings, then floors, then the rest), so
+    each row finds its parent; one insert per level (``bulk_insert``: the change log hears of them)."""
     assert not plan.problems and plan.site_id == site.id
     for place in plan.restore:
         place.archived_at = None
@@ -181,24 +182,20 @@ def apply_plan(session: Session, site: Site, plan: Plan, now: datetime) -> None:
     by_id = {place.id: place for place, _ in site_tree(session, site)}
     ids = {path_of(place, by_id): place.id for place in reversed(by_id.values())}  # first of a name wins
     for level in (0, 1, 2):
-        made = []
-        for planned in plan.create:
-            if _depth(planned.path) != level:
-                continue
-            parent = next((ids[p] for p in reversed(_parents(planned.path))), None)
-            place = Location(
-                site_id=site.id,
-                parent_id=parent,
-                kind=planned.kind,
-                name=[n for n in planned.path if n][-1],
-                area_type=planned.area_type,
-                qr_code=checkpoint_code() if planned.kind == K.CHECKPOINT else None,
-                archived_at=now if planned.archived else None,
-            )
-            made.append((planned.path, place))
-        session.add_all(place for _, place in made)
-        session.flush()
-        ids.update((path, place.id) for path, place in made)
+        made = [planned for planned in plan.create if _depth(planned.path) == level]
+        rows = [
+            {
+                "site_id": site.id,
+                "parent_id": next((ids[p] for p in reversed(_parents(planned.path))), None),
+                "kind": planned.kind,
+                "name": [n for n in planned.path if n][-1],
+                "area_type": planned.area_type,
+                "qr_code": checkpoint_code() if planned.kind == K.CHECKPOINT else None,
+                "archived_at": now if planned.archived else None,
+            }
+            for planned in made
+        ]
+        ids.update(zip((planned.path for planned in made), bulk_insert(session, Location, rows), strict=True))
 
 
 def _columns(header: list[str]) -> dict[str, int]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterable
+from datetime import date, datetime, time
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
+from python_calamine import CalamineError, CalamineWorkbook
 
 MAX_BYTES = 5_000_000
 
@@ -32,12 +33,12 @@ def read_sheet(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, l
     if len(data) > MAX_BYTES:
         raise SheetRefused("too_large", f"more than {MAX_BYTES} bytes")
     if filename.lower().endswith(".xlsx"):
+        # calamine (Rust) reads a 5,000-row sheet some 20x faster than openpyxl, which still writes them.
         try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+            sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+            rows = [[_cell(value) for value in row] for row in sheet.to_python(skip_empty_area=False)]
+        except (CalamineError, IndexError, ValueError) as error:
             raise SheetRefused("not_a_sheet", str(error)) from None
-        rows = [[_cell(value) for value in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-        book.close()
     else:
         try:
             text = decode(data)
@@ -60,6 +61,10 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # Excel keeps 3 as 3.0
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()  # a date cell: 2026-10-01, as typed
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 

@@ -78,6 +78,10 @@ class Schedule(Base):
     ends_on: Mapped[date | None] = mapped_column()
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Slots up to this day have their assignments: later calls start after it, so opening Today
+    # or the calendar again costs a read, not a month of slots. (A new area of the type joins
+    # from the next day on that has not been made yet.)
+    made_through: Mapped[date | None] = mapped_column()
 
     template: Mapped[ChecklistTemplate] = relationship()
     location: Mapped[Location | None] = relationship()
@@ -201,9 +205,14 @@ def make_assignments_through(session: Session, site: Site, day: date) -> int:
 def make_assignments(session: Session, site: Site, start: date, end: date) -> int:
     """The assignments of every active schedule of the site for slots beginning in [start, end]
     that have none yet. Idempotent, and set-wise: one read of what exists, one insert."""
-    schedules = list(session.scalars(select(Schedule).where(Schedule.site_id == site.id, Schedule.active)))
+    schedules = [
+        s
+        for s in session.scalars(select(Schedule).where(Schedule.site_id == site.id, Schedule.active))
+        if s.made_through is None or s.made_through < end
+    ]
     if not schedules:
         return 0
+    start = min(max(start, s.made_through + timedelta(days=1)) if s.made_through else start for s in schedules)
     have = set(
         session.execute(
             select(Assignment.schedule_id, Assignment.slot, Assignment.location_id, Assignment.assignee_id).where(
@@ -234,7 +243,9 @@ def make_assignments(session: Session, site: Site, start: date, end: date) -> in
     for schedule in schedules:
         places = [schedule.location] if schedule.location_id else areas.get(schedule.area_type, [])
         places = [p for p in places if p is not None and p.archived_at is None]
-        for slot in slots(schedule, site, start, end, rule.shifts):
+        first = max(start, schedule.made_through + timedelta(days=1)) if schedule.made_through else start
+        schedule.made_through = max(end, schedule.made_through or end)
+        for slot in slots(schedule, site, first, end, rule.shifts):
             for place in places:
                 for assignee_id in _assignees(schedule, place, slot, people_by_role, duties, rule, head, zone):
                     if (schedule.id, slot.key, place.id, assignee_id) in have:
@@ -278,7 +289,14 @@ class Occurrence:
 
 
 def occurrences_between(
-    session: Session, site: Site, start: date, end: date, now: datetime, *, assignee_id: int | None = None
+    session: Session,
+    site: Site,
+    start: date,
+    end: date,
+    now: datetime,
+    *,
+    assignee_id: int | None = None,
+    location_id: int | None = None,
 ) -> list[Occurrence]:
     """Every assignment due in [start, end] with its status: done within its window, late,
     missed (its window closed with no record) or still due."""
@@ -291,16 +309,21 @@ def occurrences_between(
     )
     if assignee_id is not None:
         query = query.where(Assignment.assignee_id == assignee_id)
+    if location_id is not None:
+        query = query.where(Assignment.location_id == location_id)
     zone = ZoneInfo(site.timezone)
-    found = []
-    for assignment, done_at in session.execute(query):
-        deadline = assignment.deadline or datetime.combine(assignment.last_day + timedelta(days=1), time(), zone)
-        if done_at is not None:
-            status = Status.DONE if done_at <= deadline else Status.LATE
-        else:
-            status = Status.MISSED if now >= deadline else Status.DUE
-        found.append(Occurrence(assignment, status, done_at))
-    return found
+    return [
+        Occurrence(a, _status(a.due_on, a.due_by, a.deadline, done_at, now, zone), done_at)
+        for a, done_at in session.execute(query)
+    ]
+
+
+def _status(due_on: date, due_by: date | None, deadline: datetime | None, done_at, now: datetime, zone) -> Status:
+    """Done within the window, late, missed (the window closed with no record) or still due."""
+    deadline = deadline or datetime.combine((due_by or due_on) + timedelta(days=1), time(), zone)
+    if done_at is not None:
+        return Status.DONE if done_at <= deadline else Status.LATE
+    return Status.MISSED if now >= deadline else Status.DUE
 
 
 def task_template(session: Session) -> ChecklistTemplate | None:
@@ -379,20 +402,29 @@ def month_calendar(
     *,
     assignee_id: int | None = None,
     location_id: int | None = None,
-) -> tuple[list[CalendarDay], list[Occurrence]]:
+) -> list[CalendarDay]:
     """Each day of ``month`` with how many of its assignments were done, late, missed or are
-    still due (for one person or one place if asked), and the occurrences themselves."""
+    still due (for one person or one place if asked). The month's slots are made first."""
     first = month.replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    today = now.astimezone(ZoneInfo(site.timezone)).date()
+    zone = ZoneInfo(site.timezone)
+    today = now.astimezone(zone).date()
     if first <= today:
         make_assignments(session, site, first, min(last, today))
-    found = occurrences_between(session, site, first, last, now, assignee_id=assignee_id)
+    # Plain rows, not objects: a month of a large estate is tens of thousands of assignments.
+    query = (
+        select(Assignment.due_on, Assignment.due_by, Assignment.deadline, func.min(Inspection.finished_at))
+        .outerjoin(Inspection, Inspection.assignment_id == Assignment.id)
+        .where(Assignment.site_id == site.id, Assignment.due_on >= first, Assignment.due_on <= last)
+        .group_by(Assignment.id)
+    )
+    if assignee_id is not None:
+        query = query.where(Assignment.assignee_id == assignee_id)
     if location_id is not None:
-        found = [o for o in found if o.assignment.location_id == location_id]
+        query = query.where(Assignment.location_id == location_id)
     days = {
         first + timedelta(days=n): CalendarDay(first + timedelta(days=n), defaultdict(int)) for n in range(last.day)
     }
-    for occurrence in found:
-        days[occurrence.assignment.due_on].counts[occurrence.status] += 1
-    return list(days.values()), found
+    for due_on, due_by, deadline, done_at in session.execute(query):
+        days[due_on].counts[_status(due_on, due_by, deadline, done_at, now, zone)] += 1
+    return list(days.values())

@@ -3,10 +3,12 @@ whoever made it (a web form, a synced mutation, the shell), and pulled by cursor
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlalchemy import event, insert, or_, select
 from sqlalchemy.orm import Session
 
-from foundation.base import utcnow
+from foundation.base import BULK_INSERT_LISTENERS, utcnow
 from foundation.org import Location, Site
 from inspections.checklists import ChecklistTemplate, TemplateVersion
 from inspections.fitout import FitoutProject
@@ -35,9 +37,26 @@ CHANGE_LOCK_KEY = 0x5C4A_0001
 
 
 def install(session_class) -> None:
-    """Record changes for every session of ``session_class`` (called once by the app)."""
+    """Record changes for every session of ``session_class`` (called once by the app), and for
+    the batches written with ``foundation.base.bulk_insert``."""
     if not event.contains(session_class, "after_flush", _record_changes):
         event.listen(session_class, "after_flush", _record_changes)
+    if _record_bulk_insert not in BULK_INSERT_LISTENERS:
+        BULK_INSERT_LISTENERS.append(_record_bulk_insert)
+
+
+def _record_bulk_insert(session: Session, model: type, rows: list[dict]) -> None:
+    tracked = TRACKED.get(model)
+    if tracked is None:
+        return
+    entity, id_of, site_of = tracked
+    _insert_changes(
+        session,
+        [
+            {"entity": entity, "entity_id": str(id_of(session, row)), "op": "upsert", "site_id": site_of(session, row)}
+            for row in (SimpleNamespace(**r) for r in rows)
+        ],
+    )
 
 
 def _record_changes(session: Session, _flush_context) -> None:
@@ -55,13 +74,16 @@ def _record_changes(session: Session, _flush_context) -> None:
                 "op": "upsert" if isinstance(obj, CHILDREN) else op,
                 "site_id": site_of(session, obj),
             }
-    if not pending:
-        return
+    if pending:
+        _insert_changes(session, list(pending.values()))
+
+
+def _insert_changes(session: Session, rows: list[dict]) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHANGE_LOCK_KEY})")
     now = utcnow()
-    connection.execute(insert(Change), [{**row, "changed_at": now} for row in pending.values()])
+    connection.execute(insert(Change), [{**row, "changed_at": now} for row in rows])
 
 
 def changes_since(session: Session, cursor: int, site_ids: list[int], limit: int) -> list[Change]:

@@ -21,6 +21,7 @@ from inspections.schedules import (
     check_schedule,
     make_assignments,
     month_calendar,
+    occurrences_between,
 )
 from inspections.submission import submit_inspection
 from tests import factories
@@ -133,7 +134,7 @@ def test_the_calendar_tells_done_late_missed_and_due(session, world):
     slots = {a.due_on.day: a for a in session.query(Assignment).filter_by(site_id=site.id)}
     record(session, slots[1], cleaner, at(date(2026, 12, 1), 9, 40))  # within the hour
     record(session, slots[2], cleaner, at(date(2026, 12, 2), 11, 0))  # after it
-    days, _ = month_calendar(session, site, date(2026, 12, 1), now)  # the 3rd: nothing; the 4th: still open
+    days = month_calendar(session, site, date(2026, 12, 1), now)  # the 3rd: nothing; the 4th: still open
     assert [{s: n for s, n in d.counts.items() if n} for d in days[:5]] == [
         {Status.DONE: 1},
         {Status.LATE: 1},
@@ -141,8 +142,10 @@ def test_the_calendar_tells_done_late_missed_and_due(session, world):
         {Status.DUE: 1},
         {},  # the future has no assignments yet
     ]
-    days, found = month_calendar(session, site, date(2026, 12, 1), now, assignee_id=guards[0].id)
-    assert found == [] and all(d.total == 0 for d in days)
+    days = month_calendar(session, site, date(2026, 12, 1), now, assignee_id=guards[0].id)
+    assert all(d.total == 0 for d in days)
+    [late] = occurrences_between(session, site, date(2026, 12, 2), date(2026, 12, 2), now)
+    assert (late.status, late.done_at) == (Status.LATE, at(date(2026, 12, 2), 11, 0))
 
 
 def test_bad_schedules_are_refused_by_name(session, world):

@@ -41,6 +41,7 @@ def upgrade():
     sa.Column('ends_on', sa.Date(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('made_through', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['app_user.id'], name=op.f('fk_schedule_assignee_id_app_user')),
     sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_schedule_location_id_location')),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_schedule_site_id_site')),

@@ -23,6 +23,7 @@ from inspections.schedules import (
     check_schedule,
     make_assignments_through,
     month_calendar,
+    occurrences_between,
 )
 from inspections.today import local_day
 from webapp.access import require_site, roles_required, visible_sites
@@ -117,10 +118,12 @@ def month():
     month_start = date_in_url("month", lambda: local_day(site, now).replace(day=1), month=True)
     person_id = request.args.get("person", type=int)
     place_id = request.args.get("place", type=int)
-    days, occurrences = month_calendar(db.session, site, month_start, now, assignee_id=person_id, location_id=place_id)
+    days = month_calendar(db.session, site, month_start, now, assignee_id=person_id, location_id=place_id)
     db.session.commit()
-    day = request.args.get("day")
-    chosen = [o for o in occurrences if o.assignment.due_on.isoformat() == day] if day else []
+    day = date_in_url("day", lambda: None) if request.args.get("day") else None
+    chosen = (
+        occurrences_between(db.session, site, day, day, now, assignee_id=person_id, location_id=place_id) if day else []
+    )
     return render(
         "schedules/calendar.html",
         site=site,
@@ -128,7 +131,7 @@ def month():
         month=month_start,
         days=days,
         chosen=chosen,
-        chosen_day=day,
+        chosen_day=day.isoformat() if day else None,
         statuses=list(Status),
         people=_people(site),
         places=[p for p, _ in site_tree(db.session, site, archived=False)],
