@@ -147,6 +147,7 @@ def test_a_company_starts_empty_and_runs_its_first_checks_and_rounds(app, empty_
     admin.fill("#starts_on", (today - timedelta(days=2)).isoformat())
     admin.click("form button.primary")
     admin.wait_for_selector("[data-schedules] li.row")
+    both_sizes(admin, "schedules-list")
 
     # A night route whose first round is due now, through two of the imported checkpoints.
     admin.goto(f"{base}/patrol/routes")
@@ -167,6 +168,8 @@ def test_a_company_starts_empty_and_runs_its_first_checks_and_rounds(app, empty_
     wait_until_offline_ready(cleaner)
     due = cleaner.eval_on_selector_all("a.row[href*='assignment=']", "links => links.map(a => a.href)")
     assert len(due) == 3
+    today_text = cleaner.inner_text("main")
+    assert f"{today - timedelta(days=2):%m-%d}" in today_text and f"{today - timedelta(days=1):%m-%d}" in today_text
     screenshot(cleaner, "first-day-cleaner-today-zh-360x740")
     empty_server.stop()
     cleaner_phone.set_offline(True)
