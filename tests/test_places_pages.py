@@ -8,8 +8,11 @@ import re
 
 import sqlalchemy as sa
 
-from foundation.org import Location, Site
+from foundation.org import Location, Origin, Site, User
+from inspections.records import Inspection
+from inspections.submission import submit_inspection
 from tests.conftest import login, post_form
+from tests.helpers import NOW, all_pass, area, restroom_template, submission
 from webapp.extensions import db
 
 TREE = "楼栋,楼层,位置,类型,保洁区域类型,已停用\n新楼,1F,大堂,区域,大堂,\n新楼,1F,男卫生间,区域,卫生间,\n新楼,2F,201,单元,,\n"
@@ -100,3 +103,48 @@ def test_a_manager_sees_and_changes_only_their_own_sites(app, demo, client):
 def test_field_staff_may_not_manage_places(app, demo, client):
     login(client, "chenmei")
     assert client.get("/places").status_code == 403
+
+
+def test_a_place_that_records_cite_is_archived_and_its_records_still_name_it(app, demo, client):
+    with app.app_context():
+        restroom = area("BY", "restroom")
+        lead = db.session.scalar(sa.select(User).where(User.username == "zhaoling"))
+        record = submit_inspection(
+            db.session,
+            submission(restroom_template(), restroom, all_pass(restroom_template())),
+            actor=lead,
+            origin=Origin("web"),
+            now=NOW,
+        )
+        db.session.commit()
+        restroom_id, record_id, name = restroom.id, record.inspection.id, restroom.name
+    login(client, "wangjl")
+    assert post_form(client, f"/places/{restroom_id}/archive", {}, token_from="/places").status_code == 303
+    page = client.get(f"/inspections/{record_id}").get_data(as_text=True)
+    assert page.count(name) >= 1  # the record still says where it was made
+    with app.app_context():
+        assert db.session.get(Location, restroom_id) is not None  # never deleted
+        assert (
+            db.session.scalar(sa.select(sa.func.count(Inspection.id)).where(Inspection.location_id == restroom_id)) >= 1
+        )
+
+
+def test_a_deactivated_person_keeps_their_records(app, demo, client):
+    with app.app_context():
+        restroom = area("BY", "restroom")
+        chenmei = db.session.scalar(sa.select(User).where(User.username == "chenmei"))
+        result = submit_inspection(
+            db.session,
+            submission(restroom_template(), restroom, all_pass(restroom_template())),
+            actor=chenmei,
+            origin=Origin("web"),
+            now=NOW,
+        )
+        db.session.commit()
+        chenmei_id, record_id = chenmei.id, result.inspection.id
+    login(client, "wangjl")
+    assert post_form(client, f"/people/{chenmei_id}/active", {}, token_from="/people").status_code == 303
+    page = client.get(f"/inspections/{record_id}").get_data(as_text=True)
+    assert "陈梅" in page
+    with app.app_context():
+        assert db.session.get(Inspection, record_id).inspector_id == chenmei_id

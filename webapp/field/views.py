@@ -13,7 +13,7 @@ from sqlalchemy import select
 from foundation.base import utcnow
 from foundation.notices import Notice, unread
 from foundation.org import Location, Origin
-from foundation.roles import EVERYONE, FITOUT_INSPECTORS, HANDLERS, Role
+from foundation.roles import EVERYONE, FITOUT_INSPECTORS, HANDLERS, PLANNERS, Role
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.fitout import UNDER_WAY, projects_of
 from inspections.patrol import PatrolRoute
@@ -76,7 +76,7 @@ def today():
                 "startable": [(t, locations_for(db.session, t, site)) for t in templates],
             }
         )
-    if current_user.role in (Role.SUPERVISOR, Role.MANAGER):
+    if current_user.role in PLANNERS:
         for entry in sites:  # idempotent: a missed round or an overdue notice is told once
             raise_missed_round_notices(db.session, entry["site"], now)
             escalate(db.session, entry["site"], now)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from foundation.base import utcnow
 from foundation.org import Location, LocationKind, Tenant
 from foundation.photos import display_name
-from foundation.roles import DESK, EVERYONE, FITOUT_INSPECTORS, OFFICE, Role
+from foundation.roles import DESK, EVERYONE, FITOUT_INSPECTORS, HANDLERS, OFFICE
 from inspections.checklists import ChecklistTemplate, TemplateKind
 from inspections.fitout import (
     MANUAL_STEPS,
@@ -229,7 +229,7 @@ def refund(project_id: int):
 
 
 @bp.route("/<int:project_id>/permits", methods=["POST"])
-@roles_required(FITOUT_INSPECTORS - {Role.ENGINEER, Role.GUARD}, supervisor_of="security")  # 保安部办理动火证
+@roles_required(HANDLERS, supervisor_of="security")  # 保安部办理动火证
 def add_permit(project_id: int):
     """Record a hot-work permit (动火证) and its dates."""
     project = _project(project_id)
