@@ -13,7 +13,7 @@ TIMES = re.compile(r"^\s*(([01]\d|2[0-3]):[0-5]\d)(\s*[ ,，、]\s*([01]\d|2[0-3
 class ScheduleForm(Form):
     template_id = SelectField(_l("Checklist"), coerce=int)
     place = SelectField(_l("Where"), validators=[DataRequired()])
-    who = SelectField(_l("Who"), validators=[DataRequired()])
+    who = SelectField(_l("Done by"), validators=[DataRequired()])
     assignee_id = SelectField(_l("Person"), coerce=int, default=0)
     role = SelectField(_l("Role (each of them)"), default="")
     rule = SelectField(_l("How often"), validators=[DataRequired()])
