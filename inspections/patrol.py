@@ -31,6 +31,12 @@ class PatrolRoute(Base):
         order_by="RouteCheckpoint.position", cascade="all, delete-orphan"
     )
 
+    @property
+    def stops(self) -> list[RouteCheckpoint]:
+        """The checkpoints a guard walks: an archived place leaves the round (the route's page
+        still lists it, marked, so a planner sees why)."""
+        return [c for c in self.checkpoints if c.location.archived_at is None]
+
 
 class RouteCheckpoint(Base):
     __tablename__ = "route_checkpoint"

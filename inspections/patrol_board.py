@@ -52,7 +52,7 @@ def route_night(session: Session, route: PatrolRoute, day: date, now: datetime) 
         )
     )
     facts = [ScanFact(r.checkpoint_id, r.scanned_at, r.clock_offset_ms, r.id) for r in rows]
-    checkpoints = [c.location_id for c in route.checkpoints]
+    checkpoints = [c.location_id for c in route.stops]
     return RouteNight(route, day, judge(schedule, tz, day, checkpoints, facts, now), {r.id: r for r in rows})
 
 

@@ -88,8 +88,8 @@ def route_data(route: PatrolRoute, user: User) -> dict | None:
         "name": route.name,
         "schedule": route.schedule,
         "active": route.active,
-        "checkpoint_ids": [c.location_id for c in route.checkpoints],
-        "checkpoints": [{"location_id": c.location_id, "template_id": c.template_id} for c in route.checkpoints],
+        "checkpoint_ids": [c.location_id for c in route.stops],
+        "checkpoints": [{"location_id": c.location_id, "template_id": c.template_id} for c in route.stops],
     }
 
 

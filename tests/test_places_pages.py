@@ -9,9 +9,10 @@ import re
 import sqlalchemy as sa
 
 from foundation.org import Location, Origin, Site, User
+from inspections.patrol import PatrolRoute
 from inspections.records import Inspection
 from inspections.submission import submit_inspection
-from tests.conftest import login, post_form
+from tests.conftest import login, logout, post_form
 from tests.helpers import NOW, all_pass, area, restroom_template, submission
 from webapp.extensions import db
 
@@ -148,3 +149,20 @@ def test_a_deactivated_person_keeps_their_records(app, demo, client):
     assert "陈梅" in page
     with app.app_context():
         assert db.session.get(Inspection, record_id).inspector_id == chenmei_id
+
+
+def test_an_archived_checkpoint_leaves_the_round_but_not_the_routes_page(app, demo, client):
+    with app.app_context():
+        route = db.session.scalar(sa.select(PatrolRoute))
+        stop = route.checkpoints[1].location
+        route_id, stop_id, stop_name, walked = route.id, stop.id, stop.name, len(route.checkpoints)
+    login(client, "wangjl")
+    assert post_form(client, f"/places/{stop_id}/archive", {}, token_from="/places").status_code == 303
+    edit = client.get(f"/patrol/routes/{route_id}").get_data(as_text=True)
+    assert stop_name in edit and "archived: not walked" in edit
+    logout(client)
+    login(client, "zhangwei")
+    walk = client.get(f"/patrol/routes/{route_id}/walk").get_data(as_text=True)
+    assert stop_name not in walk
+    with app.app_context():
+        assert len(db.session.get(PatrolRoute, route_id).stops) == walked - 1

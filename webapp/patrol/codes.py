@@ -47,7 +47,7 @@ def codes_pdf(route: PatrolRoute) -> bytes:
     def style(size: float) -> ParagraphStyle:
         return ParagraphStyle(f"s{size}", fontName=font, fontSize=size, leading=size * 1.25, wordWrap="CJK")
 
-    for n, stop in enumerate(route.checkpoints):
+    for n, stop in enumerate(route.stops):
         if n and n % 4 == 0:
             pdf.showPage()
         x, y = cells[n % 4]

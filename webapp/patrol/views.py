@@ -83,7 +83,7 @@ def walk(route_id: int):
                 if stop.template_id
                 else None,
             }
-            for stop in route.checkpoints
+            for stop in route.stops
         ],
         "done_label": _("Done"),
         "waiting_label": _("Waiting to send"),
