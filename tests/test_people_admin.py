@@ -88,6 +88,8 @@ def test_a_manager_edits_roles_and_sites_within_their_own(app, demo, client):
     )
     assert response.status_code == 303
     assert person(app, "chenmei").role == Role.SUPERVISOR
+    page = client.get(f"/people/{chenmei.id}").get_data(as_text=True)
+    assert "data-duties" in page and "大堂" in page  # her areas and shifts, with where to change them
     me = person(app, "wangjl")
     refused = post_form(
         client,

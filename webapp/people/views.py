@@ -17,6 +17,8 @@ from foundation.people_import import COLUMNS as PEOPLE_COLUMNS
 from foundation.people_import import apply_people, plan_people
 from foundation.roles import OFFICE, Role
 from foundation.tenant_import import COLUMNS, Problem, apply, parse, preview
+from inspections.cleaning import duties_of, rule_for
+from inspections.today import local_day
 from sync.tokens import revoke_device
 from webapp.access import roles_required, visible_site_ids, visible_sites
 from webapp.choices import choices
@@ -121,7 +123,21 @@ def edit(user_id: int):
             db.session.commit()
             flash(_("Saved."))
             return see_other(url_for("people.index"))
-    return render("people/edit.html", form=form, person=user, status=422 if form.errors else 200)
+    duties = [
+        (site, duty)
+        for site in user.sites
+        if current_user.may_see_site(site.id)
+        for duty in duties_of(db.session, site.id, on=local_day(site, utcnow()))
+        if duty.cleaner_id == user.id
+    ]
+    return render(
+        "people/edit.html",
+        form=form,
+        person=user,
+        duties=duties,
+        rule_of=lambda site: rule_for(db.session, site.id),
+        status=422 if form.errors else 200,
+    )
 
 
 @bp.route("/import", methods=["GET", "POST"])
