@@ -166,3 +166,17 @@ def test_an_archived_checkpoint_leaves_the_round_but_not_the_routes_page(app, de
     assert stop_name not in walk
     with app.app_context():
         assert len(db.session.get(PatrolRoute, route_id).stops) == walked - 1
+
+
+def test_a_confirmation_the_preview_did_not_make_is_refused(app, demo, client):
+    login(client, "wangjl")
+    with app.app_context():
+        by = db.session.scalar(sa.select(Site).where(Site.code == "BY")).id
+    for fields in ({"sheet": "not base64!", "filename": "p.csv", "digest": "x"}, {"filename": "p.csv"}):
+        assert post_form(client, f"/places/sites/{by}/import/apply", fields, token_from="/places").status_code == 400
+    assert (
+        post_form(
+            client, "/people/import/apply", {"sheet": "***", "filename": "p.csv", "digest": "-"}, token_from="/people"
+        ).status_code
+        == 400
+    )

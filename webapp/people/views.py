@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -27,7 +24,7 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import ROLE_LABELS
 from webapp.pages import render, see_other
 from webapp.people.forms import PersonForm, ResetPasswordForm
-from webapp.sheet_forms import ApplyForm, SheetForm
+from webapp.sheet_forms import SheetForm, carried, carry, file_problem_text
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -149,22 +146,14 @@ def import_people():
     if form.validate_on_submit():
         data = form.file.data.read()
         plan = plan_people(db.session, current_user, form.file.data.filename or "people.csv", data)
-        confirm = ApplyForm(
-            formdata=None, sheet=base64.b64encode(data).decode(), filename=form.file.data.filename, digest="-"
-        )
+        confirm = carry(data, form.file.data.filename)
     return _people_preview(form, plan, confirm)
 
 
 @bp.route("/import/apply", methods=["POST"])
 @roles_required(OFFICE)
 def apply_people_import():
-    form = ApplyForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        data = base64.b64decode(form.sheet.data, validate=True)
-    except binascii.Error:
-        abort(400)
+    form, data = carried()
     plan = plan_people(db.session, current_user, form.filename.data, data)
     if plan.problems:
         return _people_preview(SheetForm(formdata=None), plan, None)
@@ -192,14 +181,8 @@ def _people_preview(form, plan, confirm):
 def _people_problem_text(problem) -> str:
     args = problem.args
     match problem.code:
-        case "missing_columns":
-            text = _("Missing columns: %(columns)s.", columns=args[0])
-        case "too_many_rows":
-            text = _("More than %(n)s rows.", n=args[0])
-        case "not_a_sheet" | "too_large" | "empty":
-            text = _("The file is not a spreadsheet this page reads (XLSX, or CSV up to 5 MB).")
-        case "encoding":
-            text = _("The file is not text in UTF-8 or GB18030.")
+        case code if file_problem_text(code, args):
+            text = file_problem_text(code, args)
         case "duplicate":
             text = _("The same username as line %(line)s.", line=args[0])
         case "bad_username":
@@ -305,7 +288,7 @@ def import_tenants():
         errors = [_problem_text(p) for p in problems]
         if not errors:
             result = preview(db.session, rows)
-            confirm = ApplyForm(formdata=None, sheet=base64.b64encode(data).decode(), filename=filename, digest="-")
+            confirm = carry(data, filename)
     return render(
         "people/import.html",
         form=form,
@@ -320,13 +303,7 @@ def import_tenants():
 @bp.route("/tenants/import/apply", methods=["POST"])
 @roles_required(OFFICE)
 def apply_tenant_import():
-    form = ApplyForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        data = base64.b64decode(form.sheet.data, validate=True)
-    except binascii.Error:
-        abort(400)
+    form, data = carried()
     rows, problems = parse(db.session, form.filename.data, data, visible_site_ids(current_user))
     if problems:
         errors = [_problem_text(p) for p in problems]
@@ -354,10 +331,8 @@ def apply_tenant_import():
 
 def _problem_text(problem: Problem) -> str:
     match problem.code, problem.args:
-        case "missing_columns", (columns,):
-            text = _("Missing columns: %(columns)s.", columns=columns)
-        case "too_many_rows", (limit,):
-            text = _("More than %(n)s rows.", n=limit)
+        case code, args if file_problem_text(code, args):
+            text = file_problem_text(code, args)
         case "unknown_site", (code,):
             text = _("No site with the code “%(code)s” among yours.", code=code)
         case "too_long", (column, limit):
@@ -366,10 +341,6 @@ def _problem_text(problem: Problem) -> str:
             text = _("%(column)s is empty.", column=column)
         case "control_character" | "invisible_character", (column,):
             text = f"{column}: {TEXT_ERRORS[problem.code]}"
-        case "not_a_sheet" | "too_large" | "empty":
-            text = _("The file is not a spreadsheet this page reads (XLSX, or CSV up to 5 MB).")
-        case "encoding":
-            text = _("The file is not text in UTF-8 or GB18030.")
         case _:
             text = _("%(column)s is not a date like 2026-11-26.", column=problem.args[0])
     return _("Line %(line)s: %(text)s", line=problem.line, text=text) if problem.line else text

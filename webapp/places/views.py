@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -35,7 +32,7 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import AREA_TYPE_LABELS, PLACE_KIND_LABELS
 from webapp.pages import render, see_other
 from webapp.places.forms import PlaceForm, SiteForm
-from webapp.sheet_forms import ApplyForm, SheetForm
+from webapp.sheet_forms import ApplyForm, SheetForm, carried, carry, file_problem_text
 
 bp = Blueprint("places", __name__, url_prefix="/places")
 
@@ -199,9 +196,7 @@ def import_tree(site_id: int):
     if form.validate_on_submit():
         data = form.file.data.read()
         plan = plan_import(db.session, site, form.file.data.filename or "places.csv", data)
-        confirm = ApplyForm(
-            formdata=None, sheet=base64.b64encode(data).decode(), filename=form.file.data.filename, digest=plan.digest
-        )
+        confirm = carry(data, form.file.data.filename, plan.digest)
     return _preview(site, form, plan, confirm)
 
 
@@ -210,13 +205,7 @@ def import_tree(site_id: int):
 def apply_import(site_id: int):
     """Apply the previewed file, if the tree is still as it was when it was previewed."""
     site = _site(site_id)
-    form = ApplyForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        data = base64.b64decode(form.sheet.data, validate=True)
-    except binascii.Error:
-        abort(400)
+    form, data = carried()
     plan = plan_import(db.session, site, form.filename.data, data)
     if plan.problems or plan.digest != form.digest.data:
         flash(_("The places changed since the preview: check the new preview before applying."), "error")
@@ -224,7 +213,7 @@ def apply_import(site_id: int):
             site,
             SheetForm(formdata=None),
             plan,
-            ApplyForm(formdata=None, sheet=form.sheet.data, filename=form.filename.data, digest=plan.digest),
+            carry(data, form.filename.data, plan.digest),
         )
     apply_plan(db.session, site, plan, utcnow())
     db.session.commit()
@@ -326,14 +315,8 @@ def _refusal_text(refused: PlaceRefused) -> str:
 def _problem_text(problem: Problem) -> str:
     args = problem.args
     match problem.code:
-        case "missing_columns":
-            text = _("Missing columns: %(columns)s.", columns=args[0])
-        case "too_many_rows":
-            text = _("More than %(n)s rows.", n=args[0])
-        case "not_a_sheet" | "too_large" | "empty":
-            text = _("The file is not a spreadsheet this page reads (XLSX, or CSV up to 5 MB).")
-        case "encoding":
-            text = _("The file is not text in UTF-8 or GB18030.")
+        case code if file_problem_text(code, args):
+            text = file_problem_text(code, args)
         case "duplicate":
             text = _("The same place as line %(line)s.", line=args[0])
         case "unknown_kind":
