@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, insert
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 # Named constraints, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -68,8 +68,17 @@ def bulk_insert(session: Session, model: type, rows: list[dict]) -> list[int]:
     empty = {key for key in rows[0] if all(row[key] is None for row in rows)}  # NULL anyway: not bound 5,000 times
     rows = [{k: v for k, v in row.items() if k not in empty} for row in rows]
     table = model.__table__  # a Core statement: the ORM's bulk path splices RETURNING rows quadratically
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = list(session.connection().execute(statement, rows).scalars())
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # A writing transaction holds SQLite's one write lock from its start (BEGIN IMMEDIATE,
+        # webapp.extensions): the next ids are max + 1 onwards, and RETURNING, which SQLite
+        # answers a row at a time, is not needed.
+        first = (connection.scalar(select(func.max(table.c.id))) or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        connection.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)])
+    else:
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = list(connection.execute(statement, rows).scalars())
     written = [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)]
     for listener in BULK_INSERT_LISTENERS:
         listener(session, model, written)
