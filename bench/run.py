@@ -271,7 +271,8 @@ def main() -> None:
         "",
         f"**The calendar** of a month of a {ESTATE_BUILDINGS}-building estate ({ESTATE_BUILDINGS} × {ESTATE_FLOORS} floors × 2",
         "restrooms, each checked at 08:00, 12:00 and 16:00 by schedule: 36,000 assignments a month).",
-        "First view: the month's slots are made then (`make_assignments`, set-wise). A later view reads",
+        "First view: the month's slots are made then (`make_assignments`: one read of what exists, one",
+        "Core insert of the rest, the change log told through `bulk_insert`). A later view reads",
         "the month's rows as plain tuples and counts them by day and status (median of 5). Baseline: a",
         "bare `GROUP BY due_on` count of the same assignments, in the same run.",
         "",
@@ -287,7 +288,8 @@ def main() -> None:
     lines += [
         "",
         "A later view costs a read: each schedule remembers the day it has made its slots through",
-        "(`made_through`). Before that and before counting plain rows, a later view took 2.0 s (123x).",
+        "(`made_through`). Before that and before counting plain rows, a later view took 2.0 s (123x); the",
+        "first view, making 36,000 ORM objects, 7.3 s on SQLite and 15.1 s on PostgreSQL.",
     ]
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")

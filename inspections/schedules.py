@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from foundation.base import Base, str_enum, utcnow
+from foundation.base import Base, bulk_insert, str_enum, utcnow
 from foundation.org import Department, Location, LocationKind, Site, User, user_site
 from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate, TemplateKind
@@ -239,6 +239,7 @@ def make_assignments(session: Session, site: Site, start: date, end: date) -> in
     duties = [d.fact() for d in duties_of(session, site.id)]
     head = session.scalar(select(Department.head_id).where(Department.code == "cleaning"))
     zone = ZoneInfo(site.timezone)
+    now = utcnow()
     made = []
     for schedule in schedules:
         places = [schedule.location] if schedule.location_id else areas.get(schedule.area_type, [])
@@ -252,22 +253,23 @@ def make_assignments(session: Session, site: Site, start: date, end: date) -> in
                         continue
                     have.add((schedule.id, slot.key, place.id, assignee_id))
                     made.append(
-                        Assignment(
-                            site_id=site.id,
-                            template_id=schedule.template_id,
-                            location_id=place.id,
-                            assignee_id=assignee_id,
-                            due_on=slot.first_day,
-                            due_by=slot.last_day if slot.last_day != slot.first_day else None,
-                            due_at=slot.due_at,
-                            deadline=slot.deadline,
-                            schedule_id=schedule.id,
-                            slot=slot.key,
-                            note=schedule.title,
-                        )
+                        {
+                            "site_id": site.id,
+                            "template_id": schedule.template_id,
+                            "location_id": place.id,
+                            "assignee_id": assignee_id,
+                            "due_on": slot.first_day,
+                            "due_by": slot.last_day if slot.last_day != slot.first_day else None,
+                            "due_at": slot.due_at,
+                            "deadline": slot.deadline,
+                            "schedule_id": schedule.id,
+                            "slot": slot.key,
+                            "note": schedule.title,
+                            "created_at": now,
+                        }
                     )
-    session.add_all(made)
-    session.flush()
+    session.flush()  # made_through, before the rows that follow from it
+    bulk_insert(session, Assignment, made)  # a month of an estate is tens of thousands of rows
     return len(made)
 
 
