@@ -156,7 +156,10 @@ def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(app, live
     page.goto(live_server.url + "/today")
     page.wait_for_selector("#update-ready:not([hidden])", timeout=20000)
     screenshot(page, "update-ready-zh-360x740", full_page=False)
-    page.click("#update-ready button")
+    # The new worker takes over and the page reloads itself: wait for that reload, so that what
+    # follows reads the reloaded page and not the one being replaced.
+    with page.expect_navigation():
+        page.click("#update-ready button")
     wait_until(
         page,
         "() => navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')",
