@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from foundation.org import Department, Site, User
 from foundation.people import create_user, edit_person, may_manage
 from foundation.roles import Role
-from foundation.sheets import SheetRefused, read_sheet
+from foundation.sheets import SheetRefused, columns_of, read_sheet
 from foundation.text import TextRefused, check_name
 
 COLUMNS = ["username", "name", "role", "department", "sites", "password"]
@@ -88,12 +88,7 @@ def plan_people(session: Session, actor: User, filename: str, data: bytes) -> Pe
     except SheetRefused as refused:
         plan.problems.append(Problem(None, refused.code))
         return plan
-    names = {c: c for c in COLUMNS} | {zh: c for c, zh in ZH_COLUMNS.items()}
-    columns: dict[str, int] = {}
-    for i, cell in enumerate(header):
-        column = names.get(cell.strip().lower()) or names.get(cell.strip())
-        if column and column not in columns:
-            columns[column] = i
+    columns = columns_of(header, COLUMNS, ZH_COLUMNS)
     missing = [c for c in ("username", "name", "role", "sites") if c not in columns]
     if missing:
         plan.problems.append(Problem(None, "missing_columns", (", ".join(missing),)))

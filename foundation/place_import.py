@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from foundation.base import bulk_insert
 from foundation.org import Location, LocationKind, Site
 from foundation.places import AREA_TYPES, PlaceRefused, check_place_name, checkpoint_code, site_tree
-from foundation.sheets import SheetRefused, read_sheet
+from foundation.sheets import SheetRefused, columns_of, read_sheet
 
 K = LocationKind
 COLUMNS = ["building", "floor", "place", "kind", "area_type", "archived"]
@@ -133,7 +133,7 @@ def plan_import(session: Session, site: Site, filename: str, data: bytes) -> Pla
     except SheetRefused as refused:
         plan.problems.append(Problem(None, refused.code))
         return plan
-    columns = _columns(header)
+    columns = columns_of(header, COLUMNS, ZH_COLUMNS)
     missing = [c for c in ("building", "floor", "place") if c not in columns]
     if missing:
         plan.problems.append(Problem(None, "missing_columns", (", ".join(missing),)))
@@ -196,16 +196,6 @@ def apply_plan(session: Session, site: Site, plan: Plan, now: datetime) -> None:
             for planned in made
         ]
         ids.update(zip((planned.path for planned in made), bulk_insert(session, Location, rows), strict=True))
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    names = {c: c for c in COLUMNS} | {zh: c for c, zh in ZH_COLUMNS.items()}
-    found = {}
-    for i, cell in enumerate(header):
-        column = names.get(cell.strip().lower()) or names.get(cell.strip())
-        if column and column not in found:
-            found[column] = i
-    return found
 
 
 def _row(line: int, value: dict[str, str], problems: list[Problem]) -> Planned | None:

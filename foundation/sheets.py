@@ -56,6 +56,17 @@ def read_sheet(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, l
     return header, body
 
 
+def columns_of(header: list[str], columns: list[str], chinese: dict[str, str]) -> dict[str, int]:
+    """Where each known column is, its header written as the English key or its Chinese name."""
+    names = {c: c for c in columns} | {zh: c for c, zh in chinese.items()}
+    found: dict[str, int] = {}
+    for i, cell in enumerate(header):
+        column = names.get(cell.strip().lower()) or names.get(cell.strip())
+        if column and column not in found:
+            found[column] = i
+    return found
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
