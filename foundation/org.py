@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from foundation.base import Base, new_uuid, str_enum, utcnow
-from foundation.roles import Role
+from foundation.roles import CHECKLIST_WRITERS, Role
 
 # werkzeug's scrypt: memory-hard, the modern default. Tests swap in a cheap method for speed.
 PASSWORD_METHOD = "scrypt"
@@ -102,6 +102,8 @@ class User(Base):
     phone: Mapped[str] = mapped_column(String(32), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A manager may let someone who is not one write checklists (roles.CHECKLIST_WRITERS do anyway).
+    writes_checklists: Mapped[bool] = mapped_column(default=False)
 
     sites: Mapped[list[Site]] = relationship(secondary=user_site, order_by=Site.id)
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
@@ -115,6 +117,10 @@ class User(Base):
     @property
     def site_ids(self) -> list[int]:
         return [site.id for site in self.sites]
+
+    @property
+    def may_write_checklists(self) -> bool:
+        return self.writes_checklists or self.role in CHECKLIST_WRITERS
 
     def may_see_site(self, site_id: int) -> bool:
         return self.role == Role.ADMIN or site_id in self.site_ids

@@ -26,6 +26,8 @@ OFFICE = frozenset({Role.MANAGER, Role.ADMIN})
 DESK = frozenset({Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})
 # Move tickets along and assign them; check cleaning as lead, in the joint check or as manager.
 HANDLERS = frozenset({Role.SUPERVISOR, Role.CUSTOMER_SERVICE, Role.MANAGER, Role.ADMIN})
+# Write and publish checklists (and anyone a manager lets: ``User.writes_checklists``).
+CHECKLIST_WRITERS = OFFICE
 # Plan a department's work: patrol routes, cleaning duties and periodic tasks.
 PLANNERS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 # Walk patrol rounds and see checkpoint codes.

@@ -33,8 +33,11 @@ class TemplateKind(str, enum.Enum):
     COMPLETION = "completion"  # fit-out completion acceptance sign-off (§3.2.4 5.)
 
 
-ItemType = Literal["pass_fail", "yes_no", "number", "text", "choice", "photo", "signature"]
+ItemType = Literal["pass_fail", "yes_no", "number", "text", "choice", "photo", "signature", "instruction"]
 TicketKind = Literal["complaint", "repair", "violation", "hazard", "rework"]
+TicketPriority = Literal["low", "normal", "high", "urgent"]
+# The answers a show-if may wait for, by the type of the item it watches (SYNC.md v1.1).
+SHOW_IF_VALUES = {"pass_fail": ("pass", "fail", "na"), "yes_no": ("yes", "no")}
 
 
 class OnFail(BaseModel):
@@ -44,6 +47,15 @@ class OnFail(BaseModel):
     ticket_kind: TicketKind
     department: str  # a Department.code
     due_hours: Annotated[int, Field(gt=0, le=24 * 90)]
+    priority: TicketPriority = "normal"
+
+
+class ShowIf(BaseModel):
+    """Ask the item only when an earlier item's answer equals ``equals``."""
+
+    model_config = ConfigDict(extra="forbid")
+    item_id: str
+    equals: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Item(BaseModel):
@@ -62,14 +74,32 @@ class Item(BaseModel):
     expected: Literal["yes", "no"] = "yes"  # for yes_no: the answer that passes
     weight: Annotated[float, Field(ge=0)] = 1.0
     on_fail: OnFail | None = None
+    show_if: ShowIf | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _instruction_not_required(cls, data):
+        if isinstance(data, dict) and data.get("type") == "instruction":
+            data = {"required": False, **data}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Item:
         if self.type == "choice" and not self.choices:
             raise ValueError(f"choice item {self.id} has no choices")
+        if self.type == "choice" and len(set(self.choices)) != len(self.choices):
+            raise ValueError(f"choice item {self.id} lists a choice twice")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"item {self.id}: min is above max")
+        if self.type == "instruction" and (self.required or self.photo_on_fail or self.on_fail):
+            raise ValueError(f"instruction {self.id} is read, never answered: it cannot be required or fail")
+        if self.on_fail is not None and not self.can_fail:
+            raise ValueError(f"item {self.id} cannot fail, so it cannot open a ticket")
         return self
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != "instruction"
 
     @property
     def can_fail(self) -> bool:
@@ -87,19 +117,59 @@ class Definition(BaseModel):
     sections: list[Section]
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> Definition:
-        ids = [item.id for item in self.items()]
-        if len(ids) != len(set(ids)):
-            raise ValueError("item ids must be unique within a template")
-        if not ids:
-            raise ValueError("a template needs at least one item")
+    def _well_formed(self) -> Definition:
+        problem = next(iter(self.problems()), None)
+        if problem:
+            raise ValueError(problem[1])
         return self
+
+    def problems(self) -> list[tuple[str | None, str]]:
+        """What keeps this from being a checklist, as (item id or None, message)."""
+        found: list[tuple[str | None, str]] = []
+        earlier: dict[str, Item] = {}
+        for item in self.items():
+            if item.id in earlier:
+                found.append((item.id, f"the key {item.id} is used by two items"))
+            condition = item.show_if
+            if condition is not None:
+                watched = earlier.get(condition.item_id)
+                if condition.item_id == item.id:
+                    found.append((item.id, f"item {item.id} is shown if its own answer is given"))
+                elif watched is None:
+                    found.append(
+                        (item.id, f"item {item.id} is shown if {condition.item_id}, which is not an earlier item")
+                    )
+                elif condition.equals not in show_if_values(watched):
+                    found.append(
+                        (item.id, f"item {item.id} waits for {condition.equals!r}, not an answer of {watched.id}")
+                    )
+            earlier.setdefault(item.id, item)
+        if not any(item.answerable for item in earlier.values()):
+            found.append((None, "a checklist needs at least one item to answer"))
+        return found
 
     def items(self) -> list[Item]:
         return [item for section in self.sections for item in section.items]
 
     def item_map(self) -> dict[str, Item]:
         return {item.id: item for item in self.items()}
+
+    def shown(self, values: dict[str, object]) -> set[str]:
+        """The ids of the items asked, given the answers' values by item id: an item whose
+        show-if watches a hidden item is hidden too (the watched item comes first)."""
+        shown: set[str] = set()
+        for item in self.items():
+            condition = item.show_if
+            if condition is None or (condition.item_id in shown and values.get(condition.item_id) == condition.equals):
+                shown.add(item.id)
+        return shown
+
+
+def show_if_values(item: Item) -> tuple[str, ...]:
+    """The answers of ``item`` that a later item may be shown on."""
+    if item.type == "choice":
+        return tuple(item.choices)
+    return SHOW_IF_VALUES.get(item.type, ())
 
 
 class ChecklistTemplate(Base):
@@ -114,8 +184,14 @@ class ChecklistTemplate(Base):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     # For cleaning standards: the area type it applies to.
     area_type: Mapped[str | None] = mapped_column(String(32))
-    current_version: Mapped[int] = mapped_column(default=0)
+    current_version: Mapped[int] = mapped_column(default=0)  # the newest published, maybe not yet in effect
     active: Mapped[bool] = mapped_column(default=True)
+    # The edits not yet published: a Definition's JSON, and the version it was started from.
+    draft: Mapped[dict | None] = mapped_column(JSON)
+    draft_base: Mapped[int | None] = mapped_column()
+    draft_updated_at: Mapped[datetime | None] = mapped_column()
+    # Where a copy came from: the key of a library checklist (inspections/manual.json).
+    library_key: Mapped[str | None] = mapped_column(String(40))
 
     site: Mapped[Site | None] = relationship()
     department: Mapped[Department | None] = relationship()
@@ -140,8 +216,15 @@ class TemplateVersion(Base):
     definition: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")  # what changed, and why
+    # New checks start on it from then on (None: from its publishing). Earlier ones keep theirs.
+    effective_at: Mapped[datetime | None] = mapped_column()
 
     template: Mapped[ChecklistTemplate] = relationship(back_populates="versions")
+    created_by: Mapped[User | None] = relationship()
+
+    def in_effect(self, now: datetime) -> bool:
+        return self.effective_at is None or self.effective_at <= now
 
     def parsed(self) -> Definition:
         # A version never changes once published, so the parse is kept on the loaded row: a
@@ -153,7 +236,13 @@ class TemplateVersion(Base):
 
 
 def publish_template_version(
-    session: Session, template: ChecklistTemplate, definition: Definition, *, actor: User | None
+    session: Session,
+    template: ChecklistTemplate,
+    definition: Definition,
+    *,
+    actor: User | None,
+    note: str = "",
+    effective_at: datetime | None = None,
 ) -> TemplateVersion:
     """Make ``definition`` the template's newest version; earlier versions stay as they were."""
     template.current_version += 1
@@ -162,6 +251,8 @@ def publish_template_version(
         version=template.current_version,
         definition=definition.model_dump(mode="json"),
         created_by_id=actor.id if actor else None,
+        note=note,
+        effective_at=effective_at,
     )
     session.add(version)
     session.flush()
@@ -182,7 +273,25 @@ def get_template_version(session: Session, template_id: int, version: int) -> Te
     return found
 
 
-def current_version(session: Session, template: ChecklistTemplate) -> TemplateVersion:
+def current_version(session: Session, template: ChecklistTemplate, now: datetime | None = None) -> TemplateVersion:
+    """The version a check started now is filled on: the newest in effect."""
+    now = now or utcnow()
     found = get_template_version(session, template.id, template.current_version)
     assert found is not None, f"template {template.id} has no version {template.current_version}"
-    return found
+    if found.in_effect(now):
+        return found
+    return session.scalars(
+        select(TemplateVersion)
+        .where(
+            TemplateVersion.template_id == template.id,
+            (TemplateVersion.effective_at.is_(None)) | (TemplateVersion.effective_at <= now),
+        )
+        .order_by(TemplateVersion.version.desc())
+        .limit(1)
+    ).one()
+
+
+def upcoming_version(session: Session, template: ChecklistTemplate, now: datetime | None = None):
+    """The version published to take effect later, if any."""
+    found = get_template_version(session, template.id, template.current_version)
+    return None if found is None or found.in_effect(now or utcnow()) else found

@@ -1,17 +1,29 @@
-"""What a new company starts with: the department's four departments and the manual's standard
-checklists (§3.1–§3.13 of article 8), installed once by the first administrator (``flask
-create-admin`` or the first-run page) and by the demo. Installing again adds only what is missing."""
+"""What a new company starts with: the department's four departments and a library of the
+manual's checklists (§3.1–§3.13 of article 8, in ``manual.json``), which a company copies from.
+A copy is the company's own checklist (its versions, its edits) and remembers which library
+entry it came from. The first administrator (``flask create-admin`` or the first-run page) and
+the demo copy every entry once; installing again adds only what is missing."""
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foundation.org import Department, User
 from foundation.people import create_user
 from foundation.roles import Role
-from inspections.checklists import ChecklistTemplate, publish_template_version
-from inspections.standards import STANDARD_TEMPLATES, definition_of
+from inspections.checklists import (
+    ChecklistTemplate,
+    Definition,
+    Section,
+    TemplateKind,
+    publish_template_version,
+)
 
 # The manual's departments (客服部 runs the others' follow-up; 保安部, 保洁部 and 工程部 do the work).
 DEPARTMENTS = [
@@ -20,35 +32,72 @@ DEPARTMENTS = [
     ("security", "保安部"),
     ("cleaning", "保洁部"),
 ]
+MANUAL = Path(__file__).with_name("manual.json")
+
+
+class LibraryEntry(BaseModel):
+    """One checklist of the manual, in its own words."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    kind: TemplateKind
+    title: str
+    department: str  # a Department.code
+    roles: list[Role]
+    area_type: str | None = None
+    sections: list[Section]
+
+    def definition(self) -> Definition:
+        return Definition(sections=self.sections)
+
+
+@cache
+def library() -> dict[str, LibraryEntry]:
+    entries = [LibraryEntry.model_validate(entry) for entry in json.loads(MANUAL.read_text(encoding="utf-8"))]
+    for entry in entries:
+        entry.definition()  # a library entry is a valid checklist
+    return {entry.key: entry for entry in entries}
+
+
+def copy_from_library(
+    session: Session, key: str, *, actor: User | None, site_id: int | None = None, title: str | None = None
+) -> ChecklistTemplate:
+    """A company checklist made from the library entry ``key``, published as its version 1."""
+    entry = library()[key]
+    department = session.scalar(select(Department).where(Department.code == entry.department))
+    template = ChecklistTemplate(
+        kind=entry.kind,
+        title=title or entry.title,
+        roles=[role.value for role in entry.roles],
+        area_type=entry.area_type,
+        department=department,
+        site_id=site_id,
+        library_key=entry.key,
+    )
+    session.add(template)
+    session.flush()
+    publish_template_version(session, template, entry.definition(), actor=actor, note="")
+    return template
+
+
+def install_departments(session: Session) -> None:
+    known = set(session.scalars(select(Department.code)))
+    session.add_all(Department(code=code, name=name) for code, name in DEPARTMENTS if code not in known)
+    session.flush()
 
 
 def install_standards(session: Session) -> dict[str, ChecklistTemplate]:
-    """The departments and the standard checklists, keyed as in ``inspections.standards``."""
-    departments = {d.code: d for d in session.scalars(select(Department))}
-    for code, name in DEPARTMENTS:
-        if code not in departments:
-            departments[code] = Department(code=code, name=name)
-            session.add(departments[code])
-    session.flush()
-    existing = {
-        t.title: t for t in session.scalars(select(ChecklistTemplate).where(ChecklistTemplate.site_id.is_(None)))
+    """The departments and a company-wide copy of every library checklist, keyed as the library."""
+    install_departments(session)
+    copies = {
+        t.library_key: t
+        for t in session.scalars(
+            select(ChecklistTemplate)
+            .where(ChecklistTemplate.site_id.is_(None), ChecklistTemplate.library_key.is_not(None))
+            .order_by(ChecklistTemplate.id)
+        )
     }
-    templates = {}
-    for entry in STANDARD_TEMPLATES:
-        template = existing.get(entry["title"])
-        if template is None:
-            template = ChecklistTemplate(
-                kind=entry["kind"],
-                title=entry["title"],
-                roles=entry["roles"],
-                area_type=entry["area_type"],
-                department=departments[entry["department"]],
-            )
-            session.add(template)
-            session.flush()
-            publish_template_version(session, template, definition_of(entry), actor=None)
-        templates[entry["key"]] = template
-    return templates
+    return {key: copies.get(key) or copy_from_library(session, key, actor=None) for key in library()}
 
 
 def start_company(session: Session, *, username: str, display_name: str, password: str, locale: str = "zh") -> User:

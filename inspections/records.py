@@ -119,3 +119,20 @@ class AnswerPhoto(Base):
     answer_id: Mapped[int] = mapped_column(ForeignKey("answer.id", ondelete="CASCADE"), primary_key=True)
     photo_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column()
+
+
+class OpenDraft(Base):
+    """A checklist being filled in on a phone, as the phone last reported it (SYNC.md extension
+    ``PUT /api/v1/sync/drafts``): what a checklist's author weighs before publishing a change."""
+
+    __tablename__ = "open_draft"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("device.id"), primary_key=True)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    template_id: Mapped[int] = mapped_column(ForeignKey("checklist_template.id"), index=True)
+    template_version: Mapped[int] = mapped_column()
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    answered: Mapped[list[str]] = mapped_column(JSON, default=list)  # the item ids answered so far
+    updated_at: Mapped[datetime] = mapped_column()  # on the phone
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -156,11 +156,21 @@ def item_failed(item: Item, value: Any) -> bool:
     )
 
 
+def relevant_answers(definition: Definition, answers: list[AnswerIn]) -> list[AnswerIn]:
+    """The answers that count (SYNC.md v1.1): one for an instruction or for an item its show-if
+    hides is ignored, so a device that knows neither still submits valid answers."""
+    items = definition.item_map()
+    shown = definition.shown({a.item_id: a.value for a in answers if a.item_id in items})
+    return [a for a in answers if a.item_id not in items or (a.item_id in shown and items[a.item_id].answerable)]
+
+
 def check_answers(definition: Definition, answers: list[AnswerIn]) -> dict[str, str]:
     """Every problem with a set of answers, by item id. Empty when they may be submitted."""
     items = definition.item_map()
     errors: dict[str, str] = {}
     given: dict[str, AnswerIn] = {}
+    answers = relevant_answers(definition, answers)
+    shown = definition.shown({a.item_id: a.value for a in answers if a.item_id in items})
     for answer in answers:
         if answer.item_id not in items:
             errors[answer.item_id] = "unknown_item"
@@ -169,6 +179,8 @@ def check_answers(definition: Definition, answers: list[AnswerIn]) -> dict[str, 
         else:
             given[answer.item_id] = answer
     for item_id, item in items.items():
+        if item_id not in shown or not item.answerable:
+            continue
         code = answer_error(item, given.get(item_id))
         if code:
             errors[item_id] = code
@@ -245,7 +257,7 @@ def submit_inspection(
 
     items = definition.item_map()
     order = {item.id: n for n, item in enumerate(definition.items())}
-    answers = sorted(submission.answers, key=lambda a: order[a.item_id])
+    answers = sorted(relevant_answers(definition, submission.answers), key=lambda a: order[a.item_id])
     check_kind = check_kind_for(actor.role) if template.kind == TemplateKind.CLEANING else None
     inspection = Inspection(
         id=submission.inspection_id,

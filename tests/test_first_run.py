@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from foundation.org import Department, Site, User
 from inspections.checklists import ChecklistTemplate
-from inspections.standards import STANDARD_TEMPLATES
+from inspections.library import library
 from tests.conftest import csrf_token
 from webapp.extensions import db
 
@@ -36,7 +36,7 @@ def test_the_first_run_page_creates_the_administrator_once(app, client):
     assert made.status_code == 303 and made.headers["Location"] == "/places"
     page = client.get("/places").get_data(as_text=True)
     assert "No sites yet" in page  # signed in as the administrator, and the company is empty
-    assert counts(app) == (1, 4, len(STANDARD_TEMPLATES), 0)
+    assert counts(app) == (1, 4, len(library()), 0)
     with app.app_context():
         admin = db.session.scalar(sa.select(User))
         assert (admin.username, admin.role, admin.display_name) == ("boss", "admin", "王总")
@@ -54,9 +54,9 @@ def test_create_admin_from_the_shell_installs_the_standards_once(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["create-admin", "root", "--password", "a-long-secret"])
     assert result.exit_code == 0, result.output
-    assert counts(app) == (1, 4, len(STANDARD_TEMPLATES), 0)
+    assert counts(app) == (1, 4, len(library()), 0)
     again = runner.invoke(args=["create-admin", "root", "--password", "a-long-secret"])
     assert again.exit_code != 0 and "root is taken" in again.output
     second = runner.invoke(args=["create-admin", "root2", "--password", "a-long-secret"])
     assert second.exit_code == 0
-    assert counts(app) == (2, 4, len(STANDARD_TEMPLATES), 0)  # the standards are not doubled
+    assert counts(app) == (2, 4, len(library()), 0)  # the standards are not doubled
