@@ -64,6 +64,8 @@ class Item(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_\-]+$")]
     label: Annotated[str, Field(min_length=1, max_length=200)]
     standard: str = ""  # the wording of the standard, shown under the label
+    label_en: Annotated[str, Field(max_length=200)] = ""  # shown to people who use the app in English
+    standard_en: str = ""
     type: ItemType
     required: bool = True
     photo_on_fail: bool = False

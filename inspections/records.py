@@ -132,7 +132,6 @@ class OpenDraft(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     template_id: Mapped[int] = mapped_column(ForeignKey("checklist_template.id"), index=True)
     template_version: Mapped[int] = mapped_column()
-    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
     answered: Mapped[list[str]] = mapped_column(JSON, default=list)  # the item ids answered so far
     updated_at: Mapped[datetime] = mapped_column()  # on the phone
     reported_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,7 +26,7 @@ from inspections.checklists import ChecklistTemplate, Definition, Item, Template
 from inspections.cleaning import CheckKind, check_kind_for, responsible_cleaner
 from inspections.fitout import FitoutRefused, check_acceptance_allowed, record_signoff
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
-from tickets.models import Ticket, TicketKind
+from tickets.models import Priority, Ticket, TicketKind
 from tickets.services import close_by_recheck, open_ticket, report_again
 from tickets.states import OPEN_STATES
 
@@ -425,6 +425,7 @@ def _open_failure_ticket(
         location=location,
         department=department,
         due_hours=item.on_fail.due_hours,
+        priority=Priority(item.on_fail.priority),
         photos=list(dict.fromkeys(answer.photos)),
         actor=actor,
         origin=origin,

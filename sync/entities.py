@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from foundation.org import Location, LocationKind, Site, User
 from foundation.roles import PATROL
-from inspections.checklists import ChecklistTemplate, current_version
+from inspections.checklists import ChecklistTemplate, current_version, upcoming_version
 from inspections.fitout import FitoutProject
 from inspections.patrol import PatrolRoute
 from inspections.records import Assignment
@@ -47,7 +47,9 @@ def location_data(location: Location, user: User) -> dict:
 def template_data(template: ChecklistTemplate, user: User) -> dict | None:
     if not template.may_be_filled_by(user):
         return None
-    version = current_version(Session.object_session(template), template)
+    session = Session.object_session(template)
+    version = current_version(session, template)
+    upcoming = upcoming_version(session, template)
     return {
         "id": template.id,
         "site_id": template.site_id,
@@ -57,6 +59,14 @@ def template_data(template: ChecklistTemplate, user: User) -> dict | None:
         "roles": template.roles,
         "area_type": template.area_type,
         "sections": version.definition["sections"],
+        # Extension: a version published to take effect later, so a phone offline then switches itself.
+        "upcoming": None
+        if upcoming is None
+        else {
+            "version": upcoming.version,
+            "effective_at": upcoming.effective_at.isoformat(),
+            "sections": upcoming.definition["sections"],
+        },
     }
 
 

@@ -8,11 +8,13 @@ from pydantic.json_schema import models_json_schema
 
 from sync.schemas import (
     PAYLOADS,
+    DraftsReport,
     ErrorResponse,
     PhotoStored,
     PullResponse,
     PushRequest,
     PushResponse,
+    TemplateData,
     TokenRequest,
     TokenResponse,
 )
@@ -41,10 +43,13 @@ def openapi_document() -> dict:
         PullResponse,
         ErrorResponse,
         PhotoStored,
+        TemplateData,
+        DraftsReport,
         *PAYLOADS.values(),
     ]
     _, schema = models_json_schema(
-        [(m, "validation" if m in (TokenRequest, PushRequest) else "serialization") for m in models], ref_template=REF
+        [(m, "validation" if m in (TokenRequest, PushRequest, DraftsReport) else "serialization") for m in models],
+        ref_template=REF,
     )
     bearer = [{"bearer": []}]
     photo_param = [
@@ -54,10 +59,9 @@ def openapi_document() -> dict:
         "openapi": "3.1.0",
         "info": {
             "title": "Field checks sync API",
-            "version": "1",
-            "description": "The sync contract (SYNC.md, v1). Mutation payloads by type: "
-            + ", ".join(f"`{t}` → {m.__name__}" for t, m in PAYLOADS.items())
-            + ".",
+            "version": "1.1",
+            "description": "The sync contract (SYNC.md, v1.1). A `template` change's `data` is a TemplateData. "
+            "Mutation payloads by type: " + ", ".join(f"`{t}` → {m.__name__}" for t, m in PAYLOADS.items()) + ".",
         },
         "components": {
             "schemas": schema["$defs"],
@@ -114,6 +118,17 @@ def openapi_document() -> dict:
                         },
                     ],
                     "responses": {"200": {"description": "changes", **_json("PullResponse")}, **_errors(400, 401)},
+                },
+            },
+            "/api/v1/sync/drafts": {
+                "put": {
+                    "summary": "Report the checklists under way on this device (extension)",
+                    "description": "Replaces the device's last report; a checklist's author sees how many "
+                    "are under way before publishing a change.",
+                    "operationId": "reportDrafts",
+                    "security": bearer,
+                    "requestBody": {"required": True, **_json("DraftsReport")},
+                    "responses": {"204": {"description": "recorded"}, **_errors(400, 401, 413, 422)},
                 },
             },
             "/api/v1/photos/{sha256}": {

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from foundation.photos import Sha256
 from foundation.text import Line, Name, Text
+from inspections.checklists import Section
 from inspections.submission import AnswerIn, Geo, GeoStatus, InspectionSubmission, Timestamp
 
 MAX_MUTATIONS = 500
@@ -105,6 +106,25 @@ class PushRequest(Strict):
     mutations: Annotated[list[Mutation], Field(max_length=MAX_MUTATIONS)]
 
 
+MAX_DRAFTS = 200
+
+
+class OpenDraftIn(Strict):
+    """A checklist being filled in on the device (extension: ``PUT /api/v1/sync/drafts``)."""
+
+    inspection_id: uuid.UUID
+    template_id: int
+    template_version: Annotated[int, Field(ge=1)]
+    answered: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=500)] = []
+    updated_at: Timestamp
+
+
+class DraftsReport(Strict):
+    """Every checklist under way on the device for its person; replaces the last report."""
+
+    drafts: Annotated[list[OpenDraftIn], Field(max_length=MAX_DRAFTS)]
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -130,6 +150,28 @@ class ChangeOut(BaseModel):
     op: Literal["upsert", "delete"]
     version: int
     data: dict[str, Any]
+
+
+class UpcomingVersion(BaseModel):
+    version: int
+    effective_at: AwareDatetime
+    sections: list[Section]
+
+
+class TemplateData(BaseModel):
+    """The ``data`` of a ``template`` change: the version new checks start on. Since v1.1 an item's
+    type may be ``instruction`` and an item may carry ``show_if``; ``upcoming`` (an extension) is a
+    version published to take effect at ``effective_at``, for a device to switch to by itself."""
+
+    id: int
+    site_id: int | None
+    kind: str
+    version: int
+    title: str
+    roles: list[str]
+    area_type: str | None
+    sections: list[Section]
+    upcoming: UpcomingVersion | None = None
 
 
 class PullResponse(BaseModel):

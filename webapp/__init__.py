@@ -59,6 +59,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     from webapp import filters, js_messages, labels, pages, photo_store, security
     from webapp.api.views import bp as api_bp
     from webapp.auth.views import bp as auth_bp
+    from webapp.checklists.views import bp as checklists_bp
     from webapp.cleaning.views import bp as cleaning_bp
     from webapp.cli import bp as cli_bp
     from webapp.console.views import bp as console_bp
@@ -90,6 +91,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         people_bp,
         places_bp,
         schedules_bp,
+        checklists_bp,
         photos_bp,
         pwa_bp,
         api_bp,

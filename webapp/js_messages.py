@@ -49,6 +49,7 @@ def checklist_messages() -> dict:
         "check_before_sending": _("Check before sending"),
         "answered": _("%(answered)s of %(total)s items answered."),
         "all_passed": _("Every item passed."),
+        "preview_not_sent": _("This is a preview: nothing was saved or sent."),
         "opens_ticket": {kind: _("opens a %(kind)s ticket", kind=str(label)) for kind, label in KIND_LABELS.items()},
     }
 

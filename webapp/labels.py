@@ -123,6 +123,16 @@ TEMPLATE_KIND_LABELS = {
     "hidden_works": _l("Hidden-works acceptance"),
     "completion": _l("Completion acceptance"),
 }
+ITEM_TYPE_LABELS = {
+    "pass_fail": _l("Pass / fail"),
+    "yes_no": _l("Yes / no"),
+    "number": _l("Number"),
+    "text": _l("Text"),
+    "choice": _l("Choice"),
+    "photo": _l("Photo"),
+    "signature": _l("Signature"),
+    "instruction": _l("Instruction (read, not answered)"),
+}
 PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
 ACTION_LABELS = {
     "created": _l("opened"),
@@ -187,6 +197,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda kind: _label(CHECK_SHORT_LABELS, kind), "check_short_label")
     app.add_template_global(lambda kind: _label(TEMPLATE_KIND_LABELS, kind), "template_kind_label")
     app.add_template_global(lambda kind: _label(PLACE_KIND_LABELS, kind), "place_kind_label")
+    app.add_template_global(lambda kind: _label(ITEM_TYPE_LABELS, kind), "item_type_label")
     app.add_template_global(lambda kind: _label(AREA_TYPE_LABELS, kind), "area_type_label")
     app.add_template_global(lambda rule: _label(SCHEDULE_RULE_LABELS, rule), "schedule_rule_label")
     app.add_template_global(lambda who: _label(SCHEDULE_WHO_LABELS, who), "schedule_who_label")

@@ -48,12 +48,10 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('template_id', sa.Integer(), nullable=False),
     sa.Column('template_version', sa.Integer(), nullable=False),
-    sa.Column('location_id', sa.Integer(), nullable=True),
     sa.Column('answered', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reported_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_open_draft_device_id_device')),
-    sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_open_draft_location_id_location')),
     sa.ForeignKeyConstraint(['template_id'], ['checklist_template.id'], name=op.f('fk_open_draft_template_id_checklist_template')),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_open_draft_user_id_app_user')),
     sa.PrimaryKeyConstraint('device_id', 'inspection_id', name=op.f('pk_open_draft'))

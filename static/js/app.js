@@ -319,6 +319,8 @@
       const wanted = JSON.parse(urls.textContent);
       // A phone that walks rounds without a built-in QR detector keeps the decoder for offline.
       if (urls.dataset.scanner && !("BarcodeDetector" in self)) wanted.push(urls.dataset.scanner);
+      // A draft begun on an earlier version of its checklist finishes on that version's page.
+      for (const draft of await store.all("drafts").catch(() => [])) if (draft.page) wanted.push(draft.page);
       tellWorker({ type: "warm", user: userId, urls: wanted });
     }
     refresh();

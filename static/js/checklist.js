@@ -1,5 +1,8 @@
 // The checklist page: the draft survives a reload, a closed tab and a restart; photos are
 // downscaled and kept on the phone; "send" writes to the outbox first, online or not.
+// A draft finishes on the version it was started on: when the page has moved on to a newer
+// version, the draft's own version is opened instead. In a builder's preview (data-preview)
+// the same page is filled in, and nothing is kept or sent.
 "use strict";
 
 (function () {
@@ -9,7 +12,10 @@
   const photos = self.fieldPhotos;
   const info = JSON.parse(document.getElementById("checklist-data").textContent);
   const messages = info.messages;
-  const items = info.sections.flatMap((s) => s.items);
+  const preview = form.hasAttribute("data-preview");
+  // Instructions are read, never answered (SYNC.md v1.1).
+  const items = info.sections.flatMap((s) => s.items).filter((i) => i.type !== "instruction");
+  const conditional = info.sections.flatMap((s) => s.items).filter((i) => i.show_if);
   const params = new URLSearchParams(location.search);
   // A patrol check-in arrives with its scan in the fragment (the cached page's URL stays the same).
   const scanParams = new URLSearchParams(location.hash.slice(1));
@@ -24,10 +30,21 @@
 
   function newDraft() {
     return { key: info.draft_key, inspection_id: crypto.randomUUID(), started_at: new Date().toISOString(),
-      answers: {} };
+      answers: {}, template_id: info.template_id, template_version: info.template_version,
+      location_id: info.location_id, page: pageOf(info.template_version) };
+  }
+
+  // This page for a given version of the checklist (the server keeps every version).
+  function pageOf(version) {
+    const url = new URL(location.href);
+    url.hash = "";
+    url.searchParams.delete("draft");
+    url.searchParams.set("version", version);
+    return url.pathname + url.search;
   }
 
   async function loadDraft() {
+    if (preview) return newDraft();
     const fixing = params.get("draft");
     if (fixing) {
       const record = await store.get("outbox", fixing);
@@ -35,6 +52,8 @@
         const answers = {};
         for (const a of record.payload.answers) answers[a.item_id] = { value: a.value, note: a.note || "", photos: a.photos };
         return { key: info.draft_key, outbox_id: record.id, inspection_id: record.payload.inspection_id,
+          template_version: record.payload.template_version,
+          page: `${pageOf(record.payload.template_version)}&draft=${encodeURIComponent(fixing)}`,
           started_at: record.payload.started_at, answers, geo: record.payload.geo,
           geo_status: record.payload.geo_status };
       }
@@ -53,7 +72,7 @@
   let sending = false;
   function saveSoon() {
     clearTimeout(saving);
-    if (sending) return;
+    if (sending || preview) return;
     saving = setTimeout(() => store.saveDraft(draft).catch((error) => {
       if (!(error instanceof store.Gone)) throw error;  // the person's data was discarded: nothing more is kept
     }), 150);
@@ -61,7 +80,7 @@
 
   // Where the check was done, if the person lets the phone say: evidence, never a condition.
   function locate() {
-    if (draft.geo || draft.geo_status === "denied") return;
+    if (preview || draft.geo || draft.geo_status === "denied") return;
     if (!navigator.geolocation) {
       draft.geo_status = "unavailable";
       return;
@@ -127,7 +146,24 @@
       const note = fieldset(item.id).querySelector("textarea[name^=note-]");
       if (note) answer.note = note.value.trim();
     }
+    showAndHide();
     saveSoon();
+  }
+
+  // An item with a show-if is asked only while the earlier item's answer equals its value (and
+  // that item is itself asked). A hidden item keeps what was typed, but is neither required nor sent.
+  let shown = new Set(items.map((i) => i.id));
+  function showAndHide() {
+    const visible = new Set();
+    for (const item of info.sections.flatMap((s) => s.items)) {
+      const rule = item.show_if;
+      if (!rule || (visible.has(rule.item_id) && draft.answers[rule.item_id]?.value === rule.equals)) visible.add(item.id);
+    }
+    for (const item of conditional) {
+      const box = form.querySelector(`[data-item="${CSS.escape(item.id)}"]`);
+      if (box) box.hidden = !visible.has(item.id);
+    }
+    shown = visible;
   }
 
   function wirePhotos(item) {
@@ -136,6 +172,15 @@
     input.removeAttribute("name");  // the files stay on the phone; the form never posts them
     input.addEventListener("change", async () => {
       for (const file of input.files) {
+        if (preview) {  // shown, not kept
+          const answer = answerOf(item.id);
+          answer.photos.push(`preview-${answer.photos.length}`);
+          if (item.type === "photo") answer.value = answer.photos[0];
+          const img = Object.assign(document.createElement("img"), { width: 72, height: 72, alt: "",
+            src: URL.createObjectURL(file) });
+          fieldset(item.id).querySelector(".thumbs").append(img);
+          continue;
+        }
         try {
           const sha = await photos.keep(file);
           const answer = answerOf(item.id);
@@ -171,7 +216,7 @@
       drawing = false;
       if (!dirty) return;
       canvas.toBlob(async (blob) => {
-        const sha = await photos.keep(blob, { downscaleFirst: false });
+        const sha = preview ? "preview-signature" : await photos.keep(blob, { downscaleFirst: false });
         const answer = answerOf(item.id);
         answer.value = sha;
         answer.photos = [sha];
@@ -192,6 +237,7 @@
 
   // The same rules as the server's (inspections/submission.py); the server has the last word.
   function errorOf(item) {
+    if (!shown.has(item.id)) return null;
     const answer = draft.answers[item.id] || { value: null, photos: [] };
     const value = answer.value;
     const failed = (item.type === "pass_fail" && value === "fail") ||
@@ -234,7 +280,7 @@
     panel.classList.toggle("alert", problems.length > 0);
     panel.classList.toggle("summary", problems.length === 0);
     const list = panel.querySelector("ul");
-    const failed = items.filter((i) => ["fail"].includes(draft.answers[i.id]?.value) ||
+    const failed = items.filter((i) => shown.has(i.id)).filter((i) => ["fail"].includes(draft.answers[i.id]?.value) ||
       (i.type === "yes_no" && draft.answers[i.id]?.value && draft.answers[i.id].value !== i.expected));
     panel.querySelector("h2").textContent = problems.length
       ? messages.needs_attention.replace("%(num)s", problems.length) : messages.check_before_sending;
@@ -245,9 +291,10 @@
       li.textContent = problems.length ? `${item.label}: ${messageFor(errorOf(item), item)}` : item.label + ticket;
       return li;
     }));
-    const answered = items.filter((i) => draft.answers[i.id]?.value !== null && draft.answers[i.id]?.value !== undefined).length;
+    const asked = items.filter((i) => shown.has(i.id));
+    const answered = asked.filter((i) => draft.answers[i.id]?.value !== null && draft.answers[i.id]?.value !== undefined).length;
     panel.querySelector("[data-answered]").textContent = problems.length ? "" :
-      messages.answered.replace("%(answered)s", answered).replace("%(total)s", items.length) +
+      messages.answered.replace("%(answered)s", answered).replace("%(total)s", asked.length) +
       (failed.length ? "" : ` ${messages.all_passed}`);
     panel.querySelector("button").hidden = problems.length > 0;
     form.querySelector(".actionbar [value=review]").hidden = problems.length === 0;
@@ -258,9 +305,14 @@
 
   async function send() {
     if (sending || !review()) return;
+    if (preview) {
+      const panel = document.getElementById("client-summary");
+      panel.querySelector("[data-answered]").textContent = messages.preview_not_sent;
+      return;
+    }
     sending = true;
     clearTimeout(saving);
-    const answers = items.filter((i) => draft.answers[i.id] && (draft.answers[i.id].value !== null ||
+    const answers = items.filter((i) => shown.has(i.id)).filter((i) => draft.answers[i.id] && (draft.answers[i.id].value !== null ||
       draft.answers[i.id].note || draft.answers[i.id].photos.length)).map((i) => {
       const a = draft.answers[i.id];
       return { item_id: i.id, value: a.value, note: a.note || "", photos: a.photos || [] };
@@ -304,7 +356,12 @@
 
   (async () => {
     draft = await loadDraft();
+    if (draft.template_version && draft.template_version !== info.template_version) {
+      location.replace(draft.page || pageOf(draft.template_version));  // finish on the version it began on
+      return;
+    }
     restore();
+    showAndHide();
     locate();
     for (const item of items) { wirePhotos(item); wireSignature(item); }
     form.dataset.ready = "true";  // the draft is loaded: the person (and a test) may start

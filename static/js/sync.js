@@ -154,6 +154,22 @@
     }
   }
 
+  // The checklists this person has under way, for whoever is about to change one (an extension
+  // of SYNC.md: PUT /api/v1/sync/drafts). Sent again only when the list changed.
+  async function reportDrafts(data, api) {
+    const drafts = (await data.all("drafts")).filter((d) => d.template_version && d.inspection_id).map((d) => ({
+      inspection_id: d.inspection_id, template_id: d.template_id, template_version: d.template_version,
+      updated_at: d.updated_at || new Date().toISOString(),
+      answered: Object.entries(d.answers || {}).filter(([, a]) => a.value !== null && a.value !== undefined)
+        .map(([id]) => id),
+    }));
+    const body = JSON.stringify({ drafts });
+    if (body === (await data.meta("drafts_reported"))) return;
+    const response = await api("/api/v1/sync/drafts", { method: "PUT",
+      headers: { "Content-Type": "application/json" }, body });
+    if (response.ok) await data.setMeta("drafts_reported", body);
+  }
+
   async function pull(data, api) {
     let cursor = await data.meta("cursor");
     for (;;) {
@@ -193,6 +209,7 @@
     const pushed = await pushWaiting(data, api);
     await sendPhotos(data, api);  // a record pushed before its photo was on the phone
     await settle(data);
+    if (current) await reportDrafts(data, api);
     const pulled = current ? await pull(data, api) : 0;
     await data.setMeta("last_sync", new Date().toISOString());
     if (row.left) await release(data);

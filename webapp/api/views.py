@@ -14,11 +14,12 @@ from foundation.base import utcnow
 from foundation.people import authenticate, login_wait
 from foundation.photos import PhotoRefused, is_sha256
 from foundation.roles import Role
+from inspections.authoring import report_open_drafts
 from inspections.photo_reach import photos_arrived, photos_within_reach
 from sync.entities import pull
 from sync.openapi import CURSOR_PATTERN, CURSOR_PREFIX, openapi_document
 from sync.push import apply_push
-from sync.schemas import MAX_MUTATIONS, PushRequest, TokenRequest
+from sync.schemas import MAX_MUTATIONS, DraftsReport, PushRequest, TokenRequest
 from sync.tokens import device_for_token, issue_device_token, revoke_device
 from webapp.access import visible_site_ids
 from webapp.extensions import csrf, db
@@ -180,6 +181,17 @@ def pull_changes():
     return jsonify(
         cursor=f"{CURSOR_PREFIX}{next_cursor}", has_more=has_more, server_time=now.isoformat(), changes=changes
     )
+
+
+@bp.route("/v1/sync/drafts", methods=["PUT"])
+@token_required
+def report_drafts():
+    """The checklists under way on this device (an extension of SYNC.md): what a checklist's
+    author sees before publishing a change. Replaces the device's last report."""
+    body = json_body(DraftsReport)
+    report_open_drafts(db.session, device_id=g.device.id, user=g.api_user, drafts=body.drafts, now=utcnow())
+    db.session.commit()
+    return Response(status=204)
 
 
 @bp.route("/v1/photos/<sha256>", methods=["HEAD"])

@@ -14,7 +14,7 @@ from foundation.base import utcnow
 from foundation.notices import Notice, unread
 from foundation.org import Location, Origin
 from foundation.roles import EVERYONE, FITOUT_INSPECTORS, HANDLERS, PLANNERS, Role
-from inspections.checklists import ChecklistTemplate, current_version
+from inspections.checklists import ChecklistTemplate, current_version, get_template_version
 from inspections.fitout import UNDER_WAY, projects_of
 from inspections.patrol import PatrolRoute
 from inspections.patrol_board import raise_missed_round_notices
@@ -144,7 +144,10 @@ def checklist(template_id: int):
         abort(403)
     assignment = _assignment(request.values.get("assignment", type=int), template, location)
     if request.method == "GET":
-        version = current_version(db.session, template)
+        # ?version=N: a draft started on version N finishes on it (checklist.js asks for it).
+        pinned = request.args.get("version", type=int)
+        version = current_version(db.session, template) if pinned is None else None
+        version = version or get_template_version(db.session, template.id, pinned) or abort(404)
         # Fresh for the form without scripts; a phone's draft makes its own, so a kept copy
         # with older ones is as good as new (webapp.pages: not part of the page's validator).
         inspection_id, started_at = fresh_in_page(str(uuid.uuid4()), utcnow().isoformat())

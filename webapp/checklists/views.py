@@ -1,0 +1,543 @@
+"""管理 → 检查表: managers (and whoever a manager allows) write the company's checklists.
+
+Edits go to a draft; a preview fills it on a phone-sized page without making a record; publishing
+makes a new immutable version with a note, after the diff and what it touches were shown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from foundation.base import utcnow
+from foundation.org import Department, Site
+from foundation.places import AREA_TYPES
+from foundation.roles import CHECKLIST_WRITERS, Role
+from inspections.authoring import (
+    AuthoringRefused,
+    diff,
+    discard_draft,
+    draft_of,
+    impact,
+    loose,
+    move_item,
+    publish_draft,
+    put_item,
+    put_section,
+    remove_item,
+    remove_section,
+    version_in_use,
+)
+from inspections.checklists import (
+    ChecklistTemplate,
+    Definition,
+    Item,
+    TemplateKind,
+    TemplateVersion,
+    get_template_version,
+    show_if_values,
+)
+from inspections.library import copy_from_library, library
+from inspections.xlsform import XlsFormRefused, read_xlsform, write_xlsform
+from webapp.access import visible_sites
+from webapp.checklists.forms import ChecklistForm, CopyForm, ItemForm, PublishForm, SectionForm, XlsFormUpload
+from webapp.choices import choices
+from webapp.downloads import XLSX, download
+from webapp.extensions import db
+from webapp.labels import (
+    AREA_TYPE_LABELS,
+    DEPARTMENT_LABELS,
+    ITEM_TYPE_LABELS,
+    KIND_LABELS,
+    PRIORITY_LABELS,
+    ROLE_LABELS,
+    TEMPLATE_KIND_LABELS,
+)
+from webapp.pages import render, see_other
+
+bp = Blueprint("checklists", __name__, url_prefix="/checklists")
+ITEM_TYPES = ["pass_fail", "yes_no", "number", "text", "choice", "photo", "signature", "instruction"]
+
+
+def writers_only(view):
+    """Managers write checklists, and anyone a manager allowed to (``User.writes_checklists``)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.may_write_checklists:
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.allowed_roles = CHECKLIST_WRITERS  # read by the access-matrix test
+    return wrapped
+
+
+def _template(template_id: int) -> ChecklistTemplate:
+    """A checklist this person may write: a company-wide one, or one of their sites'."""
+    template = db.session.get(ChecklistTemplate, template_id) or abort(404)
+    if template.site_id is not None and not current_user.may_see_site(template.site_id):
+        abort(404)
+    return template
+
+
+def _site_choices() -> list[tuple[int, str]]:
+    return [(0, _("Every site"))] + [(s.id, s.name) for s in visible_sites(current_user)]
+
+
+def _site_or_none(site_id: int) -> int | None:
+    if site_id and site_id not in {s.id for s in visible_sites(current_user)}:
+        abort(404)
+    return site_id or None
+
+
+def _settings_choices(form) -> None:
+    form.kind.choices = choices((k.value, TEMPLATE_KIND_LABELS[k.value]) for k in TemplateKind)
+    form.site_id.choices = _site_choices()
+    form.roles.choices = choices((r.value, ROLE_LABELS[r.value]) for r in Role if r != Role.ADMIN)
+    form.area_type.choices = [("", _("None"))] + choices((a, AREA_TYPE_LABELS[a]) for a in AREA_TYPES)
+
+
+@bp.route("")
+@writers_only
+def index():
+    """Every checklist this person may write, with its version in use and any draft."""
+    sites = [s.id for s in visible_sites(current_user)]
+    templates = db.session.scalars(
+        select(ChecklistTemplate)
+        .where(ChecklistTemplate.site_id.is_(None) | ChecklistTemplate.site_id.in_(sites))
+        .order_by(ChecklistTemplate.kind, ChecklistTemplate.title)
+    ).all()
+    return render("checklists/index.html", templates=templates, now=utcnow())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@writers_only
+def new():
+    """A new checklist: its settings now, its items in the builder; phones see it once published."""
+    form = ChecklistForm()
+    _settings_choices(form)
+    if form.validate_on_submit():
+        template = ChecklistTemplate(
+            title=form.title.data.strip(),
+            kind=TemplateKind(form.kind.data),
+            site_id=_site_or_none(form.site_id.data),
+            roles=form.roles.data,
+            area_type=form.area_type.data or None,
+            active=False,
+        )
+        db.session.add(template)
+        draft_of(db.session, template)
+        db.session.commit()
+        return see_other(url_for(".builder", template_id=template.id))
+    return render("checklists/new.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/<int:template_id>", methods=["GET", "POST"])
+@writers_only
+def builder(template_id: int):
+    """The draft, section by section: add, edit, move and remove items and sections."""
+    template = _template(template_id)
+    settings = ChecklistForm(obj=template, site_id=template.site_id or 0)
+    _settings_choices(settings)
+    settings.kind.render_kw = {"disabled": True}
+    settings.site_id.render_kw = {"disabled": True}
+    if request.method == "POST":
+        settings.kind.data, settings.site_id.data = template.kind.value, template.site_id or 0
+        if settings.validate_on_submit():
+            template.title = settings.title.data.strip()
+            template.roles = settings.roles.data
+            template.area_type = settings.area_type.data or None
+            db.session.commit()
+            flash(_("Saved."))
+            return see_other(url_for(".builder", template_id=template.id))
+    document = template.draft
+    return render(
+        "checklists/builder.html",
+        template=template,
+        settings=settings,
+        definition=loose(document) if document else None,
+        problems=loose(document).problems() if document else [],
+        in_use=version_in_use(db.session, template),
+        section_form=SectionForm(),
+        status=422 if settings.errors else 200,
+    )
+
+
+@bp.route("/<int:template_id>/draft", methods=["POST"])
+@writers_only
+def start_draft(template_id: int):
+    template = _template(template_id)
+    draft_of(db.session, template)
+    db.session.commit()
+    return see_other(url_for(".builder", template_id=template.id))
+
+
+def _item_form(template: ChecklistTemplate, document: dict, item: Item | None, before: str | None) -> ItemForm:
+    """The form for ``item`` (None: a new one); its show-if offers the answers of the items above it."""
+    form = ItemForm(obj=item) if item is not None else ItemForm()
+    form.type.choices = choices((t, ITEM_TYPE_LABELS[t]) for t in ITEM_TYPES)
+    earlier = []
+    for section in loose(document).sections:
+        for other in section.items:
+            if other.id == before:
+                break
+            earlier.append(other)
+        else:
+            continue
+        break
+    form.show_if.choices = [("", _("Always"))] + [
+        (f"{other.id}={value}", f"{other.label} = {_answer_label(other, value)}")
+        for other in earlier
+        for value in show_if_values(other)
+    ]
+    form.on_fail.choices = [("", _("Nothing"))] + choices((k, KIND_LABELS[k]) for k in KIND_LABELS)
+    departments = db.session.scalars(select(Department.code).order_by(Department.id)).all()
+    form.on_fail_department.choices = choices((d, DEPARTMENT_LABELS.get(d, d)) for d in departments)
+    form.on_fail_priority.choices = choices(PRIORITY_LABELS.items())
+    if item is not None and request.method == "GET":
+        form.choices.data = "\n".join(item.choices)
+        form.show_if.data = f"{item.show_if.item_id}={item.show_if.equals}" if item.show_if else ""
+        if item.on_fail:
+            form.on_fail.data = item.on_fail.ticket_kind
+            form.on_fail_department.data = item.on_fail.department
+            form.on_fail_due_hours.data = item.on_fail.due_hours
+            form.on_fail_priority.data = item.on_fail.priority
+    return form
+
+
+def _answer_label(item: Item, value: str) -> str:
+    return {"pass": _("Pass"), "fail": _("Fail"), "na": _("N/A"), "yes": _("Yes"), "no": _("No")}.get(value, value)
+
+
+def _item_from(form: ItemForm) -> dict:
+    data = {
+        "id": form.id.data.strip(),
+        "type": form.type.data,
+        "label": form.label.data.strip(),
+        "label_en": (form.label_en.data or "").strip(),
+        "standard": (form.standard.data or "").strip(),
+        "standard_en": (form.standard_en.data or "").strip(),
+        "required": form.required.data,
+        "photo_on_fail": form.photo_on_fail.data,
+        "weight": float(form.weight.data if form.weight.data is not None else 1),
+    }
+    kind = form.type.data
+    if kind == "instruction":
+        data["required"] = data["photo_on_fail"] = False
+    if kind == "yes_no":
+        data["expected"] = form.expected.data
+    if kind == "choice":
+        data["choices"] = [line.strip() for line in (form.choices.data or "").splitlines() if line.strip()]
+    if kind == "number":
+        data["unit"] = (form.unit.data or "").strip()
+        data["min"] = float(form.min.data) if form.min.data is not None else None
+        data["max"] = float(form.max.data) if form.max.data is not None else None
+    if kind not in ("pass_fail", "yes_no"):
+        data["photo_on_fail"] = False
+    if form.show_if.data:
+        watched, _sep, equals = form.show_if.data.partition("=")
+        data["show_if"] = {"item_id": watched, "equals": equals}
+    if form.on_fail.data and kind in ("pass_fail", "yes_no"):
+        data["on_fail"] = {
+            "ticket_kind": form.on_fail.data,
+            "department": form.on_fail_department.data,
+            "due_hours": form.on_fail_due_hours.data or 24,
+            "priority": form.on_fail_priority.data or "normal",
+        }
+    return data
+
+
+@bp.route("/<int:template_id>/items/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/<int:template_id>/items/<item_id>", methods=["GET", "POST"])
+@writers_only
+def item(template_id: int, item_id: str | None):
+    """Add an item to a section, or change one (its key stays)."""
+    template = _template(template_id)
+    document = draft_of(db.session, template)
+    current = loose(document).item_map().get(item_id) if item_id else None
+    if item_id and current is None:
+        abort(404)
+    section = request.values.get("section", type=int, default=len(document["sections"]) - 1)
+    form = _item_form(template, document, current, item_id)
+    if current is not None:
+        form.id.data = current.id  # the key never changes
+    if form.validate_on_submit():
+        try:
+            item = Item.model_validate(_item_from(form))
+            put_item(db.session, template, item, section=section, replacing=item_id)
+        except ValidationError as error:
+            db.session.rollback()
+            form.type.errors = [*form.type.errors, *(e["msg"].removeprefix("Value error, ") for e in error.errors())]
+        except AuthoringRefused as refused:
+            db.session.rollback()
+            form.id.errors = [*form.id.errors, _authoring_message(refused)]
+        else:
+            db.session.commit()
+            return see_other(url_for(".builder", template_id=template.id, _anchor=f"item-{item.id}"))
+    return render(
+        "checklists/item.html",
+        template=template,
+        form=form,
+        item=current,
+        section=section,
+        status=422 if form.errors else 200,
+    )
+
+
+def _authoring_message(refused: AuthoringRefused) -> str:
+    return {
+        "duplicate_key": _("Another item already uses this key."),
+        "key_changed": _("An item's key never changes: add a new item instead."),
+        "note_required": _("Say what changed and why."),
+        "nothing_changed": _("The draft is the same as the version in use: nothing to publish."),
+        "section_not_empty": _("Move or remove the section's items first."),
+    }.get(refused.code, refused.message)
+
+
+@bp.route("/<int:template_id>/items/<item_id>/<any(up, down, remove):action>", methods=["POST"])
+@writers_only
+def item_action(template_id: int, item_id: str, action: str):
+    template = _template(template_id)
+    try:
+        if action == "remove":
+            remove_item(db.session, template, item_id)
+        else:
+            move_item(db.session, template, item_id, -1 if action == "up" else 1)
+    except AuthoringRefused:
+        abort(404)
+    db.session.commit()
+    anchor = None if action == "remove" else f"item-{item_id}"
+    return see_other(url_for(".builder", template_id=template.id, _anchor=anchor))
+
+
+@bp.route("/<int:template_id>/sections", methods=["POST"])
+@writers_only
+def section(template_id: int):
+    """Add a section (no index), rename one, or remove an empty one (action=remove)."""
+    template = _template(template_id)
+    index = request.form.get("index", type=int)
+    form = SectionForm()
+    try:
+        if request.form.get("action") == "remove" and index is not None:
+            remove_section(db.session, template, index)
+        elif form.validate_on_submit():
+            put_section(db.session, template, form.title.data.strip(), index=index)
+        else:
+            flash(_("A section needs a title."), "error")
+            return see_other(url_for(".builder", template_id=template.id))
+    except AuthoringRefused as refused:
+        db.session.rollback()
+        flash(_authoring_message(refused), "error")
+        return see_other(url_for(".builder", template_id=template.id))
+    db.session.commit()
+    return see_other(url_for(".builder", template_id=template.id))
+
+
+@bp.route("/<int:template_id>/discard", methods=["POST"])
+@writers_only
+def discard(template_id: int):
+    template = _template(template_id)
+    discard_draft(template)
+    db.session.commit()
+    flash(_("The draft was discarded; the version in use is unchanged."))
+    return see_other(url_for(".builder", template_id=template.id))
+
+
+@bp.route("/<int:template_id>/preview")
+@writers_only
+def preview(template_id: int):
+    """The draft as a phone shows it, to fill in and review; nothing is saved or sent."""
+    template = _template(template_id)
+    document = template.draft or abort(404)
+    return render("checklists/preview.html", template=template, definition=loose(document))
+
+
+@bp.route("/<int:template_id>/publish", methods=["GET", "POST"])
+@writers_only
+def publish(template_id: int):
+    """The diff against the version in use and what it touches, then publish with a note."""
+    template = _template(template_id)
+    if template.draft is None:
+        return see_other(url_for(".builder", template_id=template.id))
+    draft = loose(template.draft)
+    newest = get_template_version(db.session, template.id, template.current_version)
+    changes = diff(newest.parsed() if newest else Definition.model_construct(sections=[]), draft)
+    touched = impact(db.session, template, changes, utcnow())
+    form = PublishForm()
+    problems = draft.problems()
+    if form.validate_on_submit() and not problems:
+        if touched.drafts_touched and not form.knows_drafts.data:
+            form.knows_drafts.errors = [_("Tick this to publish anyway: those checklists finish on their version.")]
+        else:
+            try:
+                version = publish_draft(
+                    db.session,
+                    template,
+                    note=form.note.data,
+                    actor=current_user,
+                    effective_at=_start_of(form.effective_on.data, template),
+                )
+            except AuthoringRefused as refused:
+                db.session.rollback()
+                form.note.errors = [_authoring_message(refused)]
+            else:
+                db.session.commit()
+                flash(_("Version %(n)s published.", n=version.version))
+                return see_other(url_for(".versions", template_id=template.id))
+    return render(
+        "checklists/publish.html",
+        template=template,
+        changes=changes,
+        impact=touched,
+        problems=problems,
+        newest=newest,
+        form=form,
+        status=422 if form.errors else 200,
+    )
+
+
+def _start_of(day, template: ChecklistTemplate) -> datetime | None:
+    """The first moment of ``day`` where the checklist is used (a shift starts on local time)."""
+    if day is None:
+        return None
+    site = db.session.get(Site, template.site_id) if template.site_id else None
+    zone = ZoneInfo(site.timezone if site else "Asia/Shanghai")
+    return datetime.combine(day, time(0), zone)
+
+
+@bp.route("/<int:template_id>/versions")
+@writers_only
+def versions(template_id: int):
+    """Every published version with its note, and the changes between any two."""
+    template = _template(template_id)
+    rows = db.session.scalars(
+        select(TemplateVersion)
+        .where(TemplateVersion.template_id == template.id)
+        .order_by(TemplateVersion.version.desc())
+    ).all()
+    numbers = [v.version for v in rows]
+    new = request.args.get("to", type=int, default=numbers[0] if numbers else 0)
+    old = request.args.get("from", type=int, default=new - 1)
+    by_number = {v.version: v for v in rows}
+    changes = None
+    if old in by_number and new in by_number:
+        changes = diff(by_number[old].parsed(), by_number[new].parsed())
+    return render(
+        "checklists/versions.html",
+        template=template,
+        versions=rows,
+        old=old,
+        new=new,
+        changes=changes,
+        in_use=version_in_use(db.session, template),
+        now=utcnow(),
+    )
+
+
+@bp.route("/<int:template_id>/xlsform.xlsx")
+@writers_only
+def export(template_id: int):
+    """A version (the newest unless ``version``) as an XLSForm workbook that imports back the same."""
+    template = _template(template_id)
+    number = request.args.get("version", type=int, default=template.current_version)
+    version = get_template_version(db.session, template.id, number) or abort(404)
+    body = write_xlsform(template.title, f"checklist_{template.id}", version.parsed())
+    return download(body, XLSX, f"{template.title} v{version.version}.xlsx")
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@writers_only
+def import_xlsform():
+    """An XLSForm workbook into a new checklist's draft or an existing one's; refusals by sheet, row, column."""
+    form = XlsFormUpload()
+    _settings_choices(form)
+    sites = [s.id for s in visible_sites(current_user)]
+    mine = db.session.scalars(
+        select(ChecklistTemplate)
+        .where(ChecklistTemplate.site_id.is_(None) | ChecklistTemplate.site_id.in_(sites))
+        .order_by(ChecklistTemplate.title)
+    ).all()
+    form.into.choices = [(0, _("A new checklist"))] + [(t.id, _("The draft of %(t)s", t=t.title)) for t in mine]
+    problems = None
+    if form.validate_on_submit():
+        if not form.into.data and not form.roles.data:
+            form.roles.errors = [_("Say who fills it in.")]
+        else:
+            try:
+                imported = read_xlsform(form.file.data.read())
+            except XlsFormRefused as refused:
+                problems = refused.problems
+            else:
+                template = _import_into(form, imported)
+                db.session.commit()
+                flash(
+                    _(
+                        "Imported %(n)s items into the draft. Preview it, then publish.",
+                        n=len(imported.definition.items()),
+                    )
+                )
+                for notice in imported.notices:
+                    flash(notice)
+                return see_other(url_for(".builder", template_id=template.id))
+    return render(
+        "checklists/import.html", form=form, problems=problems, status=422 if form.errors or problems else 200
+    )
+
+
+def _import_into(form: XlsFormUpload, imported) -> ChecklistTemplate:
+    if form.into.data:
+        template = _template(form.into.data)
+    else:
+        template = ChecklistTemplate(
+            title=imported.title[:200] or form.file.data.filename,
+            kind=TemplateKind(form.kind.data),
+            site_id=_site_or_none(form.site_id.data),
+            roles=form.roles.data,
+            area_type=form.area_type.data or None,
+            active=False,
+        )
+        db.session.add(template)
+        db.session.flush()
+    draft_of(db.session, template)
+    template.draft = imported.definition.model_dump(mode="json")
+    template.draft_updated_at = utcnow()
+    return template
+
+
+@bp.route("/library", methods=["GET"])
+@writers_only
+def library_index():
+    """The manual's checklists, to copy into the company; a copy remembers where it came from."""
+    copies = dict(
+        db.session.execute(
+            select(ChecklistTemplate.library_key, func.count())
+            .where(ChecklistTemplate.library_key.is_not(None))
+            .group_by(ChecklistTemplate.library_key)
+        ).all()
+    )
+    form = CopyForm()
+    form.site_id.choices = _site_choices()
+    return render("checklists/library.html", entries=list(library().values()), copies=copies, form=form)
+
+
+@bp.route("/library/<key>/copy", methods=["POST"])
+@writers_only
+def copy(key: str):
+    if key not in library():
+        abort(404)
+    form = CopyForm()
+    form.site_id.choices = _site_choices()
+    if not form.validate_on_submit():
+        abort(400)
+    template = copy_from_library(db.session, key, actor=current_user, site_id=_site_or_none(form.site_id.data))
+    db.session.commit()
+    flash(_("Copied. It is in use as version 1; edit it here."))
+    return see_other(url_for(".builder", template_id=template.id))
