@@ -63,9 +63,11 @@ def edit_person(
     sites: list[Site],
     department: Department | None,
     actor: User,
+    writes_checklists: bool | None = None,
 ) -> None:
-    """Change someone's name, role, department and sites. A manager gives only their own sites
-    and never the administrator's role; sites of others the manager does not run stay as they are."""
+    """Change someone's name, role, department and sites, and whether they may write checklists
+    (None: as it was). A manager gives only their own sites and never the administrator's role;
+    sites of others the manager does not run stay as they are."""
     if not may_manage(actor, person):
         raise PersonRefused("not_allowed", f"{actor.username} may not manage {person.username}")
     try:
@@ -79,6 +81,8 @@ def edit_person(
     if person.id == actor.id and role != person.role:
         raise PersonRefused("not_yourself", "nobody changes their own role")
     person.display_name, person.role, person.department = display_name, role, department
+    if writes_checklists is not None:
+        person.writes_checklists = writes_checklists
     person.sites = sorted(set(sites), key=lambda s: s.id)
     session.flush()
     log.info("%s edited by %s", person.username, actor.username)

@@ -9,6 +9,7 @@ ids are the stable keys that answers, tickets and scores name: a label changes, 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -52,18 +53,21 @@ def loose(document: dict) -> Definition:
 
 
 def draft_of(session: Session, template: ChecklistTemplate) -> dict:
-    """The template's draft, started from its newest version when there is none."""
+    """A copy of the template's draft to edit and ``_save`` (the JSON column notices a new value,
+    not a change made in place), started from its newest version when there is none."""
     if template.draft is None:
         newest = get_template_version(session, template.id, template.current_version)
-        template.draft = newest.definition if newest else {"sections": [{"title": template.title, "items": []}]}
+        # A copy: edits must never reach the published version's document.
+        template.draft = (
+            copy.deepcopy(newest.definition) if newest else {"sections": [{"title": template.title, "items": []}]}
+        )
         template.draft_base = template.current_version
         template.draft_updated_at = utcnow()
-    return template.draft
+    return copy.deepcopy(template.draft)
 
 
 def _save(template: ChecklistTemplate, document: dict) -> None:
-    # A new object each time: the JSON column notices a replaced value, not one changed in place.
-    template.draft = {"sections": [{"title": s["title"], "items": list(s["items"])} for s in document["sections"]]}
+    template.draft = document
     template.draft_updated_at = utcnow()
 
 

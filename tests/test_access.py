@@ -77,6 +77,16 @@ MATRIX = {
     "patrol_route_edit": [forbidden, forbidden, forbidden, ok, forbidden, forbidden, ok, ok],
     "outbox": [ok, ok, ok, ok, ok, ok, ok, ok],
     "other_site_ticket_pdf": [hidden, hidden, hidden, hidden, hidden, hidden, hidden, ok],
+    # Managers write checklists (and anyone a manager lets: test_checklist_builder_pages).
+    "checklists": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "new_checklist": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "checklist_builder": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "checklist_new_item": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "checklist_item": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "checklist_versions": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "checklist_xlsform": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "checklist_import": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "checklist_library": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
 }
 
 
@@ -164,6 +174,15 @@ def _urls(app) -> dict[str, str]:
             "patrol_route_edit": "/patrol/routes/1",
             "outbox": "/outbox",
             "other_site_ticket_pdf": "/tickets/XH-20261126-0001.pdf",
+            "checklists": "/builder",
+            "new_checklist": "/builder/new",
+            "checklist_builder": f"/builder/{restroom}",
+            "checklist_new_item": f"/builder/{restroom}/items/new",
+            "checklist_item": f"/builder/{restroom}/items/fixtures",
+            "checklist_versions": f"/builder/{restroom}/versions",
+            "checklist_xlsform": f"/builder/{restroom}/xlsform.xlsx",
+            "checklist_import": "/builder/import",
+            "checklist_library": "/builder/library",
         }
 
 
@@ -228,6 +247,11 @@ ACTIONS = {
     "rotate_checkpoint_code": [forbidden, forbidden, forbidden, 303, forbidden, forbidden, 303, 303],
     "revoke_cleaners_phone": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
     "deactivate_cleaner": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
+    "start_checklist_draft": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
+    "move_checklist_item": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
+    "add_checklist_section": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
+    "discard_checklist_draft": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
+    "copy_library_checklist": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 400, 400],
 }
 
 
@@ -239,6 +263,9 @@ def _action_urls(app, client) -> dict[str, str]:
         from foundation.org import Device
 
         device = db.session.scalar(sa.select(Device.id))
+        restroom = db.session.scalar(
+            sa.select(ChecklistTemplate.id).where(ChecklistTemplate.title == "清洁标准：卫生间")
+        )
         cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
         checkpoint = db.session.scalar(
             sa.select(Location.id)
@@ -259,6 +286,11 @@ def _action_urls(app, client) -> dict[str, str]:
         "rotate_checkpoint_code": f"/patrol/routes/1/checkpoints/{checkpoint}/rotate",
         "revoke_cleaners_phone": f"/people/devices/{device}/revoke",
         "deactivate_cleaner": f"/people/{cleaner}/active",
+        "start_checklist_draft": f"/builder/{restroom}/draft",
+        "move_checklist_item": f"/builder/{restroom}/items/fixtures/down",
+        "add_checklist_section": f"/builder/{restroom}/sections",
+        "discard_checklist_draft": f"/builder/{restroom}/discard",
+        "copy_library_checklist": "/builder/library/cleaning_lobby/copy",
     }
 
 
@@ -365,6 +397,13 @@ ELSEWHERE = {
     "api.photo_upload": "test_photo_fuzz::test_damaged_images_never_break_the_server_and_refused_ones_leave_nothing",
     "api.pull_changes": "test_sync_api::test_a_person_pulls_nothing_of_another_site",
     "api.push": "test_sync_api::test_missing_or_unknown_tokens_get_401",
+    "api.report_drafts": "test_checklist_builder_pages::test_phones_report_their_drafts_and_the_author_sees_them",
+    "checklists.item": "test_checklist_builder_pages::test_a_manager_builds_previews_and_publishes",
+    "checklists.item_action": "test_checklist_builder_pages::test_a_manager_builds_previews_and_publishes",
+    "checklists.preview": "test_checklist_builder_pages::test_who_may_write_checklists",
+    "checklists.publish": "test_checklist_builder_pages::test_who_may_write_checklists",
+    "checklists.section": "test_checklist_builder_pages::test_a_manager_builds_previews_and_publishes",
+    "checklists.import_xlsform": "test_checklist_builder_pages::test_an_xlsform_comes_in_as_a_draft_or_is_refused_by_row",
     "auth.language": "test_language::test_a_bad_language_choice_changes_nothing",
     "auth.logout": "test_access::test_logout_revokes_the_browsers_device_token",
     "cleaning.add_duty": "test_access::test_only_managers_set_the_scoring_rule_and_only_planners_assign_areas",

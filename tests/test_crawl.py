@@ -120,8 +120,14 @@ def _parameter_values(app) -> dict[str, list[str]]:
                 .group_by(TemplateVersion.template_id)
             )
         ]
+        # Each checklist's first item, and a new one, in the builder.
+        items = [
+            f"/builder/{v.template_id}/items/{v.definition['sections'][0]['items'][0]['id']}"
+            for v in s.scalars(sa.select(TemplateVersion).where(TemplateVersion.version == 1).limit(4))
+        ]
         return {
             "field.checklist": checklists,
+            "checklists.item": [*items, "/builder/1/items/new"],
             "template_id": [str(i) for i in s.scalars(sa.select(ChecklistTemplate.id).order_by(ChecklistTemplate.id))],
             "inspection_id": inspections,
             "project_id": [str(i) for i in s.scalars(sa.select(FitoutProject.id))],

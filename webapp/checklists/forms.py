@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.choices import choices
 from webapp.form_rules import Form, Name
 
 KEY_RULE = Regexp(r"^[a-z0-9_\-]+$", message=_l("Lowercase letters, digits, _ and - only."))
@@ -48,17 +49,20 @@ class ItemForm(Form):
     standard_en = TextAreaField(_l("Standard in English"), validators=[Length(max=1000)])
     required = BooleanField(_l("Required"), default=True)
     photo_on_fail = BooleanField(_l("Photo needed when it fails"))
-    expected = SelectField(_l("The answer that passes"), choices=[("yes", _l("Yes")), ("no", _l("No"))])
+    expected = SelectField(
+        _l("The answer that passes"), default="yes", choices=choices([("yes", _l("Yes")), ("no", _l("No"))])
+    )
     choices = TextAreaField(_l("Choices, one per line"), validators=[Length(max=2000)])
     unit = StringField(_l("Unit"), validators=[Length(max=20), Name()])
     min = DecimalField(_l("Lowest allowed"), validators=[Optional()])
     max = DecimalField(_l("Highest allowed"), validators=[Optional()])
     weight = DecimalField(_l("Weight in the score"), default=1, validators=[Optional(), NumberRange(min=0, max=100)])
-    show_if = SelectField(_l("Ask only when"))
-    on_fail = SelectField(_l("A failure opens"))
-    on_fail_department = SelectField(_l("For department"))
+    # Only answers of the items above are offered, so a show-if never points forward.
+    show_if = SelectField(_l("Ask only when"), default="")
+    on_fail = SelectField(_l("A failure opens"), default="")
+    on_fail_department = SelectField(_l("For department"), default="cleaning")
     on_fail_due_hours = IntegerField(_l("Due within (hours)"), validators=[Optional(), NumberRange(min=1, max=24 * 90)])
-    on_fail_priority = SelectField(_l("Priority"))
+    on_fail_priority = SelectField(_l("Priority"), default="normal")
 
 
 class SectionForm(Form):

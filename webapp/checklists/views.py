@@ -62,7 +62,7 @@ from webapp.labels import (
 )
 from webapp.pages import render, see_other
 
-bp = Blueprint("checklists", __name__, url_prefix="/checklists")
+bp = Blueprint("checklists", __name__, url_prefix="/builder")
 ITEM_TYPES = ["pass_fail", "yes_no", "number", "text", "choice", "photo", "signature", "instruction"]
 
 
@@ -89,7 +89,7 @@ def _template(template_id: int) -> ChecklistTemplate:
 
 
 def _site_choices() -> list[tuple[int, str]]:
-    return [(0, _("Every site"))] + [(s.id, s.name) for s in visible_sites(current_user)]
+    return choices([(0, _("Every site"))] + [(s.id, s.name) for s in visible_sites(current_user)])
 
 
 def _site_or_none(site_id: int) -> int | None:
@@ -102,7 +102,7 @@ def _settings_choices(form) -> None:
     form.kind.choices = choices((k.value, TEMPLATE_KIND_LABELS[k.value]) for k in TemplateKind)
     form.site_id.choices = _site_choices()
     form.roles.choices = choices((r.value, ROLE_LABELS[r.value]) for r in Role if r != Role.ADMIN)
-    form.area_type.choices = [("", _("None"))] + choices((a, AREA_TYPE_LABELS[a]) for a in AREA_TYPES)
+    form.area_type.choices = choices([("", _("None"))] + [(a, AREA_TYPE_LABELS[a]) for a in AREA_TYPES])
 
 
 @bp.route("")
@@ -182,7 +182,7 @@ def start_draft(template_id: int):
 
 def _item_form(template: ChecklistTemplate, document: dict, item: Item | None, before: str | None) -> ItemForm:
     """The form for ``item`` (None: a new one); its show-if offers the answers of the items above it."""
-    form = ItemForm(obj=item) if item is not None else ItemForm()
+    form = ItemForm(obj=item) if item is not None and request.method == "GET" else ItemForm()
     form.type.choices = choices((t, ITEM_TYPE_LABELS[t]) for t in ITEM_TYPES)
     earlier = []
     for section in loose(document).sections:
@@ -193,24 +193,33 @@ def _item_form(template: ChecklistTemplate, document: dict, item: Item | None, b
         else:
             continue
         break
-    form.show_if.choices = [("", _("Always"))] + [
-        (f"{other.id}={value}", f"{other.label} = {_answer_label(other, value)}")
-        for other in earlier
-        for value in show_if_values(other)
-    ]
-    form.on_fail.choices = [("", _("Nothing"))] + choices((k, KIND_LABELS[k]) for k in KIND_LABELS)
+    form.show_if.choices = choices(
+        [("", _("Always"))]
+        + [
+            (f"{other.id}={value}", f"{other.label} = {_answer_label(other, value)}")
+            for other in earlier
+            for value in show_if_values(other)
+        ]
+    )
+    form.on_fail.choices = choices([("", _("Nothing"))] + list(KIND_LABELS.items()))
     departments = db.session.scalars(select(Department.code).order_by(Department.id)).all()
     form.on_fail_department.choices = choices((d, DEPARTMENT_LABELS.get(d, d)) for d in departments)
     form.on_fail_priority.choices = choices(PRIORITY_LABELS.items())
     if item is not None and request.method == "GET":
         form.choices.data = "\n".join(item.choices)
         form.show_if.data = f"{item.show_if.item_id}={item.show_if.equals}" if item.show_if else ""
+        form.on_fail.data = ""
         if item.on_fail:
             form.on_fail.data = item.on_fail.ticket_kind
             form.on_fail_department.data = item.on_fail.department
             form.on_fail_due_hours.data = item.on_fail.due_hours
             form.on_fail_priority.data = item.on_fail.priority
     return form
+
+
+def _newest_document(template: ChecklistTemplate) -> dict:
+    newest = get_template_version(db.session, template.id, template.current_version)
+    return newest.definition if newest else {"sections": [{"title": template.title, "items": []}]}
 
 
 def _answer_label(item: Item, value: str) -> str:
@@ -261,7 +270,8 @@ def _item_from(form: ItemForm) -> dict:
 def item(template_id: int, item_id: str | None):
     """Add an item to a section, or change one (its key stays)."""
     template = _template(template_id)
-    document = draft_of(db.session, template)
+    # Read the draft, or what a draft would start from: a GET writes nothing.
+    document = template.draft or _newest_document(template)
     current = loose(document).item_map().get(item_id) if item_id else None
     if item_id and current is None:
         abort(404)
@@ -465,7 +475,9 @@ def import_xlsform():
         .where(ChecklistTemplate.site_id.is_(None) | ChecklistTemplate.site_id.in_(sites))
         .order_by(ChecklistTemplate.title)
     ).all()
-    form.into.choices = [(0, _("A new checklist"))] + [(t.id, _("The draft of %(t)s", t=t.title)) for t in mine]
+    form.into.choices = choices(
+        [(0, _("A new checklist"))] + [(t.id, _("The draft of %(t)s", t=t.title)) for t in mine]
+    )
     problems = None
     if form.validate_on_submit():
         if not form.into.data and not form.roles.data:

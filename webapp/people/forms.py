@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -23,6 +23,7 @@ class PersonForm(Form):
     sites = SelectMultipleField(
         _l("Sites"), coerce=int, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
     )
+    writes_checklists = BooleanField(_l("May write and publish checklists"))
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))],

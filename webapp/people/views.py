@@ -34,6 +34,8 @@ def _person_form(*, edit: bool = False) -> PersonForm:
     if edit:  # the username stays (records name it) and the password has its own page
         del form.username
         del form.password
+    else:  # a new person starts with what their role may do; a manager can add checklists after
+        del form.writes_checklists
     roles = [r for r in Role if r != Role.ADMIN or current_user.role == Role.ADMIN]
     form.role.choices = choices((r.value, ROLE_LABELS[r]) for r in roles)
     form.department_id.choices = choices(
@@ -99,6 +101,7 @@ def edit(user_id: int):
     if request.method == "GET":
         form.display_name.data, form.role.data = user.display_name, user.role.value
         form.department_id.data = user.department_id or 0
+        form.writes_checklists.data = user.writes_checklists
         form.sites.data = [s.id for s in user.sites if current_user.may_see_site(s.id)]
     if form.validate_on_submit():
         try:
@@ -109,6 +112,7 @@ def edit(user_id: int):
                 role=Role(form.role.data),
                 sites=[db.session.get(Site, site_id) for site_id in form.sites.data],
                 department=db.session.get(Department, form.department_id.data) if form.department_id.data else None,
+                writes_checklists=form.writes_checklists.data,
                 actor=current_user,
             )
         except PersonRefused as refused:
