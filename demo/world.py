@@ -13,7 +13,8 @@ from foundation.org import Department, Location, LocationKind, Origin, Site, Ten
 from foundation.people import create_user
 from foundation.places import checkpoint_code
 from foundation.roles import Role
-from inspections.checklists import ChecklistTemplate
+from inspections.authoring import put_item
+from inspections.checklists import ChecklistTemplate, Item, OnFail
 from inspections.cleaning import assign_area
 from inspections.fitout import FitoutState, HotWorkPermit, advance, open_project
 from inspections.library import install_standards
@@ -269,6 +270,16 @@ def load_demo(session: Session, now: datetime) -> None:
         origin=desk,
         now=now,
     )
+    # 王经理 is adding the manual's air vents (§3.6.4) to the lift-hall standard: a draft, unpublished.
+    vents = Item(
+        id="vents",
+        type="pass_fail",
+        label="电梯间空调风口",
+        standard="电梯间上方的四个空调风口无尘土。",
+        photo_on_fail=True,
+        on_fail=OnFail(ticket_kind="rework", department="cleaning", due_hours=2),
+    )
+    put_item(session, templates["cleaning_lift_hall"], vents, section=0, replacing=None)
     session.flush()
 
 

@@ -292,7 +292,7 @@ def publish_draft(
         raise AuthoringRefused("note_too_long", f"the note is longer than {NOTE_MAX} characters")
     problems = loose(template.draft).problems()
     if problems:
-        raise AuthoringRefused("draft_invalid", problems[0][1])
+        raise AuthoringRefused("draft_invalid", problems[0].message)
     definition = Definition.model_validate(template.draft)
     newest = get_template_version(session, template.id, template.current_version)
     if newest is not None and diff(newest.parsed(), definition).empty:

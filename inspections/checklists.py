@@ -8,10 +8,12 @@ version it was filled on, so old answers always read against their own items.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -88,15 +90,21 @@ class Item(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Item:
         if self.type == "choice" and not self.choices:
-            raise ValueError(f"choice item {self.id} has no choices")
+            raise PydanticCustomError("no_choices", "choice item {id} has no choices", {"id": self.id})
         if self.type == "choice" and len(set(self.choices)) != len(self.choices):
-            raise ValueError(f"choice item {self.id} lists a choice twice")
+            raise PydanticCustomError("choice_twice", "choice item {id} lists a choice twice", {"id": self.id})
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"item {self.id}: min is above max")
+            raise PydanticCustomError("min_above_max", "item {id}: min is above max", {"id": self.id})
         if self.type == "instruction" and (self.required or self.photo_on_fail or self.on_fail):
-            raise ValueError(f"instruction {self.id} is read, never answered: it cannot be required or fail")
+            raise PydanticCustomError(
+                "instruction_answered",
+                "instruction {id} is read, never answered: it cannot be required or fail",
+                {"id": self.id},
+            )
         if self.on_fail is not None and not self.can_fail:
-            raise ValueError(f"item {self.id} cannot fail, so it cannot open a ticket")
+            raise PydanticCustomError(
+                "cannot_fail", "item {id} cannot fail, so it cannot open a ticket", {"id": self.id}
+            )
         return self
 
     @property
@@ -122,32 +130,28 @@ class Definition(BaseModel):
     def _well_formed(self) -> Definition:
         problem = next(iter(self.problems()), None)
         if problem:
-            raise ValueError(problem[1])
+            raise ValueError(problem.message)
         return self
 
-    def problems(self) -> list[tuple[str | None, str]]:
-        """What keeps this from being a checklist, as (item id or None, message)."""
-        found: list[tuple[str | None, str]] = []
+    def problems(self) -> list[DefinitionProblem]:
+        """What keeps this from being a checklist (what only the whole can break)."""
+        found: list[DefinitionProblem] = []
         earlier: dict[str, Item] = {}
         for item in self.items():
             if item.id in earlier:
-                found.append((item.id, f"the key {item.id} is used by two items"))
+                found.append(DefinitionProblem(item.id, "duplicate_key"))
             condition = item.show_if
             if condition is not None:
                 watched = earlier.get(condition.item_id)
                 if condition.item_id == item.id:
-                    found.append((item.id, f"item {item.id} is shown if its own answer is given"))
+                    found.append(DefinitionProblem(item.id, "show_if_self"))
                 elif watched is None:
-                    found.append(
-                        (item.id, f"item {item.id} is shown if {condition.item_id}, which is not an earlier item")
-                    )
+                    found.append(DefinitionProblem(item.id, "show_if_not_earlier", (condition.item_id,)))
                 elif condition.equals not in show_if_values(watched):
-                    found.append(
-                        (item.id, f"item {item.id} waits for {condition.equals!r}, not an answer of {watched.id}")
-                    )
+                    found.append(DefinitionProblem(item.id, "show_if_not_an_answer", (condition.equals, watched.id)))
             earlier.setdefault(item.id, item)
         if not any(item.answerable for item in earlier.values()):
-            found.append((None, "a checklist needs at least one item to answer"))
+            found.append(DefinitionProblem(None, "nothing_to_answer"))
         return found
 
     def items(self) -> list[Item]:
@@ -165,6 +169,28 @@ class Definition(BaseModel):
             if condition is None or (condition.item_id in shown and values.get(condition.item_id) == condition.equals):
                 shown.add(item.id)
         return shown
+
+
+@dataclass(frozen=True)
+class DefinitionProblem:
+    item_id: str | None
+    code: str
+    args: tuple = ()
+
+    @property
+    def message(self) -> str:
+        """In English, for an API error or a log; pages say it in the person's language."""
+        item, args = self.item_id, self.args
+        match self.code:
+            case "duplicate_key":
+                return f"the key {item} is used by two items"
+            case "show_if_self":
+                return f"item {item} is shown if its own answer is given"
+            case "show_if_not_earlier":
+                return f"item {item} is shown if {args[0]}, which is not an earlier item"
+            case "show_if_not_an_answer":
+                return f"item {item} waits for {args[0]!r}, not an answer of {args[1]}"
+        return "a checklist needs at least one item to answer"
 
 
 def show_if_values(item: Item) -> tuple[str, ...]:

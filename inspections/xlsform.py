@@ -29,7 +29,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
-from inspections.checklists import Definition, Item, Section
+from inspections.checklists import Definition, DefinitionProblem, Item, Section
 
 PASS_FAIL = ("pass", "fail", "na")
 YES_NO = ("yes", "no")
@@ -52,7 +52,44 @@ class Problem:
     sheet: str
     row: int | None  # as Excel numbers it (the header is row 1)
     column: str | None  # the header, with its letter: "relevant (G)"
-    message: str
+    code: str  # what is wrong; webapp.checklists says it in words
+    args: tuple = ()
+
+    @property
+    def message(self) -> str:
+        """In English, for a log or a test; the import page says it in the person's language."""
+        if self.code in DEFINITION_CODES:
+            return DefinitionProblem(self.args[0], self.code, self.args[1:]).message
+        return MESSAGES[self.code].format(*self.args[: MESSAGES[self.code].count("{")])
+
+
+DEFINITION_CODES = {
+    "duplicate_key",
+    "show_if_self",
+    "show_if_not_earlier",
+    "show_if_not_an_answer",
+    "nothing_to_answer",
+}
+MESSAGES = {
+    "not_xlsform": "not an XLSForm workbook: {}",
+    "no_survey": "the workbook has no survey sheet, or it is empty",
+    "column_unsupported": "this column is not supported",
+    "sheet_unsupported": "this sheet is not supported",
+    "pyxform": "pyxform: {}",
+    "choice_incomplete": "a choice needs a list_name and a name",
+    "nested_group": "groups inside groups are not supported",
+    "group_not_closed": "a begin_group has no end_group",
+    "no_such_list": "no choices list named {}",
+    "type_unsupported": "the type {} is not supported",
+    "appearance_unsupported": "only the appearance signature of an image is supported",
+    "not_yes_no": "{!r} is neither yes nor no",
+    "relevant_unsupported": "only ${{item}} = 'value' is supported",
+    "constraint_not_number": "only number limits are supported, on integer or decimal items",
+    "constraint_unsupported": "only . >= a, . <= b or both joined by and are supported",
+    "not_a_number": "{!r} is not a number",
+    "on_fail_missing": "on_fail names the ticket kind a failure opens",
+    "invalid": "{}",  # pydantic's words, and its error type
+}
 
 
 @dataclass
@@ -84,20 +121,20 @@ def read_xlsform(data: bytes) -> Imported:
     try:
         book = get_xlsform(io.BytesIO(data))
     except PyXFormError as error:
-        raise XlsFormRefused([Problem("", None, None, f"not an XLSForm workbook: {error}")]) from None
+        raise XlsFormRefused([Problem("", None, None, "not_xlsform", (str(error),))]) from None
     survey = _Sheet("survey", book.survey or [], book.survey_header or [])
     choices = _Sheet("choices", book.choices or [], book.choices_header or [])
     settings = _Sheet("settings", book.settings or [], book.settings_header or [])
     problems: list[Problem] = []
     if not survey.rows:
-        raise XlsFormRefused([Problem("survey", None, None, "the workbook has no survey sheet, or it is empty")])
+        raise XlsFormRefused([Problem("survey", None, None, "no_survey")])
     for sheet, allowed in ((survey, SURVEY_COLUMNS), (choices, CHOICES_COLUMNS), (settings, SETTINGS_COLUMNS)):
         for column in sheet.columns:
             if column not in allowed:
-                problems.append(Problem(sheet.name, 1, sheet.column(column), "this column is not supported"))
+                problems.append(Problem(sheet.name, 1, sheet.column(column), "column_unsupported"))
     for name in book.sheet_names or []:
         if name.lower() not in ("survey", "choices", "settings"):
-            problems.append(Problem(name, None, None, "this sheet is not supported"))
+            problems.append(Problem(name, None, None, "sheet_unsupported"))
     if problems:
         raise XlsFormRefused(problems)
     lists, notices = _choice_lists(choices, problems)
@@ -105,16 +142,17 @@ def read_xlsform(data: bytes) -> Imported:
     if problems:
         raise XlsFormRefused(problems)
     definition = Definition.model_construct(sections=sections)
-    for item_id, message in definition.problems():
-        column = survey.column("name" if "key" in message else "relevant")
-        problems.append(Problem("survey", rows_of.get(item_id or ""), column, message))
+    for problem in definition.problems():
+        column = survey.column("name" if problem.code == "duplicate_key" else "relevant")
+        args = (problem.item_id, *problem.args)
+        problems.append(Problem("survey", rows_of.get(problem.item_id or ""), column, problem.code, args))
     if problems:
         raise XlsFormRefused(problems)
     # The subset is read; pyxform, the reference, has the last word on whether it is an XLSForm.
     try:
         workbook_to_json(book, form_name="data", fallback_form_name="data", warnings=[])
     except PyXFormError as error:
-        raise XlsFormRefused([Problem("survey", None, None, f"pyxform: {error}")]) from None
+        raise XlsFormRefused([Problem("survey", None, None, "pyxform", (str(error),))]) from None
     title = (settings.rows[0].get("form_title") if settings.rows else None) or (sections[0].title or "")
     return Imported(title=title, definition=Definition.model_validate(definition.model_dump()), notices=notices)
 
@@ -132,7 +170,7 @@ def _choice_lists(sheet: _Sheet, problems: list[Problem]) -> tuple[dict[str, dic
             continue
         list_name, name = row.get("list_name"), row.get("name")
         if not list_name or not name:
-            problems.append(Problem(sheet.name, n, sheet.column("name"), "a choice needs a list_name and a name"))
+            problems.append(Problem(sheet.name, n, sheet.column("name"), "choice_incomplete"))
             continue
         label, label_en = _label(row)
         english |= bool(label_en) and label_en != label
@@ -155,7 +193,7 @@ def _sections(
         kind = re.sub(r"\s+", " ", row.get("type", "")).strip()
         if kind in ("begin_group", "begin group"):
             if current is not None:
-                problems.append(Problem(sheet.name, n, sheet.column("type"), "groups inside groups are not supported"))
+                problems.append(Problem(sheet.name, n, sheet.column("type"), "nested_group"))
                 continue
             current = Section.model_construct(title=_label(row)[0] or row.get("name", ""), items=[])
             continue
@@ -170,15 +208,15 @@ def _sections(
         rows_of.setdefault(item.id, n)
         (current.items if current is not None else loose).append(item)
     if current is not None:
-        problems.append(Problem(sheet.name, None, sheet.column("type"), "a begin_group has no end_group"))
+        problems.append(Problem(sheet.name, None, sheet.column("type"), "group_not_closed"))
     if loose:
         sections.insert(0, Section.model_construct(title="", items=loose))
     return sections, rows_of
 
 
 def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
-    def refuse(column: str, message: str) -> None:
-        problems.append(Problem(sheet.name, n, sheet.column(column), message))
+    def refuse(column: str, code: str, *args) -> None:
+        problems.append(Problem(sheet.name, n, sheet.column(column), code, args))
 
     data: dict = {"id": row.get("name", "")}
     values: dict[str, str] = {}
@@ -186,7 +224,7 @@ def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
         list_name = kind.split(" ", 1)[1].strip()
         names = lists.get(list_name)
         if names is None:
-            return refuse("type", f"no choices list named {list_name}")
+            return refuse("type", "no_such_list", list_name)
         if {"pass", "fail"} <= set(names) <= set(PASS_FAIL):
             data["type"], values = "pass_fail", {v: v for v in PASS_FAIL}
         elif set(names) == set(YES_NO):
@@ -199,33 +237,33 @@ def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
         if kind == "image" and row.get("appearance") == "signature":
             data["type"] = "signature"
     else:
-        return refuse("type", f"the type {kind or '(empty)'} is not supported")
+        return refuse("type", "type_unsupported", kind or "(empty)")
     if row.get("appearance") and not (kind == "image" and row["appearance"] == "signature"):
-        refuse("appearance", "only the appearance signature of an image is supported")
+        refuse("appearance", "appearance_unsupported")
     data["label"], data["label_en"] = _label(row)
     data["standard"], data["standard_en"] = _label(row, "hint")
     for column in ("required", "photo_on_fail"):
         raw = row.get(column, "").strip().lower()
         if raw not in YES | NO:
-            refuse(column, f"{row[column]!r} is neither yes nor no")
+            refuse(column, "not_yes_no", row[column])
         data[column] = raw in YES
     if kind == "note":
         data.pop("required")
     if "relevant" in row:
         match = RELEVANT.match(row["relevant"])
         if not match:
-            refuse("relevant", "only ${item} = 'value' is supported")
+            refuse("relevant", "relevant_unsupported")
         else:
             watched, wanted = match[1].strip(), match[2] if match[2] is not None else match[3]
             names = kinds.get(watched, (None, {}))[1]
             data["show_if"] = {"item_id": watched, "equals": names.get(wanted, wanted)}
     if "constraint" in row:
         if data["type"] != "number":
-            refuse("constraint", "only number limits are supported, on integer or decimal items")
+            refuse("constraint", "constraint_not_number")
         for part in re.split(r"\s+and\s+", row["constraint"]):
             match = LIMIT.match(part)
             if not match:
-                refuse("constraint", "only . >= a, . <= b or both joined by and are supported")
+                refuse("constraint", "constraint_unsupported")
                 break
             data["min" if match[1] == ">=" else "max"] = float(match[2])
     for column, key in (("weight", "weight"), ("on_fail_due_hours", "due_hours")):
@@ -233,7 +271,7 @@ def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
             try:
                 number = float(row[column])
             except ValueError:
-                refuse(column, f"{row[column]!r} is not a number")
+                refuse(column, "not_a_number", row[column])
                 continue
             if key == "weight":
                 data["weight"] = number
@@ -248,7 +286,7 @@ def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
             "priority": row.get("on_fail_priority", "normal"),
         }
     elif any(c in row for c in ("on_fail_department", "on_fail_due_hours", "on_fail_priority")):
-        refuse("on_fail", "on_fail names the ticket kind a failure opens")
+        refuse("on_fail", "on_fail_missing")
     try:
         item = Item.model_validate(data)
     except ValidationError as error:
@@ -263,7 +301,7 @@ def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
             message = detail["msg"].removeprefix("Value error, ")
             if column not in sheet.columns:
                 message, column = f"{column}: {message}", "on_fail" if where == "on_fail" else "name"
-            refuse(column, message)
+            refuse(column, "invalid", message, detail["type"])
         return None
     kinds[item.id] = (item.type, values)
     return item

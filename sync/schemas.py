@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from foundation.photos import Sha256
 from foundation.text import Line, Name, Text
@@ -107,14 +107,25 @@ class PushRequest(Strict):
 
 
 MAX_DRAFTS = 200
+DB_INT_MAX = 2**31 - 1  # an id beyond what the database holds names nothing
+
+
+def _not_a_bool(value):
+    if isinstance(value, bool):
+        raise ValueError("a number, not true or false")
+    return value
+
+
+# A JSON integer (1 or 1.0, as JSON Schema counts them) that a database row can have as its id.
+RowId = Annotated[int, Field(ge=1, le=DB_INT_MAX), BeforeValidator(_not_a_bool)]
 
 
 class OpenDraftIn(Strict):
     """A checklist being filled in on the device (extension: ``PUT /api/v1/sync/drafts``)."""
 
     inspection_id: uuid.UUID
-    template_id: int
-    template_version: Annotated[int, Field(ge=1)]
+    template_id: RowId
+    template_version: RowId
     answered: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=500)] = []
     updated_at: Timestamp
 

@@ -87,7 +87,7 @@ def test_a_manager_builds_previews_and_publishes(app, demo, client):
     assert post(client, f"{base}/items/new?section=0", {**item, "id": "light"}).status_code == 303
     # What a form cannot save is shown to fix, and nothing changes.
     bad = post(client, f"{base}/items/new?section=0", {"id": "door", "type": "choice", "label": "厅门", "weight": "1"})
-    assert bad.status_code == 422 and "no choices" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "A choice item needs its choices" in bad.get_data(as_text=True)
     again = post(client, f"{base}/items/new?section=0", {**item, "id": "light", "label": "又一个"})
     assert again.status_code == 422 and "Another item already uses this key" in again.get_data(as_text=True)
     why = {"id": "why", "type": "text", "label": "不亮的原因", "required": "y", "weight": "1", "show_if": "light=fail"}

@@ -38,6 +38,7 @@ from inspections.authoring import (
 from inspections.checklists import (
     ChecklistTemplate,
     Definition,
+    DefinitionProblem,
     Item,
     TemplateKind,
     TemplateVersion,
@@ -45,7 +46,7 @@ from inspections.checklists import (
     show_if_values,
 )
 from inspections.library import copy_from_library, library
-from inspections.xlsform import XlsFormRefused, read_xlsform, write_xlsform
+from inspections.xlsform import Problem, XlsFormRefused, read_xlsform, write_xlsform
 from webapp.access import visible_sites
 from webapp.checklists.forms import ChecklistForm, CopyForm, ItemForm, PublishForm, SectionForm, XlsFormUpload
 from webapp.choices import choices
@@ -165,6 +166,7 @@ def builder(template_id: int):
         settings=settings,
         definition=loose(document) if document else None,
         problems=loose(document).problems() if document else [],
+        problem_text=problem_text,
         in_use=version_in_use(db.session, template),
         section_form=SectionForm(),
         status=422 if settings.errors else 200,
@@ -285,7 +287,7 @@ def item(template_id: int, item_id: str | None):
             put_item(db.session, template, item, section=section, replacing=item_id)
         except ValidationError as error:
             db.session.rollback()
-            form.type.errors = [*form.type.errors, *(e["msg"].removeprefix("Value error, ") for e in error.errors())]
+            form.type.errors = [*form.type.errors, *(_item_error(e) for e in error.errors())]
         except AuthoringRefused as refused:
             db.session.rollback()
             form.id.errors = [*form.id.errors, _authoring_message(refused)]
@@ -300,6 +302,54 @@ def item(template_id: int, item_id: str | None):
         section=section,
         status=422 if form.errors else 200,
     )
+
+
+def problem_text(problem: DefinitionProblem | Problem) -> str:
+    """A checklist's or a workbook's problem in the person's language."""
+    code = problem.code
+    args = (problem.item_id, *problem.args) if isinstance(problem, DefinitionProblem) else problem.args
+    arg = [str(a) for a in (*args, "", "")][:3]
+    words = {
+        "duplicate_key": _("the key %(key)s is used by two items", key=arg[0]),
+        "show_if_self": _("%(key)s is shown on its own answer", key=arg[0]),
+        "show_if_not_earlier": _(
+            "%(key)s is shown on %(other)s, which is not an item above it", key=arg[0], other=arg[1]
+        ),
+        "show_if_not_an_answer": _(
+            "%(key)s waits for “%(value)s”, which is not an answer of %(other)s", key=arg[0], value=arg[1], other=arg[2]
+        ),
+        "nothing_to_answer": _("a checklist needs at least one item to answer"),
+        "not_xlsform": _("this is not an XLSForm workbook (%(why)s)", why=arg[0]),
+        "no_survey": _("the workbook has no survey sheet, or it is empty"),
+        "column_unsupported": _("this column is not supported"),
+        "sheet_unsupported": _("this sheet is not supported"),
+        "pyxform": _("pyxform, the XLSForm reference, refuses it: %(why)s", why=arg[0]),
+        "choice_incomplete": _("a choice needs a list_name and a name"),
+        "nested_group": _("groups inside groups are not supported"),
+        "group_not_closed": _("a begin_group has no end_group"),
+        "no_such_list": _("there is no choices list named %(name)s", name=arg[0]),
+        "type_unsupported": _("the type %(type)s is not supported", type=arg[0]),
+        "appearance_unsupported": _("only the appearance signature, on an image, is supported"),
+        "not_yes_no": _("“%(value)s” is neither yes nor no", value=arg[0]),
+        "relevant_unsupported": _("only ${item} = 'value' is supported"),
+        "constraint_not_number": _("only number limits are supported, on integer or decimal items"),
+        "constraint_unsupported": _("only . >= a, . <= b, or both joined by and, are supported"),
+        "not_a_number": _("“%(value)s” is not a number", value=arg[0]),
+        "on_fail_missing": _("on_fail names the ticket kind a failure opens"),
+        "invalid": _item_error({"type": arg[1], "msg": _("not valid: %(why)s", why=arg[0])}),
+    }
+    return words.get(code, code)
+
+
+def _item_error(error: dict) -> str:
+    """What is wrong with an item (inspections.checklists.Item's own checks), in words."""
+    return {
+        "no_choices": _("A choice item needs its choices, one per line."),
+        "choice_twice": _("A choice is listed twice."),
+        "min_above_max": _("The lowest allowed is above the highest."),
+        "instruction_answered": _("An instruction is read, never answered: it cannot be required or fail."),
+        "cannot_fail": _("Only a pass/fail or yes/no item can fail and open a ticket."),
+    }.get(error["type"], error["msg"])
 
 
 def _authoring_message(refused: AuthoringRefused) -> str:
@@ -408,6 +458,7 @@ def publish(template_id: int):
         changes=changes,
         impact=touched,
         problems=problems,
+        problem_text=problem_text,
         newest=newest,
         form=form,
         status=422 if form.errors else 200,
@@ -500,7 +551,11 @@ def import_xlsform():
                     flash(notice)
                 return see_other(url_for(".builder", template_id=template.id))
     return render(
-        "checklists/import.html", form=form, problems=problems, status=422 if form.errors or problems else 200
+        "checklists/import.html",
+        form=form,
+        problems=problems,
+        problem_text=problem_text,
+        status=422 if form.errors or problems else 200,
     )
 
 
