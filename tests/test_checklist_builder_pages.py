@@ -96,7 +96,7 @@ def test_a_manager_builds_previews_and_publishes(app, demo, client):
     assert post(client, f"{base}/items/why/down").status_code == 303  # into the new section
     builder = client.get(base).get_data(as_text=True)
     assert builder.index("轿厢照明") < builder.index("轿厢内") < builder.index("不亮的原因")
-    assert "only if light = fail" in builder
+    assert "only if 轿厢照明 = Fail" in builder
 
     preview = client.get(f"{base}/preview").get_data(as_text=True)
     assert "data-preview" in preview and 'data-show-if="light"' in preview and "Nothing is saved or sent" in preview

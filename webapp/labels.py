@@ -133,6 +133,24 @@ ITEM_TYPE_LABELS = {
     "signature": _l("Signature"),
     "instruction": _l("Instruction (read, not answered)"),
 }
+# An item's settings, as the builder's form names them (a diff lists what changed by these).
+ITEM_FIELD_LABELS = {
+    "label": _l("Label"),
+    "label_en": _l("Label in English"),
+    "standard": _l("Standard"),
+    "standard_en": _l("Standard in English"),
+    "type": _l("Type"),
+    "required": _l("Required"),
+    "photo_on_fail": _l("Photo needed when it fails"),
+    "min": _l("Lowest allowed"),
+    "max": _l("Highest allowed"),
+    "unit": _l("Unit"),
+    "choices": _l("Choices"),
+    "expected": _l("The answer that passes"),
+    "weight": _l("Weight in the score"),
+    "on_fail": _l("A failure opens"),
+    "show_if": _l("Ask only when"),
+}
 PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
 ACTION_LABELS = {
     "created": _l("opened"),

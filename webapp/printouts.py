@@ -181,6 +181,7 @@ def inspection_pdf(inspection: Inspection, items: dict[str, Item], printed_by: s
     sheet.facts(
         [
             (_("Site"), inspection.site.name),
+            (_("Checklist version"), str(inspection.template_version.version)),
             (_("Where"), inspection.location.full_name),
             (_("Inspector"), inspection.inspector.display_name),
             (_("Finished"), f"{inspection.finished_at.astimezone(tz):%Y-%m-%d %H:%M}"),

@@ -284,8 +284,8 @@
       (i.type === "yes_no" && draft.answers[i.id]?.value && draft.answers[i.id].value !== i.expected));
     panel.querySelector("h2").textContent = problems.length
       ? messages.needs_attention.replace("%(num)s", problems.length) : messages.check_before_sending;
-    const shown = problems.length ? problems : failed;
-    list.replaceChildren(...shown.map((item) => {
+    const listed = problems.length ? problems : failed;
+    list.replaceChildren(...listed.map((item) => {
       const li = document.createElement("li");
       const ticket = !problems.length && item.on_fail ? ` — ${messages.opens_ticket[item.on_fail.ticket_kind]}` : "";
       li.textContent = problems.length ? `${item.label}: ${messageFor(errorOf(item), item)}` : item.label + ticket;

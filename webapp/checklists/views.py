@@ -22,6 +22,7 @@ from foundation.places import AREA_TYPES
 from foundation.roles import CHECKLIST_WRITERS, Role
 from inspections.authoring import (
     AuthoringRefused,
+    Change,
     diff,
     discard_draft,
     draft_of,
@@ -55,6 +56,7 @@ from webapp.extensions import db
 from webapp.labels import (
     AREA_TYPE_LABELS,
     DEPARTMENT_LABELS,
+    ITEM_FIELD_LABELS,
     ITEM_TYPE_LABELS,
     KIND_LABELS,
     PRIORITY_LABELS,
@@ -162,6 +164,8 @@ def builder(template_id: int):
     document = template.draft
     return render(
         "checklists/builder.html",
+        labels={i.id: i.label for i in loose(document).items()} if document else {},
+        answer_label=_answer_label,
         template=template,
         settings=settings,
         definition=loose(document) if document else None,
@@ -198,7 +202,7 @@ def _item_form(template: ChecklistTemplate, document: dict, item: Item | None, b
     form.show_if.choices = choices(
         [("", _("Always"))]
         + [
-            (f"{other.id}={value}", f"{other.label} = {_answer_label(other, value)}")
+            (f"{other.id}={value}", f"{other.label} = {_answer_label(value)}")
             for other in earlier
             for value in show_if_values(other)
         ]
@@ -224,7 +228,42 @@ def _newest_document(template: ChecklistTemplate) -> dict:
     return newest.definition if newest else {"sections": [{"title": template.title, "items": []}]}
 
 
-def _answer_label(item: Item, value: str) -> str:
+def _change_lines(change: Change) -> list[tuple[str, str, str]]:
+    """What changed in an item, field by field, in words: (field, before, after)."""
+    before, after = change.before.model_dump(), change.after.model_dump()
+    return [
+        (str(ITEM_FIELD_LABELS.get(name, name)), _field_text(name, before[name]), _field_text(name, after[name]))
+        for name in change.fields
+    ]
+
+
+def _field_text(name: str, value) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    match name:
+        case "type":
+            return str(ITEM_TYPE_LABELS[value])
+        case "expected":
+            return _answer_label(value)
+        case "choices":
+            return "、".join(value)
+        case "show_if":
+            return f"{value['item_id']} = {_answer_label(value['equals'])}"
+        case "on_fail":
+            return " · ".join(
+                [
+                    str(KIND_LABELS[value["ticket_kind"]]),
+                    str(DEPARTMENT_LABELS.get(value["department"], value["department"])),
+                    _("within %(n)s h", n=value["due_hours"]),
+                    str(PRIORITY_LABELS[value["priority"]]),
+                ]
+            )
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _answer_label(value: str) -> str:
     return {"pass": _("Pass"), "fail": _("Fail"), "na": _("N/A"), "yes": _("Yes"), "no": _("No")}.get(value, value)
 
 
@@ -459,6 +498,7 @@ def publish(template_id: int):
         impact=touched,
         problems=problems,
         problem_text=problem_text,
+        change_lines=_change_lines,
         newest=newest,
         form=form,
         status=422 if form.errors else 200,
@@ -498,6 +538,7 @@ def versions(template_id: int):
         old=old,
         new=new,
         changes=changes,
+        change_lines=_change_lines,
         in_use=version_in_use(db.session, template),
         now=utcnow(),
     )
