@@ -31,7 +31,7 @@ from webapp.extensions import db
 TITLE = "电梯厅巡检（表格导入）"
 
 
-def _workbook(path) -> None:
+def _workbook(path, *extra_rows: list) -> None:
     book = Workbook()
     survey = book.active
     survey.title = "survey"
@@ -78,6 +78,7 @@ def _workbook(path) -> None:
             "2",
         ],
         ["text", "why", "门不洁的原因", "Why", "", "yes", "${doors} = 'fail'", "", "", "", ""],
+        *extra_rows,
         ["end_group", "", "", "", "", "", "", "", "", "", ""],
     ]:
         survey.append(row)
@@ -196,6 +197,18 @@ def test_a_checklist_from_a_workbook_changes_while_a_cleaner_is_offline_on_the_o
     manager_context = _context(browser)
     manager = manager_context.new_page()
     log_in(manager, base, "wangjl")
+    # A workbook with what a checklist cannot hold is refused, by sheet, row and column.
+    refused = tmp_path / "refused.xlsx"
+    _workbook(refused, ["select_multiple pass_fail", "many", "多选", "", "", "", "", "", "", "", ""])
+    manager.goto(f"{base}/builder/import")
+    manager.set_input_files("#file", str(refused))
+    manager.check("input[name=roles][value=cleaner]")
+    manager.click("button.primary")
+    manager.wait_for_selector("[data-import-problems]")
+    assert "survey，第 7 行，列 type (A)：不支持类型 select_multiple pass_fail" in manager.inner_text(
+        "[data-import-problems]"
+    ).replace(", ", "，").replace(": ", "：")
+    screenshot(manager, "builder-import-refused-zh-360")
     manager.goto(f"{base}/builder/{template.id}")
     manager.click("form[action$='/draft'] button")
     manager.click("li[data-item=doors] a:has-text('编辑')")
@@ -232,6 +245,8 @@ def test_a_checklist_from_a_workbook_changes_while_a_cleaner_is_offline_on_the_o
     manager.click("button.primary")
     manager.wait_for_url(f"**/builder/{template.id}/versions")
     assert "门槽一并检查" in manager.inner_text("[data-versions]")
+    desk.goto(f"{base}/builder/{template.id}/versions")
+    screenshot(desk, "builder-versions-zh-1280")
 
     # Still offline, the cleaner finishes the first hall on version 1, on the page she has.
     _pass_all(phone)

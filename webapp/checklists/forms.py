@@ -30,7 +30,9 @@ class ChecklistForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), Name()])
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     site_id = SelectField(_l("Where it is used"), coerce=int)
-    roles = MultiCheckbox(_l("Who fills it in"), validators=[DataRequired()])
+    roles = MultiCheckbox(
+        _l("Who fills it in"), validators=[DataRequired()], render_kw={"class": "checks inline-checks"}
+    )
     area_type = SelectField(_l("Cleaning standard for (cleaning checklists)"))
 
 
@@ -84,7 +86,7 @@ class XlsFormUpload(Form):
     into = SelectField(_l("Import as"), coerce=int)
     kind = SelectField(_l("Kind"))
     site_id = SelectField(_l("Where it is used"), coerce=int)
-    roles = MultiCheckbox(_l("Who fills it in"))
+    roles = MultiCheckbox(_l("Who fills it in"), render_kw={"class": "checks inline-checks"})
     area_type = SelectField(_l("Cleaning standard for (cleaning checklists)"))
 
 
