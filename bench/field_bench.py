@@ -7,6 +7,8 @@ phone's own cache: the Resource Timing of the page).
 render: first contentful paint of the checklist page on an emulated slow 4G network (150 ms RTT,
 1.6 Mbit/s down, 750 kbit/s up) with a cold cache, against a trivial document (/healthz) on the
 same network; and of the same page reloaded offline from the service worker's cache.
+size: first contentful paint of a checklist of 200 items against one of 20, opened on a phone
+with its CPU slowed 4x (Chromium's own throttling), cold, logged in.
 photos: the server's ingest of a phone photo (PUT /api/v1/photos/<sha256>, in-process: hash,
 verify, decode, display and thumbnail copies, three files, a row) against Pillow's bare decode
 and encode of the same file, in the same run.
@@ -28,10 +30,13 @@ from urllib.parse import urlsplit
 
 from PIL import Image, ImageDraw
 from playwright.sync_api import sync_playwright
+from sqlalchemy import select
 
 from bench.world import build_app, fresh_database_url, populate
 from demo.world import load_demo
 from foundation.base import utcnow
+from foundation.org import Location, Site
+from inspections.checklists import ChecklistTemplate, Definition, TemplateKind, publish_template_version
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, LiveServer, log_in, wait_until_offline_ready
 from webapp.extensions import db
 
@@ -137,6 +142,10 @@ def bench_field(folder: Path, runs: int = 5) -> dict:
     app = build_app(fresh_database_url("sqlite", None, folder), folder)
     with app.app_context():
         load_demo(db.session, utcnow())
+        sized = {n: _checklist_of(n).id for n in SIZES}
+        restroom = db.session.scalar(
+            select(Location.id).join(Site).where(Site.code == "BY", Location.area_type == "restroom").limit(1)
+        )
         db.session.commit()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     counter = ByteCounter(app.wsgi_app)
@@ -200,6 +209,26 @@ def bench_field(folder: Path, runs: int = 5) -> dict:
                 "checklist_ms": statistics.median(cold_fcp(checklist) for _ in range(runs)),
                 "trivial_ms": statistics.median(cold_fcp(server.url + "/healthz") for _ in range(runs)),
             }
+
+            # 4. A long checklist on a slow phone: 200 items against 20, CPU 4x slower.
+            def slow_cpu_fcp(url: str) -> float:
+                cold = browser.new_context(**PHONE, service_workers="block")
+                cold.add_cookies(cookies)
+                tab = cold.new_page()
+                cdp = cold.new_cdp_session(tab)
+                cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
+                tab.goto(url, wait_until="load")
+                fcp = _first_paint(tab)
+                tab.wait_for_selector("form[data-checklist][data-ready=true]")
+                cold.close()
+                return fcp
+
+            result["long_checklist"] = {
+                n: statistics.median(
+                    slow_cpu_fcp(f"{server.url}/checklists/{sized[n]}?location={restroom}") for _ in range(runs)
+                )
+                for n in SIZES
+            }
             browser.close()
     finally:
         server.stop()
@@ -207,6 +236,45 @@ def bench_field(folder: Path, runs: int = 5) -> dict:
             db.engine.dispose()
     result["slow_4g"]["ratio"] = result["slow_4g"]["checklist_ms"] / result["slow_4g"]["trivial_ms"]
     return result
+
+
+SIZES = (20, 200)
+CPU_SLOWDOWN = 4
+
+
+def _checklist_of(n: int):
+    """A restroom checklist of ``n`` items of the usual mix, in sections of 10, for the cleaners."""
+    kinds = [
+        "pass_fail",
+        "pass_fail",
+        "yes_no",
+        "number",
+        "text",
+        "pass_fail",
+        "choice",
+        "pass_fail",
+        "photo",
+        "pass_fail",
+    ]
+    items = [
+        {
+            "id": f"i{k}",
+            "label": f"检查项 {k}",
+            "standard": "地面清洁，无污迹，无水痕，无纸屑。",
+            "type": kinds[k % 10],
+            **({"choices": ["好", "一般", "差"]} if kinds[k % 10] == "choice" else {}),
+            **({"photo_on_fail": True} if kinds[k % 10] == "pass_fail" else {}),
+        }
+        for k in range(n)
+    ]
+    template = ChecklistTemplate(
+        kind=TemplateKind.CLEANING, title=f"{n} 项检查表", roles=["cleaner"], area_type="restroom"
+    )
+    db.session.add(template)
+    db.session.flush()
+    sections = [{"title": f"第 {s // 10 + 1} 组", "items": items[s : s + 10]} for s in range(0, n, 10)]
+    publish_template_version(db.session, template, Definition.model_validate({"sections": sections}), actor=None)
+    return template
 
 
 def phone_photo(seed: int) -> bytes:

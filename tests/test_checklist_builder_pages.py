@@ -7,7 +7,8 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -16,7 +17,7 @@ from foundation.org import Location, Site, User
 from inspections.checklists import ChecklistTemplate, TemplateVersion
 from inspections.xlsform import read_xlsform
 from tests.conftest import csrf_token, login, logout, post_form
-from tests.sync_client import auth, get_token, inspection_payload, mutation, push
+from tests.sync_client import auth, get_token, inspection_payload, mutation, pull_all, push
 from webapp.extensions import db
 
 WRITERS = {"wangjl", "admin"}
@@ -243,3 +244,31 @@ def test_a_library_copy_for_one_site_is_that_sites_own(app, demo, client):
     login(client, "hemin")  # XH's manager does not see BY's copy
     assert client.get(f"/builder/{copy.id}").status_code == 404
     assert csrf_token(client, "/builder")
+
+
+def test_a_version_for_a_later_day_waits_for_it_and_phones_know_it_is_coming(app, demo, client):
+    template = restroom(app)
+    token = get_token(client, "chenmei")
+    _, cursor = pull_all(client, token)
+    login(client, "wangjl")
+    base = f"/builder/{template.id}"
+    assert post(client, f"{base}/items/mirrors/remove").status_code == 303
+    later_day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    assert post(client, f"{base}/publish", {"note": "月初起不查镜面", "effective_on": later_day}).status_code == 303
+    versions = client.get(f"{base}/versions").get_data(as_text=True)
+    assert "takes effect" in versions and "Phones use version 1" in client.get(base).get_data(as_text=True)
+    # A check started now is on version 1; a phone's pull says version 2 is coming, and when.
+    with app.app_context():
+        area = db.session.scalar(
+            sa.select(Location.id).join(Site).where(Location.area_type == "restroom", Site.code == "BY").limit(1)
+        )
+    logout(client)
+    login(client, "chenmei")
+    page = client.get(f"/checklists/{template.id}?location={area}").get_data(as_text=True)
+    assert '"template_version": 1' in page and 'data-item="mirrors"' in page
+    changes, _ = pull_all(client, token, cursor)
+    pulled = next(c for c in changes if c["entity"] == "template" and c["id"] == template.id)
+    assert pulled["version"] == 1 and pulled["data"]["upcoming"]["version"] == 2
+    starts = datetime.fromisoformat(pulled["data"]["upcoming"]["effective_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (starts.date().isoformat(), starts.hour, starts.minute) == (later_day, 0, 0)  # that day's first moment
+    assert "mirrors" not in [i["id"] for s in pulled["data"]["upcoming"]["sections"] for i in s["items"]]

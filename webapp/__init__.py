@@ -56,7 +56,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     login_manager.login_message = None
 
     from sync import changes as sync_changes
-    from webapp import filters, js_messages, labels, pages, photo_store, security
+    from webapp import assets, filters, js_messages, labels, pages, photo_store, security
     from webapp.api.views import bp as api_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.checklists.views import bp as checklists_bp
@@ -105,6 +105,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     app.add_template_global(SCANNER_FILE, "scanner_file")
     pages.install_cache_headers(app)
     security.install(app)
+    assets.install(app)
 
     @app.get("/healthz")
     def healthz():

@@ -166,7 +166,12 @@ def _evaluate_across_navigation(page, expression: str, arg):
 
 def wait_until_offline_ready(page, timeout_s: float = 30) -> None:
     """The service worker controls the page and has kept every page the Today list names."""
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    # A worker that cannot install (a shell file refused) is never ready: fail, do not hang.
+    ready = page.evaluate(
+        "Promise.race([navigator.serviceWorker.ready.then(() => true),"
+        " new Promise((resolve) => setTimeout(() => resolve(false), 30000))])"
+    )
+    assert ready, "the service worker did not become ready within 30 s"
     if not page.evaluate("navigator.serviceWorker.controller !== null"):
         # A page that started loading while the first worker installed stays uncontrolled
         # (as in a real first visit); the next load is controlled.

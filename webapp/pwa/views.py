@@ -15,6 +15,7 @@ from foundation.roles import EVERYONE
 from foundation.sessions import session_tag
 from sync.tokens import device_for_token, issue_device_token
 from webapp.access import roles_required, visible_site_ids
+from webapp.assets import minified
 from webapp.config import ROOT
 from webapp.extensions import db
 from webapp.pages import render
@@ -64,7 +65,10 @@ def service_worker():
     """The service worker, from the site root so that it controls every page."""
     shell = [asset(name) for name in SHELL_FILES] + [url_for(page) for page in SHELL_PAGES]
     head = f"const BUILD = {json.dumps(build_id())};\nconst SHELL = {json.dumps(shell)};\n"
-    response = Response(head + (ROOT / "static" / "sw.js").read_text(), mimetype="text/javascript")
+    body = (
+        (ROOT / "static" / "sw.js").read_text() if current_app.debug else minified(ROOT / "static" / "sw.js").decode()
+    )
+    response = Response(head + body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
     return response
