@@ -23,6 +23,7 @@ from inspections.checklists import (
     Definition,
     Item,
     Section,
+    TemplateKind,
     TemplateVersion,
     current_version,
     get_template_version,
@@ -64,6 +65,36 @@ def draft_of(session: Session, template: ChecklistTemplate) -> dict:
         template.draft_base = template.current_version
         template.draft_updated_at = utcnow()
     return copy.deepcopy(template.draft)
+
+
+def new_checklist(
+    session: Session,
+    *,
+    title: str,
+    kind: TemplateKind,
+    roles: list[str],
+    site_id: int | None,
+    area_type: str | None,
+    definition: Definition | None = None,
+) -> ChecklistTemplate:
+    """A checklist nobody fills in yet: its settings and a draft (empty, or ``definition``).
+    Phones get it with its first published version."""
+    template = ChecklistTemplate(
+        title=title, kind=kind, roles=roles, site_id=site_id, area_type=area_type, active=False
+    )
+    session.add(template)
+    session.flush()
+    if definition is None:
+        draft_of(session, template)
+    else:
+        replace_draft(session, template, definition)
+    return template
+
+
+def replace_draft(session: Session, template: ChecklistTemplate, definition: Definition) -> None:
+    """The draft becomes ``definition`` (an imported workbook), whatever it held."""
+    draft_of(session, template)  # a new draft remembers the version it starts from
+    _save(template, definition.model_dump(mode="json"))
 
 
 def _save(template: ChecklistTemplate, document: dict) -> None:

@@ -29,11 +29,13 @@ from inspections.authoring import (
     impact,
     loose,
     move_item,
+    new_checklist,
     publish_draft,
     put_item,
     put_section,
     remove_item,
     remove_section,
+    replace_draft,
     version_in_use,
 )
 from inspections.checklists import (
@@ -128,16 +130,7 @@ def new():
     form = ChecklistForm()
     _settings_choices(form)
     if form.validate_on_submit():
-        template = ChecklistTemplate(
-            title=form.title.data.strip(),
-            kind=TemplateKind(form.kind.data),
-            site_id=_site_or_none(form.site_id.data),
-            roles=form.roles.data,
-            area_type=form.area_type.data or None,
-            active=False,
-        )
-        db.session.add(template)
-        draft_of(db.session, template)
+        template = _new_checklist(form, form.title.data.strip())
         db.session.commit()
         return see_other(url_for(".builder", template_id=template.id))
     return render("checklists/new.html", form=form, status=422 if form.errors else 200)
@@ -601,23 +594,23 @@ def import_xlsform():
 
 
 def _import_into(form: XlsFormUpload, imported) -> ChecklistTemplate:
-    if form.into.data:
-        template = _template(form.into.data)
-    else:
-        template = ChecklistTemplate(
-            title=imported.title[:200] or form.file.data.filename,
-            kind=TemplateKind(form.kind.data),
-            site_id=_site_or_none(form.site_id.data),
-            roles=form.roles.data,
-            area_type=form.area_type.data or None,
-            active=False,
-        )
-        db.session.add(template)
-        db.session.flush()
-    draft_of(db.session, template)
-    template.draft = imported.definition.model_dump(mode="json")
-    template.draft_updated_at = utcnow()
+    if not form.into.data:
+        return _new_checklist(form, imported.title[:200] or form.file.data.filename, imported.definition)
+    template = _template(form.into.data)
+    replace_draft(db.session, template, imported.definition)
     return template
+
+
+def _new_checklist(form: ChecklistForm | XlsFormUpload, title: str, definition=None) -> ChecklistTemplate:
+    return new_checklist(
+        db.session,
+        title=title,
+        kind=TemplateKind(form.kind.data),
+        roles=form.roles.data,
+        site_id=_site_or_none(form.site_id.data),
+        area_type=form.area_type.data or None,
+        definition=definition,
+    )
 
 
 @bp.route("/library", methods=["GET"])
