@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sqlalchemy import event, insert, or_, select
+from sqlalchemy import event, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from foundation.base import BULK_INSERT_LISTENERS, utcnow
@@ -31,6 +31,8 @@ TRACKED = {
     Ticket: ("ticket", lambda s, o: o.id, lambda s, o: o.site_id),
 }
 CHILDREN = (TemplateVersion, RouteCheckpoint)
+# What devices never see: a write to only these is no change for them (a checklist's draft).
+UNPULLED = {ChecklistTemplate: frozenset({"draft", "draft_base", "draft_updated_at"})}
 # An advisory lock held to the end of each writing transaction on PostgreSQL, so that change
 # numbers are handed out in commit order and a pull never skips a change committed late.
 CHANGE_LOCK_KEY = 0x5C4A_0001
@@ -59,12 +61,20 @@ def _record_bulk_insert(session: Session, model: type, rows: list[dict]) -> None
     )
 
 
+def _pulled_change(session: Session, obj) -> bool:
+    if not session.is_modified(obj):
+        return False
+    unpulled = UNPULLED.get(type(obj), frozenset())
+    return any(attr.history.has_changes() for attr in inspect(obj).attrs if attr.key not in unpulled)
+
+
 def _record_changes(session: Session, _flush_context) -> None:
     pending: dict[tuple[str, str], dict] = {}
-    for objects, op in ((session.new, "upsert"), (session.dirty, "upsert"), (session.deleted, "delete")):
+    dirty = session.dirty  # a new set at each access: taken once, so that the check below can name it
+    for objects, op in ((session.new, "upsert"), (dirty, "upsert"), (session.deleted, "delete")):
         for obj in objects:
             tracked = TRACKED.get(type(obj))
-            if tracked is None or (objects is session.dirty and not session.is_modified(obj)):
+            if tracked is None or (objects is dirty and not _pulled_change(session, obj)):
                 continue
             entity, id_of, site_of = tracked
             entity_id = str(id_of(session, obj))

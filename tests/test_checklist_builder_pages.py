@@ -272,3 +272,19 @@ def test_a_version_for_a_later_day_waits_for_it_and_phones_know_it_is_coming(app
     starts = datetime.fromisoformat(pulled["data"]["upcoming"]["effective_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
     assert (starts.date().isoformat(), starts.hour, starts.minute) == (later_day, 0, 0)  # that day's first moment
     assert "mirrors" not in [i["id"] for s in pulled["data"]["upcoming"]["sections"] for i in s["items"]]
+
+
+def test_editing_a_draft_sends_phones_nothing_and_publishing_does(app, demo, client):
+    template = restroom(app)
+    token = get_token(client, "chenmei")
+    _, cursor = pull_all(client, token)
+    login(client, "wangjl")
+    base = f"/builder/{template.id}"
+    assert post(client, f"{base}/items/mirrors/remove").status_code == 303
+    assert post(client, f"{base}/items/drain/up").status_code == 303
+    changes, cursor = pull_all(client, token, cursor)
+    assert [c for c in changes if c["entity"] == "template"] == []
+    assert post(client, f"{base}/publish", {"note": "不查镜面"}).status_code == 303
+    changes, _ = pull_all(client, token, cursor)
+    pulled = [c for c in changes if c["entity"] == "template"]
+    assert [(c["id"], c["version"]) for c in pulled] == [(template.id, 2)]
