@@ -120,7 +120,7 @@ def index():
         .where(ChecklistTemplate.site_id.is_(None) | ChecklistTemplate.site_id.in_(sites))
         .order_by(ChecklistTemplate.kind, ChecklistTemplate.title)
     ).all()
-    return render("checklists/index.html", templates=templates, now=utcnow())
+    return render("checklists/index.html", templates=templates)
 
 
 @bp.route("/new", methods=["GET", "POST"])
