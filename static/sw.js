@@ -135,8 +135,9 @@ async function fetchAndKeep(user, urls, key) {
       }
       const held = await cache.match(url);
       const validator = held?.headers.get("ETag");
-      const response = await fetch(url, { credentials: "same-origin", cache: "no-store",
-        headers: validator ? { "If-None-Match": validator } : {} });
+      // X-Keep-Offline: the page leaves its one-time messages for the page the person opens next.
+      const headers = validator ? { "X-Keep-Offline": "1", "If-None-Match": validator } : { "X-Keep-Offline": "1" };
+      const response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers });
       if (response.status === 304) {
         unchanged += 1;
       } else if (response.ok && response.headers.get("X-Offline-Cache") === user && user === (await currentUser())) {

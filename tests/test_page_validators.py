@@ -44,3 +44,17 @@ def test_every_page_a_cleaner_keeps_offline_revalidates_to_nothing(app, client, 
     logout(client)
     login(client, "chenmei")
     assert client.get(urls[0], headers={"If-None-Match": etags[urls[0]]}).status_code == 200
+
+
+def test_a_page_kept_in_the_background_leaves_the_message_for_the_page_the_person_opens(app, client, demo):
+    login(client, "wangjl")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "已保存检查表")]
+    # Today asked the service worker to keep the person's pages while the next page loads.
+    kept = client.get("/today", headers={"X-Keep-Offline": "1"})
+    assert "已保存检查表" not in kept.get_data(as_text=True) and kept.headers["X-Offline-Cache"]
+
+    shown = client.get("/today")
+    assert "已保存检查表" in shown.get_data(as_text=True)
+    assert "X-Offline-Cache" not in shown.headers  # not kept to show "saved" again, offline, days later
+    assert "已保存检查表" not in client.get("/today").get_data(as_text=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask, current_app, g, make_response, redirect, render_template, request
+from flask import Flask, current_app, g, get_flashed_messages, make_response, redirect, render_template, request
 from flask_login import current_user
 
 from foundation.sessions import session_tag
@@ -44,7 +44,25 @@ def writes_on_get(view):
     return view
 
 
+# The service worker's own fetches of pages to keep (Today asks it to warm them) say so.
+BACKGROUND_HEADER = "X-Keep-Offline"
+
+
+def flashes() -> list[tuple[str, str]]:
+    """The messages for the page a person is looking at. A page fetched in the background to be
+    kept offline leaves them where they are: it would take "saved" from the page about to show
+    it, and keep it for days."""
+    if request.headers.get(BACKGROUND_HEADER):
+        return []
+    messages = get_flashed_messages(with_categories=True)
+    if messages:
+        g.showed_flash = True
+    return messages
+
+
 def install_cache_headers(app: Flask) -> None:
+    app.add_template_global(flashes)
+
     @app.after_request
     def _cache_headers(response):
         # Pages about a person are never kept by browsers or proxies; the service worker keeps
@@ -57,7 +75,8 @@ def install_cache_headers(app: Flask) -> None:
         if current_user and current_user.is_authenticated and response.mimetype == "text/html":
             response.headers["Cache-Control"] = "no-store"
             view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-            if request.method == "GET" and response.status_code == 200 and getattr(view, "offline_page", False):
+            kept = getattr(view, "offline_page", False) and not g.get("showed_flash")  # a one-time message
+            if request.method == "GET" and response.status_code == 200 and kept:
                 response.headers["X-Offline-Cache"] = str(current_user.id)
                 return _revalidated(response)
         return response
