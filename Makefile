@@ -42,12 +42,12 @@ run: setup
 	SECRET_KEY=$$(cat .secret_key) $(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
 		--access-logfile - 'webapp:create_app()'
 
-# Lint and format check first (ruff), then every test with a throwaway PostgreSQL server,
-# started for the run and stopped afterwards.
+# Lint and format check first (ruff), then every test with a throwaway PostgreSQL server and a
+# throwaway S3 object store (SeaweedFS), started for the run and stopped afterwards.
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	scripts/with-postgres.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+	scripts/with-postgres.sh scripts/with-s3.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Every benchmark; rewrites docs/PERFORMANCE.md with the figures, the machine and the date.
 bench: setup

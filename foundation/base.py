@@ -85,6 +85,18 @@ def bulk_insert(session: Session, model: type, rows: list[dict]) -> list[int]:
     return ids
 
 
+def insert_if_absent(session: Session, model: type, **values) -> bool:
+    """Insert one row unless one with its key is there (written meanwhile by another server):
+    ``INSERT … ON CONFLICT DO NOTHING``. True if this call inserted it."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    connection = session.connection()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    table = model.__table__
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return connection.execute(statement).first() is not None
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

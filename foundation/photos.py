@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Protocol
+from urllib.parse import urlsplit
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from pydantic import Field
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from foundation.base import Base, utcnow
+from foundation.base import Base, insert_if_absent, utcnow
 from foundation.org import User
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -72,7 +73,9 @@ class PhotoLimits:
 
 
 class PhotoStore(Protocol):
-    """Where photo files live. Names are relative, e.g. ``original/ab/ab12…``."""
+    """Where photo files live. Names are relative, e.g. ``original/ab/ab12…``, and name their
+    content (its hash): ``put`` of a name already there keeps the file there, never rewritten.
+    ``get`` of a missing name raises FileNotFoundError."""
 
     def put(self, name: str, data: bytes) -> None: ...
     def get(self, name: str) -> bytes: ...
@@ -80,7 +83,8 @@ class PhotoStore(Protocol):
 
 
 class LocalPhotoStore:
-    """Photos on a local disk; writes are atomic so a reader never sees half a file."""
+    """Photos on a local disk (the embedded default); writes are atomic so a reader never sees
+    half a file."""
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
@@ -93,6 +97,8 @@ class LocalPhotoStore:
 
     def put(self, name: str, data: bytes) -> None:
         path = self._path(name)
+        if path.is_file():
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
@@ -108,6 +114,64 @@ class LocalPhotoStore:
 
     def exists(self, name: str) -> bool:
         return self._path(name).is_file()
+
+
+class S3PhotoStore:
+    """Photos in an S3-compatible object store, shared by every app server: ``s3://bucket/prefix``.
+    ``client`` is a boto3 S3 client (endpoint and keys from boto3's own environment variables)."""
+
+    def __init__(self, client, bucket: str, prefix: str = "") -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    @classmethod
+    def from_url(cls, url: str) -> S3PhotoStore:
+        import boto3
+        from botocore.config import Config
+
+        parsed = urlsplit(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise ValueError(f"not an s3://bucket/prefix address: {url!r}")
+        # Path-style addressing: what S3-compatible servers (SeaweedFS, MinIO) answer without DNS.
+        config = Config(s3={"addressing_style": "path"}, retries={"mode": "standard", "max_attempts": 5})
+        return cls(boto3.client("s3", config=config), parsed.netloc, parsed.path)
+
+    def _key(self, name: str) -> str:
+        if not re.fullmatch(r"[a-z]+/[0-9a-f]{2}/[0-9a-f]{64}(\.jpg)?", name):
+            raise ValueError(f"not a photo name: {name!r}")
+        return self.prefix + name
+
+    def put(self, name: str, data: bytes) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            # If-None-Match: the store itself refuses to replace a file; the first copy stays.
+            self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data, IfNoneMatch="*")
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise
+
+    def get(self, name: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(name))["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise FileNotFoundError(name) from None
+            raise
+
+    def exists(self, name: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(name))
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
 
 
 def original_name(sha256: str) -> str:
@@ -132,6 +196,69 @@ def is_sha256(text: object) -> bool:
     return isinstance(text, str) and re.fullmatch(SHA256_PATTERN, text) is not None
 
 
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """An upload checked, decoded and re-encoded: everything but storing it."""
+
+    sha256: str
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+    captured_at: datetime | None
+    display: bytes
+    thumb: bytes
+
+
+def prepare_photo(
+    data: bytes, *, limits: PhotoLimits, local_tz: tzinfo = UTC, expected_sha256: str | None = None
+) -> PreparedPhoto:
+    """Verify, decode and re-encode an uploaded image, touching neither database nor store (the
+    slow part of an upload: done before its request writes anything, so no transaction waits on
+    it). ``local_tz`` reads the camera's capture time when the file does not say its offset."""
+    if len(data) > limits.max_bytes:
+        raise PhotoRefused("photo_too_large", f"{len(data)} bytes is over {limits.max_bytes}", 413)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and expected_sha256 != sha256:
+        raise PhotoRefused("photo_hash_mismatch", "the bytes do not match the name", 400)
+    image, content_type, captured_at = _decode(data, limits, local_tz)
+    try:
+        display = _jpeg(image, DISPLAY_LONGEST_SIDE)
+        thumb = _jpeg(image, THUMB_LONGEST_SIDE)
+        width, height = image.size
+    finally:
+        image.close()
+    return PreparedPhoto(sha256, data, content_type, width, height, captured_at, display, thumb)
+
+
+def keep_photo(session: Session, store: PhotoStore, prepared: PreparedPhoto, *, uploaded_by: User | None):
+    """Store a prepared photo and its row. Returns the photo and whether it is new. Two servers
+    keeping the same bytes at once both succeed: the files are content-addressed and the row is
+    inserted only if absent."""
+    sha256 = prepared.sha256
+    existing = session.get(Photo, sha256)
+    if existing is not None:
+        _hold(session, sha256, uploaded_by)  # the same bytes again: this sender has them too
+        return existing, False
+    store.put(original_name(sha256), prepared.data)
+    store.put(display_name(sha256), prepared.display)
+    store.put(thumb_name(sha256), prepared.thumb)
+    inserted = insert_if_absent(
+        session,
+        Photo,
+        sha256=sha256,
+        content_type=prepared.content_type,
+        width=prepared.width,
+        height=prepared.height,
+        byte_size=len(prepared.data),
+        captured_at=prepared.captured_at,
+        uploaded_at=utcnow(),
+        uploaded_by_id=uploaded_by.id if uploaded_by else None,
+    )
+    _hold(session, sha256, uploaded_by)
+    return session.get(Photo, sha256), inserted
+
+
 def ingest_photo(
     session: Session,
     store: PhotoStore,
@@ -142,49 +269,15 @@ def ingest_photo(
     local_tz: tzinfo = UTC,
     expected_sha256: str | None = None,
 ) -> tuple[Photo, bool]:
-    """Verify, re-encode and store an uploaded image. Returns the photo and whether it is new.
-
-    Everything is checked before anything is written, so a refused upload stores nothing.
-    ``local_tz`` reads the camera's capture time when the file does not say its offset.
-    """
-    if len(data) > limits.max_bytes:
-        raise PhotoRefused("photo_too_large", f"{len(data)} bytes is over {limits.max_bytes}", 413)
-    sha256 = hashlib.sha256(data).hexdigest()
-    if expected_sha256 is not None and expected_sha256 != sha256:
-        raise PhotoRefused("photo_hash_mismatch", "the bytes do not match the name", 400)
-    existing = session.get(Photo, sha256)
-    if existing is not None:
-        _hold(session, sha256, uploaded_by)  # the same bytes again: this sender has them too
-        return existing, False
-
-    image, content_type, captured_at = _decode(data, limits, local_tz)
-    display = _jpeg(image, DISPLAY_LONGEST_SIDE)
-    thumb = _jpeg(image, THUMB_LONGEST_SIDE)
-    width, height = image.size
-    image.close()
-
-    store.put(original_name(sha256), data)
-    store.put(display_name(sha256), display)
-    store.put(thumb_name(sha256), thumb)
-    photo = Photo(
-        sha256=sha256,
-        content_type=content_type,
-        width=width,
-        height=height,
-        byte_size=len(data),
-        captured_at=captured_at,
-        uploaded_by_id=uploaded_by.id if uploaded_by else None,
-    )
-    session.add(photo)
-    session.flush()
-    _hold(session, sha256, uploaded_by)
-    return photo, True
+    """Prepare and keep an upload. Everything is checked before anything is written, so a
+    refused upload stores nothing."""
+    prepared = prepare_photo(data, limits=limits, local_tz=local_tz, expected_sha256=expected_sha256)
+    return keep_photo(session, store, prepared, uploaded_by=uploaded_by)
 
 
 def _hold(session: Session, sha256: str, sender: User | None) -> None:
-    if sender is not None and session.get(PhotoHolder, (sha256, sender.id)) is None:
-        session.add(PhotoHolder(photo_sha256=sha256, user_id=sender.id))
-        session.flush()
+    if sender is not None:
+        insert_if_absent(session, PhotoHolder, photo_sha256=sha256, user_id=sender.id, at=utcnow())
 
 
 def _decode(data: bytes, limits: PhotoLimits, local_tz: tzinfo) -> tuple[Image.Image, str, datetime | None]:

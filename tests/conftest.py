@@ -1,6 +1,7 @@
 """Fixtures: every database test runs on SQLite and on PostgreSQL, on a schema made by the
-migrations. PostgreSQL comes from ``TEST_POSTGRES_URL`` (``make test`` starts a server); a
-missing server is an error, never a skip."""
+migrations; every test marked ``photos`` runs with the local photo folder and with the S3 object
+store. PostgreSQL comes from ``TEST_POSTGRES_URL``, S3 from ``TEST_S3_URL`` (``make test`` starts
+both); a missing server is an error, never a skip."""
 
 from __future__ import annotations
 
@@ -24,6 +25,31 @@ from webapp.extensions import db
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 BACKENDS = ["sqlite", "postgresql"]
+PHOTO_BACKENDS = ["local", "s3"]
+
+
+def pytest_generate_tests(metafunc):
+    chosen = any("photo_backend" in mark.args[0] for mark in metafunc.definition.iter_markers("parametrize"))
+    if metafunc.definition.get_closest_marker("photos") and "photo_backend" in metafunc.fixturenames and not chosen:
+        metafunc.parametrize("photo_backend", PHOTO_BACKENDS)
+
+
+@pytest.fixture
+def photo_backend() -> str:
+    """Where photos go: the local folder unless the test is marked ``photos`` (then both)."""
+    return "local"
+
+
+@pytest.fixture(scope="session")
+def s3_bucket() -> str:
+    """A bucket of its own on the test S3 server, for this test session."""
+    import boto3
+
+    if not os.environ.get("TEST_S3_URL"):
+        pytest.fail("TEST_S3_URL is not set: run the tests with `make test`, which starts an S3 server")
+    name = f"fieldcheck-test-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
 
 
 @pytest.fixture(autouse=True)
@@ -59,12 +85,16 @@ def database_url(request, tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(database_url, tmp_path, photo_backend, request):
+    photo_store = ""
+    if photo_backend == "s3":  # a prefix of its own in the session's bucket: an empty store
+        photo_store = f"s3://{request.getfixturevalue('s3_bucket')}/{uuid.uuid4().hex}"
     app = create_app(
         {
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
             "PHOTO_DIR": str(tmp_path / "photos"),
+            "PHOTO_STORE": photo_store,
             "TESTING": True,
         }
     )
@@ -83,6 +113,12 @@ def _empty_all_tables() -> None:
     else:
         clear_all(db.session)
     db.session.commit()
+
+
+@pytest.fixture
+def photo_store(app):
+    """The app's photo store (a folder or the S3 server, as the test runs)."""
+    return app.extensions["photo_store"]
 
 
 @pytest.fixture

@@ -292,6 +292,7 @@ def pdf_text(data: bytes) -> tuple[str, int]:
     return text, images
 
 
+@pytest.mark.photos
 def test_a_ticket_prints_with_its_photos_and_history_in_the_readers_language(app, client, demo):
     with app.app_context():
         photo = jpeg_bytes(color="blue")
@@ -310,6 +311,7 @@ def test_a_ticket_prints_with_its_photos_and_history_in_the_readers_language(app
     assert guard.get(f"/tickets/{number}.pdf").status_code == 404
 
 
+@pytest.mark.photos
 def test_an_inspection_prints_with_the_failed_item_and_its_photo(app, client, demo):
     with app.app_context():
         photo = jpeg_bytes(color="green")

@@ -164,6 +164,7 @@ def _violation_with_photo(app, client, demo):
     return original, number, project_id
 
 
+@pytest.mark.photos
 def test_the_stamped_copy_differs_from_the_original_whose_hash_is_kept_for_a_manager(app, client, demo):
     original, number, project_id = _violation_with_photo(app, client, demo)
     digest = sha(original)

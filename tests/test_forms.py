@@ -188,6 +188,7 @@ def test_number_items_say_what_is_wrong(app, client, demo):
     assert 'value="十二"' in html
 
 
+@pytest.mark.photos
 def test_review_then_send_opens_the_rework_ticket(app, client, demo):
     login(client, "chenmei")
     link, data = _restroom_form(client)

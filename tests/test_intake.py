@@ -3,6 +3,7 @@ price; a second call about an open problem joins its ticket."""
 
 import io
 
+import pytest
 import sqlalchemy as sa
 
 from foundation.org import Location, Site, Tenant
@@ -35,6 +36,7 @@ def _call(unit_id, tenant_id, **extra):
     }
 
 
+@pytest.mark.photos
 def test_a_paid_repair_is_flagged_with_its_price_and_carries_the_contact(app, client, demo):
     unit_id, tenant_id, items = _ids(app)
     login(client, "liuxia")

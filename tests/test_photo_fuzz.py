@@ -5,6 +5,7 @@ nothing behind: no row, no file under any of its names."""
 import hashlib
 import io
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -49,6 +50,7 @@ def damaged(draw):
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
+@pytest.mark.photos
 @given(sample=damaged())
 def test_damaged_images_never_break_the_server_and_refused_ones_leave_nothing(app, client, demo, sample):
     data, content_type = sample

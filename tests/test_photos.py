@@ -2,13 +2,11 @@
 
 import io
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from foundation.photos import (
-    LocalPhotoStore,
     Photo,
     PhotoLimits,
     PhotoRefused,
@@ -19,6 +17,8 @@ from foundation.photos import (
 )
 from tests.conftest import login, logout
 from tests.helpers import jpeg_bytes, sha
+
+pytestmark = pytest.mark.photos  # each test here on the local folder and on the S3 server
 
 LIMITS = PhotoLimits(max_bytes=2 * 1024 * 1024, max_pixels=40_000_000)
 
@@ -46,12 +46,8 @@ def _gif() -> bytes:
     return out.getvalue()
 
 
-def _files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-def test_a_photo_is_kept_as_sent_and_served_upright_without_exif(session, demo, tmp_path):
-    store = LocalPhotoStore(tmp_path)
+def test_a_photo_is_kept_as_sent_and_served_upright_without_exif(session, demo, photo_store):
+    store = photo_store
     data = jpeg_bytes((400, 200), exif=_exif(orientation=6))  # camera held sideways
     shanghai = datetime(2026, 11, 25, 13, 14, 5, tzinfo=timezone.utc)
 
@@ -83,26 +79,34 @@ def test_a_photo_is_kept_as_sent_and_served_upright_without_exif(session, demo, 
         ("a GIF", _gif(), "photo_unsupported_type"),
     ],
 )
-def test_refused_uploads_store_nothing(session, demo, tmp_path, name, data, code):
-    store = LocalPhotoStore(tmp_path / "photos")
+def test_refused_uploads_store_nothing(session, demo, photo_store, name, data, code):
     with pytest.raises(PhotoRefused) as refused:
-        ingest_photo(session, store, data, limits=LIMITS, uploaded_by=demo.user("chenmei"))
+        ingest_photo(session, photo_store, data, limits=LIMITS, uploaded_by=demo.user("chenmei"))
     assert refused.value.code == code, name
-    assert _files(tmp_path / "photos") == []
+    assert not any(photo_store.exists(f(sha(data))) for f in (original_name, display_name, thumb_name))
     assert session.get(Photo, sha(data)) is None
 
 
-def test_a_wrong_hash_is_refused(session, demo, tmp_path):
+def test_a_wrong_hash_is_refused(session, demo, photo_store):
+    data = jpeg_bytes()
     with pytest.raises(PhotoRefused) as refused:
-        ingest_photo(
-            session, LocalPhotoStore(tmp_path), jpeg_bytes(), limits=LIMITS, uploaded_by=None, expected_sha256="0" * 64
-        )
+        ingest_photo(session, photo_store, data, limits=LIMITS, uploaded_by=None, expected_sha256="0" * 64)
     assert refused.value.code == "photo_hash_mismatch"
+    assert not photo_store.exists(original_name(sha(data)))
 
 
-def test_store_names_cannot_escape_the_folder(tmp_path):
+def test_a_stored_file_is_never_rewritten_and_a_missing_one_is_not_found(photo_store):
+    name = original_name("ab" * 32)
+    photo_store.put(name, b"the evidence")
+    photo_store.put(name, b"something else under the same name")
+    assert photo_store.get(name) == b"the evidence"
+    with pytest.raises(FileNotFoundError):
+        photo_store.get(original_name("cd" * 32))
+
+
+def test_store_names_cannot_escape_the_store(photo_store):
     with pytest.raises(ValueError):
-        LocalPhotoStore(tmp_path / "photos").put("../outside", b"x")
+        photo_store.put("../outside", b"x")
 
 
 def test_a_photo_is_served_to_those_who_may_see_it_only(app, client, demo):
@@ -117,3 +121,22 @@ def test_a_photo_is_served_to_those_who_may_see_it_only(app, client, demo):
     login(client, "sunqiang")  # a guard of the other site
     assert client.get(f"/photos/{sha(data)}").status_code == 404
     assert client.get(f"/photos/{sha(data)}/thumb").status_code == 404
+
+
+@pytest.mark.parametrize("photo_backend", ["s3"])
+def test_a_photo_sent_to_one_app_server_is_shown_by_another(app, client, demo, tmp_path, photo_backend):
+    from tests.sync_client import get_token, put_photo
+    from webapp import create_app
+    from webapp.extensions import db
+
+    other_server = create_app({**app.config, "PHOTO_DIR": str(tmp_path / "another-machine")})
+    data = jpeg_bytes((640, 480))
+    assert put_photo(client, get_token(client, "chenmei"), data).status_code == 201
+
+    other = other_server.test_client()
+    login(other, "chenmei")
+    shown = other.get(f"/photos/{sha(data)}")
+    with other_server.app_context():
+        db.engine.dispose()
+    assert shown.status_code == 200 and Image.open(io.BytesIO(shown.data)).size == (640, 480)
+    assert not (tmp_path / "another-machine").exists() and not (tmp_path / "photos").exists()

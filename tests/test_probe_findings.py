@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pypdfium2
+import pytest
 import sqlalchemy as sa
 from reportlab.lib.pagesizes import A4
 
@@ -38,6 +39,7 @@ def _ticket_create(site_id: int, title: str = "走廊灯不亮", photos=()) -> d
 # --- photos: knowing a hash grants nothing ------------------------------------------------------
 
 
+@pytest.mark.photos
 def test_a_hash_of_another_sites_photo_grants_nothing_until_the_bytes_are_sent(app, client, demo):
     photo = jpeg_bytes(color="blue")
     by_guard = get_token(client, "zhangwei")
@@ -65,6 +67,7 @@ def test_a_hash_of_another_sites_photo_grants_nothing_until_the_bytes_are_sent(a
     assert xh_manager.get(f"/photos/{sha(photo)}").status_code == 200
 
 
+@pytest.mark.photos
 def test_the_web_checklist_cannot_cite_another_sites_photo(app, client, demo):
     photo = jpeg_bytes(color="green")
     assert put_photo(client, get_token(client, "chenmei"), photo).status_code == 201
@@ -273,6 +276,7 @@ def _characters_outside(pdf: bytes, margin_pt: float = 18) -> list[str]:
     return outside
 
 
+@pytest.mark.photos
 def test_every_kind_of_pdf_keeps_its_words_inside_the_page(app, client, demo):
     """A notice whose closing rule ran off the right edge; a long contractor; a long checkpoint."""
     long_name = "北京华艺装饰工程有限公司第三分公司（朝阳区建国路八十八号现代城项目部）" * 2

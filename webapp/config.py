@@ -37,6 +37,10 @@ SETTINGS = {
     "DATABASE_URL": (f"sqlite:///{ROOT / 'instance' / 'fieldcheck.db'}", str),
     "SECRET_KEY": (None, str),
     "PHOTO_DIR": (str(ROOT / "instance" / "photos"), str),
+    # Empty: photos in PHOTO_DIR on this machine. ``s3://bucket/prefix``: an S3-compatible object
+    # store that every app server shares (endpoint and keys: boto3's AWS_ENDPOINT_URL,
+    # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION).
+    "PHOTO_STORE": ("", str),
     "PHOTO_MAX_BYTES": (15 * 1024 * 1024, parse_int),
     "PHOTO_MAX_PIXELS": (40_000_000, parse_int),
     "MAX_FORM_BYTES": (64 * 1024 * 1024, parse_int),

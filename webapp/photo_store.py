@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from foundation.photos import LocalPhotoStore, PhotoLimits, PhotoStore
+from foundation.photos import LocalPhotoStore, PhotoLimits, PhotoStore, S3PhotoStore
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["photo_store"] = LocalPhotoStore(app.config["PHOTO_DIR"])
+    address = app.config["PHOTO_STORE"]
+    app.extensions["photo_store"] = S3PhotoStore.from_url(address) if address else LocalPhotoStore(app.config["PHOTO_DIR"])
 
 
 def store() -> PhotoStore:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
@@ -135,6 +136,7 @@ def _send(page) -> None:
     page.wait_for_url("**/today")
 
 
+@pytest.mark.photos
 def test_a_checklist_from_a_workbook_changes_while_a_cleaner_is_offline_on_the_old_version(
     app, live_server, browser, tmp_path
 ):

@@ -4,6 +4,7 @@ Today page, the lead's re-check closes it, and the board counts it all."""
 import time
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from foundation.org import User
@@ -37,6 +38,7 @@ def _wait_until_sent(page, n: int, timeout_s: float = 20) -> None:
         page.wait_for_timeout(200)
 
 
+@pytest.mark.photos
 def test_a_leads_offline_patrol_opens_rework_that_the_cleaner_fixes_and_the_recheck_closes(
     app, live_server, browser, tmp_path
 ):

@@ -77,6 +77,7 @@ def both_sizes(page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 860})
 
 
+@pytest.mark.photos
 def test_a_company_starts_empty_and_runs_its_first_checks_and_rounds(app, empty_server, browser, tmp_path):
     base = empty_server.url
     now = datetime.now(SHANGHAI)

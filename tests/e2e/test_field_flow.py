@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from inspections.records import Inspection
@@ -11,6 +12,7 @@ from tickets.models import Ticket
 from webapp.extensions import db
 
 
+@pytest.mark.photos
 def test_cleaner_fails_an_item_with_a_photo_and_the_supervisor_sees_the_rework(app, live_server, phone, tmp_path):
     page = phone
     log_in(page, live_server.url, "chenmei")

@@ -5,6 +5,7 @@ completion acceptance and the deposit comes back minus the penalty."""
 import time
 
 import pypdfium2
+import pytest
 import sqlalchemy as sa
 
 from inspections.fitout import FitoutProject
@@ -55,6 +56,7 @@ def _fill(page, fail: str | None = None, photos=(), sign: bool = False) -> None:
     page.wait_for_url("**/today")
 
 
+@pytest.mark.photos
 def test_violation_offline_to_notice_reinspection_acceptance_and_refund(app, live_server, browser, tmp_path):
     photos = [tmp_path / "wall.jpg", tmp_path / "wall-close.jpg"]
     photos[0].write_bytes(jpeg_bytes((2400, 1800), color="#b85"))

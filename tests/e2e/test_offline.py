@@ -1,5 +1,6 @@
 """Offline for real: the phone keeps what was recorded, sends it once, and leaves nothing behind."""
 
+import pytest
 import sqlalchemy as sa
 
 from inspections.records import Inspection
@@ -22,6 +23,7 @@ from tickets.models import Ticket
 from webapp.extensions import db
 
 
+@pytest.mark.photos
 def test_a_check_filled_offline_survives_reload_and_a_new_tab_then_sends_once(
     app, live_server, phone_context, tmp_path
 ):
@@ -80,6 +82,7 @@ def test_a_draft_survives_a_reload_offline(live_server, phone_context):
     go_online(phone_context, live_server)
 
 
+@pytest.mark.photos
 def test_a_lost_push_response_creates_nothing_twice(app, live_server, browser, tmp_path):
     # Service workers off here: the test drops the response between the server and the page.
     from tests.e2e.conftest import PHONE
@@ -137,6 +140,7 @@ def test_logout_while_offline_leaves_nothing_readable_for_the_next_person(app, l
     assert "login" in second_tab.url or "陈梅" not in second_tab.inner_text("body")
 
 
+@pytest.mark.photos
 def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(app, live_server, phone_context, tmp_path):
     page = phone_context.new_page()
     log_in(page, live_server.url, "chenmei")

@@ -4,6 +4,7 @@ and the supervisor sees the round on the timeline once the phone is back online.
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from inspections.patrol import PatrolRoute, PatrolScan
@@ -33,6 +34,7 @@ def _round_due_now(app) -> None:
         db.session.commit()
 
 
+@pytest.mark.photos
 def test_a_guard_walks_a_round_offline_and_the_supervisor_sees_it(app, live_server, phone_context, tmp_path):
     _round_due_now(app)
     page = phone_context.new_page()

@@ -2,6 +2,7 @@
 one push per send, an app restart, evidence first, position. One test per defect of issue 15,
 each runnable alone."""
 
+import pytest
 import sqlalchemy as sa
 
 from foundation.org import Device, User
@@ -67,6 +68,7 @@ def test_a_second_check_of_the_same_place_is_not_swallowed_while_today_is_slow(a
     assert len(gate.pushed) == len(set(gate.pushed)) == 2  # and each send was pushed once
 
 
+@pytest.mark.photos
 def test_a_shared_phone_sends_the_last_persons_work_and_shows_the_next_only_a_count(
     app, live_server, gate, phone_context, tmp_path
 ):

@@ -214,11 +214,15 @@ def photo_upload(sha256: str):
     limit = current_app.config["PHOTO_MAX_BYTES"]
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, "photo_too_large", f"photos are limited to {limit} bytes")
+    user, local_tz = g.api_user, photo_service.local_tz(g.api_user)
+    # The slow part with no transaction open: the one that checked the token ends here (on
+    # SQLite it holds the write lock), and the one that stores the photo begins after.
+    db.session.commit()
     try:
-        photo, created = photo_service.ingest(request.get_data(cache=False), g.api_user, expected_sha256=sha256)
+        prepared = photo_service.prepare(request.get_data(cache=False), local_tz, expected_sha256=sha256)
     except PhotoRefused as refused:
-        db.session.rollback()
         raise ApiError(refused.status, refused.code, refused.message) from None
+    photo, created = photo_service.keep(prepared, user)
     stored_as = photo.sha256  # read before the commit expires it: no second transaction to answer
     photos_arrived(db.session, g.api_user)
     db.session.commit()
