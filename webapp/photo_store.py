@@ -9,7 +9,9 @@ from foundation.photos import LocalPhotoStore, PhotoLimits, PhotoStore, S3PhotoS
 
 def init_app(app: Flask) -> None:
     address = app.config["PHOTO_STORE"]
-    app.extensions["photo_store"] = S3PhotoStore.from_url(address) if address else LocalPhotoStore(app.config["PHOTO_DIR"])
+    app.extensions["photo_store"] = (
+        S3PhotoStore.from_url(address) if address else LocalPhotoStore(app.config["PHOTO_DIR"])
+    )
 
 
 def store() -> PhotoStore:
