@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from bench.world import build_app, fresh_database_url, populate
 from inspections.checklists import TemplateVersion
 from inspections.records import Answer, Inspection
+from sync.changes import cursor_text
 from sync.models import Change
 from webapp.extensions import db
 
@@ -152,15 +153,16 @@ def bench_pull(
                 for start in range(0, len(rows), 10_000):
                     conn.execute(sa.insert(Change.__table__), rows[start : start + 10_000])
             recorded = history
-            last = db.session.scalar(sa.select(sa.func.max(Change.seq)))
+            newest = sa.select(Change.xact_id, Change.seq).order_by(Change.xact_id.desc(), Change.seq.desc())
+            last = cursor_text(tuple(db.session.execute(newest.limit(1)).one()))
+            cursor = cursor_text(tuple(db.session.execute(newest.offset(tail).limit(1)).one()))
             db.session.commit()
-            cursor = f"c1.{last - tail}"
             samples = []
             for _ in range(repeats):
                 started = time.perf_counter()
                 body = client.get(f"/api/v1/sync/pull?cursor={cursor}&limit={tail}", headers=headers).get_json()
                 samples.append(time.perf_counter() - started)
-                assert body["has_more"] is False and body["cursor"] == f"c1.{last}"
+                assert body["has_more"] is False and body["cursor"] == last
             timings[history] = statistics.median(samples)
         db.engine.dispose()
     small, large = histories

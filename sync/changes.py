@@ -1,11 +1,20 @@
 """The change log: every write to an entity that devices pull is recorded as it is flushed,
-whoever made it (a web form, a synced mutation, the shell), and pulled by cursor."""
+whoever made it (a web form, a synced mutation, the shell), and pulled by cursor.
+
+A pull must never skip a change that commits late, and writers must not wait for each other to
+log theirs. On PostgreSQL each change carries the id of the transaction that wrote it
+(``pg_current_xact_id()``, the column's default), and a pull hands out only changes of
+transactions below the oldest one still running (``pg_snapshot_xmin`` of its own snapshot):
+every such transaction has ended, so the set below that horizon never grows again, and changes
+are handed out in ``(xact_id, seq)`` order with the last one handed out as the cursor. A slow
+writer holds pulls back (they wait for the horizon to pass it), never other writers. On SQLite
+writers take turns (``BEGIN IMMEDIATE``), the column is 0 and the order is ``seq``'s."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sqlalchemy import event, insert, inspect, or_, select
+from sqlalchemy import event, insert, inspect, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from foundation.base import BULK_INSERT_LISTENERS, utcnow
@@ -33,9 +42,6 @@ TRACKED = {
 CHILDREN = (TemplateVersion, RouteCheckpoint)
 # What devices never see: a write to only these is no change for them (a checklist's draft).
 UNPULLED = {ChecklistTemplate: frozenset({"draft", "draft_base", "draft_updated_at"})}
-# An advisory lock held to the end of each writing transaction on PostgreSQL, so that change
-# numbers are handed out in commit order and a pull never skips a change committed late.
-CHANGE_LOCK_KEY = 0x5C4A_0001
 
 
 def install(session_class) -> None:
@@ -89,20 +95,46 @@ def _record_changes(session: Session, _flush_context) -> None:
 
 
 def _insert_changes(session: Session, rows: list[dict]) -> None:
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHANGE_LOCK_KEY})")
     now = utcnow()
-    connection.execute(insert(Change), [{**row, "changed_at": now} for row in rows])
+    session.connection().execute(insert(Change), [{**row, "changed_at": now} for row in rows])
 
 
-def changes_since(session: Session, cursor: int, site_ids: list[int], limit: int) -> list[Change]:
-    """Up to ``limit`` changes after ``cursor`` in these sites (and shared ones), oldest first."""
-    return list(
-        session.scalars(
-            select(Change)
-            .where(Change.seq > cursor, or_(Change.site_id.in_(site_ids), Change.site_id.is_(None)))
-            .order_by(Change.seq)
-            .limit(limit)
+# Where a pull is: after the change ``(xact_id, seq)``; (0, 0) is the beginning. Written
+# ``c2.<xact_id>.<seq>``; ``c1.<seq>``, from before transaction ids were kept (when every change
+# written was logged under one lock, in commit order), reads as ``(0, seq)``: those rows have
+# ``xact_id`` 0 and come before every later one.
+Cursor = tuple[int, int]
+CURSOR_PATTERN = r"^(c1\.[0-9]{1,18}|c2\.[0-9]{1,18}\.[0-9]{1,18})?$"  # or empty: from the start
+
+
+def read_cursor(text: str) -> Cursor:
+    """The cursor a device passed back (``CURSOR_PATTERN`` checked by the caller)."""
+    if not text:
+        return (0, 0)
+    parts = text.split(".")
+    return (0, int(parts[1])) if parts[0] == "c1" else (int(parts[1]), int(parts[2]))
+
+
+def cursor_text(cursor: Cursor) -> str:
+    return f"c2.{cursor[0]}.{cursor[1]}"
+
+
+# The oldest transaction still running, as the statement that reads the log sees them.
+HORIZON = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+
+
+def changes_since(session: Session, cursor: Cursor, site_ids: list[int], limit: int) -> list[Change]:
+    """Up to ``limit`` changes after ``cursor`` in these sites (and shared ones), oldest first,
+    of transactions that have all ended."""
+    query = (
+        select(Change)
+        .where(
+            tuple_(Change.xact_id, Change.seq) > tuple_(*cursor),
+            or_(Change.site_id.in_(site_ids), Change.site_id.is_(None)),
         )
+        .order_by(Change.xact_id, Change.seq)
+        .limit(limit)
     )
+    if session.connection().dialect.name == "postgresql":
+        query = query.where(Change.xact_id < HORIZON)
+    return list(session.scalars(query))

@@ -15,7 +15,7 @@ from inspections.checklists import ChecklistTemplate, current_version, upcoming_
 from inspections.fitout import FitoutProject
 from inspections.patrol import PatrolRoute
 from inspections.records import Assignment
-from sync.changes import changes_since
+from sync.changes import Cursor, changes_since
 from tickets.models import Ticket
 from tickets.queries import visible_tickets
 
@@ -152,12 +152,14 @@ ENTITIES: dict[str, tuple[type, Callable[[str], object], Callable]] = {
 }
 
 
-def pull(session: Session, user: User, site_ids: list[int], cursor: int, limit: int) -> tuple[list[dict], int, bool]:
+def pull(
+    session: Session, user: User, site_ids: list[int], cursor: Cursor, limit: int
+) -> tuple[list[dict], Cursor, bool]:
     """The changes after ``cursor`` that ``user`` may see, the next cursor, and whether more wait."""
     rows = changes_since(session, cursor, site_ids, limit + 1)
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = rows[-1].seq if rows else cursor
+    next_cursor = (rows[-1].xact_id, rows[-1].seq) if rows else cursor
     latest = {}  # (entity, id) → the last change to it in this page: send each entity once
     for row in rows:
         latest.pop((row.entity, row.entity_id), None)

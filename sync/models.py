@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, FetchedValue, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.base import Base, utcnow
@@ -27,13 +27,17 @@ class AppliedMutation(Base):
 
 
 class Change(Base):
-    """One change to an entity that devices pull. ``seq`` is the cursor."""
+    """One change to an entity that devices pull, in the order ``(xact_id, seq)`` (the cursor;
+    see ``sync.changes``)."""
 
     __tablename__ = "change"
-    __table_args__ = (Index("ix_change_site_id_seq", "site_id", "seq"),)
+    __table_args__ = (Index("ix_change_site_id_xact_id_seq", "site_id", "xact_id", "seq"),)
 
     # BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # PostgreSQL: the writing transaction's id (its column default, pg_current_xact_id()). SQLite,
+    # whose writers take turns: 0.
+    xact_id: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(40))
     op: Mapped[str] = mapped_column(String(8))  # upsert or delete

@@ -6,6 +6,7 @@ from functools import cache
 
 from pydantic.json_schema import models_json_schema
 
+from sync.changes import CURSOR_PATTERN
 from sync.schemas import (
     PAYLOADS,
     DraftsReport,
@@ -20,8 +21,6 @@ from sync.schemas import (
 )
 
 REF = "#/components/schemas/{model}"
-CURSOR_PREFIX = "c1."
-CURSOR_PATTERN = r"^(c1\.[0-9]+)?$"  # what this server hands out, or empty (from the start); else 400
 
 
 def _json(model: str) -> dict:

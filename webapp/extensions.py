@@ -13,7 +13,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 from foundation.base import Base
-from sync.changes import CHANGE_LOCK_KEY
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True)
@@ -49,18 +48,12 @@ def _sqlite_optimize(dbapi_connection, _record) -> None:
 
 @event.listens_for(Engine, "begin")
 def _begin(conn) -> None:
-    """A transaction that may write takes the database's write lock before anything else.
-
-    SQLite: IMMEDIATE takes the write lock up front, so two writers wait for each other instead
-    of one failing with "database is locked" when it upgrades a stale read. PostgreSQL: the
-    change-log lock (sync.changes) is taken first, so that no writer holds a row lock while it
-    waits for that lock (a push that numbered a ticket and one that had logged a change deadlocked
-    exactly so in tests/chaos.py). A page that only reads takes no lock, so that workers read
-    side by side."""
+    """SQLite: a transaction that may write takes the database's one write lock up front
+    (IMMEDIATE), so two writers wait for each other instead of one failing with "database is
+    locked" when it upgrades a stale read; a page that only reads takes none, so that workers
+    read side by side. PostgreSQL needs nothing: writers lock only the rows they write."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN" if _reads_only() else "BEGIN IMMEDIATE")
-    elif conn.dialect.name == "postgresql" and not _reads_only():
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHANGE_LOCK_KEY})")
 
 
 def _reads_only() -> bool:

@@ -16,8 +16,9 @@ from foundation.photos import PhotoRefused, is_sha256
 from foundation.roles import Role
 from inspections.authoring import report_open_drafts
 from inspections.photo_reach import photos_arrived, photos_within_reach
+from sync.changes import CURSOR_PATTERN, cursor_text, read_cursor
 from sync.entities import pull
-from sync.openapi import CURSOR_PATTERN, CURSOR_PREFIX, openapi_document
+from sync.openapi import openapi_document
 from sync.push import apply_push
 from sync.schemas import MAX_MUTATIONS, DraftsReport, PushRequest, TokenRequest
 from sync.tokens import device_for_token, issue_device_token, revoke_device
@@ -169,7 +170,7 @@ def pull_changes():
     raw_cursor = request.args.get("cursor", "")
     if raw_cursor and not re.fullmatch(CURSOR_PATTERN, raw_cursor, re.ASCII):
         raise ApiError(400, "bad_cursor", "that cursor was not made by this server")
-    cursor = int(raw_cursor[len(CURSOR_PREFIX) :]) if raw_cursor else 0
+    cursor = read_cursor(raw_cursor)
     raw_limit = request.args.get("limit", "200")
     limit = int(raw_limit) if re.fullmatch(r"[0-9]{1,4}", raw_limit) else 0
     if not 1 <= limit <= 1000:
@@ -178,9 +179,7 @@ def pull_changes():
     changes, next_cursor, has_more = pull(db.session, g.api_user, visible_site_ids(g.api_user), cursor, limit)
     g.device.last_seen_at = now
     db.session.commit()
-    return jsonify(
-        cursor=f"{CURSOR_PREFIX}{next_cursor}", has_more=has_more, server_time=now.isoformat(), changes=changes
-    )
+    return jsonify(cursor=cursor_text(next_cursor), has_more=has_more, server_time=now.isoformat(), changes=changes)
 
 
 @bp.route("/v1/sync/drafts", methods=["PUT"])
