@@ -21,7 +21,7 @@ PY
 "$weed" server -dir="$datadir" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
   -master.port="$master" -master.port.grpc="$master_grpc" -volume.port="$volume" -volume.port.grpc="$volume_grpc" \
   -filer.port="$filer" -filer.port.grpc="$filer_grpc" -s3 -s3.port="$s3" -s3.port.grpc="$s3_grpc" \
-  -s3.port.iceberg=0 -s3.port.lance=0 -volume.max=0 >"$datadir/server.log" 2>&1 &
+  -s3.port.iceberg=0 -s3.port.lance=0 -master.volumeSizeLimitMB=100 -volume.max=200 >"$datadir/server.log" 2>&1 &
 weed_pid=$!
 cleanup() {
   # weed shuts down gracefully for a long while; its data is thrown away, so it gets 5 s.

@@ -131,3 +131,32 @@ def test_a_manager_adds_an_endpoint_and_sees_the_log(app, client, demo):
     logout(client)
     login(client, "liuxia")
     assert client.get("/webhooks").status_code == 403
+
+
+def test_no_transaction_is_open_while_a_receiver_is_called(app, session, demo):
+    """A receiver that takes its time (up to the 5 s timeout) holds nobody up: while it is
+    called, the worker has no transaction open and another writer changes the ticket at once."""
+    by = session.scalar(sa.select(Site).where(Site.code == "BY"))
+    session.add(Webhook(url="http://receiver.invalid/slow", site_id=by.id))
+    session.flush()
+    forget_subscriptions(session)
+    ticket = session.scalar(sa.select(Ticket).where(Ticket.number == "BY-20261126-0002"))
+    transition_ticket(
+        session, ticket, TicketState.IN_PROGRESS, actor=demo.user("liuxia"), origin=Origin("web"), now=NOW
+    )
+    ticket_id = ticket.id
+    seen = []
+
+    def slow_receiver(url, body, headers):
+        seen.append(session().in_transaction())
+        with app.app_context():  # another request, meanwhile
+            if db.engine.dialect.name == "postgresql":
+                db.session.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
+            db.session.get(Ticket, ticket_id).title = "门禁坏了（已致电）"
+            db.session.commit()
+        return 204
+
+    assert deliver_due(session, NOW, send=slow_receiver) == 1
+    assert seen == [False]
+    assert session.get(Ticket, ticket_id).title == "门禁坏了（已致电）"
+    assert session.scalar(sa.select(WebhookDelivery.status)) == "delivered"

@@ -15,6 +15,7 @@ import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, ForeignKey, String, Text, or_, select
@@ -29,6 +30,8 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)
 TIMEOUT_S = 5
+# How long a claimed delivery is left to the worker sending it before another may try it.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 class Webhook(Base):
@@ -137,43 +140,84 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_WAIT)
 
 
+@dataclass(frozen=True)
+class _Claim:
+    delivery_id: int
+    attempts: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
 def deliver_due(session: Session, now: datetime, send: Sender = http_post, limit: int = 100) -> int:
-    """Send the deliveries whose time has come; returns how many were delivered. Rows are locked
-    while being sent (skipped by other workers on PostgreSQL)."""
-    due = session.scalars(
+    """Send up to ``limit`` deliveries whose time has come; returns how many were delivered.
+
+    No transaction stays open while a receiver is called (one that never answers must hold
+    nobody up): each delivery is claimed in a short transaction, which moves its next attempt
+    past the call so that other workers skip it (and a worker that dies mid-call leaves it to be
+    tried again then), sent with none open, and its outcome recorded in another. The session's
+    transaction is committed first."""
+    session.commit()
+    delivered = 0
+    for _ in range(limit):
+        claim = _claim_next(session, now)
+        if claim is None:
+            break
+        try:
+            status, error = send(claim.url, claim.body, claim.headers), ""
+        except OSError as failure:  # refused, unreachable, timed out
+            status, error = None, str(failure)
+        delivered += _record_outcome(session, claim, status, error, now)
+    return delivered
+
+
+def _claim_next(session: Session, now: datetime) -> _Claim | None:
+    delivery = session.scalars(
         select(WebhookDelivery)
         .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
         .order_by(WebhookDelivery.id)
-        .limit(limit)
+        .limit(1)
         .with_for_update(skip_locked=True)
-    ).all()
-    delivered = 0
-    for delivery in due:
-        body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
-        headers = {
+    ).first()
+    if delivery is None:
+        session.commit()
+        return None
+    delivery.attempts += 1
+    delivery.next_attempt_at = now + CLAIM_LEASE
+    body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
+    claim = _Claim(
+        delivery.id,
+        delivery.attempts,
+        delivery.webhook.url,
+        body,
+        {
             "Content-Type": "application/json; charset=utf-8",
             SIGNATURE_HEADER: sign(delivery.webhook.secret, body),
             "X-Fieldcheck-Event": delivery.event,
             "X-Fieldcheck-Delivery": str(delivery.id),
-        }
-        delivery.attempts += 1
-        try:
-            status, error = send(delivery.webhook.url, body, headers), ""
-        except OSError as failure:  # refused, unreachable, timed out
-            status, error = None, str(failure)
-        delivery.last_status, delivery.last_error = status, error
-        if status is not None and 200 <= status < 300:
-            delivery.status, delivery.delivered_at = "delivered", now
-            delivered += 1
-        elif delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = "failed"
-            log.warning(
-                "webhook delivery %s to %s failed for good: %s", delivery.id, delivery.webhook.url, error or status
-            )
-        else:
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-    session.flush()
-    return delivered
+        },
+    )
+    session.commit()
+    return claim
+
+
+def _record_outcome(session: Session, claim: _Claim, status: int | None, error: str, now: datetime) -> int:
+    """1 if delivered. Nothing is written when the claim ran out and another worker took it."""
+    delivery = session.get(WebhookDelivery, claim.delivery_id, with_for_update=True)
+    if delivery is None or delivery.attempts != claim.attempts or delivery.status != "pending":
+        session.commit()
+        return 0
+    delivery.last_status, delivery.last_error = status, error
+    sent = status is not None and 200 <= status < 300
+    if sent:
+        delivery.status, delivery.delivered_at = "delivered", now
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = "failed"
+        log.warning("webhook delivery %s to %s failed for good: %s", delivery.id, claim.url, error or status)
+    else:
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+    session.commit()
+    return int(sent)
 
 
 def recent_deliveries(session: Session, site_ids: list[int], limit: int = 50) -> list[WebhookDelivery]:

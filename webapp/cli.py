@@ -190,7 +190,6 @@ def webhooks_deliver(loop):
     """Send ticket events to the webhooks whose time has come (cron every minute, or --loop)."""
     while True:
         sent = deliver_due(db.session, utcnow())
-        db.session.commit()
         click.echo(f"{sent} delivered")
         if not loop:
             return
