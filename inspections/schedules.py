@@ -406,13 +406,11 @@ def month_calendar(
     location_id: int | None = None,
 ) -> list[CalendarDay]:
     """Each day of ``month`` with how many of its assignments were done, late, missed or are
-    still due (for one person or one place if asked). The month's slots are made first."""
+    still due (for one person or one place if asked). Reads only: the schedules job makes the
+    assignments as their days come (webapp/jobs.py)."""
     first = month.replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     zone = ZoneInfo(site.timezone)
-    today = now.astimezone(zone).date()
-    if first <= today:
-        make_assignments(session, site, first, min(last, today))
     # Plain rows, not objects: a month of a large estate is tens of thousands of assignments.
     query = (
         select(Assignment.due_on, Assignment.due_by, Assignment.deadline, func.min(Inspection.finished_at))

@@ -43,7 +43,11 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
     with target_db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+        from foundation.jobs import is_ours
+
+        context.configure(
+            connection=connection, target_metadata=target_db.metadata, include_object=is_ours, **conf_args
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -108,7 +108,8 @@ def app(database_url, tmp_path, photo_backend, request):
 def _empty_all_tables() -> None:
     tables = Base.metadata.sorted_tables
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
+        engine_tables = ["procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_events"]
+        names = ", ".join([f'"{t.name}"' for t in tables] + engine_tables)
         db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     else:
         clear_all(db.session)

@@ -69,19 +69,21 @@ def test_config_prints_settings_without_the_secret(app):
     assert "PHOTO_MAX_BYTES=15728640" in output
 
 
-def test_the_periodic_jobs_for_cron(app, demo):
+def test_each_scheduled_job_runs_by_hand_once_and_is_noted(app, demo):
     """Each job says what it did; run again at once, it has nothing more to do."""
+    from foundation.jobs import JobRun
+    from webapp.jobs import JOBS
+
     runner = app.test_cli_runner()
-    for args, done in [
-        (["patrol", "notify"], "notices raised"),
-        (["cleaning", "schedule"], "assignments made"),
-        (["tickets", "escalate"], "notices raised"),
-        (["webhooks", "deliver"], "delivered"),
-    ]:
-        first = runner.invoke(args=args)
-        assert first.exit_code == 0 and done in first.output, args
-        again = runner.invoke(args=args)
-        assert again.output == f"0 {done}\n", args
+    for job in JOBS:
+        first = runner.invoke(args=["jobs", "run", job.name])
+        assert first.exit_code == 0 and first.output.startswith(f"{job.name}: "), job.name
+        again = runner.invoke(args=["jobs", "run", job.name])
+        assert again.output == f"{job.name}: 0 done\n", job.name
+    with app.app_context():
+        runs = {run.name: (run.runs, run.last_ok, run.failures) for run in db.session.scalars(sa.select(JobRun))}
+    assert runs == {job.name: (2, True, 0) for job in JOBS}
+    assert runner.invoke(args=["jobs", "run", "no_such_job"]).exit_code == 2
 
 
 def test_demo_history_spreads_tickets_and_checks_over_the_past_once_and_only_for_the_demo(app):

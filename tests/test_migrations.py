@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from foundation.base import Base
+from foundation.jobs import is_ours
 from webapp.extensions import db
 
 
@@ -15,7 +16,7 @@ def test_one_head(app, session):
 
 def test_migrated_schema_matches_the_models(session):
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": is_ours})
         assert compare_metadata(context, Base.metadata) == []
 
 
@@ -25,5 +26,5 @@ def test_downgrade_and_upgrade_again(session):
     downgrade(revision="base")
     upgrade()
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": is_ours})
         assert compare_metadata(context, Base.metadata) == []

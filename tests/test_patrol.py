@@ -147,8 +147,8 @@ def test_a_missed_round_is_told_once_to_the_security_supervisor(app, client, dem
     from foundation.notices import Notice
 
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["patrol", "notify"]).output
-    again = runner.invoke(args=["patrol", "notify"]).output
+    first = runner.invoke(args=["jobs", "run", "missed_rounds"]).output.split(": ")[1]
+    again = runner.invoke(args=["jobs", "run", "missed_rounds"]).output.split(": ")[1]
     with app.app_context():
         notices = db.session.scalars(sa.select(Notice)).all()
         people = {n.user_id for n in notices}

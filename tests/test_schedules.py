@@ -20,6 +20,7 @@ from inspections.schedules import (
     Who,
     check_schedule,
     make_assignments,
+    make_assignments_through,
     month_calendar,
     occurrences_between,
 )
@@ -130,7 +131,7 @@ def test_the_calendar_tells_done_late_missed_and_due(session, world):
         window_minutes=60,
     )
     now = at(date(2026, 12, 4), 9, 30)
-    month_calendar(session, site, date(2026, 12, 1), now)
+    make_assignments_through(session, site, date(2026, 12, 4))  # the schedules job, up to today
     slots = {a.due_on.day: a for a in session.query(Assignment).filter_by(site_id=site.id)}
     record(session, slots[1], cleaner, at(date(2026, 12, 1), 9, 40))  # within the hour
     record(session, slots[2], cleaner, at(date(2026, 12, 2), 11, 0))  # after it

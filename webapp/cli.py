@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 from flask import Blueprint, current_app
 from sqlalchemy import select, text
@@ -15,11 +13,7 @@ from foundation.org import Department, Site, User
 from foundation.people import PersonRefused, create_user, reset_password
 from foundation.roles import Role
 from inspections.library import start_company
-from inspections.patrol_board import raise_missed_round_notices
-from inspections.schedules import make_assignments_through
-from inspections.today import local_day
-from tickets.escalation import escalate
-from tickets.webhooks import deliver_due
+from webapp import jobs
 from webapp.config import SETTINGS
 from webapp.extensions import db
 
@@ -137,60 +131,20 @@ def config_command():
         click.echo(f"{name}={'***' if name == 'SECRET_KEY' else value}")
 
 
-def _every_site(job) -> int:
-    """Run a periodic job (``job(session, site, now)``) for every site in one transaction."""
-    now = utcnow()
-    done = sum(job(db.session, site, now) for site in db.session.scalars(select(Site)))
-    db.session.commit()
-    return done
+@bp.cli.group("jobs")
+def jobs_group():
+    """Scheduled work (webapp/jobs.py)."""
 
 
-@bp.cli.group("patrol")
-def patrol():
-    """Patrol rounds."""
+@jobs_group.command("worker")
+def jobs_worker():
+    """Run the scheduled jobs until stopped (Ctrl-C or SIGTERM). On PostgreSQL run one on as many
+    machines as you like; on SQLite run exactly one (make run starts it)."""
+    jobs.engine(current_app._get_current_object()).run_worker(install_signal_handlers=True)
 
 
-@patrol.command("notify")
-def patrol_notify():
-    """Tell security supervisors of missed or incomplete rounds (run it from cron every 15 minutes)."""
-    click.echo(f"{_every_site(raise_missed_round_notices)} notices raised")
-
-
-@bp.cli.group("cleaning")
-def cleaning():
-    """Cleaning quality."""
-
-
-@cleaning.command("schedule")
-def cleaning_schedule():
-    """Turn every schedule's slots that have begun into assignments (run it from cron daily)."""
-    made = _every_site(lambda session, site, now: make_assignments_through(session, site, local_day(site, now)))
-    click.echo(f"{made} assignments made")
-
-
-@bp.cli.group("tickets")
-def tickets_group():
-    """The ticket store."""
-
-
-@tickets_group.command("escalate")
-def tickets_escalate():
-    """Tell department heads, then managers, of overdue tickets (cron: every 15 minutes)."""
-    click.echo(f"{_every_site(escalate)} notices raised")
-
-
-@bp.cli.group("webhooks")
-def webhooks_group():
-    """Outgoing webhooks."""
-
-
-@webhooks_group.command("deliver")
-@click.option("--loop", is_flag=True, help="keep delivering every few seconds")
-def webhooks_deliver(loop):
-    """Send ticket events to the webhooks whose time has come (cron every minute, or --loop)."""
-    while True:
-        sent = deliver_due(db.session, utcnow())
-        click.echo(f"{sent} delivered")
-        if not loop:
-            return
-        time.sleep(5)
+@jobs_group.command("run")
+@click.argument("name", type=click.Choice([job.name for job in jobs.JOBS]))
+def jobs_run(name):
+    """Run one job now, here (what the worker does on schedule)."""
+    click.echo(f"{name}: {jobs.run_job(name)} done")

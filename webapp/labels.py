@@ -189,6 +189,14 @@ def answer_error_message(code: str, item: Item) -> str:
             return photo_error_message(code)
 
 
+JOB_LABELS = {
+    "assignments": _l("Make the checks the schedules have made due"),
+    "missed_rounds": _l("Tell supervisors of missed patrol rounds"),
+    "escalation": _l("Escalate overdue tickets"),
+    "webhooks": _l("Send ticket events to webhooks"),
+}
+
+
 def _num(value: float | None) -> str:
     return "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
 
@@ -200,6 +208,7 @@ def _label(table: dict, key) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(lambda kind: _label(KIND_LABELS, kind), "kind_label")
+    app.add_template_global(lambda name: _label(JOB_LABELS, name), "job_label")
     app.add_template_global(lambda state: _label(STATE_LABELS, state), "state_label")
     app.add_template_global(lambda state: _label(TRANSITION_LABELS, state), "transition_label")
     app.add_template_global(lambda p: _label(PRIORITY_LABELS, p), "priority_label")

@@ -31,14 +31,13 @@ from webapp.cleaning.forms import DutyForm, RuleForm, TaskForm
 from webapp.downloads import XLSX, download
 from webapp.extensions import db
 from webapp.form_rules import date_in_url
-from webapp.pages import render, see_other, writes_on_get
+from webapp.pages import render, see_other
 
 bp = Blueprint("cleaning", __name__, url_prefix="/cleaning")
 
 
 @bp.route("")
 @roles_required(HANDLERS, supervisor_of="cleaning")
-@writes_on_get
 def index():
     """A day per site (today unless ``?day=``): every area's checks against their targets, latest
     score, open rework, and the month's periodic tasks."""
@@ -46,7 +45,6 @@ def index():
     sites = []
     for site in visible_sites(current_user):
         today = local_day(site, now)
-        make_assignments_through(db.session, site, today)
         day = _day(today)
         sites.append(
             {
@@ -58,7 +56,6 @@ def index():
                 "tasks": task_statuses(db.session, site, day, now),
             }
         )
-    db.session.commit()
     return render("cleaning/board.html", sites=sites)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from foundation.base import utcnow
 from foundation.org import Department, Location, Site, User
-from foundation.roles import DESK
+from foundation.roles import DESK, OFFICE
 from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVersion
 from inspections.coverage import coverage, inspection_weeks
 from inspections.photo_reach import inspections_awaiting_photos
@@ -25,6 +25,7 @@ from inspections.records import Inspection
 from tickets.models import Ticket, TicketKind, is_open_clause
 from tickets.states import OPEN_STATES, TicketState
 from tickets.stats import open_by_department, ticket_weeks
+from webapp import jobs
 from webapp.access import roles_required, visible_sites
 from webapp.choices import choices
 from webapp.console.charts import bar_chart
@@ -89,6 +90,7 @@ def dashboard():
         total=_sum_loads(loads),
         coverage=[coverage(db.session, s, now) for s in sites],
         awaiting_photos=inspections_awaiting_photos(db.session, site_ids),
+        jobs=jobs.statuses(db.session, now) if current_user.role in OFFICE else [],
         ticket_chart=bar_chart(labels, [(_("New"), weeks["opened"], "a"), (_("Closed"), weeks["closed"], "b")]),
         check_chart=bar_chart(
             labels, [(_("Checks"), weeks["checks"], "a"), (_("With failed items"), weeks["failed"], "c")]

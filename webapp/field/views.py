@@ -13,14 +13,12 @@ from sqlalchemy import select
 from foundation.base import utcnow
 from foundation.notices import Notice, unread
 from foundation.org import Location, Origin
-from foundation.roles import EVERYONE, FITOUT_INSPECTORS, HANDLERS, PLANNERS, Role
+from foundation.roles import EVERYONE, FITOUT_INSPECTORS, HANDLERS, Role
 from inspections.checklists import ChecklistTemplate, current_version, get_template_version
 from inspections.fitout import UNDER_WAY, projects_of
 from inspections.patrol import PatrolRoute
-from inspections.patrol_board import raise_missed_round_notices
 from inspections.photo_reach import missing_photos
 from inspections.records import Assignment, Inspection
-from inspections.schedules import make_assignments_through
 from inspections.submission import (
     InspectionSubmission,
     SubmissionRefused,
@@ -35,13 +33,12 @@ from inspections.today import (
     recent_inspections,
     startable_templates,
 )
-from tickets.escalation import escalate
 from tickets.models import Ticket
 from webapp.access import require_site, roles_required, visible_sites, visible_tickets
 from webapp.downloads import download
 from webapp.extensions import db
 from webapp.field.checklist_form import answers_by_item, answers_from_form
-from webapp.pages import fresh_in_page, offline_page, render, see_other, writes_on_get
+from webapp.pages import fresh_in_page, offline_page, render, see_other
 from webapp.photos import service as photo_service
 from webapp.printouts import inspection_pdf
 
@@ -58,15 +55,14 @@ def home():
 @bp.route("/today")
 @roles_required(EVERYONE)
 @offline_page
-@writes_on_get
 def today():
-    """Today's assignments, what the person may start, and their open tickets."""
+    """Today's assignments (the schedules make them: webapp/jobs.py), what the person may start,
+    and their open tickets."""
     now = utcnow()
     sites = []
     for site in visible_sites(current_user):
         templates = startable_templates(db.session, current_user, site)
         day = local_day(site, now)
-        make_assignments_through(db.session, site, day)  # idempotent: what the schedules make due by today
         sites.append(
             {
                 "site": site,
@@ -76,11 +72,6 @@ def today():
                 "startable": [(t, locations_for(db.session, t, site)) for t in templates],
             }
         )
-    if current_user.role in PLANNERS:
-        for entry in sites:  # idempotent: a missed round or an overdue notice is told once
-            raise_missed_round_notices(db.session, entry["site"], now)
-            escalate(db.session, entry["site"], now)
-    db.session.commit()
     my_tickets = db.session.scalars(
         visible_tickets(current_user)
         .where(Ticket.assignee_id == current_user.id, Ticket.state != "closed")

@@ -37,7 +37,7 @@ from webapp.labels import (
     SCHEDULE_WHO_LABELS,
     WEEKDAY_LABELS,
 )
-from webapp.pages import render, see_other, writes_on_get
+from webapp.pages import render, see_other
 from webapp.schedules.forms import ScheduleForm
 
 bp = Blueprint("schedules", __name__, url_prefix="/schedules")
@@ -110,7 +110,6 @@ def stop(schedule_id: int):
 
 @bp.route("/calendar")
 @roles_required(PLANNERS)
-@writes_on_get
 def month():
     """A month of a site: per day, what was done, late, missed or is due; for one person or place too."""
     site = _site()
@@ -119,7 +118,6 @@ def month():
     person_id = request.args.get("person", type=int)
     place_id = request.args.get("place", type=int)
     days = month_calendar(db.session, site, month_start, now, assignee_id=person_id, location_id=place_id)
-    db.session.commit()
     day = date_in_url("day", lambda: None) if request.args.get("day") else None
     chosen = (
         occurrences_between(db.session, site, day, day, now, assignee_id=person_id, location_id=place_id) if day else []
