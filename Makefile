@@ -39,6 +39,9 @@ run: setup
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) db upgrade
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) demo load
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) demo history
+	# The scheduled jobs' one worker (SQLite: its queue is in memory), stopped with the app.
+	SECRET_KEY=$$(cat .secret_key) $(FLASK) jobs worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
 	SECRET_KEY=$$(cat .secret_key) $(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
 		--access-logfile - 'webapp:create_app()'
 
