@@ -56,10 +56,11 @@ test: setup
 bench: setup
 	scripts/with-postgres.sh $(PY) -m bench.run
 
-# The sync path under chaos at full size: 20 phones x 200 mutations (tests/chaos.py); then the
+# The sync path under chaos at full size: 20 phones x 200 mutations against two app servers
+# sharing PostgreSQL and S3 (tests/chaos.py); then the
 # phones themselves in Chromium, 120 seeded steps on three seeds (tests/phone_chaos.py).
 chaos: setup
-	scripts/with-postgres.sh $(PY) -m tests.chaos
+	scripts/with-postgres.sh scripts/with-s3.sh $(PY) -m tests.chaos
 	for seed in 1 2 3; do $(PY) -m tests.phone_chaos --steps 120 --seed $$seed || exit 1; done
 
 # Regenerate the message catalogue after changing translatable text.

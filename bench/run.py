@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from bench.console_bench import WORKERS, bench_console
 from bench.field_bench import CPU_SLOWDOWN, SLOW_4G, bench_field, bench_photos
 from bench.setup_bench import BUILDINGS, ESTATE_BUILDINGS, ESTATE_FLOORS, FLOORS, PEOPLE, PER_FLOOR, bench_setup
-from bench.sync_bench import bench_pull, bench_push
+from bench.sync_bench import bench_pull, bench_push, bench_push_http
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "PERFORMANCE.md"
@@ -70,6 +70,8 @@ def main() -> None:
         print(f"company set-up on {kind} …", flush=True)
         setup = bench_setup(kind, postgres_url, folder)
         rows.append((kind, push, pull, console, photos, setup))
+    print("push over HTTP, gunicorn on postgresql …", flush=True)
+    http_push = bench_push_http(postgres_url, folder)
     print("the field app in Chromium …", flush=True)
     field = bench_field(folder)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -88,15 +90,15 @@ def main() -> None:
         "5,000 inspections of 20 answers each, pushed by 20 phones in batches of 100 through",
         "`POST /api/v1/sync/push` (in-process, no sockets: validation, exactly-once bookkeeping, one savepoint",
         "per mutation, the change log). Baseline: the same rows written with SQLAlchemy Core `executemany`,",
-        "one transaction per batch of 100. Target: push within 4x of the baseline.",
+        "one transaction per batch of 100. Target: push within 2x of the baseline.",
         "",
-        "| database | push (inspections/s) | bulk insert (inspections/s) | push ÷ bulk time | target ≤ 4 |",
+        "| database | push (inspections/s) | bulk insert (inspections/s) | push ÷ bulk time | target ≤ 2 |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for kind, push, *_ in rows:
         lines.append(
             f"| {kind} | {push['push_per_s']:,.0f} | {push['bulk_per_s']:,.0f} | {push['ratio']:.2f} | "
-            f"{'met' if push['ratio'] <= 4 else 'MISSED'} |"
+            f"{'met' if push['ratio'] <= 2 else 'MISSED'} |"
         )
     lines += [
         "",
@@ -106,6 +108,16 @@ def main() -> None:
         "query. The baseline writes 100 inspections with two statements and no bookkeeping, so the gap is",
         "the protocol's per-mutation work, mostly round trips on PostgreSQL and SQLAlchemy's statement",
         "overhead on SQLite.",
+        "",
+        "The same push over HTTP, as phones send it: 20 phones × 50 inspections in batches of 25 against",
+        "gunicorn (4 workers) on PostgreSQL, first one phone at a time, then four at once. Writers no longer",
+        "queue behind one lock (each locks only its rows; the change log orders by transaction): four at once",
+        "is faster than one at a time by what the machine's cores allow (client and server share them here).",
+        "",
+        "| phones at once | inspections/s | against one at a time |",
+        "| ---: | ---: | ---: |",
+        f"| 1 | {http_push['one_per_s']:,.0f} | 1.00 |",
+        f"| 4 | {http_push['four_per_s']:,.0f} | {http_push['scaling']:.2f} |",
         "",
         "## Sync pull",
         "",

@@ -3,19 +3,23 @@
 push: 5,000 inspections of 20 answers from 20 phones in batches of 100, through the real push
 endpoint (in-process, no sockets), against a bulk insert of the same rows with SQLAlchemy Core
 in the same run: the practical limit of the database.
+push over HTTP: 20 phones against gunicorn (4 workers) on PostgreSQL, one at a time and four at once.
 pull: the time to pull the last 50 changes after 1,000 and after 100,000 recorded changes.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
+import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from bench.world import build_app, fresh_database_url, populate
+from bench.world import AppServer, build_app, fresh_database_url, populate
 from inspections.checklists import TemplateVersion
 from inspections.records import Answer, Inspection
 from sync.changes import cursor_text
@@ -172,3 +176,56 @@ def bench_pull(
         "ratio": timings[large] / timings[small],
         "histories": histories,
     }
+
+
+def bench_push_http(postgres_url: str, folder, phones: int = 20, per_phone: int = 50, batch: int = 25) -> dict:
+    """The same push over HTTP, against gunicorn (4 workers) on PostgreSQL: inspections/s when
+    one phone sends at a time and when four do at once. Four at once near four times one (on
+    enough cores) means writers do not queue behind each other."""
+    database_url = fresh_database_url("postgresql", postgres_url, folder)
+    app = build_app(database_url, folder)
+    world = populate(app, phones=phones)
+    with app.app_context():
+        db.engine.dispose()
+    server = AppServer(database_url, folder / "http-push", workers=4)
+    server.start()
+    try:
+        tokens = [
+            _post_json(
+                server.port, "/api/v1/auth/token", {"username": u, "password": "bench-pass", "device_name": "b"}
+            )["token"]
+            for u in world["usernames"]
+        ]
+        rates = {}
+        for concurrent in (1, 4):
+            work = [
+                (
+                    token,
+                    [
+                        {"id": str(uuid.uuid4()), "type": "inspection.submit", "payload": _payload(world, n)}
+                        for n in range(start, start + batch)
+                    ],
+                )
+                for token in tokens
+                for start in range(0, per_phone, batch)
+            ]
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=concurrent) as pool:
+                for answer in pool.map(lambda job: _push_over_http(server.port, *job), work):
+                    assert all(r["status"] == "applied" for r in answer["results"]), answer
+            rates[concurrent] = phones * per_phone / (time.perf_counter() - started)
+    finally:
+        server.stop()
+    return {"one_per_s": rates[1], "four_per_s": rates[4], "scaling": rates[4] / rates[1]}
+
+
+def _push_over_http(port: int, token: str, mutations: list[dict]) -> dict:
+    body = {"device_time": datetime.now(timezone.utc).isoformat(), "mutations": mutations}
+    return _post_json(port, "/api/v1/sync/push", body, token)
+
+
+def _post_json(port: int, path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(body).encode(), headers)
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask_migrate import upgrade
@@ -82,3 +89,78 @@ def populate(app, phones: int = 20, items: int = 20) -> dict:
             "items": items,
             "usernames": [f"phone{n:02d}" for n in range(phones)],
         }
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    """gunicorn with several workers, killed outright and started again on demand."""
+
+    def __init__(self, database_url: str, folder: Path, workers: int, photo_store: str = "") -> None:
+        self.port = free_port()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "bench",
+            "PHOTO_DIR": str(folder / "photos"),  # its own, unused: photos go to the shared store
+            "PHOTO_STORE": photo_store,
+            "LOG_LEVEL": "WARNING",
+        }
+        self.workers = workers
+        self.log_path = folder / "gunicorn.log"
+        self.log = open(self.log_path, "ab")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                "warning",
+                "--graceful-timeout",
+                "1",
+                "webapp:create_app()",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while not self._healthy():
+            assert self.process.poll() is None, "gunicorn exited; see gunicorn.log"
+            assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 60 s"
+            time.sleep(0.2)
+
+    def _healthy(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return s.recv(64).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL to every process of the server: requests in flight die with it."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        self.log.close()

@@ -1,12 +1,15 @@
-"""Chaos on the sync path, against the real server.
+"""Chaos on the sync path, against the real servers.
 
-gunicorn (several workers) on PostgreSQL; simulated phones push through a proxy that loses
+Two app servers (gunicorn, several workers each, on their own ports with their own local
+folders) share one PostgreSQL and one S3 object store, as two machines behind a load balancer
+do. Simulated phones push through a proxy that sends each request to either server, loses
 responses and cuts requests half-sent; phones resend what was already acknowledged, send the same
-batch on two connections at once and shuffle what they send; in the middle the server is killed
-and started again, and later the database refuses every connection for a few seconds. Then the
-network heals, every phone empties its outbox, and the server must hold exactly the records the
-phones made, each once: every inspection, every ticket and every comment (comments carry no id of
-their own, so only the mutation id keeps them from doubling).
+batch on two connections at once and shuffle what they send, and upload photos to one server. In
+the middle the first server is killed and started again, and later the database refuses every
+connection for a few seconds. Then the network heals, every phone empties its outbox, and the
+servers must hold exactly the records the phones made, each once: every inspection, every ticket
+and every comment (comments carry no id of their own, so only the mutation id keeps them from
+doubling); and every photo put on one server is shown by the other.
 
 `make chaos` runs it full size (20 phones × 200 mutations); tests/test_chaos.py in a short form.
 """
@@ -14,40 +17,46 @@ their own, so only the mutation id keeps them from doubling).
 from __future__ import annotations
 
 import argparse
+import hashlib
+import http.cookiejar
+import io
 import json
 import os
 import random
+import re
 import select
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import sqlalchemy as sa
+from PIL import Image
 
-from bench.world import build_app, fresh_database_url, populate
+from bench.world import AppServer, build_app, free_port, fresh_database_url, populate
 from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tickets.models import Ticket, TicketEvent
 from webapp.extensions import db
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 
 
 @dataclass
 class Settings:
     phones: int = 20
     mutations: int = 200  # made by each phone
-    workers: int = 3
+    workers: int = 3  # per server
+    servers: int = 2
+    photo: float = 0.05  # share of records that come with a photo
     lose_response: float = 0.10  # the server answers, the phone never hears it
     cut_request: float = 0.05  # the connection drops half-way through the request
     resend_acknowledged: float = 0.10  # a batch also carries mutations already answered
@@ -57,12 +66,6 @@ class Settings:
     outage_after: float = 0.65  # ... when the database starts refusing connections
     outage_s: float = 3.0
     seed: int = 8
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _close(*socks: socket.socket) -> None:
@@ -147,10 +150,11 @@ class DatabaseGate(Listener):
 
 
 class FlakyNetwork(Listener):
-    """An HTTP proxy (one request per connection) that loses responses and cuts requests."""
+    """An HTTP proxy (one request per connection) that sends each request to one of the servers,
+    as a load balancer does, and loses responses and cuts requests."""
 
-    def __init__(self, upstream_port: int, settings: Settings) -> None:
-        self.upstream_port = upstream_port
+    def __init__(self, upstream_ports: list[int], settings: Settings) -> None:
+        self.upstream_ports = upstream_ports
         self.settings = settings
         self.random = random.Random(settings.seed)
         self.lock = threading.Lock()
@@ -158,8 +162,9 @@ class FlakyNetwork(Listener):
         self.fates: Counter[str] = Counter()
         super().__init__()
 
-    def _fate(self) -> str:
+    def _fate(self) -> tuple[str, int]:
         with self.lock:
+            port = self.random.choice(self.upstream_ports)
             roll = self.random.random()
             if self.healed:
                 fate = "delivered"
@@ -170,7 +175,7 @@ class FlakyNetwork(Listener):
             else:
                 fate = "delivered"
             self.fates[fate] += 1
-            return fate
+            return fate, port
 
     @staticmethod
     def _read_request(conn: socket.socket) -> bytes:
@@ -200,8 +205,8 @@ class FlakyNetwork(Listener):
         upstream = None
         try:
             request = self._read_request(conn)
-            fate = self._fate()
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60)
+            fate, port = self._fate()
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=60)
             if fate == "cut":
                 upstream.sendall(request[: len(request) // 2])
                 return
@@ -217,66 +222,42 @@ class FlakyNetwork(Listener):
             _close(conn, *([upstream] if upstream else []))
 
 
-class Server:
-    """gunicorn with several workers, killed outright and started again on demand."""
+PHOTO_SIZE = (64, 48)
 
-    def __init__(self, database_url: str, folder: Path, workers: int) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "chaos",
-            "PHOTO_DIR": str(folder / "photos"),
-            "LOG_LEVEL": "WARNING",
-        }
-        self.workers = workers
-        self.log = open(folder / "gunicorn.log", "ab")
-        self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                "--log-level",
-                "warning",
-                "--graceful-timeout",
-                "1",
-                "webapp:create_app()",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=self.log,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while not self._healthy():
-            assert self.process.poll() is None, "gunicorn exited; see gunicorn.log"
-            assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 60 s"
-            time.sleep(0.2)
+def _photo(rng: random.Random) -> bytes:
+    """A small JPEG no other phone makes."""
+    image = Image.new("RGB", PHOTO_SIZE, tuple(rng.randrange(256) for _ in range(3)))
+    for _ in range(8):
+        image.putpixel((rng.randrange(64), rng.randrange(48)), tuple(rng.randrange(256) for _ in range(3)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95)
+    return out.getvalue()
 
-    def _healthy(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                return s.recv(64).startswith(b"HTTP/1.1 200")
-        except OSError:
-            return False
 
-    def kill(self) -> None:
-        """SIGKILL to every process of the server: requests in flight die with it."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+def _put_photo(port: int, sha: str, data: bytes, token: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/photos/{sha}",
+        data=data,
+        method="PUT",
+        headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-        self.log.close()
+
+def _web_login(port: int, username: str) -> urllib.request.OpenerDirector:
+    """A browser's session on one server: the login form, its token, the cookie."""
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with browser.open(f"http://127.0.0.1:{port}/login") as response:
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.read().decode()).group(1)
+    form = urllib.parse.urlencode({"username": username, "password": "bench-pass", "csrf_token": token}).encode()
+    with browser.open(f"http://127.0.0.1:{port}/login", data=form) as response:
+        assert "/login" not in response.url, f"{username} could not log in on port {port}"
+    return browser
 
 
 def _http(port: int, method: str, path: str, body: dict | None, token: str | None = None) -> tuple[int, dict]:
@@ -312,7 +293,10 @@ class Phone:
     world: dict
     settings: Settings
     port: int
+    servers: list[int]  # the app servers themselves: photos are put on one, read from another
     token: str = ""
+    photos: dict[str, int] = field(default_factory=dict)  # sha256 → the server it was put on
+    photos_to_send: list[bytes] = field(default_factory=list)
     outbox: list[dict] = field(default_factory=list)
     answered: dict[str, dict] = field(default_factory=dict)  # mutation id → mutation
     made: dict[str, set] = field(default_factory=lambda: {"inspection": set(), "ticket": set(), "comment": set()})
@@ -380,9 +364,26 @@ class Phone:
                 },
             }
         self.outbox.append({"id": str(uuid.uuid4()), **mutation})
+        if self.random.random() < self.settings.photo:
+            self.photos_to_send.append(_photo(self.random))
+
+    def send_photos(self) -> None:
+        """Each waiting photo to one server, straight (its upload is retried until it answers)."""
+        for data in list(self.photos_to_send):
+            server = self.random.randrange(len(self.servers))
+            sha = hashlib.sha256(data).hexdigest()
+            try:
+                status = _put_photo(self.servers[server], sha, data, self.token)
+            except OSError:
+                status = 0
+            self.statuses[f"photo {status}"] += 1
+            if status in (200, 201):
+                self.photos[sha] = server
+                self.photos_to_send.remove(data)
 
     def sync(self) -> None:
         """Push part of the outbox the way a phone on a bad network does."""
+        self.send_photos()
         if not self.outbox:
             return
         batch = self.outbox[: self.random.randint(1, 25)]
@@ -444,10 +445,30 @@ class Phone:
     def drain(self) -> None:
         """The network is back: send until the outbox is empty (a phone would keep trying)."""
         for _ in range(200):
-            if not self.outbox:
+            if not self.outbox and not self.photos_to_send:
                 return
             self.sync()
         self.surprises.append(f"outbox still holds {len(self.outbox)} after 200 tries")
+
+    def photos_unreadable(self) -> list[str]:
+        """The photos this phone put on one server that the other does not show to its person."""
+        unreadable = []
+        for other in range(len(self.servers)):
+            shas = [sha for sha, server in self.photos.items() if server != other]
+            if not shas:
+                continue
+            browser = _web_login(self.servers[other], self.username)
+            for sha in shas:
+                try:
+                    with browser.open(f"http://127.0.0.1:{self.servers[other]}/photos/{sha}") as response:
+                        shown = response.read()
+                except urllib.error.HTTPError:
+                    unreadable.append(sha)
+                    continue
+                with Image.open(io.BytesIO(shown)) as image:
+                    if image.size != PHOTO_SIZE:
+                        unreadable.append(sha)
+        return unreadable
 
 
 @dataclass
@@ -458,6 +479,8 @@ class Report:
     missing: dict[str, int]
     extra: dict[str, int]
     outbox_left: int
+    photos: int  # put on one server
+    photos_unreadable: int  # ... and not shown by the other
     fates: dict[str, int]
     statuses: dict[str, int]
     surprises: list[str]
@@ -471,16 +494,18 @@ class Report:
             not any(self.missing.values())
             and not any(self.extra.values())
             and self.outbox_left == 0
+            and self.photos_unreadable == 0
             and not self.surprises
         )
 
     def text(self) -> str:
         s = self.settings
         lines = [
-            f"chaos: {s.phones} phones × {s.mutations} mutations, {s.workers} gunicorn workers, PostgreSQL, "
-            f"{self.seconds:.0f} s",
+            f"chaos: {s.phones} phones × {s.mutations} mutations, {s.servers} servers × {s.workers} gunicorn workers, "
+            f"PostgreSQL, S3, {self.seconds:.0f} s",
             f"network: {dict(self.fates)}",
-            f"server: killed after {s.restart_after:.0%} of the mutations, answering again {self.restart_s:.1f} s "
+            f"photos: {self.photos} put on one server, {self.photos_unreadable} not shown by another",
+            f"server 1: killed after {s.restart_after:.0%} of the mutations, answering again {self.restart_s:.1f} s "
             f"later; database refused connections for {s.outage_s:g} s after {s.outage_after:.0%}, last 503 "
             f"{self.recovery_s:.1f} s after it came back",
             f"answers seen by phones: {dict(sorted(self.statuses.items()))}",
@@ -506,6 +531,15 @@ def _server_records(app, world) -> dict[str, Counter]:
     return {"inspection": inspections, "ticket": tickets, "comment": comments, "applied": applied}
 
 
+def _fresh_photo_store() -> str:
+    """An empty bucket on the S3 server ``make test``/``make chaos`` started (boto3's AWS_* variables)."""
+    if not os.environ.get("TEST_S3_URL"):
+        raise RuntimeError("TEST_S3_URL is not set: run under scripts/with-s3.sh (make test and make chaos do)")
+    bucket = f"chaos-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/photos"
+
+
 def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
     started = time.monotonic()
     database_url = fresh_database_url("postgresql", postgres_url, folder)
@@ -513,12 +547,18 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
     world = populate(app, phones=settings.phones)
     real_port = sa.make_url(database_url).port
     gate = DatabaseGate(real_port)
-    server = Server(
-        sa.make_url(database_url).set(port=gate.port).render_as_string(hide_password=False), folder, settings.workers
-    )
-    server.start()
-    network = FlakyNetwork(server.port, settings)
-    phones = [Phone(n, username, world, settings, network.port) for n, username in enumerate(world["usernames"])]
+    gated_url = sa.make_url(database_url).set(port=gate.port).render_as_string(hide_password=False)
+    photo_store = _fresh_photo_store()
+    servers = [
+        AppServer(gated_url, folder / f"server-{n + 1}", settings.workers, photo_store) for n in range(settings.servers)
+    ]
+    for server in servers:
+        server.start()
+    network = FlakyNetwork([server.port for server in servers], settings)
+    phones = [
+        Phone(n, username, world, settings, network.port, [server.port for server in servers])
+        for n, username in enumerate(world["usernames"])
+    ]
     made, lock = Counter(), threading.Lock()
     threads = [threading.Thread(target=p.run, args=(made, lock)) for p in phones]
     try:
@@ -532,8 +572,8 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
                 share = made["made"] / total
             if not restarted and share >= settings.restart_after:
                 killed = time.monotonic()
-                server.kill()
-                server.start()
+                servers[0].kill()
+                servers[0].start()
                 restart_s = time.monotonic() - killed
                 restarted = True
             if not outage and share >= settings.outage_after:
@@ -549,8 +589,10 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
         for t in drains:
             t.join()
         on_server = _server_records(app, world)
+        unreadable = sum(len(phone.photos_unreadable()) for phone in phones)
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
         network.stop()
         gate.stop()
         with app.app_context():
@@ -573,7 +615,9 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
         stored={k: sum(on_server[k].values()) for k in made_by_kind},
         missing=missing,
         extra=extra,
-        outbox_left=sum(len(p.outbox) for p in phones),
+        outbox_left=sum(len(p.outbox) + len(p.photos_to_send) for p in phones),
+        photos=sum(len(p.photos) for p in phones),
+        photos_unreadable=unreadable,
         fates=dict(network.fates),
         statuses=dict(statuses),
         surprises=surprises,
@@ -591,7 +635,7 @@ def main() -> int:
     args = parser.parse_args()
     postgres_url = os.environ.get("TEST_POSTGRES_URL")
     if not postgres_url:
-        print("TEST_POSTGRES_URL is not set: run `make chaos`, which starts PostgreSQL", file=sys.stderr)
+        print("TEST_POSTGRES_URL is not set: run `make chaos`, which starts PostgreSQL and S3", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as folder:
         report = run_chaos(
@@ -599,7 +643,8 @@ def main() -> int:
         )
         print(report.text())
         if not report.passed or os.environ.get("CHAOS_LOG"):
-            print((Path(folder) / "gunicorn.log").read_text()[-8000:], file=sys.stderr)
+            for log in sorted(Path(folder).glob("server-*/gunicorn.log")):
+                print(f"{log}:\n{log.read_text()[-8000:]}", file=sys.stderr)
     return 0 if report.passed else 1
 
 

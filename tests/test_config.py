@@ -28,10 +28,11 @@ def test_nonsense_is_refused(environ, message):
 
 def test_on_sqlite_pages_that_only_read_do_not_take_the_write_lock(app, client, demo):
     """Gunicorn's workers read side by side: a GET begins a deferred transaction unless its view
-    writes on the way (Today's notices, the sync pull's last-seen); everything else is IMMEDIATE."""
+    writes on the way (the sync pull's last-seen); everything else is IMMEDIATE."""
     import sqlalchemy as sa
 
     from tests.conftest import login
+    from tests.sync_client import get_token
     from webapp.extensions import db
 
     begins = []
@@ -46,9 +47,11 @@ def test_on_sqlite_pages_that_only_read_do_not_take_the_write_lock(app, client, 
     login(client, "wangjl")
     begins.clear()
     client.get("/console")
+    client.get("/today")  # reads only: the jobs make what is due (webapp/jobs.py)
     assert set(begins) == ({"BEGIN"} if sqlite else set())  # PostgreSQL: the driver's own BEGIN, untouched
+    token = get_token(client, "chenmei")
     begins.clear()
-    client.get("/today")
+    client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"})
     assert set(begins) == ({"BEGIN IMMEDIATE"} if sqlite else set())
 
 

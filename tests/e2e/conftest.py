@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ARTIFACTS
 from webapp.extensions import db
+from webapp.jobs import JOBS, run_job
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -80,6 +81,11 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(app, demo):
+    # What a started job worker does first (webapp/jobs.py): each job's latest period, today's
+    # checks made due among them (the demo was loaded at tests.helpers.NOW, the server runs now).
+    with app.app_context():
+        for job in JOBS:
+            run_job(job.name)
     server = LiveServer(app)
     yield server
     server.stop()
