@@ -47,6 +47,8 @@ def _describe(char: str) -> str:
 
 def check_text(value: str, *, multiline: bool = True) -> str:
     """Refuse control characters (tab and line breaks are allowed where ``multiline``)."""
+    if not value:
+        return value  # most notes of a checklist are empty
     found = (_MULTI_LINE_CONTROL if multiline else _SINGLE_LINE_CONTROL).search(value)
     if found:
         raise TextRefused("control_character", f"contains a control character ({_describe(found.group())})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -123,8 +123,14 @@ class Section(BaseModel):
 
 
 class Definition(BaseModel):
+    """A checklist's sections and items. Never changed once made (authoring edits a document
+    and validates a new one), so its item list and map are made once: a pushed batch asks for
+    them for every answer."""
+
     model_config = ConfigDict(extra="forbid")
     sections: list[Section]
+    _items: list[Item] | None = PrivateAttr(default=None)
+    _item_map: dict[str, Item] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _well_formed(self) -> Definition:
@@ -155,10 +161,14 @@ class Definition(BaseModel):
         return found
 
     def items(self) -> list[Item]:
-        return [item for section in self.sections for item in section.items]
+        if self._items is None:
+            self._items = [item for section in self.sections for item in section.items]
+        return self._items
 
     def item_map(self) -> dict[str, Item]:
-        return {item.id: item for item in self.items()}
+        if self._item_map is None:
+            self._item_map = {item.id: item for item in self.items()}
+        return self._item_map
 
     def shown(self, values: dict[str, object]) -> set[str]:
         """The ids of the items asked, given the answers' values by item id: an item whose

@@ -10,7 +10,7 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -22,9 +22,16 @@ from foundation.org import Department, Location, Origin, Site, User
 from foundation.photos import Sha256
 from foundation.roles import OFFICE
 from foundation.text import Line, Text, TextRefused, check_text
-from inspections.checklists import ChecklistTemplate, Definition, Item, TemplateKind, get_template_version
+from inspections.checklists import (
+    ChecklistTemplate,
+    Definition,
+    Item,
+    TemplateKind,
+    TemplateVersion,
+    get_template_version,
+)
 from inspections.cleaning import CheckKind, check_kind_for, responsible_cleaner
-from inspections.fitout import FitoutRefused, check_acceptance_allowed, record_signoff
+from inspections.fitout import ACCEPTANCE_TEMPLATES, FitoutRefused, check_acceptance_allowed, record_signoff
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
 from tickets.models import Priority, Ticket, TicketKind
 from tickets.services import close_by_recheck, open_ticket, report_again
@@ -49,7 +56,8 @@ class AnswerIn(BaseModel):
     item_id: Annotated[Line, Field(min_length=1, max_length=40)]
     value: Any = None
     note: Annotated[Text, Field(max_length=2000)] = ""
-    photos: Annotated[list[Sha256], Field(max_length=20)] = []
+    # A factory, not ``= []``: pydantic deep-copies a mutable default for every answer.
+    photos: Annotated[list[Sha256], Field(max_length=20, default_factory=list)]
 
 
 class Geo(BaseModel):
@@ -201,6 +209,29 @@ def score(definition: Definition, answers: list[AnswerIn]) -> float | None:
     return round(100 * passed / total, 1) if total else None
 
 
+@dataclass
+class PreparedInspection:
+    """A submission checked against everything it names, with its rows ready to write."""
+
+    submission: InspectionSubmission
+    version: TemplateVersion
+    template: ChecklistTemplate
+    site: Site
+    location: Location
+    items: dict[str, Item]
+    answers: list[AnswerIn]  # the relevant ones, in the checklist's order
+    row: dict  # the inspection's columns
+    local_day: date
+    check_kind: CheckKind | None
+    failing: list[str]  # failed items that open or re-open a ticket
+    rechecks: bool  # a check that may close open rework or violations by passing
+
+    @property
+    def plain(self) -> bool:
+        """Nothing to do beyond its own rows: no ticket to open, re-open or close, no sign-off."""
+        return not self.failing and not self.rechecks and ACCEPTANCE_TEMPLATES.get(self.template.kind) is None
+
+
 def submit_inspection(
     session: Session,
     submission: InspectionSubmission,
@@ -221,21 +252,51 @@ def submit_inspection(
         if existing.inspector_id != actor.id:
             raise SubmissionRefused("inspection_id_taken", "that inspection id belongs to another record")
         return Submitted(existing, created=False, tickets=_tickets_of(session, existing))
+    prepared = prepare_inspection(
+        session, submission, actor=actor, origin=origin, now=now, clock_offset_ms=clock_offset_ms
+    )
+    return _write(session, prepared, actor=actor, origin=origin, now=now)
 
-    version = get_template_version(session, submission.template_id, submission.template_version)
+
+def prepare_inspection(
+    session: Session,
+    submission: InspectionSubmission,
+    *,
+    actor: User,
+    origin: Origin,
+    now: datetime,
+    clock_offset_ms: int | None = None,
+    known: dict | None = None,
+) -> PreparedInspection:
+    """Check a new submission (raises SubmissionRefused) and make its rows; writes nothing.
+    ``known``: rows looked up for earlier submissions of the same batch, kept for the next."""
+    known = {} if known is None else known
+
+    def get(model, key):
+        if (model, key) not in known:
+            known[(model, key)] = session.get(model, key)
+        return known[(model, key)]
+
+    version_key = ("version", submission.template_id, submission.template_version)
+    if version_key not in known:
+        known[version_key] = get_template_version(session, submission.template_id, submission.template_version)
+    version = known[version_key]
     if version is None:
         raise SubmissionRefused("unknown_template", "no such template version")
     template: ChecklistTemplate = version.template
-    site = session.get(Site, submission.site_id)
-    if site is None or not actor.may_see_site(site.id):
-        raise SubmissionRefused("site_forbidden", "you may not write to that site")
-    if not template.applies_to_site(site.id) or not template.may_be_filled_by(actor):
-        raise SubmissionRefused("template_forbidden", "you may not fill in that checklist")
-    location = session.get(Location, submission.location_id)
-    if location is None or location.site_id != site.id:
-        raise SubmissionRefused("unknown_location", "no such location on that site")
+    site = get(Site, submission.site_id)
+    location = get(Location, submission.location_id)
+    allowed = ("allowed", actor.id, version.id, submission.site_id, submission.location_id)
+    if allowed not in known:  # the same checklist, site and place as an earlier one: checked
+        if site is None or not actor.may_see_site(site.id):
+            raise SubmissionRefused("site_forbidden", "you may not write to that site")
+        if not template.applies_to_site(site.id) or not template.may_be_filled_by(actor):
+            raise SubmissionRefused("template_forbidden", "you may not fill in that checklist")
+        if location is None or location.site_id != site.id:
+            raise SubmissionRefused("unknown_location", "no such location on that site")
+        known[allowed] = True
     if submission.assignment_id is not None:
-        assignment = session.get(Assignment, submission.assignment_id)
+        assignment = get(Assignment, submission.assignment_id)
         if (
             assignment is None
             or assignment.template_id != template.id
@@ -259,40 +320,62 @@ def submit_inspection(
     order = {item.id: n for n, item in enumerate(definition.items())}
     answers = sorted(relevant_answers(definition, submission.answers), key=lambda a: order[a.item_id])
     check_kind = check_kind_for(actor.role) if template.kind == TemplateKind.CLEANING else None
-    inspection = Inspection(
-        id=submission.inspection_id,
-        template_version_id=version.id,
-        site_id=site.id,
-        location_id=location.id,
-        assignment_id=submission.assignment_id,
-        inspector_id=actor.id,
-        device_id=origin.device_id,
-        corrects_id=submission.corrects_inspection_id,
-        started_at=submission.started_at,
-        finished_at=submission.finished_at,
-        received_at=now,
-        clock_offset_ms=clock_offset_ms,
-        clock_flagged=clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_FLAG_MS,
-        geo=where(submission),
-        source=origin.source,
-        failed_count=sum(item_failed(items[a.item_id], a.value) for a in answers),
-        score=score(definition, answers),
-        check_kind=check_kind.value if check_kind else None,
-        photos_missing=0,  # the sync path counts them once the record is in (sync/push.py)
-    )
-    # Written with Core, then attached as if loaded: one INSERT without the unit of work's
-    # bookkeeping, which costs more than the database for a row written once and never edited.
-    columns = {c.key: getattr(inspection, c.key) for c in Inspection.__table__.columns}
-    session.connection().execute(insert(Inspection.__table__), columns)
-    inspection.template_version, inspection.site, inspection.location = version, site, location
-    make_transient_to_detached(inspection)
-    session.add(inspection)
-    _insert_answers(session, inspection.id, answers, items)
-
+    row = {
+        "id": submission.inspection_id,
+        "template_version_id": version.id,
+        "site_id": site.id,
+        "location_id": location.id,
+        "assignment_id": submission.assignment_id,
+        "inspector_id": actor.id,
+        "device_id": origin.device_id,
+        "corrects_id": submission.corrects_inspection_id,
+        "started_at": submission.started_at,
+        "finished_at": submission.finished_at,
+        "received_at": now,
+        "clock_offset_ms": clock_offset_ms,
+        "clock_flagged": clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_FLAG_MS,
+        "geo": where(submission),
+        "source": origin.source,
+        "failed_count": sum(item_failed(items[a.item_id], a.value) for a in answers),
+        "score": score(definition, answers),
+        "check_kind": check_kind.value if check_kind else None,
+        "photos_missing": 0,  # the sync path counts them once the record is in (sync/push.py)
+    }
     failing = [a.item_id for a in answers if item_failed(items[a.item_id], a.value) and items[a.item_id].on_fail]
     # Who may clear an open ticket by passing its item again: a lead's patrol or a spot check
     # for cleaning rework, any department's daily inspection for a fit-out violation.
     rechecks = check_kind in (CheckKind.PATROL, CheckKind.SPOT) or template.kind == TemplateKind.FITOUT
+    return PreparedInspection(
+        submission, version, template, site, location, items, answers, row, local_day, check_kind, failing, rechecks
+    )
+
+
+def write_plain_inspections(session: Session, batch: list[PreparedInspection]) -> None:
+    """Many plain inspections (``PreparedInspection.plain``) at once: a statement per table for
+    the lot, not per inspection. The rows are not loaded into the session."""
+    if not batch:
+        return
+    session.connection().execute(insert(Inspection.__table__), [_full_row(p.row) for p in batch])
+    _insert_answers(session, [(p.row["id"], p.answers, p.items) for p in batch])
+    for prepared in batch:
+        _logged(prepared, 0)
+
+
+def _write(session: Session, prepared: PreparedInspection, *, actor: User, origin: Origin, now: datetime) -> Submitted:
+    """One inspection, with the tickets its answers open, re-open or close."""
+    site, location, items, template = prepared.site, prepared.location, prepared.items, prepared.template
+    answers = prepared.answers
+    # Written with Core, then attached as if loaded: one INSERT without the unit of work's
+    # bookkeeping, which costs more than the database for a row written once and never edited.
+    row = _full_row(prepared.row)
+    session.connection().execute(insert(Inspection.__table__), row)
+    inspection = Inspection(**row)
+    inspection.template_version, inspection.site, inspection.location = prepared.version, site, location
+    make_transient_to_detached(inspection)
+    session.add(inspection)
+    _insert_answers(session, [(inspection.id, answers, items)])
+
+    failing, rechecks = prepared.failing, prepared.rechecks
     open_by_item = _open_tickets_by_item(session, location, [a.item_id for a in answers]) if failing or rechecks else {}
     tickets = []
     for a in answers:
@@ -302,7 +385,16 @@ def submit_inspection(
             if known is None:
                 tickets.append(
                     _open_failure_ticket(
-                        session, inspection, item, a, site, location, actor, origin, now, submission.finished_at
+                        session,
+                        inspection,
+                        item,
+                        a,
+                        site,
+                        location,
+                        actor,
+                        origin,
+                        now,
+                        prepared.submission.finished_at,
                     )
                 )
             else:
@@ -332,24 +424,32 @@ def submit_inspection(
                 origin=origin,
                 now=now,
             )
-    record_signoff(session, template, location, local_day)
-    log.info(
-        "inspection %s (%s) submitted by %s via %s: %d failed, %d tickets",
-        inspection.id,
-        template.title,
-        actor.username,
-        origin.label,
-        inspection.failed_count,
-        len(tickets),
-    )
+    record_signoff(session, template, location, prepared.local_day)
+    _logged(prepared, len(tickets))
     return Submitted(inspection, created=True, tickets=tickets)
 
 
-def _insert_answers(
-    session: Session, inspection_id: uuid.UUID, answers: list[AnswerIn], items: dict[str, Item]
-) -> None:
-    """Answers and their photos in two statements: a checklist has dozens of rows, and the
-    unit of work's per-object bookkeeping would cost more than the database does."""
+def _full_row(row: dict) -> dict:
+    """Every column of the inspection table: one statement for many rows needs the same keys."""
+    return {c.key: row.get(c.key) for c in Inspection.__table__.columns}
+
+
+def _logged(prepared: PreparedInspection, tickets: int) -> None:
+    log.info(
+        "inspection %s (%s) submitted by %s via %s: %d failed, %d tickets",
+        prepared.row["id"],
+        prepared.template.title,
+        prepared.row["inspector_id"],
+        prepared.row["source"],
+        prepared.row["failed_count"],
+        tickets,
+    )
+
+
+def _insert_answers(session: Session, inspections: list[tuple[uuid.UUID, list[AnswerIn], dict[str, Item]]]) -> None:
+    """The answers of these inspections and their photos in two statements: a checklist has
+    dozens of rows, and the unit of work's per-object bookkeeping would cost more than the
+    database does."""
     rows = [
         {
             "inspection_id": inspection_id,
@@ -361,23 +461,28 @@ def _insert_answers(
             if not items[a.item_id].can_fail or a.value in (None, "na")
             else not item_failed(items[a.item_id], a.value),
         }
+        for inspection_id, answers, items in inspections
         for n, a in enumerate(answers)
     ]
-    with_photos = [a for a in answers if a.photos]
+    if not rows:
+        return
+    with_photos = [(i, a) for i, answers, _ in inspections for a in answers if a.photos]
     connection = session.connection()
     if not with_photos:
         connection.execute(insert(Answer.__table__), rows)
         return
-    ids = dict(
-        connection.execute(
-            insert(Answer.__table__).returning(Answer.item_id, Answer.id, sort_by_parameter_order=True), rows
-        ).all()
-    )
+    returning = Answer.inspection_id, Answer.item_id, Answer.id
+    ids = {
+        (inspection_id, item_id): answer_id
+        for inspection_id, item_id, answer_id in connection.execute(
+            insert(Answer.__table__).returning(*returning, sort_by_parameter_order=True), rows
+        )
+    }
     connection.execute(
         insert(AnswerPhoto.__table__),
         [
-            {"answer_id": ids[a.item_id], "photo_sha256": sha, "position": n}
-            for a in with_photos
+            {"answer_id": ids[(inspection_id, a.item_id)], "photo_sha256": sha, "position": n}
+            for inspection_id, a in with_photos
             for n, sha in enumerate(dict.fromkeys(a.photos))
         ],
     )

@@ -12,6 +12,7 @@ writers take turns (``BEGIN IMMEDIATE``), the column is 0 and the order is ``seq
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import event, insert, inspect, or_, select, text, tuple_
@@ -97,6 +98,23 @@ def _record_changes(session: Session, _flush_context) -> None:
 def _insert_changes(session: Session, rows: list[dict]) -> None:
     now = utcnow()
     session.connection().execute(insert(Change), [{**row, "changed_at": now} for row in rows])
+
+
+def log_versions_taking_effect(session: Session, after: datetime, until: datetime) -> int:
+    """A change for each template whose scheduled version took effect in ``(after, until]``: a
+    pull already serves the version in effect, and this tells phones that pulled before to pull
+    the template again. Returns how many versions."""
+    rows = session.execute(
+        select(TemplateVersion.template_id, ChecklistTemplate.site_id)
+        .join(ChecklistTemplate, ChecklistTemplate.id == TemplateVersion.template_id)
+        .where(TemplateVersion.effective_at > after, TemplateVersion.effective_at <= until)
+    ).all()
+    if rows:
+        _insert_changes(
+            session,
+            [{"entity": "template", "entity_id": str(t), "op": "upsert", "site_id": site} for t, site in rows],
+        )
+    return len(rows)
 
 
 # Where a pull is: after the change ``(xact_id, seq)``; (0, 0) is the beginning. Written

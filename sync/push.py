@@ -1,9 +1,17 @@
-"""Applying a pushed batch: in order, each mutation in its own savepoint, exactly once."""
+"""Applying a pushed batch: in order, each mutation exactly once.
+
+Most of a phone's batch is plain inspections (all passed, or failed items that open nothing):
+those are checked one by one (reads only) and written together, a statement per table for the
+lot, with their exactly-once rows in the same savepoint. Anything else (a ticket, a scan, an
+inspection that opens or closes a ticket) is applied on its own in its own savepoint, after the
+plain ones before it. A conflict in a set-wise write (the same mutation applied meanwhile by
+another request) falls back to one savepoint per mutation. Results stay per mutation, in order."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ValidationError
@@ -15,7 +23,14 @@ from foundation.org import Device, Origin, User
 from inspections.patrol import ScanRefused, record_scan
 from inspections.photo_reach import missing_photos
 from inspections.records import Inspection
-from inspections.submission import SubmissionRefused, submit_inspection, where
+from inspections.submission import (
+    PreparedInspection,
+    SubmissionRefused,
+    prepare_inspection,
+    submit_inspection,
+    where,
+    write_plain_inspections,
+)
 from sync.entities import ticket_data
 from sync.models import AppliedMutation
 from sync.schemas import PAYLOADS, Mutation, PushRequest
@@ -50,7 +65,109 @@ def apply_push(
     claimed = {m.payload.get("inspection_id") for m in batch.mutations if m.type == "inspection.submit"}
     claimed = {uuid.UUID(i) for i in claimed if isinstance(i, str) and _is_uuid(i)}
     context.existing_inspections = set(session.scalars(select(Inspection.id).where(Inspection.id.in_(claimed))))
-    return [_apply_one(context, mutation) for mutation in batch.mutations]
+    results: list[dict | None] = [None] * len(batch.mutations)
+    plain: list[_Plain] = []  # waiting to be written together
+    waiting: set = set()  # their mutation ids
+    for position, mutation in enumerate(batch.mutations):
+        if mutation.id in waiting:
+            _write_plain(context, plain, results)  # the same id again: a duplicate of a written one
+        if not plain:
+            waiting.clear()
+        prepared = _plain_inspection(context, mutation)
+        if isinstance(prepared, dict):  # refused before anything was written
+            results[position] = prepared
+        elif prepared is not None:
+            plain.append(_Plain(position, mutation, prepared))
+            waiting.add(mutation.id)
+            context.existing_inspections.add(prepared.row["id"])
+        else:
+            _write_plain(context, plain, results)
+            results[position] = _apply_one(context, mutation)
+    _write_plain(context, plain, results)
+    return results
+
+
+@dataclass
+class _Plain:
+    position: int
+    mutation: Mutation
+    prepared: PreparedInspection
+
+
+def _plain_inspection(ctx: _Context, mutation: Mutation) -> PreparedInspection | dict | None:
+    """A new inspection that writes only its own rows, checked; a rejection (dict) if it is
+    refused; None when it must go the one-at-a-time way."""
+    if mutation.type != "inspection.submit" or mutation.id in ctx.seen:
+        return None
+    try:
+        payload = PAYLOADS[mutation.type].model_validate(mutation.payload)
+    except ValidationError:
+        return None  # rejected there, with the details
+    if payload.inspection_id in ctx.existing_inspections:
+        return None
+    try:
+        prepared = prepare_inspection(
+            ctx.session,
+            payload,
+            actor=ctx.user,
+            origin=ctx.origin,
+            now=ctx.now,
+            clock_offset_ms=ctx.offset_ms,
+            known=ctx.known,
+        )
+    except SubmissionRefused as refused:
+        return _rejected(mutation, refused.code, refused.message, getattr(refused, "item_errors", None) or None)
+    ctx.keep.append(prepared)
+    return prepared if prepared.plain else None
+
+
+def _write_plain(ctx: _Context, plain: list[_Plain], results: list) -> None:
+    """Write the waiting plain inspections and their exactly-once rows at once."""
+    if not plain:
+        return
+    batch = list(plain)
+    plain.clear()
+    shas = {sha for p in batch for a in p.prepared.answers for sha in a.photos}
+    missing = set(missing_photos(ctx.session, ctx.user, sorted(shas))) if shas else set()
+    outcomes = []
+    for p in batch:
+        owed = [sha for sha in dict.fromkeys(s for a in p.prepared.answers for s in a.photos) if sha in missing]
+        p.prepared.row["photos_missing"] = len(owed)
+        entity = {
+            "inspection_id": str(p.prepared.row["id"]),
+            "tickets": [],
+            "clock_flagged": p.prepared.row["clock_flagged"],
+        }
+        outcomes.append({"status": "applied", "entity": entity, "missing_photos": owed})  # an Outcome's dump
+    savepoint = ctx.session.begin_nested()
+    try:
+        write_plain_inspections(ctx.session, [p.prepared for p in batch])
+        ctx.session.connection().execute(
+            insert(AppliedMutation.__table__),
+            [
+                {
+                    "id": p.mutation.id,
+                    "device_id": ctx.device.id,
+                    "user_id": ctx.user.id,
+                    "type": p.mutation.type,
+                    "status": "applied",
+                    "result": outcome,
+                    "received_at": ctx.now,
+                }
+                for p, outcome in zip(batch, outcomes, strict=True)
+            ],
+        )
+        savepoint.commit()
+    except IntegrityError:
+        # Some of these were applied meanwhile by a concurrent request: one at a time, each
+        # finds its own fate (applied, or duplicate with the first outcome).
+        savepoint.rollback()
+        for p in batch:
+            results[p.position] = _apply_one(ctx, p.mutation)
+        return
+    for p, outcome in zip(batch, outcomes, strict=True):
+        ctx.seen.add(p.mutation.id)
+        results[p.position] = {"id": str(p.mutation.id), **outcome}
 
 
 class _Context:
@@ -62,6 +179,7 @@ class _Context:
         # The session's identity map holds rows weakly: keeping what the batch made alive
         # keeps its site, location and checklist version loaded for the next mutation.
         self.keep: list = []
+        self.known: dict = {}  # sites, places, versions looked up for the batch's plain inspections
 
 
 def _rejected(mutation: Mutation, code: str, message: str, details=None) -> dict:

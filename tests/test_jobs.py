@@ -102,3 +102,34 @@ def test_two_workers_run_each_period_once(app, database_url):
     assert {job.name: deferred[job.name][0] for job in JOBS} == {job.name: deferred[job.name][1] for job in JOBS}
     assert {job.name: done[job.name] for job in JOBS} == {job.name: deferred[job.name][2] for job in JOBS}
     assert done["webhooks"] >= 3
+
+
+def test_a_checklist_version_is_announced_to_phones_once_when_it_takes_effect(app):
+    from datetime import timedelta
+
+    from foundation.base import utcnow
+    from inspections.checklists import Definition, publish_template_version
+    from sync.models import Change
+    from tests import factories
+    from webapp.jobs import run_job
+
+    def changes_logged(template_id) -> int:
+        query = sa.select(sa.func.count()).where(Change.entity == "template", Change.entity_id == str(template_id))
+        return db.session.scalar(query.select_from(Change))
+
+    with app.app_context():
+        site = factories.site(db.session)
+        template = factories.checklist(db.session, site=site)
+        definition = Definition.model_validate(template.versions[0].definition)
+        publish_template_version(
+            db.session, template, definition, actor=None, effective_at=utcnow() - timedelta(minutes=1)
+        )
+        publish_template_version(
+            db.session, template, definition, actor=None, effective_at=utcnow() + timedelta(hours=1)
+        )
+        db.session.commit()
+        published = changes_logged(template.id)
+
+        assert run_job("versions") == 1  # v2 took effect a minute ago; v3 is for later
+        assert changes_logged(template.id) == published + 1
+        assert run_job("versions") == 0  # told once

@@ -1,6 +1,6 @@
 """Scheduled work, on procrastinate: escalation of overdue tickets, notices of missed rounds,
-assignments the schedules make due (periodic cleaning too), webhook deliveries, and pruning
-the engine's own finished jobs. No page view runs any of them.
+assignments the schedules make due (periodic cleaning too), webhook deliveries, checklist
+versions taking effect at their scheduled time, and pruning the engine's own finished jobs. No page view runs any of them.
 
 On PostgreSQL every machine may run ``flask jobs worker``: the jobs live in the same database
 (procrastinate's tables, made by the migrations), each periodic job is deferred once per
@@ -33,6 +33,7 @@ from foundation.org import Site
 from inspections.patrol_board import raise_missed_round_notices
 from inspections.schedules import make_assignments_through
 from inspections.today import local_day
+from sync.changes import log_versions_taking_effect
 from tickets.escalation import escalate
 from tickets.webhooks import deliver_due
 from webapp.extensions import db
@@ -71,8 +72,21 @@ JOBS = (
     Job("missed_rounds", "*/5 * * * *", _every_site(raise_missed_round_notices), FIVE_MINUTES_LATE),
     Job("escalation", "*/5 * * * *", _every_site(escalate), FIVE_MINUTES_LATE),
     Job("webhooks", "* * * * * */10", lambda session, now: deliver_due(session, now), timedelta(minutes=2)),
+    Job("versions", "* * * * *", lambda session, now: _announce_versions(session, now), timedelta(minutes=5)),
 )
 BY_NAME = {job.name: job for job in JOBS}
+
+
+def _announce_versions(session: Session, now) -> int:
+    """Checklist versions scheduled for a later time that took effect since the last run (a
+    minute's overlap for clocks between machines; a change told twice costs a phone nothing)."""
+    last = session.get(JobRun, "versions")
+    if last and last.last_ok and last.last_started_at:
+        since = last.last_started_at - timedelta(minutes=1)
+    else:  # never run, or the last run failed (its changes rolled back): a day's worth again
+        since = now - timedelta(days=1)
+    return log_versions_taking_effect(session, since, now)
+
 
 tasks = procrastinate.Blueprint()
 _flask_app: Flask | None = None  # the app whose database the jobs work on (the worker's)

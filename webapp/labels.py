@@ -194,6 +194,7 @@ JOB_LABELS = {
     "missed_rounds": _l("Tell supervisors of missed patrol rounds"),
     "escalation": _l("Escalate overdue tickets"),
     "webhooks": _l("Send ticket events to webhooks"),
+    "versions": _l("Send phones checklist versions as they take effect"),
 }
 
 
