@@ -240,6 +240,27 @@ def test_one_rejected_mutation_does_not_block_the_others(app, client, world):
     assert count(app, Inspection) == 1
 
 
+def test_a_mixed_batch_keeps_each_mutations_fate_and_order(app, client, world):
+    """Plain inspections are written together, the rest one by one: a phone sees no difference."""
+    plain = [mutation("inspection.submit", restroom_check(world)) for _ in range(3)]
+    failing = mutation("inspection.submit", restroom_check(world, fail="odour", photos=["ab" * 32]))
+    bad = restroom_check(world)
+    bad["answers"][0]["value"] = 42
+    same_record = mutation("inspection.submit", plain[0]["payload"])  # another id, the same record
+    batch = [plain[0], plain[1], mutation("inspection.submit", bad), failing, plain[0], plain[2], same_record]
+    results = push(client, world["token"], batch).get_json()["results"]
+    assert [r["id"] for r in results] == [m["id"] for m in batch], results
+    assert [r["status"] for r in results] == [
+        "applied", "applied", "rejected", "applied", "duplicate", "applied", "duplicate"
+    ], results  # fmt: skip
+    assert results[4] == {**results[0], "status": "duplicate"}  # the first outcome, again
+    assert len(results[3]["entity"]["tickets"]) == 1 and results[0]["entity"]["tickets"] == []
+    assert count(app, Inspection) == 4 and count(app, AppliedMutation) == 5
+    again = push(client, world["token"], batch).get_json()["results"]  # the whole batch resent
+    assert [r["status"] for r in again] == ["duplicate"] * 2 + ["rejected"] + ["duplicate"] * 4
+    assert count(app, Inspection) == 4
+
+
 def test_a_rejected_mutation_may_be_sent_again_once_fixed(app, client, world):
     payload = restroom_check(world)
     payload["answers"] = payload["answers"][1:]
