@@ -53,6 +53,8 @@ def test_a_page_kept_in_the_background_leaves_the_message_for_the_page_the_perso
     # Today asked the service worker to keep the person's pages while the next page loads.
     kept = client.get("/today", headers={"X-Keep-Offline": "1"})
     assert "已保存检查表" not in kept.get_data(as_text=True) and kept.headers["X-Offline-Cache"]
+    # Nor does it send the session cookie back: an older copy would overwrite the one with the message.
+    assert "Set-Cookie" not in kept.headers
 
     shown = client.get("/today")
     assert "已保存检查表" in shown.get_data(as_text=True)

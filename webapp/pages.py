@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import Flask, current_app, g, get_flashed_messages, make_response, redirect, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from foundation.sessions import session_tag
@@ -60,8 +61,17 @@ def flashes() -> list[tuple[str, str]]:
     return messages
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, except that a background fetch never sends the cookie back:
+    begun before a form's answer set a message in it, its older copy would overwrite the new."""
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        return not request.headers.get(BACKGROUND_HEADER) and super().should_set_cookie(app, session)
+
+
 def install_cache_headers(app: Flask) -> None:
     app.add_template_global(flashes)
+    app.session_interface = _SessionInterface()
 
     @app.after_request
     def _cache_headers(response):
