@@ -144,15 +144,12 @@ HORIZON = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 def changes_since(session: Session, cursor: Cursor, site_ids: list[int], limit: int) -> list[Change]:
     """Up to ``limit`` changes after ``cursor`` in these sites (and shared ones), oldest first,
     of transactions that have all ended."""
-    query = (
-        select(Change)
-        .where(
-            tuple_(Change.xact_id, Change.seq) > tuple_(*cursor),
-            or_(Change.site_id.in_(site_ids), Change.site_id.is_(None)),
-        )
-        .order_by(Change.xact_id, Change.seq)
-        .limit(limit)
-    )
-    if session.connection().dialect.name == "postgresql":
-        query = query.where(Change.xact_id < HORIZON)
+    in_sites = or_(Change.site_id.in_(site_ids), Change.site_id.is_(None))
+    if session.connection().dialect.name == "sqlite":
+        # Every change has xact_id 0 here: an equality and a range on seq, which the index serves
+        # (SQLite does not range-scan it for the row-value comparison).
+        after = Change.xact_id == 0, Change.seq > cursor[1]
+    else:
+        after = tuple_(Change.xact_id, Change.seq) > tuple_(*cursor), Change.xact_id < HORIZON
+    query = select(Change).where(*after, in_sites).order_by(Change.xact_id, Change.seq).limit(limit)
     return list(session.scalars(query))
