@@ -148,3 +148,19 @@ def test_a_browser_that_asks_again_in_one_session_loses_the_token_it_had(app, cl
     assert first != second
     assert _pull(client, first) == 401 and _pull(client, second) == 200
     assert client.get("/today").status_code == 200
+
+
+def test_pages_opened_at_once_after_login_share_one_form_token(app, client, demo):
+    """Right after login the phone opens Today while its service worker fetches the offline pages:
+    whichever answer's cookie lands last, the form token on Today is still good (the session has
+    its token from the login on, so no page makes one the cookie then forgets)."""
+    response = client.post(
+        "/login", data={"username": "chenmei", "password": "demo1234", "csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 303
+    signed_in = client.get_cookie("session").value
+    today_token = csrf_token(client, "/today")
+    client.set_cookie("session", signed_in)  # the worker's fetch, begun before Today's answer,
+    assert client.get("/outbox").status_code == 200  # ends after it: its cookie is the one kept
+    answer = client.post("/device-token", headers={"X-CSRFToken": today_token})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, g, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import IntegrityError
 
 from foundation.base import utcnow
@@ -56,6 +57,11 @@ def _sign_in(user: User, *, own_phone: bool, now) -> None:
     session.clear()  # a fresh session at login
     session.permanent = True  # survives an app restart; the server decides how long
     session["sid"] = str(web.id)
+    # The form token is made now, in the cookie login sets: pages opened at once after it (Today,
+    # the worker's offline copies) each carry whichever cookie answered last, and a token made by
+    # one page would be forgotten by the next answer, leaving Today's forms refused.
+    g.pop("csrf_token", None)  # one signed for the login form would be for the session just cleared
+    generate_csrf()
     login_user(user)
 
 
