@@ -10,9 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -129,8 +130,6 @@ class Definition(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     sections: list[Section]
-    _items: list[Item] | None = PrivateAttr(default=None)
-    _item_map: dict[str, Item] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _well_formed(self) -> Definition:
@@ -160,14 +159,30 @@ class Definition(BaseModel):
             found.append(DefinitionProblem(None, "nothing_to_answer"))
         return found
 
+    # Kept in the instance's __dict__ (pydantic compares fields only, so two equal checklists
+    # stay equal whichever was asked): plain attribute reads after the first.
+    @cached_property
+    def _items(self) -> list[Item]:
+        return [item for section in self.sections for item in section.items]
+
+    @cached_property
+    def _item_map(self) -> dict[str, Item]:
+        return {item.id: item for item in self._items}
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each item's place in the checklist, by id."""
+        return {item.id: n for n, item in enumerate(self._items)}
+
+    @cached_property
+    def every_item_asked(self) -> bool:
+        """No show-if and no instruction: every answer counts, whatever the others say."""
+        return all(item.show_if is None and item.answerable for item in self._items)
+
     def items(self) -> list[Item]:
-        if self._items is None:
-            self._items = [item for section in self.sections for item in section.items]
         return self._items
 
     def item_map(self) -> dict[str, Item]:
-        if self._item_map is None:
-            self._item_map = {item.id: item for item in self.items()}
         return self._item_map
 
     def shown(self, values: dict[str, object]) -> set[str]:

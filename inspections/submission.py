@@ -153,33 +153,32 @@ def answer_error(item: Item, answer: AnswerIn | None) -> str | None:
         case "photo" | "signature":
             if not (isinstance(value, str) and len(value) == 64 and value in photos):
                 return "bad_value"
-    if item_failed(item, value) and item.photo_on_fail and not photos:
+    if item.photo_on_fail and not photos and passed(item, value) is False:
         return "photo_required"
     return None
 
 
-def item_failed(item: Item, value: Any) -> bool:
-    return (item.type == "pass_fail" and value == "fail") or (
-        item.type == "yes_no" and value in ("yes", "no") and value != item.expected
-    )
+@dataclass
+class JudgedAnswers:
+    relevant: list[AnswerIn]  # as sent, less the ignored ones
+    errors: dict[str, str]  # every problem, by item id; empty when they may be submitted
 
 
-def relevant_answers(definition: Definition, answers: list[AnswerIn]) -> list[AnswerIn]:
-    """The answers that count (SYNC.md v1.1): one for an instruction or for an item its show-if
-    hides is ignored, so a device that knows neither still submits valid answers."""
+def judge_answers(definition: Definition, answers: list[AnswerIn]) -> JudgedAnswers:
+    """The answers that count and their problems. An answer to an instruction, or to an item its
+    show-if hides, is ignored (SYNC.md v1.1), so a device that knows neither still submits valid
+    answers."""
     items = definition.item_map()
-    shown = definition.shown({a.item_id: a.value for a in answers if a.item_id in items})
-    return [a for a in answers if a.item_id not in items or (a.item_id in shown and items[a.item_id].answerable)]
-
-
-def check_answers(definition: Definition, answers: list[AnswerIn]) -> dict[str, str]:
-    """Every problem with a set of answers, by item id. Empty when they may be submitted."""
-    items = definition.item_map()
+    if definition.every_item_asked:  # most checklists: nothing to work out
+        shown, relevant = items, answers
+    else:
+        shown = definition.shown({a.item_id: a.value for a in answers if a.item_id in items})
+        relevant = [
+            a for a in answers if a.item_id not in items or (a.item_id in shown and items[a.item_id].answerable)
+        ]
     errors: dict[str, str] = {}
     given: dict[str, AnswerIn] = {}
-    answers = relevant_answers(definition, answers)
-    shown = definition.shown({a.item_id: a.value for a in answers if a.item_id in items})
-    for answer in answers:
+    for answer in relevant:
         if answer.item_id not in items:
             errors[answer.item_id] = "unknown_item"
         elif answer.item_id in given:
@@ -187,26 +186,41 @@ def check_answers(definition: Definition, answers: list[AnswerIn]) -> dict[str, 
         else:
             given[answer.item_id] = answer
     for item_id, item in items.items():
-        if item_id not in shown or not item.answerable:
-            continue
-        code = answer_error(item, given.get(item_id))
-        if code:
-            errors[item_id] = code
-    return errors
+        if item_id in shown and item.answerable:
+            code = answer_error(item, given.get(item_id))
+            if code:
+                errors[item_id] = code
+    return JudgedAnswers(relevant, errors)
+
+
+def check_answers(definition: Definition, answers: list[AnswerIn]) -> dict[str, str]:
+    """Every problem with a set of answers, by item id. Empty when they may be submitted."""
+    return judge_answers(definition, answers).errors
+
+
+def passed(item: Item, value: Any) -> bool | None:
+    """Whether a valid answer passed; None where it does not grade (N/A, unanswered, an item that
+    cannot fail)."""
+    if not item.can_fail or value in (None, "", [], "na"):
+        return None
+    return value == ("pass" if item.type == "pass_fail" else item.expected)
 
 
 def score(definition: Definition, answers: list[AnswerIn]) -> float | None:
     """Weighted share of gradable items passed, 0–100; N/A and ungradable items do not count."""
     items = definition.item_map()
-    total = passed = 0.0
-    for answer in answers:
-        item = items[answer.item_id]
-        if not item.can_fail or answer.value in (None, "na"):
-            continue
-        total += item.weight
-        if not item_failed(item, answer.value):
-            passed += item.weight
-    return round(100 * passed / total, 1) if total else None
+    return weighted_score(items, answers, [passed(items[a.item_id], a.value) for a in answers])
+
+
+def weighted_score(items: dict[str, Item], answers: list[AnswerIn], grades: list[bool | None]) -> float | None:
+    """``score`` of answers already graded."""
+    total = passing = 0.0
+    for answer, grade in zip(answers, grades, strict=True):
+        if grade is not None:
+            weight = items[answer.item_id].weight
+            total += weight
+            passing += weight if grade else 0
+    return round(100 * passing / total, 1) if total else None
 
 
 @dataclass
@@ -220,6 +234,7 @@ class PreparedInspection:
     location: Location
     items: dict[str, Item]
     answers: list[AnswerIn]  # the relevant ones, in the checklist's order
+    grades: list[bool | None]  # each answer's ``passed``
     row: dict  # the inspection's columns
     local_day: date
     check_kind: CheckKind | None
@@ -307,18 +322,18 @@ def prepare_inspection(
     if submission.finished_at < submission.started_at:
         raise SubmissionRefused("bad_times", "finished before it started")
     definition = version.parsed()
-    item_errors = check_answers(definition, submission.answers)
-    if item_errors:
-        raise SubmissionRefused("invalid_answers", "some answers are not valid", item_errors)
+    judged = judge_answers(definition, submission.answers)
+    if judged.errors:
+        raise SubmissionRefused("invalid_answers", "some answers are not valid", judged.errors)
     local_day = submission.finished_at.astimezone(ZoneInfo(site.timezone)).date()
     try:
         check_acceptance_allowed(session, template, location, local_day)
     except FitoutRefused as refused:
         raise SubmissionRefused(refused.code, "; ".join([refused.message, *refused.details])) from None
 
-    items = definition.item_map()
-    order = {item.id: n for n, item in enumerate(definition.items())}
-    answers = sorted(relevant_answers(definition, submission.answers), key=lambda a: order[a.item_id])
+    items, order = definition.item_map(), definition.positions
+    answers = sorted(judged.relevant, key=lambda a: order[a.item_id])
+    grades = [passed(items[a.item_id], a.value) for a in answers]
     check_kind = check_kind_for(actor.role) if template.kind == TemplateKind.CLEANING else None
     row = {
         "id": submission.inspection_id,
@@ -336,17 +351,31 @@ def prepare_inspection(
         "clock_flagged": clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_FLAG_MS,
         "geo": where(submission),
         "source": origin.source,
-        "failed_count": sum(item_failed(items[a.item_id], a.value) for a in answers),
-        "score": score(definition, answers),
+        "failed_count": grades.count(False),
+        "score": weighted_score(items, answers, grades),
         "check_kind": check_kind.value if check_kind else None,
         "photos_missing": 0,  # the sync path counts them once the record is in (sync/push.py)
     }
-    failing = [a.item_id for a in answers if item_failed(items[a.item_id], a.value) and items[a.item_id].on_fail]
+    failing = [
+        a.item_id for a, grade in zip(answers, grades, strict=True) if grade is False and items[a.item_id].on_fail
+    ]
     # Who may clear an open ticket by passing its item again: a lead's patrol or a spot check
     # for cleaning rework, any department's daily inspection for a fit-out violation.
     rechecks = check_kind in (CheckKind.PATROL, CheckKind.SPOT) or template.kind == TemplateKind.FITOUT
     return PreparedInspection(
-        submission, version, template, site, location, items, answers, row, local_day, check_kind, failing, rechecks
+        submission,
+        version,
+        template,
+        site,
+        location,
+        items,
+        answers,
+        grades,
+        row,
+        local_day,
+        check_kind,
+        failing,
+        rechecks,
     )
 
 
@@ -356,7 +385,7 @@ def write_plain_inspections(session: Session, batch: list[PreparedInspection]) -
     if not batch:
         return
     session.connection().execute(insert(Inspection.__table__), [_full_row(p.row) for p in batch])
-    _insert_answers(session, [(p.row["id"], p.answers, p.items) for p in batch])
+    _insert_answers(session, [(p.row["id"], p.answers, p.grades) for p in batch])
     for prepared in batch:
         _logged(prepared, 0)
 
@@ -373,15 +402,15 @@ def _write(session: Session, prepared: PreparedInspection, *, actor: User, origi
     inspection.template_version, inspection.site, inspection.location = prepared.version, site, location
     make_transient_to_detached(inspection)
     session.add(inspection)
-    _insert_answers(session, [(inspection.id, answers, items)])
+    _insert_answers(session, [(inspection.id, answers, prepared.grades)])
 
     failing, rechecks = prepared.failing, prepared.rechecks
     open_by_item = _open_tickets_by_item(session, location, [a.item_id for a in answers]) if failing or rechecks else {}
     tickets = []
-    for a in answers:
+    for a, grade in zip(answers, prepared.grades, strict=True):
         item = items[a.item_id]
         known = open_by_item.get(a.item_id)
-        if item_failed(item, a.value) and item.on_fail is not None:
+        if grade is False and item.on_fail is not None:
             if known is None:
                 tickets.append(
                     _open_failure_ticket(
@@ -446,7 +475,7 @@ def _logged(prepared: PreparedInspection, tickets: int) -> None:
     )
 
 
-def _insert_answers(session: Session, inspections: list[tuple[uuid.UUID, list[AnswerIn], dict[str, Item]]]) -> None:
+def _insert_answers(session: Session, inspections: list[tuple[uuid.UUID, list[AnswerIn], list[bool | None]]]) -> None:
     """The answers of these inspections and their photos in two statements: a checklist has
     dozens of rows, and the unit of work's per-object bookkeeping would cost more than the
     database does."""
@@ -457,12 +486,10 @@ def _insert_answers(session: Session, inspections: list[tuple[uuid.UUID, list[An
             "position": n,
             "value": a.value,
             "note": a.note,
-            "passed": None
-            if not items[a.item_id].can_fail or a.value in (None, "na")
-            else not item_failed(items[a.item_id], a.value),
+            "passed": grade,
         }
-        for inspection_id, answers, items in inspections
-        for n, a in enumerate(answers)
+        for inspection_id, answers, grades in inspections
+        for n, (a, grade) in enumerate(zip(answers, grades, strict=True))
     ]
     if not rows:
         return

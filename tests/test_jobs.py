@@ -133,3 +133,24 @@ def test_a_checklist_version_is_announced_to_phones_once_when_it_takes_effect(ap
         assert run_job("versions") == 1  # v2 took effect a minute ago; v3 is for later
         assert changes_logged(template.id) == published + 1
         assert run_job("versions") == 0  # told once
+
+
+# SQLite's queue is in the worker's memory: a second worker would run every job twice.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_second_worker_on_sqlite_refuses_to_start(app, database_url):
+    first = _start_worker(database_url)
+    try:
+        _wait_for(app, [first], lambda runs: "webhooks" in runs)
+        second = _start_worker(database_url)
+        _, errors = second.communicate(timeout=WAIT_S)
+        assert second.returncode != 0
+        assert "a worker already runs the jobs of" in errors and f"(process {first.pid})" in errors
+        assert first.poll() is None  # the first goes on
+    finally:
+        _stop(first)
+    before = _runs(app)["webhooks"].runs
+    again = _start_worker(database_url)  # the lock went with the first worker
+    try:
+        _wait_for(app, [again], lambda runs: runs["webhooks"].runs > before)
+    finally:
+        _stop(again)

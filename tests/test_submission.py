@@ -188,3 +188,26 @@ def test_a_photo_the_author_uploaded_is_not_missing_and_someone_elses_is(session
     assert missing_photos(session, cleaner, ["ef" * 32]) == []
     # Another site's cleaner knows the hash: for her it is missing until she sends the bytes.
     assert missing_photos(session, demo.user("zhoufang"), ["ef" * 32]) == ["ef" * 32]
+
+
+def test_what_passes_fails_or_does_not_count():
+    from inspections.submission import passed
+
+    definition = Definition.model_validate(
+        {
+            "sections": [
+                {
+                    "title": "s",
+                    "items": [
+                        {"id": "floor", "label": "地面", "type": "pass_fail", "required": False},
+                        {"id": "leak", "label": "漏水", "type": "yes_no", "expected": "no", "required": False},
+                        {"id": "temp", "label": "温度", "type": "number"},
+                    ],
+                }
+            ]
+        }
+    )
+    floor, leak, temp = definition.items()
+    assert [passed(floor, v) for v in ("pass", "fail", "na", None, "")] == [True, False, None, None, None]
+    assert [passed(leak, v) for v in ("no", "yes", None, "")] == [True, False, None, None]
+    assert passed(temp, 40) is None  # a number is read, never graded

@@ -139,8 +139,9 @@ def jobs_group():
 @jobs_group.command("worker")
 def jobs_worker():
     """Run the scheduled jobs until stopped (Ctrl-C or SIGTERM). On PostgreSQL run one on as many
-    machines as you like; on SQLite run exactly one (make run starts it)."""
-    jobs.engine(current_app._get_current_object()).run_worker(install_signal_handlers=True)
+    machines as you like; on SQLite exactly one runs (a second one refuses to start)."""
+    with jobs.sole_worker(current_app.config["DATABASE_URL"]):
+        jobs.engine(current_app._get_current_object()).run_worker(install_signal_handlers=True)
 
 
 @jobs_group.command("run")

@@ -6,20 +6,24 @@ On PostgreSQL every machine may run ``flask jobs worker``: the jobs live in the 
 (procrastinate's tables, made by the migrations), each periodic job is deferred once per
 period whichever workers are up (procrastinate's periodic defers), a job runs on one worker at
 a time (its lock) and a failed one is retried with backoff. On SQLite, the embedded default,
-``make run`` starts one worker process beside the app; its queue is in memory, which loses
-nothing: every job here is periodic and idempotent, so the next period does what a stopped
-worker did not.
+``make run`` starts one worker process beside the app (a second one refuses to start); its
+queue is in memory, which loses nothing: every job here is periodic and idempotent, so the next
+period does what a stopped worker did not.
 
 Each run is noted in ``job_run`` (``foundation.jobs``) for the console: when, what it did, the
 error and how many runs in a row failed."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+import click
 import procrastinate
 import procrastinate.builtin_tasks
 import procrastinate.testing
@@ -151,6 +155,30 @@ async def prune_finished_jobs(context, timestamp: int) -> None:
     await procrastinate.builtin_tasks.remove_old_jobs(
         context, max_hours=24 * 7, remove_failed=True, remove_cancelled=True, remove_aborted=True
     )
+
+
+@contextmanager
+def sole_worker(database_url: str) -> Iterator[None]:
+    """On SQLite, the only worker of its database: the queue is in this process's memory, so a
+    second worker would run every job a second time. A lock on a file beside the database, held
+    while the worker runs (the system lets go of it when the process ends, however it ends)."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    with open(f"{url.database}.worker-lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise click.ClickException(
+                f"a worker already runs the jobs of {url.database} (process {lock.read().strip() or '?'});"
+                " on SQLite only one may"
+            ) from None
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
 
 
 def engine(app: Flask) -> procrastinate.App:

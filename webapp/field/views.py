@@ -23,7 +23,7 @@ from inspections.submission import (
     InspectionSubmission,
     SubmissionRefused,
     check_answers,
-    item_failed,
+    passed,
     submit_inspection,
 )
 from inspections.today import (
@@ -183,7 +183,7 @@ def checklist(template_id: int):
         summary = {
             "answered": len(answers),
             "total": len(items),
-            "failed": [items[a.item_id] for a in answers if item_failed(items[a.item_id], a.value)],
+            "failed": [items[a.item_id] for a in answers if passed(items[a.item_id], a.value) is False],
         }
         return render(
             "field/checklist.html", status=422 if errors else 200, summary=None if errors else summary, **context
