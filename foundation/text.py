@@ -69,11 +69,27 @@ def visible(value: str) -> str:
     return INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", value)
 
 
-# For pydantic models: ``title: Line``, ``note: Text``, ``display_name: Name``.
-Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
-Line = Annotated[
-    str,
-    AfterValidator(lambda value: check_text(value, multiline=False)),
-    Field(json_schema_extra={"pattern": LINE_PATTERN}),
-]
-Name = Annotated[str, AfterValidator(check_name), Field(json_schema_extra={"pattern": NAME_PATTERN})]
+def check_line(value: str) -> str:
+    return check_text(value, multiline=False)
+
+
+def _typed(check, pattern: str):
+    def limited(max_length: int | None = None, *, min_length: int | None = None):
+        # The lengths come first: pydantic checks them natively there; after a Python check it
+        # would add two more Python calls per value (a pushed batch has thousands of values).
+        return Annotated[
+            str,
+            Field(min_length=min_length, max_length=max_length),
+            AfterValidator(check),
+            Field(json_schema_extra={"pattern": pattern}),
+        ]
+
+    return limited
+
+
+# For pydantic models: ``title: line_of(200, min_length=1)``, ``note: text_of(2000)``,
+# ``display_name: name_of(120)``; ``Line``: one line of any length.
+text_of = _typed(check_text, TEXT_PATTERN)
+line_of = _typed(check_line, LINE_PATTERN)
+name_of = _typed(check_name, NAME_PATTERN)
+Line = line_of()

@@ -170,11 +170,6 @@ class Definition(BaseModel):
         return {item.id: item for item in self._items}
 
     @cached_property
-    def positions(self) -> dict[str, int]:
-        """Each item's place in the checklist, by id."""
-        return {item.id: n for n, item in enumerate(self._items)}
-
-    @cached_property
     def every_item_asked(self) -> bool:
         """No show-if and no instruction: every answer counts, whatever the others say."""
         return all(item.show_if is None and item.answerable for item in self._items)

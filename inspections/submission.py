@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from foundation.org import Department, Location, Origin, Site, User
 from foundation.photos import Sha256
 from foundation.roles import OFFICE
-from foundation.text import Line, Text, TextRefused, check_text
+from foundation.text import TextRefused, check_text, line_of, text_of
 from inspections.checklists import (
     ChecklistTemplate,
     Definition,
@@ -53,11 +53,12 @@ CLOCK_FLAG_MS = 5 * 60 * 1000  # a device clock off by more than five minutes is
 
 class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    item_id: Annotated[Line, Field(min_length=1, max_length=40)]
+    item_id: line_of(40, min_length=1)
     value: Any = None
-    note: Annotated[Text, Field(max_length=2000)] = ""
-    # A factory, not ``= []``: pydantic deep-copies a mutable default for every answer.
-    photos: Annotated[list[Sha256], Field(max_length=20, default_factory=list)]
+    note: text_of(2000) = ""
+    # A tuple: no list made for each of a batch's thousands of answers (they have none), and
+    # fewer objects for the garbage collector to walk.
+    photos: Annotated[tuple[Sha256, ...], Field(max_length=20)] = ()
 
 
 class Geo(BaseModel):
@@ -119,7 +120,7 @@ class Submitted:
 def answer_error(item: Item, answer: AnswerIn | None) -> str | None:
     """The error code for one answer, or None when it is acceptable."""
     value = None if answer is None else answer.value
-    photos = [] if answer is None else answer.photos
+    photos = () if answer is None else answer.photos
     if value is None or value == "" or value == []:
         if item.type == "photo" and photos:
             return None
@@ -160,37 +161,43 @@ def answer_error(item: Item, answer: AnswerIn | None) -> str | None:
 
 @dataclass
 class JudgedAnswers:
-    relevant: list[AnswerIn]  # as sent, less the ignored ones
+    answers: list[AnswerIn]  # the ones that count, in the checklist's order
+    grades: list[bool | None]  # each one's ``passed``
     errors: dict[str, str]  # every problem, by item id; empty when they may be submitted
 
 
 def judge_answers(definition: Definition, answers: list[AnswerIn]) -> JudgedAnswers:
-    """The answers that count and their problems. An answer to an instruction, or to an item its
-    show-if hides, is ignored (SYNC.md v1.1), so a device that knows neither still submits valid
-    answers."""
+    """The answers that count, what each says and what is wrong, in one pass. An answer to an
+    instruction, or to an item its show-if hides, is ignored (SYNC.md v1.1), so a device that
+    knows neither still submits valid answers."""
     items = definition.item_map()
     if definition.every_item_asked:  # most checklists: nothing to work out
-        shown, relevant = items, answers
+        shown = items
     else:
         shown = definition.shown({a.item_id: a.value for a in answers if a.item_id in items})
-        relevant = [
-            a for a in answers if a.item_id not in items or (a.item_id in shown and items[a.item_id].answerable)
-        ]
     errors: dict[str, str] = {}
     given: dict[str, AnswerIn] = {}
-    for answer in relevant:
-        if answer.item_id not in items:
-            errors[answer.item_id] = "unknown_item"
-        elif answer.item_id in given:
-            errors[answer.item_id] = "duplicate_item"
+    for answer in answers:
+        item_id = answer.item_id
+        if item_id not in items:
+            errors[item_id] = "unknown_item"
+        elif item_id not in shown or not items[item_id].answerable:
+            continue
+        elif item_id in given:
+            errors[item_id] = "duplicate_item"
         else:
-            given[answer.item_id] = answer
+            given[item_id] = answer
+    counted, grades = [], []
     for item_id, item in items.items():
         if item_id in shown and item.answerable:
-            code = answer_error(item, given.get(item_id))
+            answer = given.get(item_id)
+            code = answer_error(item, answer)
             if code:
                 errors[item_id] = code
-    return JudgedAnswers(relevant, errors)
+            elif answer is not None:
+                counted.append(answer)
+                grades.append(passed(item, answer.value))
+    return JudgedAnswers(counted, grades, errors)
 
 
 def check_answers(definition: Definition, answers: list[AnswerIn]) -> dict[str, str]:
@@ -331,9 +338,7 @@ def prepare_inspection(
     except FitoutRefused as refused:
         raise SubmissionRefused(refused.code, "; ".join([refused.message, *refused.details])) from None
 
-    items, order = definition.item_map(), definition.positions
-    answers = sorted(judged.relevant, key=lambda a: order[a.item_id])
-    grades = [passed(items[a.item_id], a.value) for a in answers]
+    items, answers, grades = definition.item_map(), judged.answers, judged.grades
     check_kind = check_kind_for(actor.role) if template.kind == TemplateKind.CLEANING else None
     row = {
         "id": submission.inspection_id,

@@ -13,6 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert, select
@@ -49,15 +50,13 @@ class Outcome(BaseModel):
     missing_photos: list[str] | None = None
 
 
-def apply_push(
-    session: Session, batch: PushRequest, *, user: User, device: Device, site_ids: list[int], now: datetime
-) -> list[dict]:
+def apply_push(session: Session, batch: PushRequest, *, user: User, device: Device, now: datetime) -> list[dict]:
     """Apply every mutation of the batch in order; return one result per mutation."""
     offset_ms = round((batch.device_time - now).total_seconds() * 1000)
     device.clock_offset_ms = offset_ms
     device.last_seen_at = now
     origin = Origin("sync", device_id=device.id)
-    context = _Context(session, user, device, site_ids, origin, now, offset_ms)
+    context = _Context(session, user, device, origin, now, offset_ms)
     context.seen = set(
         session.scalars(select(AppliedMutation.id).where(AppliedMutation.id.in_([m.id for m in batch.mutations])))
     )
@@ -171,8 +170,8 @@ def _write_plain(ctx: _Context, plain: list[_Plain], results: list) -> None:
 
 
 class _Context:
-    def __init__(self, session, user, device, site_ids, origin, now, offset_ms):
-        self.session, self.user, self.device, self.site_ids = session, user, device, site_ids
+    def __init__(self, session, user, device, origin, now, offset_ms):
+        self.session, self.user, self.device = session, user, device
         self.origin, self.now, self.offset_ms = origin, now, offset_ms
         self.seen: set = set()  # mutation ids applied before this batch
         self.existing_inspections: set = set()
@@ -180,6 +179,11 @@ class _Context:
         # keeps its site, location and checklist version loaded for the next mutation.
         self.keep: list = []
         self.known: dict = {}  # sites, places, versions looked up for the batch's plain inspections
+
+    @cached_property
+    def site_ids(self) -> list[int]:
+        """The sites the person sees (asked by ticket mutations only)."""
+        return [site.id for site in self.user.sites_seen(self.session)]
 
 
 def _rejected(mutation: Mutation, code: str, message: str, details=None) -> dict:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from foundation.photos import Sha256
-from foundation.text import Line, Name, Text
+from foundation.text import Line, line_of, name_of, text_of
 from inspections.checklists import Section
 from inspections.submission import AnswerIn, Geo, GeoStatus, InspectionSubmission, Timestamp
 
@@ -20,9 +20,9 @@ class Strict(BaseModel):
 
 
 class TokenRequest(Strict):
-    username: Annotated[Line, Field(min_length=1, max_length=64)]
+    username: line_of(64, min_length=1)
     password: Annotated[str, Field(min_length=1, max_length=200)]
-    device_name: Annotated[Name, Field(min_length=1, max_length=120)]
+    device_name: name_of(120, min_length=1)
 
 
 class TokenUser(BaseModel):
@@ -46,7 +46,7 @@ class PatrolScanIn(Strict):
     round_id: Line | None = None
     route_id: int
     checkpoint_id: int
-    code: Annotated[Line, Field(min_length=1, max_length=32)]
+    code: line_of(32, min_length=1)
     scanned_at: Timestamp
     answers: Annotated[list[AnswerIn], Field(max_length=100)] = []
     geo: Geo | None = None
@@ -58,8 +58,8 @@ class TicketCreateIn(Strict):
 
     ticket_id: uuid.UUID
     kind: Literal["complaint", "repair", "violation", "hazard", "rework"]
-    title: Annotated[Line, Field(min_length=1, max_length=200)]
-    description: Annotated[Text, Field(max_length=4000)] = ""
+    title: line_of(200, min_length=1)
+    description: text_of(4000) = ""
     site_id: int
     location_id: int | None = None
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
@@ -74,7 +74,7 @@ class TicketTransitionIn(Strict):
     ticket_id: uuid.UUID
     to: Literal["new", "assigned", "in_progress", "resolved", "closed"]
     base_version: Annotated[int, Field(ge=1)]
-    note: Annotated[Text, Field(max_length=2000)] = ""
+    note: text_of(2000) = ""
     photos: Annotated[list[Sha256], Field(max_length=20)] = []
 
 
@@ -82,7 +82,7 @@ class TicketCommentIn(Strict):
     """``ticket.comment``."""
 
     ticket_id: uuid.UUID
-    text: Annotated[Text, Field(min_length=1, max_length=4000)]
+    text: text_of(4000, min_length=1)
     photos: Annotated[list[Sha256], Field(max_length=20)] = []
 
 

@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from foundation.org import Device, User
 from foundation.sessions import end_sessions_of_device
@@ -34,7 +34,7 @@ def issue_device_token(
 
 def device_for_token(session: Session, token: str) -> Device | None:
     """The live device of a token: not revoked, and its person still active."""
-    device = session.scalar(select(Device).where(Device.token_hash == _hash(token)))
+    device = session.scalar(select(Device).options(joinedload(Device.user)).where(Device.token_hash == _hash(token)))
     if device is None or device.revoked_at is not None or not device.user.active:
         return None
     return device
