@@ -1,5 +1,6 @@
 """The sync API against SYNC.md, on SQLite and PostgreSQL."""
 
+import gc
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -328,6 +329,7 @@ def test_malformed_pushes_are_4xx_in_the_documented_shape(client, world, body, s
         "/api/v1/sync/push", data=body, headers={**auth(world["token"]), "Content-Type": "application/json"}
     )
     assert response.status_code == status and error_shape(response)["code"] == code
+    assert gc.isenabled()  # paused for the batch, back on after a refusal too
 
 
 def test_501_mutations_are_too_many(app, client, world):
@@ -335,6 +337,7 @@ def test_501_mutations_are_too_many(app, client, world):
     response = push(client, world["token"], mutations)
     assert response.status_code == 413 and error_shape(response)["code"] == "too_many_mutations"
     assert count(app, Inspection) == 0
+    assert gc.isenabled()
 
 
 def test_a_device_clock_an_hour_off_is_flagged(app, client, world):
