@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from foundation.base import Base, str_enum, utcnow
 from foundation.org import Department, Site, User
@@ -314,7 +314,9 @@ def get_template_version(session: Session, template_id: int, version: int) -> Te
     if (template_id, version) in known:
         return session.get(TemplateVersion, known[(template_id, version)])
     found = session.scalar(
-        select(TemplateVersion).where(TemplateVersion.template_id == template_id, TemplateVersion.version == version)
+        select(TemplateVersion)
+        .options(joinedload(TemplateVersion.template))  # asked for next, every time
+        .where(TemplateVersion.template_id == template_id, TemplateVersion.version == version)
     )
     if found is not None:
         known[(template_id, version)] = found.id

@@ -130,7 +130,11 @@ def _write_plain(ctx: _Context, plain: list[_Plain], results: list) -> None:
     missing = set(missing_photos(ctx.session, ctx.user, sorted(shas))) if shas else set()
     outcomes = []
     for p in batch:
-        owed = [sha for sha in dict.fromkeys(s for a in p.prepared.answers for s in a.photos) if sha in missing]
+        owed = (
+            [sha for sha in dict.fromkeys(s for a in p.prepared.answers for s in a.photos) if sha in missing]
+            if missing
+            else []
+        )
         p.prepared.row["photos_missing"] = len(owed)
         entity = {
             "inspection_id": str(p.prepared.row["id"]),
