@@ -17,8 +17,11 @@ self.addEventListener("install", (event) => {
     const cache = await caches.open(SHELL_CACHE);
     // Files carry the build in their URL (?v=), so the copy the page just fetched is the right one
     // and is not fetched twice; pages come straight from the server ("reload"), never an older copy.
+    // X-Keep-Offline: like Today's warm fetches, these leave the person's one-time messages and
+    // cookie alone (an install that ends after a form's answer would take its "imported" away).
     await cache.addAll(SHELL.map((url) => new Request(url, {
-      cache: url.includes("?v=") ? "default" : "reload", credentials: "same-origin" })));
+      cache: url.includes("?v=") ? "default" : "reload", credentials: "same-origin",
+      headers: { "X-Keep-Offline": "1" } })));
   })());
 });
 
