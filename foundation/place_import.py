@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from foundation.base import bulk_insert
+from foundation.memory import collector_paused
 from foundation.org import Location, LocationKind, Site
 from foundation.places import AREA_TYPES, PlaceRefused, check_place_name, checkpoint_code, site_tree
 from foundation.sheets import SheetRefused, columns_of, read_sheet
@@ -48,6 +49,17 @@ ZH_AREA_TYPES = {
     "greening": "绿化",
     "front_desk": "前台",
 }
+
+
+def _names(by_key: dict, zh: dict) -> dict:
+    """What a cell may say for each value: its English key (in any case) or its Chinese name."""
+    zh_by_key = {(k.value if isinstance(k, LocationKind) else k): name for k, name in zh.items()}
+    return by_key | {zh_by_key[key]: value for key, value in by_key.items() if key in zh_by_key}
+
+
+KIND_NAMES = _names({k.value: k for k in K}, ZH_KINDS)
+INNER_KIND_NAMES = _names({k.value: k for k in (K.UNIT, K.AREA, K.CHECKPOINT)}, ZH_KINDS)  # a row's third level
+AREA_TYPE_NAMES = _names({a: a for a in AREA_TYPES}, ZH_AREA_TYPES)
 YES, NO = {"yes", "y", "true", "1", "x", "是", "停用", "已停用"}, {"", "no", "n", "false", "0", "否"}
 MAX_ROWS = 20_000
 Path = tuple[str, str, str]  # (building, floor, place); "" where the row has none
@@ -126,6 +138,7 @@ def export_rows(session: Session, site: Site, *, chinese: bool) -> tuple[list[st
     return header, rows
 
 
+@collector_paused()
 def plan_import(session: Session, site: Site, filename: str, data: bytes) -> Plan:
     plan = Plan(site.id)
     try:
@@ -143,9 +156,10 @@ def plan_import(session: Session, site: Site, filename: str, data: bytes) -> Pla
         return plan
     plan.rows = len(body)
     wanted: dict[Path, Planned] = {}
+    good_names: set[str] = set()  # a building's name is on each of its rows: checked once
     for line, cells in body:
         value = {c: cells[i] if i < len(cells) else "" for c, i in columns.items()}
-        planned = _row(line, value, plan.problems)
+        planned = _row(line, value, plan.problems, good_names)
         if planned is None:
             continue
         if planned.path in wanted and wanted[planned.path].line is not None:
@@ -166,6 +180,7 @@ def plan_import(session: Session, site: Site, filename: str, data: bytes) -> Pla
     return plan
 
 
+@collector_paused()
 def apply_plan(session: Session, site: Site, plan: Plan, now: datetime) -> None:
     """Do exactly what the plan says: created by level (buildings, then floors, then the rest), so
     each row finds its parent; one insert per level (``bulk_insert``: the change log hears of them)."""
@@ -198,13 +213,13 @@ def apply_plan(session: Session, site: Site, plan: Plan, now: datetime) -> None:
         ids.update(zip((planned.path for planned in made), bulk_insert(session, Location, rows), strict=True))
 
 
-def _row(line: int, value: dict[str, str], problems: list[Problem]) -> Planned | None:
+def _row(line: int, value: dict[str, str], problems: list[Problem], good_names: set[str]) -> Planned | None:
     names = []
     for column in ("building", "floor", "place"):
         text = value.get(column, "")
-        if text:
+        if text and text not in good_names:
             try:
-                text = check_place_name(text)
+                good_names.add(check_place_name(text))
             except PlaceRefused as refused:
                 problems.append(Problem(line, refused.code, (column, *refused.args_)))
                 return None
@@ -213,19 +228,17 @@ def _row(line: int, value: dict[str, str], problems: list[Problem]) -> Planned |
     kind_text = value.get("kind", "").strip()
     kind = _kind_of(path)
     if path[2]:
-        kind = (
-            _lookup(kind_text, {k.value: k for k in (K.UNIT, K.AREA, K.CHECKPOINT)}, ZH_KINDS) if kind_text else K.AREA
-        )
+        kind = INNER_KIND_NAMES.get(kind_text.lower()) if kind_text else K.AREA
         if kind is None:
             problems.append(Problem(line, "unknown_kind", (kind_text,)))
             return None
-    elif kind_text and _lookup(kind_text, {k.value: k for k in K}, ZH_KINDS) != kind:
+    elif kind_text and KIND_NAMES.get(kind_text.lower()) != kind:
         problems.append(Problem(line, "kind_mismatch", (kind_text,)))
         return None
     area_text = value.get("area_type", "").strip()
     area_type = None
     if area_text:
-        area_type = _lookup(area_text, {a: a for a in AREA_TYPES}, ZH_AREA_TYPES)
+        area_type = AREA_TYPE_NAMES.get(area_text.lower())
         if area_type is None:
             problems.append(Problem(line, "unknown_area_type", (area_text,)))
             return None
@@ -237,15 +250,6 @@ def _row(line: int, value: dict[str, str], problems: list[Problem]) -> Planned |
         problems.append(Problem(line, "bad_archived", (archived_text,)))
         return None
     return Planned(line, path, kind, area_type, archived_text in YES)
-
-
-def _lookup(text: str, by_key: dict, zh: dict):
-    key = text.strip()
-    if key.lower() in by_key:
-        return by_key[key.lower()]
-    reverse = {name: k for k, name in zh.items()}
-    found = reverse.get(key)
-    return by_key.get(found.value if isinstance(found, LocationKind) else found) if found is not None else None
 
 
 def _kind_of(path: Path) -> LocationKind:

@@ -36,7 +36,10 @@ def read_sheet(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, l
         # calamine (Rust) reads a 5,000-row sheet some 20x faster than openpyxl, which still writes them.
         try:
             sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
-            rows = [[_cell(value) for value in row] for row in sheet.to_python(skip_empty_area=False)]
+            rows = [
+                [value if type(value) is str else _cell(value) for value in row]  # most cells are text
+                for row in sheet.to_python(skip_empty_area=False)
+            ]
         except (CalamineError, IndexError, ValueError) as error:
             raise SheetRefused("not_a_sheet", str(error)) from None
     else:
@@ -48,11 +51,8 @@ def read_sheet(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, l
     if not rows:
         raise SheetRefused("empty", "no header row")
     header = [cell.strip() for cell in rows[0]]
-    body = [
-        (line, [cell.strip() for cell in row])
-        for line, row in enumerate(rows[1:], start=2)
-        if any(c.strip() for c in row)
-    ]
+    stripped = ((line, [cell.strip() for cell in row]) for line, row in enumerate(rows[1:], start=2))
+    body = [(line, row) for line, row in stripped if any(row)]
     return header, body
 
 

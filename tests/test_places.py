@@ -3,6 +3,8 @@ previews everything and changes nothing while one row is wrong."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import sqlalchemy as sa
 
@@ -141,6 +143,7 @@ def test_one_bad_row_and_nothing_changes_each_problem_named_by_its_line(session)
     ]
     assert plan.empty
     assert names(session, site) == ["A座"]
+    assert gc.isenabled()  # paused while the file was checked, back on after
 
 
 def test_files_that_are_not_a_place_tree_are_refused_as_a_whole(session):

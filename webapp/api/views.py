@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from foundation.base import utcnow
+from foundation.memory import collector_paused
 from foundation.people import authenticate, login_wait
 from foundation.photos import PhotoRefused, is_sha256
 from foundation.roles import Role
@@ -153,7 +151,7 @@ def delete_token():
 @token_required
 def push():
     """Apply a batch of mutations, each once, in order."""
-    with _collector_paused():
+    with collector_paused():
         raw = raw_json()
         if isinstance(raw, dict) and isinstance(raw.get("mutations"), list) and len(raw["mutations"]) > MAX_MUTATIONS:
             raise ApiError(413, "too_many_mutations", f"a batch holds at most {MAX_MUTATIONS} mutations")
@@ -162,20 +160,6 @@ def push():
         results = apply_push(db.session, batch, user=g.api_user, device=g.device, now=now)
         db.session.commit()
     return jsonify(server_time=now.isoformat(), results=results)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A batch makes tens of thousands of objects (payloads, answers, rows) that all live until its
-    answer: the garbage collector's passes over them meanwhile free nothing and cost a tenth of the
-    push. Paused for the batch (bounded: MAX_MUTATIONS); whatever it left is collected after."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 @bp.route("/v1/sync/pull")
