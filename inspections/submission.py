@@ -167,6 +167,7 @@ class JudgedAnswers:
     answers: list[AnswerIn]  # the ones that count, in the checklist's order
     grades: list[bool | None]  # each one's ``passed``
     errors: dict[str, str]  # every problem, by item id; empty when they may be submitted
+    score: float | None  # weighted share of the graded ones passed, 0–100; None when none grades
 
 
 def judge_answers(definition: Definition, answers: list[AnswerIn]) -> JudgedAnswers:
@@ -189,6 +190,7 @@ def judge_answers(definition: Definition, answers: list[AnswerIn]) -> JudgedAnsw
         else:
             given[item_id] = answer
     counted, grades = [], []
+    weighed = weighed_passing = 0.0  # N/A and what cannot fail weigh nothing
     for item_id, item in items.items():
         if every or (item_id in shown and item.answerable):
             answer = given.get(item_id)
@@ -196,9 +198,14 @@ def judge_answers(definition: Definition, answers: list[AnswerIn]) -> JudgedAnsw
             if code:
                 errors[item_id] = code
             elif answer is not None:
+                grade = passed(item, answer.value)
                 counted.append(answer)
-                grades.append(passed(item, answer.value))
-    return JudgedAnswers(counted, grades, errors)
+                grades.append(grade)
+                if grade is not None:
+                    weighed += item.weight
+                    weighed_passing += item.weight if grade else 0
+    score = round(100 * weighed_passing / weighed, 1) if weighed else None
+    return JudgedAnswers(counted, grades, errors, score)
 
 
 def check_answers(definition: Definition, answers: list[AnswerIn]) -> dict[str, str]:
@@ -212,23 +219,6 @@ def passed(item: Item, value: Any) -> bool | None:
     if not item.can_fail or value in (None, "", [], "na"):
         return None
     return value == ("pass" if item.type == "pass_fail" else item.expected)
-
-
-def score(definition: Definition, answers: list[AnswerIn]) -> float | None:
-    """Weighted share of gradable items passed, 0–100; N/A and ungradable items do not count."""
-    items = definition.item_map()
-    return weighted_score(items, answers, [passed(items[a.item_id], a.value) for a in answers])
-
-
-def weighted_score(items: dict[str, Item], answers: list[AnswerIn], grades: list[bool | None]) -> float | None:
-    """``score`` of answers already graded."""
-    total = passing = 0.0
-    for answer, grade in zip(answers, grades, strict=True):
-        if grade is not None:
-            weight = items[answer.item_id].weight
-            total += weight
-            passing += weight if grade else 0
-    return round(100 * passing / total, 1) if total else None
 
 
 @dataclass
@@ -358,7 +348,7 @@ def prepare_inspection(
         "geo": where(submission),
         "source": origin.source,
         "failed_count": grades.count(False),
-        "score": weighted_score(items, answers, grades),
+        "score": judged.score,
         "check_kind": check_kind.value if check_kind else None,
         "photos_missing": 0,  # the sync path counts them once the record is in (sync/push.py)
     }

@@ -15,7 +15,7 @@ from inspections.cleaning_scores import (
     month_sheet,
     responsible,
 )
-from inspections.submission import AnswerIn, score
+from inspections.submission import AnswerIn, judge_answers
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULE = ScoringRule()  # base 100; patrol −1, spot −2, self 0 per failed item × weight; late rework −2; clean spot +0.5
@@ -80,8 +80,8 @@ def test_na_items_and_items_that_cannot_fail_do_not_count_in_a_score():
         AnswerIn(item_id="mirrors", value="pass"),
         AnswerIn(item_id="remarks", value="很好"),
     ]
-    assert score(definition, answers) == 33.3  # 1 of the 3 weight answered; the N/A item's 2 not counted
-    assert score(definition, [AnswerIn(item_id="fixtures", value="na")]) is None
+    assert judge_answers(definition, answers).score == 33.3  # 1 of the 3 weight answered; the N/A item's 2 not counted
+    assert judge_answers(definition, [AnswerIn(item_id="fixtures", value="na")]).score is None
 
 
 def test_a_day_with_three_patrols_is_short_by_one():

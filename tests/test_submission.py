@@ -8,7 +8,7 @@ from foundation.photos import Photo, PhotoHolder
 from inspections.checklists import Definition, current_version, publish_template_version
 from inspections.photo_reach import missing_photos
 from inspections.records import Inspection
-from inspections.submission import SubmissionRefused, submit_inspection
+from inspections.submission import SubmissionRefused, judge_answers, submit_inspection
 from tests.helpers import NOW, all_pass, area, restroom_template, submission, template, with_answer
 from tickets.models import Ticket
 from tickets.states import TicketState
@@ -152,7 +152,7 @@ def test_a_location_of_another_site_is_refused(session, demo):
 
 
 def test_na_and_weights_shape_the_score(session, demo):
-    from inspections.submission import AnswerIn, score
+    from inspections.submission import AnswerIn
 
     definition = Definition.model_validate(
         {
@@ -175,7 +175,7 @@ def test_na_and_weights_shape_the_score(session, demo):
         AnswerIn(item_id="c", value="na"),
         AnswerIn(item_id="d", value="ok"),
     ]
-    assert score(definition, answers) == 75.0
+    assert judge_answers(definition, answers).score == 75.0
 
 
 def test_a_photo_the_author_uploaded_is_not_missing_and_someone_elses_is(session, demo):
