@@ -176,12 +176,15 @@ def test_a_checklist_from_a_workbook_changes_while_a_cleaner_is_offline_on_the_o
         phone.wait_for_selector("form[data-checklist][data-ready=true]")
         assert phone.evaluate("JSON.parse(document.getElementById('checklist-data').textContent).template_version") == 1
         phone.click("label[for='a-floor-pass']")
+        phone.click("label[for='a-doors-pass']")
         wait_until(
             phone,
-            """() => fieldStore.all('drafts').then((drafts) => drafts.some((d) => d.answers.floor?.value === 'pass'
+            """() => fieldStore.all('drafts').then((drafts) => drafts.some((d) => d.answers.doors?.value === 'pass'
                 && d.location_id === Number(new URLSearchParams(location.search).get('location'))))""",
         )
     screenshot(phone, "builder-cleaner-v1-draft-zh-360")
+    # Her phone's next sync tells the server what she has under way.
+    assert phone.evaluate("fieldSync.syncNow()") is True
 
     # Her signal goes. The show-if asks why only when the doors fail, offline too.
     go_offline(phone_context, live_server)
@@ -207,6 +210,12 @@ def test_a_checklist_from_a_workbook_changes_while_a_cleaner_is_offline_on_the_o
     manager.check("input[name=roles][value=cleaner]")
     manager.click("button.primary")
     manager.wait_for_selector("[data-import-problems]")
+    desk.goto(f"{base}/builder/import")
+    desk.set_input_files("#file", str(refused))
+    desk.check("input[name=roles][value=cleaner]")
+    desk.click("button.primary")
+    desk.wait_for_selector("[data-import-problems]")
+    screenshot(desk, "builder-import-refused-zh-1280")
     assert "survey，第 7 行，列 type (A)：不支持类型 select_multiple pass_fail" in manager.inner_text(
         "[data-import-problems]"
     ).replace(", ", "，").replace(": ", "：")
@@ -240,10 +249,17 @@ def test_a_checklist_from_a_workbook_changes_while_a_cleaner_is_offline_on_the_o
     manager.goto(f"{base}/builder/{template.id}/publish")
     assert manager.locator("[data-changed=doors]").count() == 1
     assert "<del>电梯外金属门</del>" in manager.inner_html("[data-changed=doors]")
+    # Her two halls are under way on version 1 and both answered the changed item.
+    assert manager.inner_text("[data-impact-drafts]").startswith("手机上有 2 份检查正在填写")
+    assert manager.inner_text("[data-impact-drafts-touched]") == "其中 2 份已填写了被删除或修改的检查项"
     screenshot(manager, "builder-diff-zh-360")
     desk.goto(f"{base}/builder/{template.id}/publish")
     screenshot(desk, "builder-diff-zh-1280")
     manager.fill("#note", "门槽一并检查（§3.6.4 电梯槽清理）")
+    manager.click("button.primary")  # without saying she knows: refused, her note kept
+    manager.wait_for_selector("#knows_drafts[aria-invalid=true]")
+    assert manager.input_value("#note") == "门槽一并检查（§3.6.4 电梯槽清理）"
+    manager.check("#knows_drafts")
     manager.click("button.primary")
     manager.wait_for_url(f"**/builder/{template.id}/versions")
     assert "门槽一并检查" in manager.inner_text("[data-versions]")
