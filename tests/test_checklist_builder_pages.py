@@ -105,6 +105,8 @@ def test_a_manager_builds_previews_and_publishes(app, demo, client):
     assert 'data-added="light"' in publish and 'data-added="why"' in publish
     assert post(client, f"{base}/publish", {"note": ""}).status_code == 422
     assert post(client, f"{base}/publish", {"note": "新建"}).status_code == 303
+    # Published, there is no draft to preview: the checklist's page instead.
+    assert client.get(f"{base}/preview").headers["Location"] == base
     # The cleaner opens it at the lift hall on version 1.
     logout(client)
     login(client, "chenmei")

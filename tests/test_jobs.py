@@ -73,6 +73,7 @@ def test_a_worker_runs_every_job_and_the_console_shows_it(app, client, demo, dat
         errors = _stop(worker)
     assert all(run.last_ok and run.failures == 0 for run in runs.values()), errors
     assert runs["assignments"].last_result > 0  # the demo's schedules made today's checks
+    assert "Starting job" not in errors  # at LOG_LEVEL=INFO a run that went well says nothing
 
     after = client.get("/console").get_data(as_text=True)
     assert "Never run" not in after and after.count("Last run") == len(JOBS) and "Not running" not in after

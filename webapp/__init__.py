@@ -44,6 +44,10 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
     )
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # The job engine tells of every run's start and end (one every 10 s); a job that fails
+        # is logged by webapp.jobs.run_job, and the engine's own failures are warnings or worse.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     if config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["PROXY_HOPS"], x_proto=config["PROXY_HOPS"])
 

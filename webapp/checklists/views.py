@@ -448,8 +448,9 @@ def discard(template_id: int):
 def preview(template_id: int):
     """The draft as a phone shows it, to fill in and review; nothing is saved or sent."""
     template = _template(template_id)
-    document = template.draft or abort(404)
-    return render("checklists/preview.html", template=template, definition=loose(document))
+    if template.draft is None:  # published meanwhile, or a bookmark: the checklist's page
+        return see_other(url_for(".builder", template_id=template.id))
+    return render("checklists/preview.html", template=template, definition=loose(template.draft))
 
 
 @bp.route("/<int:template_id>/publish", methods=["GET", "POST"])
