@@ -69,17 +69,18 @@ def bulk_insert(session: Session, model: type, rows: list[dict]) -> list[int]:
     rows = [{k: v for k, v in row.items() if k not in empty} for row in rows]
     table = model.__table__  # a Core statement: the ORM's bulk path splices RETURNING rows quadratically
     connection = session.connection()
+    # The ids first, then a plain executemany: RETURNING makes SQLite answer a row at a time and
+    # psycopg rewrite a statement of thousands of parameters per batch.
     if connection.dialect.name == "sqlite":
         # A writing transaction holds SQLite's one write lock from its start (BEGIN IMMEDIATE,
-        # webapp.extensions): the next ids are max + 1 onwards, and RETURNING, which SQLite
-        # answers a row at a time, is not needed.
+        # webapp.extensions): the next ids are max + 1 onwards, without gaps.
         first = (connection.scalar(select(func.max(table.c.id))) or 0) + 1
         ids = list(range(first, first + len(rows)))
-        connection.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)])
-    else:
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = list(connection.execute(statement, rows).scalars())
+    else:  # taken from the table's sequence, as concurrent writers' are
+        sequence = func.pg_get_serial_sequence(table.name, table.c.id.name)
+        ids = list(connection.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))))
     written = [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)]
+    connection.execute(insert(table), written)
     for listener in BULK_INSERT_LISTENERS:
         listener(session, model, written)
     return ids

@@ -13,9 +13,23 @@ writers take turns (``BEGIN IMMEDIATE``), the column is 0 and the order is ``seq
 from __future__ import annotations
 
 from datetime import datetime
-from types import SimpleNamespace
 
-from sqlalchemy import event, insert, inspect, or_, select, text, tuple_
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    cast,
+    event,
+    insert,
+    inspect,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from foundation.base import BULK_INSERT_LISTENERS, utcnow
@@ -54,17 +68,35 @@ def install(session_class) -> None:
         BULK_INSERT_LISTENERS.append(_record_bulk_insert)
 
 
+# What is written in bulk: entities with their own id and site (places, assignments).
+BULK_WRITTEN = {Location, Assignment}
+
+
 def _record_bulk_insert(session: Session, model: type, rows: list[dict]) -> None:
-    tracked = TRACKED.get(model)
-    if tracked is None:
+    """A change per row, copied by the database from the rows just written (one statement, not a
+    row of parameters each: an import writes thousands)."""
+    if model not in TRACKED:
         return
-    entity, id_of, site_of = tracked
-    _insert_changes(
-        session,
-        [
-            {"entity": entity, "entity_id": str(id_of(session, row)), "op": "upsert", "site_id": site_of(session, row)}
-            for row in (SimpleNamespace(**r) for r in rows)
-        ],
+    if model not in BULK_WRITTEN:
+        raise NotImplementedError(f"the change log of a bulk insert of {model.__name__}")
+    table = model.__table__
+    ids = [row["id"] for row in rows]
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        written = table.c.id.between(ids[0], ids[-1])  # foundation.base.bulk_insert numbers them without gaps
+    else:
+        written = table.c.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    copied = select(
+        literal(TRACKED[model][0]),
+        cast(table.c.id, String),
+        literal("upsert"),
+        table.c.site_id,
+        literal(utcnow(), Change.changed_at.type),
+    )
+    connection.execute(
+        insert(Change).from_select(
+            ["entity", "entity_id", "op", "site_id", "changed_at"], copied.where(written).order_by(table.c.id)
+        )
     )
 
 

@@ -14,6 +14,8 @@ from foundation.org import Location, Site
 from inspections.checklists import ChecklistTemplate, current_version
 from inspections.records import Assignment
 from inspections.submission import InspectionSubmission
+from sync.changes import changes_since
+from sync.models import Change
 from webapp.extensions import db
 
 NOW = datetime(2026, 11, 26, 2, 30, tzinfo=timezone.utc)  # 10:30 in Shanghai
@@ -80,3 +82,14 @@ def assignment_of(username_id: int, tpl: ChecklistTemplate) -> Assignment:
         .where(Assignment.assignee_id == username_id, Assignment.template_id == tpl.id)
         .order_by(Assignment.due_on)
     ).first()
+
+
+def newest_cursor(session) -> tuple[int, int]:
+    """Where a phone that pulled everything logged so far is."""
+    last = session.execute(sa.select(Change.xact_id, Change.seq).order_by(Change.xact_id.desc(), Change.seq.desc()))
+    return tuple(last.first() or (0, 0))
+
+
+def logged_after(session, cursor, site) -> set[tuple[str, str]]:
+    """What a phone of ``site`` pulls after ``cursor``: (entity, id)."""
+    return {(c.entity, c.entity_id) for c in changes_since(session, cursor, [site.id], 100_000)}

@@ -14,7 +14,7 @@ from foundation.places import PlaceRefused, archive_place, edit_place, restore_p
 from foundation.sheets import write_sheet
 from inspections.today import locations_for
 from tests import factories
-from tests.helpers import NOW
+from tests.helpers import NOW, logged_after, newest_cursor
 
 K = LocationKind
 
@@ -97,6 +97,19 @@ def test_import_previews_then_applies_and_export_reads_back_unchanged(session):
             header, rows = export_rows(session, site, chinese=chinese)
             again = plan_import(session, site, f"places.{fmt}", write_sheet(fmt, header, rows))
             assert again.problems == [] and again.empty, (chinese, fmt)
+
+
+def test_imported_places_reach_the_phones_of_their_site_only(session):
+    site, elsewhere = factories.site(session), factories.site(session)
+    session.commit()
+    cursor = newest_cursor(session)
+    plan = plan_import(session, site, "places.csv", csv_of("A座,1F,大堂,area,lobby,", "A座,2F,201,unit,,"))
+    apply_plan(session, site, plan, NOW)
+    session.commit()
+    made = session.scalars(sa.select(Location.id).where(Location.site_id == site.id)).all()
+    assert len(made) == 5  # a building, two floors, two places in them
+    assert logged_after(session, cursor, site) == {("location", str(i)) for i in made}
+    assert logged_after(session, cursor, elsewhere) == set()
 
 
 def test_a_place_left_out_is_archived_and_a_place_named_again_comes_back(session):

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from foundation.org import LocationKind, Origin
 from foundation.roles import Role
@@ -26,7 +27,7 @@ from inspections.schedules import (
 )
 from inspections.submission import submit_inspection
 from tests import factories
-from tests.helpers import all_pass, submission
+from tests.helpers import all_pass, logged_after, newest_cursor, submission
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -99,6 +100,17 @@ def test_each_rule_makes_its_slots_for_the_right_people_once(session, world):
     ]  # each guard
     assert [row[0] for row in assignments(session, every_3)] == [1, 4, 7]
     assert made == 28 + 2 + 3
+
+
+def test_the_checks_a_schedule_makes_reach_the_phones_of_their_site(session, world):
+    site, restrooms, lobby, cleaner, guards, checklist = world
+    add(session, site, checklist, area_type="restroom", who=Who.PERSON, assignee_id=cleaner.id, rule=Rule.DAILY)
+    session.commit()
+    cursor = newest_cursor(session)
+    assert make_assignments(session, site, date(2026, 12, 1), date(2026, 12, 3)) == 3 * 2
+    session.commit()
+    made = session.scalars(sa.select(Assignment.id)).all()
+    assert logged_after(session, cursor, site) == {("assignment", str(i)) for i in made}
 
 
 def test_on_duty_follows_the_area_duty_and_a_new_area_joins_its_type(session, world):
