@@ -82,8 +82,8 @@ def raise_missed_round_notices(session: Session, site: Site, now: datetime) -> i
                         session,
                         person,
                         key=f"round:{route.id}:{round_.due_at:%Y%m%dT%H%M}",
-                        title=f"{route.name} {due:%m-%d %H:%M}：{'漏巡' if round_.status == RoundStatus.MISSED else '未完成'}",
-                        body=f"{site.name} · 漏检巡更点 {missed} 个",
+                        what="round_missed" if round_.status == RoundStatus.MISSED else "round_incomplete",
+                        facts={"route": route.name, "due": f"{due:%m-%d %H:%M}", "site": site.name, "missed": missed},
                         link=f"/patrol?day={day.isoformat()}",
                         now=now,
                     )

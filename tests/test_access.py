@@ -506,7 +506,15 @@ def test_a_notice_is_marked_read_by_its_own_person_only(app, demo):
 
     with app.app_context():
         manager = db.session.scalar(sa.select(User).where(User.username == "wangjl"))
-        notify(db.session, manager, key="test", title="工单逾期", body="", link="/tickets", now=NOW)
+        notify(
+            db.session,
+            manager,
+            key="test",
+            what="text",
+            facts={"title": "工单逾期", "body": ""},
+            link="/tickets",
+            now=NOW,
+        )
         db.session.commit()
         notice_id = db.session.scalar(sa.select(Notice.id).where(Notice.key == "test"))
     other = app.test_client()

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from foundation.notices import Notice
 from foundation.org import Department, Origin, Site
@@ -11,6 +12,7 @@ from tickets.escalation import escalate, manager_after
 from tickets.models import Priority, TicketKind
 from tickets.services import open_ticket
 from tickets.states import TicketState
+from webapp.labels import notice_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DESK = Origin("web", ip="10.0.0.2")
@@ -48,6 +50,15 @@ def test_a_friday_night_leak_climbs_over_the_weekend_and_across_midnight(session
         "manager": demo.user("wangjl").id,
     }
     assert len(session.scalars(sa.select(Notice).where(Notice.key.like(f"overdue:{leak.id}:%"))).all()) == 2
+    # Each reads it in their own language, whichever they chose after it was raised.
+    to_manager = session.scalar(sa.select(Notice).where(Notice.key == f"overdue:{leak.id}:manager"))
+    with force_locale("zh"):
+        assert notice_words(to_manager) == ("工单严重逾期：B1 配电房漏水", f"{leak.number} 逾期未处理，已上报经理。")
+    with force_locale("en"):
+        assert notice_words(to_manager) == (
+            "Ticket long overdue: B1 配电房漏水",
+            f"{leak.number} is still not handled and has gone to the managers.",
+        )
 
 
 def test_a_short_job_climbs_after_two_hours_and_a_resolved_one_not_at_all(session, demo):

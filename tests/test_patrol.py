@@ -160,7 +160,12 @@ def test_a_missed_round_is_told_once_to_the_security_supervisor(app, client, dem
     assert people == {supervisor.id}
     login(client, "liqiang", locale="zh")
     page = client.get("/today").get_data(as_text=True)
-    assert "通知" in page and "漏巡" in page
+    assert "通知" in page and "漏巡" in page and "漏检巡更点" in page
+    logout(client)
+    login(client, "liqiang", locale="en")  # the same notices, in the language she reads now
+    page = client.get("/today").get_data(as_text=True)
+    assert "Notices" in page and ": missed" in page and re.search(r"\d+ checkpoints? missed", page)
+    assert "漏巡" not in page
 
 
 def test_only_phones_that_walk_rounds_are_offered_the_qr_decoder(client, demo):

@@ -65,8 +65,8 @@ def escalate(session: Session, site: Site, now: datetime) -> int:
                     session,
                     head,
                     key=f"overdue:{ticket.id}:head",
-                    title=f"工单逾期：{ticket.title}",
-                    body=f"{ticket.number} 已超过处理期限。",
+                    what="ticket_overdue",
+                    facts={"number": ticket.number, "title": ticket.title},
                     link=link,
                     now=now,
                 )
@@ -77,8 +77,8 @@ def escalate(session: Session, site: Site, now: datetime) -> int:
                     session,
                     manager,
                     key=f"overdue:{ticket.id}:manager",
-                    title=f"工单严重逾期：{ticket.title}",
-                    body=f"{ticket.number} 逾期未处理，已上报经理。",
+                    what="ticket_escalated",
+                    facts={"number": ticket.number, "title": ticket.title},
                     link=link,
                     now=now,
                 )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from foundation import roles
 from foundation.roles import Role
@@ -189,6 +190,29 @@ def answer_error_message(code: str, item: Item) -> str:
             return photo_error_message(code)
 
 
+def notice_words(notice) -> tuple[str, str]:
+    """A notice's title and line, in the reader's language (foundation.notices: what and facts)."""
+    facts = notice.facts
+    match notice.what:
+        case "ticket_overdue":
+            title = _("Overdue ticket: %(title)s", title=facts["title"])
+            return title, _("%(number)s is past its due time.", number=facts["number"])
+        case "ticket_escalated":
+            title = _("Ticket long overdue: %(title)s", title=facts["title"])
+            return title, _("%(number)s is still not handled and has gone to the managers.", number=facts["number"])
+        case "round_missed" | "round_incomplete":
+            when = {"route": facts["route"], "due": facts["due"]}
+            if notice.what == "round_missed":
+                title = _("%(route)s %(due)s: missed", **when)
+            else:
+                title = _("%(route)s %(due)s: not finished", **when)
+            line = ngettext("%(site)s · %(num)s checkpoint missed", "%(site)s · %(num)s checkpoints missed",
+                            facts["missed"], site=facts["site"])  # fmt: skip
+            return title, line
+        case _:  # "text": words written when it was raised
+            return facts.get("title", ""), facts.get("body", "")
+
+
 JOB_LABELS = {
     "assignments": _l("Make the checks the schedules have made due"),
     "missed_rounds": _l("Tell supervisors of missed patrol rounds"),
@@ -233,4 +257,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda n: str(WEEKDAY_LABELS[n]), "weekday_label")
     app.add_template_global(roles, "roles")  # templates name role sets as views do: roles.OFFICE
     app.add_template_global(answer_error_message, "answer_error_message")
+    app.add_template_global(notice_words, "notice_words")
     app.add_template_global(timedelta, "timedelta")

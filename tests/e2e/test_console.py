@@ -143,6 +143,15 @@ def test_a_phoned_complaint_is_resolved_on_a_phone_reopened_by_the_call_back_and
     manager.goto(f"{base}/console")
     assert manager.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(manager, "console-zh-360x740")
+    manager.click("footer button[value=en]")  # English words are longer: her six tabs still fit
+    manager.wait_for_selector("html[lang=en]")
+    for path in ("/console", "/today", "/builder", "/people/tenants/import"):
+        manager.goto(base + path)
+        assert manager.evaluate("document.documentElement.scrollWidth") <= 360, path
+        assert manager.locator(".tabs a").count() == 6
+        screenshot(manager, f"manager-en-360{path.replace('/', '-')}")
+    manager.click("footer button[value=zh]")
+    manager.wait_for_selector("html[lang=zh-CN]")
     for page in (desk, engineer, manager):  # let each phone finish keeping its pages before the server goes
         page.goto(f"{base}/today")
         wait_until_offline_ready(page)
