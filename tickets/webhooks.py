@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
 import secrets
-import urllib.error
-import urllib.request
+import socket
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -123,16 +125,83 @@ def enqueue(
         )
 
 
-Sender = Callable[[str, bytes, dict[str, str]], int]
+class WebhookRefused(ValueError):
+    """A URL a webhook may not send to; ``code`` says why (the page words it)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # bad_url, not_https, unresolvable, internal_address
 
 
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+@dataclass(frozen=True)
+class AddressRules:
+    """Where webhooks may go: https to public addresses only, unless the administrator's settings
+    allow http (an on-premise receiver) or name internal networks (WEBHOOK_ALLOW_HTTP,
+    WEBHOOK_ALLOWED_NETWORKS). A manager's URL must never make the server a scanner of its own
+    network: loopback, private, link-local (the cloud's metadata address), multicast, reserved
+    and unspecified addresses are refused in every spelling, since the check is on the resolved
+    address (0x7f000001, 2130706433, ::ffff:127.0.0.1 all resolve to 127.0.0.1)."""
+
+    allow_http: bool = False
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    def allows(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.allowed_networks):
+            return True
+        return address.is_global and not address.is_multicast
+
+    @classmethod
+    def from_settings(cls, config) -> AddressRules:
+        return cls(config["WEBHOOK_ALLOW_HTTP"], config["WEBHOOK_ALLOWED_NETWORKS"])
+
+
+def resolve(url: str, rules: AddressRules) -> tuple[str, int, str]:
+    """(host, port, address to connect to) for a URL the rules allow, or WebhookRefused. Done
+    when the URL is saved and again before every delivery (a name can point elsewhere later)."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise WebhookRefused("bad_url", str(error)) from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise WebhookRefused("bad_url", "not an http(s) URL")
+    if parts.scheme == "http" and not rules.allow_http:
+        raise WebhookRefused("not_https", "only https")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise WebhookRefused("unresolvable", f"{parts.hostname}: {error}") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+    refused = [str(a) for a in addresses if not rules.allows(a)]
+    if refused or not addresses:
+        raise WebhookRefused("internal_address", f"{parts.hostname} is {', '.join(refused)}")
+    return parts.hostname, port, str(addresses[0])
+
+
+Sender = Callable[[str, bytes, dict[str, str], AddressRules], int]
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str], rules: AddressRules) -> int:
+    """POST to the address just checked (not to a second lookup of the name), without following
+    redirects; the status code is all that is kept of the answer."""
+    host, port, address = resolve(url, rules)
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(host, port, timeout=TIMEOUT_S)
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
+    connection._create_connection = lambda _where, timeout, source: socket.create_connection(  # noqa: SLF001
+        (address, port), timeout, source
+    )
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", target, body, headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -149,7 +218,9 @@ class _Claim:
     headers: dict[str, str]
 
 
-def deliver_due(session: Session, now: datetime, send: Sender = http_post, limit: int = 100) -> int:
+def deliver_due(
+    session: Session, now: datetime, rules: AddressRules = AddressRules(), send: Sender = http_post, limit: int = 100
+) -> int:
     """Send up to ``limit`` deliveries whose time has come; returns how many were delivered.
 
     No transaction stays open while a receiver is called (one that never answers must hold
@@ -164,9 +235,13 @@ def deliver_due(session: Session, now: datetime, send: Sender = http_post, limit
         if claim is None:
             break
         try:
-            status, error = send(claim.url, claim.body, claim.headers), ""
-        except OSError as failure:  # refused, unreachable, timed out
-            status, error = None, str(failure)
+            status, error = send(claim.url, claim.body, claim.headers, rules), ""
+        except WebhookRefused as refused:
+            status, error = None, refused.code
+        except TimeoutError:
+            status, error = None, "timeout"
+        except (OSError, http.client.HTTPException):  # refused, unreachable, TLS, a broken answer
+            status, error = None, "unreachable"
         delivered += _record_outcome(session, claim, status, error, now)
     return delivered
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,14 @@ def parse_int(name: str, raw: str, minimum: int = 1) -> int:
     return value
 
 
+def parse_networks(name: str, raw: str) -> tuple:
+    """``10.1.0.0/16, 127.0.0.1``: the networks named, each as ``ipaddress`` reads it."""
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError as error:
+        raise ConfigError(f"{name}={raw!r}: {error}") from None
+
+
 # name → (default, parser); every setting the app reads from the environment.
 SETTINGS = {
     "DATABASE_URL": (f"sqlite:///{ROOT / 'instance' / 'fieldcheck.db'}", str),
@@ -44,11 +53,22 @@ SETTINGS = {
     "PHOTO_MAX_BYTES": (15 * 1024 * 1024, parse_int),
     "PHOTO_MAX_PIXELS": (40_000_000, parse_int),
     "MAX_FORM_BYTES": (64 * 1024 * 1024, parse_int),
+    # Uploaded spreadsheets (imports of places, people, tenants; XLSForm checklists): refused
+    # before a cell is read when larger (docs/SECURITY.md).
+    "SHEET_MAX_BYTES": (5_000_000, parse_int),
+    "SHEET_MAX_ROWS": (20_000, parse_int),
+    "SHEET_MAX_COLUMNS": (50, parse_int),
+    "SHEET_MAX_UNPACKED_BYTES": (50_000_000, parse_int),
+    "XLSFORM_MAX_ROWS": (2_000, parse_int),
     "SESSION_COOKIE_SECURE": (False, parse_bool),
     # Reverse proxies in front of the app (TLS terminated there): their X-Forwarded-For/-Proto
     # are trusted, so the client's address and https are seen (lock-out, HSTS, secure cookies).
     "PROXY_HOPS": (0, parse_int),
     "LOG_LEVEL": ("INFO", str),
+    # Webhooks go to public https addresses only; an on-premise receiver needs these
+    # (docs/SECURITY.md): http allowed, and the internal networks it may be in.
+    "WEBHOOK_ALLOW_HTTP": (False, parse_bool),
+    "WEBHOOK_ALLOWED_NETWORKS": ((), parse_networks),
 }
 
 

@@ -28,7 +28,7 @@ import procrastinate
 import procrastinate.builtin_tasks
 import procrastinate.testing
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from foundation.base import utcnow
@@ -39,7 +39,7 @@ from inspections.schedules import make_assignments_through
 from inspections.today import local_day
 from sync.changes import log_versions_taking_effect
 from tickets.escalation import escalate
-from tickets.webhooks import deliver_due
+from tickets.webhooks import AddressRules, deliver_due
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,12 @@ JOBS = (
     ),
     Job("missed_rounds", "*/5 * * * *", _every_site(raise_missed_round_notices), FIVE_MINUTES_LATE),
     Job("escalation", "*/5 * * * *", _every_site(escalate), FIVE_MINUTES_LATE),
-    Job("webhooks", "* * * * * */10", lambda session, now: deliver_due(session, now), timedelta(minutes=2)),
+    Job(
+        "webhooks",
+        "* * * * * */10",
+        lambda session, now: deliver_due(session, now, AddressRules.from_settings(current_app.config)),
+        timedelta(minutes=2),
+    ),
     Job("versions", "* * * * *", lambda session, now: _announce_versions(session, now), timedelta(minutes=5)),
 )
 BY_NAME = {job.name: job for job in JOBS}
