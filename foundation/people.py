@@ -9,10 +9,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from foundation.base import utcnow
-from foundation.org import Department, LoginFailure, Site, User
+from foundation.org import Department, LoginFailure, Site, User, no_account_check
 from foundation.roles import Role
 from foundation.sessions import end_everything
-from foundation.text import TextRefused, check_name
+from foundation.text import TextRefused, check_name, check_password
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ def create_user(
         check_name(display_name)
     except TextRefused as refused:
         raise PersonRefused(refused.code, f"the name {refused}") from None
+    _check_password(password)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise PersonRefused("username_taken", f"{username} is taken")
     if actor is not None and actor.role != Role.ADMIN:
@@ -66,8 +67,7 @@ def edit_person(
     writes_checklists: bool | None = None,
 ) -> None:
     """Change someone's name, role, department and sites, and whether they may write checklists
-    (None: as it was). A manager gives only their own sites and never the administrator's role;
-    sites of others the manager does not run stay as they are."""
+    (None: as it was). A manager gives only their own sites and never the administrator's role."""
     if not may_manage(actor, person):
         raise PersonRefused("not_allowed", f"{actor.username} may not manage {person.username}")
     try:
@@ -77,7 +77,6 @@ def edit_person(
     if actor.role != Role.ADMIN:
         if role == Role.ADMIN or any(not actor.may_see_site(site.id) for site in sites):
             raise PersonRefused("not_allowed", f"{actor.username} may not give that role or site")
-        sites = [s for s in person.sites if not actor.may_see_site(s.id)] + list(sites)
     if person.id == actor.id and role != person.role:
         raise PersonRefused("not_yourself", "nobody changes their own role")
     person.display_name, person.role, person.department = display_name, role, department
@@ -89,11 +88,15 @@ def edit_person(
 
 
 def may_manage(actor: User, person: User) -> bool:
-    """A manager looks after the staff of their own sites, never an administrator's account;
-    an administrator looks after everyone."""
+    """The one rule for every action on a person (edit, password, deactivation, devices, import):
+    an administrator manages everyone; a manager manages someone only if they run every site
+    that person belongs to, and never an administrator. Sharing one site is not enough: whoever
+    manages a person of two sites could otherwise sign in as them on the other."""
     if actor.role == Role.ADMIN:
         return True
-    return actor.role == Role.MANAGER and person.role != Role.ADMIN and bool(set(actor.site_ids) & set(person.site_ids))
+    if actor.role != Role.MANAGER or person.role == Role.ADMIN or not person.site_ids:
+        return False
+    return set(person.site_ids) <= set(actor.site_ids)
 
 
 def set_active(session: Session, person: User, active: bool, *, actor: User) -> None:
@@ -111,11 +114,22 @@ def set_active(session: Session, person: User, active: bool, *, actor: User) -> 
 
 
 def reset_password(session: Session, user: User, password: str, *, actor: User | None = None) -> None:
-    """A new password; whoever held the old one (a copied cookie, a phone's token) is out."""
+    """A new password; whoever held the old one (a copied cookie, a phone's token) is out.
+    No actor: the shell, run by whoever runs the server."""
+    if actor is not None and not may_manage(actor, user):
+        raise PersonRefused("not_allowed", f"{actor.username} may not manage {user.username}")
+    _check_password(password)
     user.set_password(password)
     end_everything(session, user, now=utcnow())
     session.flush()
     log.info("password of %s reset by %s", user.username, actor.username if actor else "shell")
+
+
+def _check_password(password: str) -> None:
+    try:
+        check_password(password)
+    except TextRefused as refused:
+        raise PersonRefused(refused.code, f"the password is {refused}") from None
 
 
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -152,7 +166,9 @@ def login_wait(session: Session, username: str, address: str | None, now: dateti
 def authenticate(session: Session, username: str, password: str, address: str | None, now: datetime) -> User | None:
     """The active user with these credentials, or None (and the failure is counted)."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is not None and user.active and user.check_password(password):
+    # Every attempt pays for one hash, so the answer's time does not tell who has an account.
+    matches = user.check_password(password) if user is not None else no_account_check(password)
+    if user is not None and user.active and matches:
         session.execute(delete(LoginFailure).where(LoginFailure.username == username))
         return user
     session.execute(delete(LoginFailure).where(LoginFailure.at < now - LOGIN_WINDOW))

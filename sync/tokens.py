@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from foundation.org import Device, User
+from foundation.people import PersonRefused, may_manage
 from foundation.sessions import end_sessions_of_device
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,10 @@ def device_for_token(session: Session, token: str) -> Device | None:
 
 
 def revoke_device(session: Session, device: Device, *, now: datetime, by: User | None = None) -> None:
-    """The token stops working, and so does the web session of the browser that syncs with it."""
+    """The token stops working, and so does the web session of the browser that syncs with it.
+    Revoked by someone other than its owner: only by whoever manages the owner."""
+    if by is not None and by.id != device.user_id and not may_manage(by, device.user):
+        raise PersonRefused("not_allowed", f"{by.username} may not manage {device.user.username}")
     end_sessions_of_device(session, device, now=now)
     if device.revoked_at is None:
         device.revoked_at = now

@@ -391,6 +391,8 @@ def test_a_manager_revokes_a_lost_phone(app, client, demo):
 
 # Routes whose rule a test other than the page matrix asserts (posts, files, the API), and which.
 ELSEWHERE = {
+    "webhooks.set_active": "test_webhooks::test_a_manager_pauses_resumes_and_deletes_a_webhook_of_their_site_only",
+    "webhooks.delete": "test_webhooks::test_a_manager_pauses_resumes_and_deletes_a_webhook_of_their_site_only",
     "api.create_token": "test_sync_api::test_wrong_credentials_then_rate_limited",
     "api.delete_token": "test_sync_api::test_a_revoked_token_stops_at_once",
     "api.photo_exists": "test_sync_api::test_an_inspection_with_a_failed_item_opens_one_ticket_and_awaits_its_photo",

@@ -24,7 +24,7 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import ROLE_LABELS
 from webapp.pages import render, see_other
 from webapp.people.forms import PersonForm, ResetPasswordForm
-from webapp.sheet_forms import SheetForm, carried, carry, file_problem_text
+from webapp.sheet_forms import SheetForm, carried, carry, file_problem_text, sheet_limits
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -46,15 +46,12 @@ def _person_form(*, edit: bool = False) -> PersonForm:
 
 
 def _people() -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(user_site)
-            .where(user_site.c.site_id.in_(visible_site_ids(current_user)))
-            .distinct()
-            .order_by(User.role, User.display_name)
-        )
-    )
+    """Everyone of the person's sites; for an administrator everyone, those of no site too (the
+    administrators themselves)."""
+    found = select(User).order_by(User.role, User.display_name)
+    if current_user.role != Role.ADMIN:
+        found = found.join(user_site).where(user_site.c.site_id.in_(visible_site_ids(current_user))).distinct()
+    return list(db.session.scalars(found))
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -149,7 +146,7 @@ def import_people():
     plan, confirm = None, None
     if form.validate_on_submit():
         data = form.file.data.read()
-        plan = plan_people(db.session, current_user, form.file.data.filename or "people.csv", data)
+        plan = plan_people(db.session, current_user, form.file.data.filename or "people.csv", data, sheet_limits())
         confirm = carry(data, form.file.data.filename)
     return _people_preview(form, plan, confirm)
 
@@ -158,7 +155,7 @@ def import_people():
 @roles_required(OFFICE)
 def apply_people_import():
     form, data = carried()
-    plan = plan_people(db.session, current_user, form.filename.data, data)
+    plan = plan_people(db.session, current_user, form.filename.data, data, sheet_limits())
     if plan.problems:
         return _people_preview(SheetForm(formdata=None), plan, None)
     apply_people(db.session, plan, current_user)
@@ -203,6 +200,8 @@ def _people_problem_text(problem) -> str:
             text = _("Give at least one site.")
         case "short_password":
             text = _("A new person needs an initial password of at least %(n)s characters.", n=args[0])
+        case "long_password":
+            text = _("A password has at most %(n)s characters.", n=args[0])
         case "not_allowed_person":
             text = _("%(value)s is not someone you manage.", value=args[0])
         case _:
@@ -259,7 +258,7 @@ def set_person_active(user_id: int):
 @roles_required(OFFICE)
 def devices():
     """Phones that sync for the staff of the manager's sites; a lost phone is revoked here."""
-    people = {person.id: person for person in _people()}
+    people = {person.id: person for person in _people() if may_manage(current_user, person)}
     found = db.session.scalars(select(Device).where(Device.user_id.in_(people)).order_by(Device.created_at.desc()))
     return render("people/devices.html", devices=list(found), people=people)
 
@@ -269,7 +268,7 @@ def devices():
 def revoke(device_id):
     """Stop a device's token at once (a lost or stolen phone)."""
     device = db.session.get(Device, device_id) or abort(404)
-    if device.user_id not in {person.id for person in _people()}:
+    if not may_manage(current_user, device.user):
         abort(404)
     revoke_device(db.session, device, now=utcnow(), by=current_user)
     db.session.commit()
@@ -288,7 +287,7 @@ def import_tenants():
     if form.validate_on_submit():
         data = form.file.data.read()
         filename = form.file.data.filename or "tenants.csv"
-        rows, problems = parse(db.session, filename, data, visible_site_ids(current_user))
+        rows, problems = parse(db.session, filename, data, visible_site_ids(current_user), sheet_limits())
         errors = [_problem_text(p) for p in problems]
         if not errors:
             result = preview(db.session, rows)
@@ -308,7 +307,7 @@ def import_tenants():
 @roles_required(OFFICE)
 def apply_tenant_import():
     form, data = carried()
-    rows, problems = parse(db.session, form.filename.data, data, visible_site_ids(current_user))
+    rows, problems = parse(db.session, form.filename.data, data, visible_site_ids(current_user), sheet_limits())
     if problems:
         errors = [_problem_text(p) for p in problems]
         return render(
