@@ -17,7 +17,8 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from foundation.base import utcnow
-from foundation.org import User
+from foundation.org import Site, User
+from foundation.roles import Role
 from inspections.checklists import (
     ChecklistTemplate,
     Definition,
@@ -34,6 +35,27 @@ from tickets.models import Ticket
 from tickets.states import OPEN_STATES
 
 NOTE_MAX = 500
+
+
+def may_write(session: Session, person: User, template: ChecklistTemplate) -> bool:
+    """Whoever changes a checklist (settings, draft, import into it, publish) may write
+    checklists for every site that uses it: a site's own by its writers, a company-wide one by
+    an administrator or a writer of every site. A manager of one site must not change what
+    another site's guards walk with."""
+    if not person.may_write_checklists:
+        return False
+    if person.role == Role.ADMIN:
+        return True
+    if template.site_id is not None:
+        return person.may_see_site(template.site_id)
+    return writes_for_every_site(session, person)
+
+
+def writes_for_every_site(session: Session, person: User) -> bool:
+    """May make or change a checklist for every site (a company-wide one)."""
+    if person.role == Role.ADMIN:
+        return person.may_write_checklists
+    return person.may_write_checklists and set(session.scalars(select(Site.id))) <= set(person.site_ids)
 
 
 class AuthoringRefused(Exception):

@@ -81,8 +81,26 @@ MATRIX = {
     "checklists": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
     "new_checklist": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
     "checklist_builder": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
-    "checklist_new_item": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
-    "checklist_item": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
+    "checklist_new_item": [
+        forbidden,
+        forbidden,
+        forbidden,
+        forbidden,
+        forbidden,
+        forbidden,
+        forbidden,
+        ok,
+    ],  # company-wide: administrators (a site's own: its managers)
+    "checklist_item": [
+        forbidden,
+        forbidden,
+        forbidden,
+        forbidden,
+        forbidden,
+        forbidden,
+        forbidden,
+        ok,
+    ],  # company-wide: administrators (a site's own: its managers)
     "checklist_versions": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
     "checklist_xlsform": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
     "checklist_import": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, ok, ok],
@@ -247,10 +265,10 @@ ACTIONS = {
     "rotate_checkpoint_code": [forbidden, forbidden, forbidden, 303, forbidden, forbidden, 303, 303],
     "revoke_cleaners_phone": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
     "deactivate_cleaner": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
-    "start_checklist_draft": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
-    "move_checklist_item": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
-    "add_checklist_section": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
-    "discard_checklist_draft": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303, 303],
+    "start_checklist_draft": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303],
+    "move_checklist_item": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303],
+    "add_checklist_section": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303],
+    "discard_checklist_draft": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 303],
     "copy_library_checklist": [forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, 400, 400],
 }
 

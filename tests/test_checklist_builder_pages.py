@@ -20,8 +20,6 @@ from tests.conftest import csrf_token, login, logout, post_form
 from tests.sync_client import auth, get_token, inspection_payload, mutation, pull_all, push
 from webapp.extensions import db
 
-WRITERS = {"wangjl", "admin"}
-
 
 def restroom(app) -> ChecklistTemplate:
     with app.app_context():
@@ -40,16 +38,29 @@ def post(client, path: str, data: dict | None = None, **kwargs):
 
 
 def test_who_may_write_checklists(app, demo, client):
+    """The restroom standard is company-wide: BY's manager reads it and changes only his site's."""
     template = restroom(app)
     login(client, "wangjl")
+    assert post(client, f"/builder/{template.id}/draft").status_code == 403
+    logout(client)
+    login(client, "admin")
     assert post(client, f"/builder/{template.id}/draft").status_code == 303
     logout(client)
     pages = [f"/builder/{template.id}/preview", f"/builder/{template.id}/publish"]
     for username in ("zhangwei", "chenmei", "zhaoling", "liuxia", "wangjl", "admin"):
         login(client, username)
-        got = {page: client.get(page).status_code for page in pages}
-        assert got == {page: 200 if username in WRITERS else 403 for page in pages}, username
+        got = [client.get(page).status_code for page in pages]
+        expected = {"admin": [200, 200], "wangjl": [200, 403]}.get(username, [403, 403])
+        assert got == expected, username
         logout(client)
+    # Another site's manager sees it read-only: no settings, no publish link.
+    login(client, "hemin")
+    page = client.get(f"/builder/{template.id}").get_data(as_text=True)
+    assert "data-read-only" in page and f"/builder/{template.id}/publish" not in page
+    assert post(client, f"/builder/{template.id}", {"title": "改名"}).status_code == 403
+    import_page = client.get("/builder/import").get_data(as_text=True)
+    assert "清洁标准：卫生间" not in import_page and "Every site" not in import_page
+    logout(client)
     # A manager lets the cleaning lead write checklists: the pages open for her, and the link shows.
     with app.app_context():
         lead = db.session.scalar(sa.select(User).where(User.username == "zhaoling"))
@@ -64,12 +75,12 @@ def test_who_may_write_checklists(app, demo, client):
     assert post_form(client, f"/people/{lead.id}", form, token_from=f"/people/{lead.id}").status_code == 303
     logout(client)
     login(client, "zhaoling")
-    assert {page: client.get(page).status_code for page in pages} == {page: 200 for page in pages}
+    assert [client.get(page).status_code for page in pages] == [200, 403]  # company-wide: read only
     assert 'href="/builder"' in client.get("/today").get_data(as_text=True)
 
 
 def test_a_manager_builds_previews_and_publishes(app, demo, client):
-    login(client, "wangjl")
+    login(client, "admin")
     with app.app_context():
         by = db.session.scalar(sa.select(Site).where(Site.code == "BY"))
         hall = db.session.scalar(
@@ -115,7 +126,7 @@ def test_a_manager_builds_previews_and_publishes(app, demo, client):
     logout(client)
 
     # Version 2 renames an item: the key stays, the diff says what changed, v1 is still there.
-    login(client, "wangjl")
+    login(client, "admin")
     assert post(client, f"{base}/items/light", {**item, "id": "light", "label": "电梯轿厢照明"}).status_code == 303
     publish = client.get(f"{base}/publish").get_data(as_text=True)
     assert 'data-changed="light"' in publish and "<del>轿厢照明</del>" in publish
@@ -130,7 +141,7 @@ def test_a_manager_builds_previews_and_publishes(app, demo, client):
 
 
 def test_an_xlsform_comes_in_as_a_draft_or_is_refused_by_row(app, demo, client):
-    login(client, "wangjl")
+    login(client, "admin")
     book = Workbook()
     survey = book.active
     survey.title = "survey"
@@ -199,7 +210,7 @@ def test_phones_report_their_drafts_and_the_author_sees_them(app, demo, client):
     assert bad.status_code == 422 and bad.get_json()["error"]["code"]
     assert client.put("/api/v1/sync/drafts", json=report).status_code == 401
 
-    login(client, "wangjl")
+    login(client, "admin")
     base = f"/builder/{template.id}"
     assert post(client, f"{base}/items/fixtures/remove").status_code == 303
     publish = client.get(f"{base}/publish").get_data(as_text=True)
@@ -253,7 +264,7 @@ def test_a_version_for_a_later_day_waits_for_it_and_phones_know_it_is_coming(app
     template = restroom(app)
     token = get_token(client, "chenmei")
     _, cursor = pull_all(client, token)
-    login(client, "wangjl")
+    login(client, "admin")
     base = f"/builder/{template.id}"
     assert post(client, f"{base}/items/mirrors/remove").status_code == 303
     later_day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
@@ -281,7 +292,7 @@ def test_editing_a_draft_sends_phones_nothing_and_publishing_does(app, demo, cli
     template = restroom(app)
     token = get_token(client, "chenmei")
     _, cursor = pull_all(client, token)
-    login(client, "wangjl")
+    login(client, "admin")
     base = f"/builder/{template.id}"
     assert post(client, f"{base}/items/mirrors/remove").status_code == 303
     assert post(client, f"{base}/items/drain/up").status_code == 303
@@ -291,3 +302,14 @@ def test_editing_a_draft_sends_phones_nothing_and_publishing_does(app, demo, cli
     changes, _ = pull_all(client, token, cursor)
     pulled = [c for c in changes if c["entity"] == "template"]
     assert [(c["id"], c["version"]) for c in pulled] == [(template.id, 2)]
+
+
+def test_saving_the_patrol_checklists_settings_keeps_it_at_the_checkpoints(app, demo, client):
+    """The settings' select once had no choice for checkpoints, so saving wiped what Today needs."""
+    patrol = template_named(app, "巡更点检查")
+    login(client, "admin")
+    page = client.get(f"/builder/{patrol.id}").get_data(as_text=True)
+    assert re.search(r'<option selected value="checkpoint">|<option value="checkpoint" selected>', page)
+    form = {"title": "巡更点检查", "roles": ["guard", "supervisor"], "area_type": "checkpoint"}
+    assert post(client, f"/builder/{patrol.id}", form).status_code == 303
+    assert template_named(app, "巡更点检查").area_type == "checkpoint"

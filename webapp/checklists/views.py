@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from foundation.base import utcnow
-from foundation.org import Department, Site
+from foundation.org import Department, LocationKind, Site
 from foundation.places import AREA_TYPES
 from foundation.roles import CHECKLIST_WRITERS, Role
 from inspections.authoring import (
@@ -28,6 +28,7 @@ from inspections.authoring import (
     draft_of,
     impact,
     loose,
+    may_write,
     move_item,
     new_checklist,
     publish_draft,
@@ -37,6 +38,7 @@ from inspections.authoring import (
     remove_section,
     replace_draft,
     version_in_use,
+    writes_for_every_site,
 )
 from inspections.checklists import (
     ChecklistTemplate,
@@ -61,11 +63,13 @@ from webapp.labels import (
     ITEM_FIELD_LABELS,
     ITEM_TYPE_LABELS,
     KIND_LABELS,
+    PLACE_KIND_LABELS,
     PRIORITY_LABELS,
     ROLE_LABELS,
     TEMPLATE_KIND_LABELS,
 )
 from webapp.pages import render, see_other
+from webapp.sheet_forms import xlsform_limits
 
 bp = Blueprint("checklists", __name__, url_prefix="/builder")
 ITEM_TYPES = ["pass_fail", "yes_no", "number", "text", "choice", "photo", "signature", "instruction"]
@@ -85,16 +89,25 @@ def writers_only(view):
     return wrapped
 
 
-def _template(template_id: int) -> ChecklistTemplate:
-    """A checklist this person may write: a company-wide one, or one of their sites'."""
+def _template(template_id: int, *, write: bool = True) -> ChecklistTemplate:
+    """A checklist this person sees (a company-wide one, or one of their sites'); to change it
+    (``write``), one they may write for every site that uses it (403 otherwise)."""
     template = db.session.get(ChecklistTemplate, template_id) or abort(404)
     if template.site_id is not None and not current_user.may_see_site(template.site_id):
         abort(404)
+    if write and not may_write(db.session, current_user, template):
+        abort(403)
     return template
 
 
+@bp.context_processor
+def _checklist_rules() -> dict:
+    return {"writable_checklist": lambda template: may_write(db.session, current_user, template)}
+
+
 def _site_choices() -> list[tuple[int, str]]:
-    return choices([(0, _("Every site"))] + [(s.id, s.name) for s in visible_sites(current_user)])
+    every = [(0, _("Every site"))] if writes_for_every_site(db.session, current_user) else []
+    return choices(every + [(s.id, s.name) for s in visible_sites(current_user)])
 
 
 def _site_or_none(site_id: int) -> int | None:
@@ -107,7 +120,10 @@ def _settings_choices(form) -> None:
     form.kind.choices = choices((k.value, TEMPLATE_KIND_LABELS[k.value]) for k in TemplateKind)
     form.site_id.choices = _site_choices()
     form.roles.choices = choices((r.value, ROLE_LABELS[r.value]) for r in Role if r != Role.ADMIN)
-    form.area_type.choices = choices([("", _("None"))] + [(a, AREA_TYPE_LABELS[a]) for a in AREA_TYPES])
+    # What the checklist is done at: an area type's standard, or every place of a kind (units for
+    # fit-out checks, checkpoints for patrols); saving the settings must keep either.
+    places = [(k, PLACE_KIND_LABELS[k]) for k in (LocationKind.UNIT.value, LocationKind.CHECKPOINT.value)]
+    form.area_type.choices = choices([("", _("None"))] + [(a, AREA_TYPE_LABELS[a]) for a in AREA_TYPES] + places)
 
 
 @bp.route("")
@@ -140,7 +156,7 @@ def new():
 @writers_only
 def builder(template_id: int):
     """The draft, section by section: add, edit, move and remove items and sections."""
-    template = _template(template_id)
+    template = _template(template_id, write=request.method == "POST")
     settings = ChecklistForm(obj=template, site_id=template.site_id or 0)
     _settings_choices(settings)
     settings.kind.render_kw = {"disabled": True}
@@ -165,6 +181,7 @@ def builder(template_id: int):
         problems=loose(document).problems() if document else [],
         problem_text=problem_text,
         in_use=version_in_use(db.session, template),
+        writable=may_write(db.session, current_user, template),
         section_form=SectionForm(),
         status=422 if settings.errors else 200,
     )
@@ -340,7 +357,7 @@ def problem_text(problem: DefinitionProblem | Problem) -> str:
     """A checklist's or a workbook's problem in the person's language."""
     code = problem.code
     args = (problem.item_id, *problem.args) if isinstance(problem, DefinitionProblem) else problem.args
-    arg = [str(a) for a in (*args, "", "")][:3]
+    arg = [str(a) for a in (*args, "", "", "")][:3]  # every entry below is worded, whatever the code
     words = {
         "duplicate_key": _("the key %(key)s is used by two items", key=arg[0]),
         "show_if_self": _("%(key)s is shown on its own answer", key=arg[0]),
@@ -369,6 +386,13 @@ def problem_text(problem: DefinitionProblem | Problem) -> str:
         "not_a_number": _("“%(value)s” is not a number", value=arg[0]),
         "on_fail_missing": _("on_fail names the ticket kind a failure opens"),
         "invalid": _item_error({"type": arg[1], "msg": _("not valid: %(why)s", why=arg[0])}),
+        "not_a_sheet": _("this is not an .xlsx workbook, or it is damaged"),
+        "too_large": _("the file is larger than %(n)s bytes", n=arg[0]),
+        "unpacks_too_large": _("the workbook unpacks to more than %(n)s bytes", n=arg[0]),
+        "compression": _("the workbook is compressed in a way XLSX does not use"),
+        "xml_entities": _("the workbook declares XML entities, which a workbook never needs"),
+        "too_many_rows": _("a checklist has at most %(n)s rows", n=arg[0]),
+        "too_many_columns": _("the workbook has more than %(n)s columns", n=arg[0]),
     }
     return words.get(code, code)
 
@@ -447,7 +471,7 @@ def discard(template_id: int):
 @writers_only
 def preview(template_id: int):
     """The draft as a phone shows it, to fill in and review; nothing is saved or sent."""
-    template = _template(template_id)
+    template = _template(template_id, write=False)
     if template.draft is None:  # published meanwhile, or a bookmark: the checklist's page
         return see_other(url_for(".builder", template_id=template.id))
     return render("checklists/preview.html", template=template, definition=loose(template.draft))
@@ -512,7 +536,7 @@ def _start_of(day, template: ChecklistTemplate) -> datetime | None:
 @writers_only
 def versions(template_id: int):
     """Every published version with its note, and the changes between any two."""
-    template = _template(template_id)
+    template = _template(template_id, write=False)
     rows = db.session.scalars(
         select(TemplateVersion)
         .where(TemplateVersion.template_id == template.id)
@@ -542,7 +566,7 @@ def versions(template_id: int):
 @writers_only
 def export(template_id: int):
     """A version (the newest unless ``version``) as an XLSForm workbook that imports back the same."""
-    template = _template(template_id)
+    template = _template(template_id, write=False)
     number = request.args.get("version", type=int, default=template.current_version)
     version = get_template_version(db.session, template.id, number) or abort(404)
     body = write_xlsform(template.title, f"checklist_{template.id}", version.parsed())
@@ -556,11 +580,15 @@ def import_xlsform():
     form = XlsFormUpload()
     _settings_choices(form)
     sites = [s.id for s in visible_sites(current_user)]
-    mine = db.session.scalars(
-        select(ChecklistTemplate)
-        .where(ChecklistTemplate.site_id.is_(None) | ChecklistTemplate.site_id.in_(sites))
-        .order_by(ChecklistTemplate.title)
-    ).all()
+    mine = [
+        template
+        for template in db.session.scalars(
+            select(ChecklistTemplate)
+            .where(ChecklistTemplate.site_id.is_(None) | ChecklistTemplate.site_id.in_(sites))
+            .order_by(ChecklistTemplate.title)
+        )
+        if may_write(db.session, current_user, template)
+    ]
     form.into.choices = choices(
         [(0, _("A new checklist"))] + [(t.id, _("The draft of %(t)s", t=t.title)) for t in mine]
     )
@@ -570,7 +598,7 @@ def import_xlsform():
             form.roles.errors = [_("Say who fills it in.")]
         else:
             try:
-                imported = read_xlsform(form.file.data.read())
+                imported = read_xlsform(form.file.data.read(), xlsform_limits())
             except XlsFormRefused as refused:
                 problems = refused.problems
             else:
