@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from foundation.org import Department, Site, User
 from foundation.people import create_user, edit_person, may_manage
 from foundation.roles import Role
-from foundation.sheets import SheetRefused, columns_of, read_sheet
-from foundation.text import TextRefused, check_name
+from foundation.sheets import SheetLimits, SheetRefused, columns_of, read_sheet
+from foundation.text import MAX_PASSWORD, MIN_PASSWORD, TextRefused, check_name, check_password
 
 COLUMNS = ["username", "name", "role", "department", "sites", "password"]
 ZH_COLUMNS = {
@@ -45,7 +45,6 @@ ZH_ROLES = {
     "管理员": Role.ADMIN,
 }
 USERNAME = re.compile(r"^[a-zA-Z0-9_.\-]{3,64}$")
-MIN_PASSWORD = 8
 MAX_ROWS = 5000
 
 
@@ -81,12 +80,14 @@ class PeoplePlan:
         return not (self.create or self.update)
 
 
-def plan_people(session: Session, actor: User, filename: str, data: bytes) -> PeoplePlan:
+def plan_people(
+    session: Session, actor: User, filename: str, data: bytes, limits: SheetLimits = SheetLimits()
+) -> PeoplePlan:
     plan = PeoplePlan()
     try:
-        header, body = read_sheet(filename, data)
+        header, body = read_sheet(filename, data, limits)
     except SheetRefused as refused:
-        plan.problems.append(Problem(None, refused.code))
+        plan.problems.append(Problem(None, refused.code, refused.facts))
         return plan
     columns = columns_of(header, COLUMNS, ZH_COLUMNS)
     missing = [c for c in ("username", "name", "role", "sites") if c not in columns]
@@ -179,8 +180,13 @@ def _row(line, value, sites, departments, people, actor, problems) -> PersonRow 
         found.append(Problem(line, "no_site"))
     person = people.get(username)
     password = value.get("password", "")
-    if person is None and len(password) < MIN_PASSWORD:
-        found.append(Problem(line, "short_password", (MIN_PASSWORD,)))
+    if person is None:
+        try:
+            check_password(password)
+        except TextRefused as refused:
+            found.append(
+                Problem(line, refused.code, (MIN_PASSWORD if refused.code == "short_password" else MAX_PASSWORD,))
+            )
     if person is not None and not may_manage(actor, person):
         found.append(Problem(line, "not_allowed_person", (username,)))
     if found:

@@ -24,7 +24,7 @@ from foundation.base import bulk_insert
 from foundation.memory import collector_paused
 from foundation.org import Location, LocationKind, Site
 from foundation.places import AREA_TYPES, PlaceRefused, check_place_name, checkpoint_code, site_tree
-from foundation.sheets import SheetRefused, columns_of, read_sheet
+from foundation.sheets import SheetLimits, SheetRefused, columns_of, read_sheet
 
 K = LocationKind
 COLUMNS = ["building", "floor", "place", "kind", "area_type", "archived"]
@@ -139,12 +139,12 @@ def export_rows(session: Session, site: Site, *, chinese: bool) -> tuple[list[st
 
 
 @collector_paused()
-def plan_import(session: Session, site: Site, filename: str, data: bytes) -> Plan:
+def plan_import(session: Session, site: Site, filename: str, data: bytes, limits: SheetLimits = SheetLimits()) -> Plan:
     plan = Plan(site.id)
     try:
-        header, body = read_sheet(filename, data)
+        header, body = read_sheet(filename, data, limits)
     except SheetRefused as refused:
-        plan.problems.append(Problem(None, refused.code))
+        plan.problems.append(Problem(None, refused.code, refused.facts))
         return plan
     columns = columns_of(header, COLUMNS, ZH_COLUMNS)
     missing = [c for c in ("building", "floor", "place") if c not in columns]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foundation.org import Location, LocationKind, Site, Tenant
-from foundation.sheets import SheetRefused, read_sheet
+from foundation.sheets import SheetLimits, SheetRefused, read_sheet
 from foundation.text import TextRefused, check_name
 
 COLUMNS = ["site", "floor", "unit", "tenant", "contact_name", "contact_phone", "moved_in_on"]
@@ -50,12 +50,14 @@ class ImportResult:
     tenants_updated: int = 0
 
 
-def parse(session: Session, filename: str, data: bytes, site_ids: list[int]) -> tuple[list[Row], list[Problem]]:
+def parse(
+    session: Session, filename: str, data: bytes, site_ids: list[int], limits: SheetLimits = SheetLimits()
+) -> tuple[list[Row], list[Problem]]:
     """The rows, or what is wrong with them (line numbers as a spreadsheet counts them)."""
     try:
-        header, body = read_sheet(filename, data)
+        header, body = read_sheet(filename, data, limits)
     except SheetRefused as refused:
-        return [], [Problem(None, refused.code)]
+        return [], [Problem(None, refused.code, refused.facts)]
     missing = [c for c in COLUMNS[:4] if c not in header]
     if missing:
         return [], [Problem(None, "missing_columns", (", ".join(missing),))]

@@ -29,6 +29,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
+from foundation.sheets import SheetLimits, SheetRefused, check_workbook, xlsx_row
 from inspections.checklists import Definition, DefinitionProblem, Item, Section
 
 PASS_FAIL = ("pass", "fail", "na")
@@ -89,6 +90,14 @@ MESSAGES = {
     "not_a_number": "{!r} is not a number",
     "on_fail_missing": "on_fail names the ticket kind a failure opens",
     "invalid": "{}",  # pydantic's words, and its error type
+    # The workbook as a file (foundation.sheets), before any cell is read.
+    "not_a_sheet": "not an XLSX workbook",
+    "too_large": "larger than {} bytes",
+    "unpacks_too_large": "its parts unpack to more than {} bytes",
+    "compression": "compressed with a method XLSX does not use",
+    "xml_entities": "its XML declares a DTD or entities",
+    "too_many_rows": "more than {} rows",
+    "too_many_columns": "more than {} columns",
 }
 
 
@@ -116,11 +125,20 @@ class _Sheet:
         return f"{key} ({letter})"
 
 
-def read_xlsform(data: bytes) -> Imported:
-    """A checklist from an XLSForm workbook; XlsFormRefused lists every problem found."""
+# A checklist is read on a phone: a workbook of more rows is no checklist of this product.
+XLSFORM_LIMITS = SheetLimits(max_rows=2_000)
+
+
+def read_xlsform(data: bytes, limits: SheetLimits = XLSFORM_LIMITS) -> Imported:
+    """A checklist from an XLSForm workbook; XlsFormRefused lists every problem found. The file is
+    checked within the limits before pyxform reads it."""
+    try:
+        check_workbook(data, limits)
+    except SheetRefused as refused:
+        raise XlsFormRefused([Problem("", None, None, refused.code, refused.facts)]) from None
     try:
         book = get_xlsform(io.BytesIO(data))
-    except PyXFormError as error:
+    except (PyXFormError, ValueError, KeyError) as error:  # openpyxl's words for a sheet it cannot read
         raise XlsFormRefused([Problem("", None, None, "not_xlsform", (str(error),))]) from None
     survey = _Sheet("survey", book.survey or [], book.survey_header or [])
     choices = _Sheet("choices", book.choices or [], book.choices_header or [])
@@ -318,30 +336,33 @@ CHOICE_LABELS_EN = {"pass": "Pass", "fail": "Fail", "na": "N/A", "yes": "Yes", "
 
 
 def write_xlsform(title: str, form_id: str, definition: Definition) -> bytes:
-    book = Workbook()
-    survey = book.active
-    survey.title = "survey"
-    survey.append(COLUMNS)
+    book = Workbook(write_only=True)  # every cell through foundation.sheets: a label is never a formula
+    survey = book.create_sheet("survey")
+    _put(survey, COLUMNS)
     choices = book.create_sheet("choices")
-    choices.append(["list_name", "name", "label::zh", "label::en"])
+    _put(choices, ["list_name", "name", "label::zh", "label::en"])
     for list_name, names in (("pass_fail", PASS_FAIL), ("yes_no", YES_NO)):
         for name in names:
-            choices.append([list_name, name, CHOICE_LABELS[name], CHOICE_LABELS_EN[name]])
+            _put(choices, [list_name, name, CHOICE_LABELS[name], CHOICE_LABELS_EN[name]])
     items = definition.item_map()
     for n, section in enumerate(definition.sections):
         grouped = bool(section.title)
         if grouped:
-            survey.append(_row(type="begin_group", name=f"section_{n + 1}", **{"label::zh": section.title}))
+            _put(survey, _row(type="begin_group", name=f"section_{n + 1}", **{"label::zh": section.title}))
         for item in section.items:
-            survey.append(_item_row(item, items, choices))
+            _put(survey, _item_row(item, items, choices))
         if grouped:
-            survey.append(_row(type="end_group"))
+            _put(survey, _row(type="end_group"))
     settings = book.create_sheet("settings")
-    settings.append(["form_title", "form_id", "default_language"])
-    settings.append([title, form_id, "zh"])
+    _put(settings, ["form_title", "form_id", "default_language"])
+    _put(settings, [title, form_id, "zh"])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _put(sheet, values: list) -> None:
+    sheet.append(xlsx_row(sheet, values))
 
 
 def _row(**values) -> list:
@@ -362,7 +383,7 @@ def _item_row(item: Item, items: dict[str, Item], choices) -> list:
         list_name = f"{item.id}_choices"
         values["type"] = f"select_one {list_name}"
         for n, choice in enumerate(item.choices, start=1):
-            choices.append([list_name, f"c{n}", choice, ""])
+            _put(choices, [list_name, f"c{n}", choice, ""])
     else:
         values["type"] = kind[item.type]
     if item.type == "signature":

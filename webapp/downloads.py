@@ -1,5 +1,6 @@
-"""Files handed to the browser: PDFs, and any list as CSV or XLSX. Cells that a spreadsheet
-would run as a formula (a name typed as "=HYPERLINK(...)") are written as plain text."""
+"""Files handed to the browser: PDFs, and any list as CSV or XLSX. Cells go through
+``foundation.sheets``, so one that a spreadsheet would run as a formula (a name typed as
+"=HYPERLINK(...)") is written as plain text."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from urllib.parse import quote
 
 from flask import Response, stream_with_context
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from foundation.sheets import csv_field, xlsx_cell
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def download(body, mimetype: str, filename: str, disposition: str = "attachment") -> Response:
@@ -27,12 +28,6 @@ def download(body, mimetype: str, filename: str, disposition: str = "attachment"
     return response
 
 
-def _csv_cell(value) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
-
-
 def csv_download(filename: str, header: list[str], rows: Iterable[list]) -> Response:
     """Streamed row by row, so a list of 100,000 tickets never sits in memory; the BOM makes
     Excel read the Chinese as UTF-8."""
@@ -41,9 +36,9 @@ def csv_download(filename: str, header: list[str], rows: Iterable[list]) -> Resp
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")
-        writer.writerow(header)
+        writer.writerow([csv_field(v) for v in header])
         for n, row in enumerate(rows, 1):
-            writer.writerow([_csv_cell(v) for v in row])
+            writer.writerow([csv_field(v) for v in row])
             if n % 500 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -57,10 +52,8 @@ def xlsx_download(filename: str, title: str, header: list[str], rows: Iterable[l
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
 
-    def cell(value, bold: bool = False) -> WriteOnlyCell:
-        made = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str):
-            made.data_type = "s"  # never a formula
+    def cell(value, bold: bool = False):
+        made = xlsx_cell(sheet, value)
         if bold:
             made.font = Font(bold=True)
         return made

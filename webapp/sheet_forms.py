@@ -4,14 +4,16 @@ rows that were previewed, on whichever server answers."""
 
 import base64
 import binascii
+import dataclasses
 
-from flask import abort
+from flask import abort, current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField
 from wtforms.validators import DataRequired
 
+from foundation.sheets import SheetLimits
 from webapp.form_rules import Form
 
 SHEETS = ["xlsx", "csv", "txt"]
@@ -55,8 +57,33 @@ def file_problem_text(code: str, args: tuple) -> str | None:
             return _("Missing columns: %(columns)s.", columns=args[0])
         case "too_many_rows":
             return _("More than %(n)s rows.", n=args[0])
-        case "not_a_sheet" | "too_large" | "empty":
-            return _("The file is not a spreadsheet this page reads (XLSX, or CSV up to 5 MB).")
+        case "not_a_sheet" | "empty":
+            return _("The file is not a spreadsheet this page reads (XLSX or CSV), or it is damaged.")
+        case "too_large":
+            return _("The file is larger than %(n)s bytes.", n=args[0])
+        case "unpacks_too_large":
+            return _("The workbook unpacks to more than %(n)s bytes.", n=args[0])
+        case "compression" | "xml_entities":
+            return _("The workbook is not written the way Excel writes one: save it again from Excel.")
+        case "too_many_columns":
+            return _("More than %(n)s columns.", n=args[0])
+        case "cell_too_long":
+            return _("A cell is longer than %(n)s characters.", n=args[0])
         case "encoding":
             return _("The file is not text in UTF-8 or GB18030.")
     return None
+
+
+def sheet_limits() -> SheetLimits:
+    """The limits of an uploaded spreadsheet, from the settings (SHEET_MAX_*)."""
+    config = current_app.config
+    return SheetLimits(
+        max_bytes=config["SHEET_MAX_BYTES"],
+        max_rows=config["SHEET_MAX_ROWS"],
+        max_columns=config["SHEET_MAX_COLUMNS"],
+        max_unpacked_bytes=config["SHEET_MAX_UNPACKED_BYTES"],
+    )
+
+
+def xlsform_limits() -> SheetLimits:
+    return dataclasses.replace(sheet_limits(), max_rows=current_app.config["XLSFORM_MAX_ROWS"])

@@ -13,6 +13,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 
 from foundation.org import Location, Site, User
+from foundation.sheets import xlsx_row
 from inspections.cleaning_scores import CheckKind, MonthSheet
 from webapp.printouts import Sheet
 
@@ -115,20 +116,20 @@ def sheet_title(site: Site, sheet: MonthSheet) -> str:
 
 
 def xlsx(site: Site, sheet: MonthSheet, found: list[Table]) -> bytes:
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)  # every cell through foundation.sheets: names are never formulas
     for table in found:
         ws = book.create_sheet(table.title[:31])
-        ws.append([sheet_title(site, sheet)])
-        ws.append(table.header)
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
-        for row in table.rows:
-            ws.append(row)
         ws.column_dimensions["A"].width = 24
+        ws.append(xlsx_row(ws, [sheet_title(site, sheet)]))
+        header = xlsx_row(ws, table.header)
+        for cell in header:
+            cell.font = Font(bold=True)
+        ws.append(header)
+        for row in table.rows:
+            ws.append(xlsx_row(ws, row))
     rules = book.create_sheet(_("Scoring rule")[:31])
     for line in rule_lines(sheet):
-        rules.append([line])
+        rules.append(xlsx_row(rules, [line]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

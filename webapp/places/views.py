@@ -32,7 +32,7 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import AREA_TYPE_LABELS, PLACE_KIND_LABELS
 from webapp.pages import render, see_other
 from webapp.places.forms import PlaceForm, SiteForm
-from webapp.sheet_forms import ApplyForm, SheetForm, carried, carry, file_problem_text
+from webapp.sheet_forms import ApplyForm, SheetForm, carried, carry, file_problem_text, sheet_limits
 
 bp = Blueprint("places", __name__, url_prefix="/places")
 
@@ -195,7 +195,7 @@ def import_tree(site_id: int):
     plan, confirm = None, None
     if form.validate_on_submit():
         data = form.file.data.read()
-        plan = plan_import(db.session, site, form.file.data.filename or "places.csv", data)
+        plan = plan_import(db.session, site, form.file.data.filename or "places.csv", data, sheet_limits())
         confirm = carry(data, form.file.data.filename, plan.digest)
     return _preview(site, form, plan, confirm)
 
@@ -206,7 +206,7 @@ def apply_import(site_id: int):
     """Apply the previewed file, if the tree is still as it was when it was previewed."""
     site = _site(site_id)
     form, data = carried()
-    plan = plan_import(db.session, site, form.filename.data, data)
+    plan = plan_import(db.session, site, form.filename.data, data, sheet_limits())
     if plan.problems or plan.digest != form.digest.data:
         flash(_("The places changed since the preview: check the new preview before applying."), "error")
         return _preview(
