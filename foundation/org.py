@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import functools
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +18,18 @@ from foundation.roles import CHECKLIST_WRITERS, Role
 
 # werkzeug's scrypt: memory-hard, the modern default. Tests swap in a cheap method for speed.
 PASSWORD_METHOD = "scrypt"
+
+
+@functools.cache
+def _hash_of_no_account(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def no_account_check(password: str) -> bool:
+    """A login for a username nobody has costs the same hash as a wrong password, so its answer
+    does not come sooner and tell who has an account."""
+    check_password_hash(_hash_of_no_account(PASSWORD_METHOD), password)
+    return False
 
 
 class LocationKind(str, enum.Enum):

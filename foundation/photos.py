@@ -304,10 +304,26 @@ def _decode(data: bytes, limits: PhotoLimits, local_tz: tzinfo) -> tuple[Image.I
     captured_at = _capture_time(image, local_tz)
     ImageOps.exif_transpose(image, in_place=True)
     if image.mode not in ("RGB", "L"):
-        converted = image.convert("RGB")
+        converted = _on_white(image)
         image.close()
         image = converted
+    # The copies carry nothing of the upload but its pixels and colours: no comment, EXIF or XMP
+    # (the original keeps them, for whoever may download it).
+    image.info = {key: image.info[key] for key in ("icc_profile",) if key in image.info}
     return image, content_type, captured_at
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """RGB, with anything transparent laid on white: a signature is dark strokes on a transparent
+    canvas, and dropping the alpha channel made it a black box."""
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGB", rgba.size, (255, 255, 255))
+        white.paste(rgba, mask=rgba.getchannel("A"))
+        return white
+    return image.convert("RGB")
 
 
 def _capture_time(image: Image.Image, local_tz: tzinfo) -> datetime | None:

@@ -73,6 +73,20 @@ def check_line(value: str) -> str:
     return check_text(value, multiline=False)
 
 
+MIN_PASSWORD = 8
+MAX_PASSWORD = 200  # any passphrase fits; nothing larger reaches the hash
+
+
+def check_password(value: str) -> str:
+    """A password as it is set (forms, imports, the shell): long enough, bounded, and typeable:
+    one with a control character could never be typed into the login form again."""
+    if len(value) < MIN_PASSWORD:
+        raise TextRefused("short_password", f"shorter than {MIN_PASSWORD} characters")
+    if len(value) > MAX_PASSWORD:
+        raise TextRefused("long_password", f"longer than {MAX_PASSWORD} characters")
+    return check_line(value)
+
+
 def _typed(check, pattern: str):
     def limited(max_length: int | None = None, *, min_length: int | None = None):
         # The lengths come first: pydantic checks them natively there; after a Python check it

@@ -158,7 +158,8 @@ def openapi_document() -> dict:
                     "responses": {
                         "200": {"description": "already stored", **_json("PhotoStored")},
                         "201": {"description": "stored", **_json("PhotoStored")},
-                        **_errors(400, 401, 413, 415, 422),
+                        # 404: a name with a control character is no route at all (as on every page).
+                        **_errors(400, 401, 404, 413, 415, 422),
                     },
                 },
             },

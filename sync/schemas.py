@@ -126,7 +126,7 @@ class OpenDraftIn(Strict):
     inspection_id: uuid.UUID
     template_id: RowId
     template_version: RowId
-    answered: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=500)] = []
+    answered: Annotated[list[line_of(40)], Field(max_length=500)] = []  # item keys: no NUL reaches the database
     updated_at: Timestamp
 
 

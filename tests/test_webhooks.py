@@ -30,7 +30,6 @@ from tickets.webhooks import (
 )
 from webapp.extensions import db
 
-
 ON_PREMISE = AddressRules(allow_http=True, allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),))
 
 
@@ -229,7 +228,9 @@ def test_a_manager_cannot_point_a_webhook_inside_the_network(app, client, demo):
         assert "Use an https address." in text or "inside a private network" in text, url
     plain = post_form(client, "/webhooks", {"url": "http://93.184.216.34/hook", "site_id": by}, token_from="/webhooks")
     assert plain.status_code == 422 and "Use an https address." in plain.get_data(as_text=True)
-    public = post_form(client, "/webhooks", {"url": "https://93.184.216.34/hook", "site_id": by}, token_from="/webhooks")
+    public = post_form(
+        client, "/webhooks", {"url": "https://93.184.216.34/hook", "site_id": by}, token_from="/webhooks"
+    )
     assert public.status_code == 303
     with app.app_context():
         assert db.session.scalars(sa.select(Webhook.url)).all() == ["https://93.184.216.34/hook"]

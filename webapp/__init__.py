@@ -11,11 +11,18 @@ from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import BaseConverter
 
 from webapp.config import ROOT, load_config
 from webapp.extensions import babel, csrf, db, login_manager, migrate
 
 LANGUAGES = ("zh", "en")
+
+
+class PlainText(BaseConverter):
+    """A URL's text part without control characters."""
+
+    regex = r"[^/\x00-\x1f\x7f]+"
 
 
 def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | None = None) -> Flask:
@@ -50,6 +57,11 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
         logging.getLogger("procrastinate").setLevel(logging.WARNING)
     if config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["PROXY_HOPS"], x_proto=config["PROXY_HOPS"])
+
+    # Before any route is added: every text part of a URL (a ticket number, a photo's hash)
+    # refuses control characters, so /tickets/A%00 is a 404 on both databases (PostgreSQL
+    # refuses a NUL in a query with an error).
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PlainText
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

@@ -73,7 +73,10 @@ def reset_password_command(username, password):
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.UsageError(f"no user {username}")
-    reset_password(db.session, user, password)
+    try:
+        reset_password(db.session, user, password)
+    except PersonRefused as refused:
+        raise click.UsageError(str(refused)) from None
     db.session.commit()
     click.echo(f"password of {username} reset")
 

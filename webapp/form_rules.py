@@ -15,11 +15,13 @@ from wtforms import DateField, PasswordField, StringField, TextAreaField
 from wtforms import Form as WTForm
 from wtforms.validators import ValidationError
 
-from foundation.text import TextRefused, check_name, check_text
+from foundation.text import MAX_PASSWORD, MIN_PASSWORD, TextRefused, check_name, check_password, check_text
 
 TEXT_ERRORS = {
     "control_character": _l("Remove the control characters: they cannot be saved."),
     "invisible_character": _l("Remove the invisible characters: they can make a name look like another."),
+    "short_password": _l("At least %(n)s characters.", n=MIN_PASSWORD),
+    "long_password": _l("At most %(n)s characters.", n=MAX_PASSWORD),
 }
 
 
@@ -28,6 +30,13 @@ class Name:
 
     def __call__(self, form, field) -> None:
         _check(check_name, field.data)
+
+
+class NewPassword:
+    """A password being set: the rule of ``foundation.text.check_password``."""
+
+    def __call__(self, form, field) -> None:
+        _check(check_password, field.data)
 
 
 def _check(rule, value) -> None:

@@ -53,11 +53,15 @@ def _api_error(error: ApiError):
 
 
 def raw_json():
-    """The request's JSON as Python values: 400 if it is not JSON."""
+    """The request's JSON as Python values: 400 if it is not JSON, nests deeper than the
+    parser's recursion limit (some 1,000 levels) or holds an integer of more than 4,300 digits
+    (Python's limit, checked before the digits are converted)."""
     try:
         return json.loads(request.get_data(cache=False) or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    except RecursionError:
+        raise ApiError(400, "malformed_json", "the body nests too deeply") from None
+    except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError too
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {error}") from None
 
 
 def json_body(model: type[BaseModel], raw=None):

@@ -3,8 +3,7 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from webapp.choices import choices
-from webapp.form_rules import Form, Name
-from webapp.people.forms import MIN_PASSWORD_LENGTH
+from webapp.form_rules import Form, Name, NewPassword
 
 
 class LoginForm(Form):
@@ -31,5 +30,5 @@ class FirstRunForm(Form):
     display_name = StringField(_l("Name"), default="系统管理员", validators=[DataRequired(), Length(max=120), Name()])
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))],
+        validators=[DataRequired(), NewPassword()],
     )

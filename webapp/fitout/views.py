@@ -284,5 +284,5 @@ def stamped(number: str, sha256: str):
     ):
         abort(404)
     response = Response(evidence.stamped_photo(db.session, ticket, sha256), mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Cache-Control"] = "private, no-cache"  # asked again after a logout on a shared phone
     return response

@@ -3,9 +3,7 @@ from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleFiel
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.form_rules import Form, Name
-
-MIN_PASSWORD_LENGTH = 8
+from webapp.form_rules import Form, Name, NewPassword
 
 
 class PersonForm(Form):
@@ -26,7 +24,7 @@ class PersonForm(Form):
     writes_checklists = BooleanField(_l("May write and publish checklists"))
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))],
+        validators=[DataRequired(), NewPassword()],
     )
 
     def validate_sites(self, field) -> None:
@@ -37,5 +35,5 @@ class PersonForm(Form):
 class ResetPasswordForm(Form):
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 8 characters."))],
+        validators=[DataRequired(), NewPassword()],
     )
