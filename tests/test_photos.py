@@ -13,6 +13,7 @@ from foundation.photos import (
     display_name,
     ingest_photo,
     original_name,
+    prepare_photo,
     thumb_name,
 )
 from tests.conftest import login, logout
@@ -140,3 +141,21 @@ def test_a_photo_sent_to_one_app_server_is_shown_by_another(app, client, demo, t
         db.engine.dispose()
     assert shown.status_code == 200 and Image.open(io.BytesIO(shown.data)).size == (640, 480)
     assert not (tmp_path / "another-machine").exists() and not (tmp_path / "photos").exists()
+
+
+def test_a_transparent_signature_is_dark_strokes_on_white_in_every_copy():
+    """Signatures are black strokes on a transparent canvas; dropping the alpha made them black boxes."""
+    from PIL import ImageDraw
+
+    canvas = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).line([(40, 150), (200, 40), (360, 160), (560, 50)], fill=(0, 0, 0, 255), width=6)
+    out = io.BytesIO()
+    canvas.save(out, "PNG")
+    data = out.getvalue()
+    prepared = prepare_photo(data, limits=LIMITS)
+    for copy in (prepared.display, prepared.thumb):
+        with Image.open(io.BytesIO(copy)) as image:
+            pixels = image.convert("L").histogram()
+        light = sum(pixels[201:]) / sum(pixels)  # the histogram: how many pixels of each grey
+        dark = sum(pixels[:80])
+        assert light > 0.9 and dark > 0, (light, dark)
