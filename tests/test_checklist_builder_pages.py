@@ -313,3 +313,80 @@ def test_saving_the_patrol_checklists_settings_keeps_it_at_the_checkpoints(app, 
     form = {"title": "巡更点检查", "roles": ["guard", "supervisor"], "area_type": "checkpoint"}
     assert post(client, f"/builder/{patrol.id}", form).status_code == 303
     assert template_named(app, "巡更点检查").area_type == "checkpoint"
+
+
+def _lift_workbook(extra_row: list | None = None) -> bytes:
+    book = Workbook()
+    survey = book.active
+    survey.title = "survey"
+    for row in [
+        ["type", "name", "label"],
+        ["select_one pass_fail", "light", "轿厢照明"],
+        *([extra_row] if extra_row else []),
+    ]:
+        survey.append(row)
+    choices = book.create_sheet("choices")
+    for row in [["list_name", "name", "label"], ["pass_fail", "pass", "合格"], ["pass_fail", "fail", "不合格"]]:
+        choices.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+def test_the_import_reads_the_file_first_and_keeps_a_good_one_while_asking_who_fills_it_in(app, demo, client):
+    login(client, "admin")
+    form = {"into": 0, "kind": "cleaning", "site_id": 0, "area_type": "lift_hall"}
+    bad = post(
+        client, "/builder/import", {**form, "file": (io.BytesIO(_lift_workbook(["calculate", "x", "x"])), "a.xlsx")}
+    )
+    assert bad.status_code == 422 and "data-import-problems" in bad.get_data(as_text=True)  # not only "who fills it in"
+    asked = post(client, "/builder/import", {**form, "file": (io.BytesIO(_lift_workbook()), "电梯厅.xlsx")})
+    page = asked.get_data(as_text=True)
+    assert (
+        asked.status_code == 422
+        and "Say who fills it in." in page
+        and "data-kept-file" in page
+        and "电梯厅.xlsx" in page
+    )
+    kept = re.search(r'name="kept" type="hidden" value="([^"]+)"', page).group(1)
+    done = post(client, "/builder/import", {**form, "roles": ["cleaner"], "kept": kept, "kept_name": "电梯厅.xlsx"})
+    assert done.status_code == 303
+    assert template_named(app, "电梯厅.xlsx") is not None  # no form_title: named after the file
+
+
+def test_every_workbook_problem_is_worded_in_both_languages_on_the_import_page(app, demo, client, monkeypatch):
+    """Every code a refusal can carry, with as many arguments as it has (none, for many: a page
+    that read a third argument of every problem was a 500 for those)."""
+    import webapp.checklists.views as views
+    from inspections.xlsform import DEFINITION_CODES, MESSAGES, Problem, XlsFormRefused
+
+    def arguments(code: str) -> tuple:
+        if code in DEFINITION_CODES:
+            return ("doors", "floor", "pass")
+        if code == "invalid":
+            return ("Input should be a valid number", "float_parsing")
+        return tuple(f"x{n}" for n in range(MESSAGES[code].count("{")))
+
+    problems = [Problem("survey", n + 2, "type (A)", code, arguments(code)) for n, code in enumerate(MESSAGES)]
+    problems += [Problem("survey", 9, "name (B)", code, arguments(code)) for code in DEFINITION_CODES]
+
+    def refuse(data, limits):
+        raise XlsFormRefused(problems)
+
+    monkeypatch.setattr(views, "read_xlsform", refuse)
+    form = {"into": 0, "kind": "cleaning", "site_id": 0, "roles": ["cleaner"], "area_type": ""}
+    for locale in ("zh", "en"):
+        login(client, "admin", locale=locale)
+        page = post(client, "/builder/import", {**form, "file": (io.BytesIO(_lift_workbook()), "a.xlsx")})
+        assert page.status_code == 422, locale
+        listed = re.search(r"<ul class=\"errors\" data-import-problems>(.*?)</ul>", page.get_data(as_text=True), re.S)
+        entries = [
+            re.sub(r"<[^>]+>|\s+", " ", li).strip() for li in re.findall(r"<li>(.*?)</li>", listed.group(1), re.S)
+        ]
+        assert len(entries) == len(problems), locale
+        for entry, problem in zip(entries, problems):
+            words = entry.split(": ", 1)[1]
+            assert words != problem.code and "%(" not in words, (locale, entry)  # worded, not the bare code
+            if locale == "zh":
+                assert re.search(r"[\u4e00-\u9fff]", words), entry
+        logout(client)

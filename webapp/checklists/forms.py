@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileAllowed, FileField, FileRequired
+from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -80,9 +81,11 @@ class PublishForm(Form):
 class XlsFormUpload(Form):
     """A workbook, into a new checklist (what it is and who fills it in) or an existing one's draft."""
 
-    file = FileField(
-        _l("XLSForm workbook (.xlsx)"), validators=[FileRequired(), FileAllowed(["xlsx"], _l("An .xlsx workbook."))]
-    )
+    file = FileField(_l("XLSForm workbook (.xlsx)"), validators=[FileAllowed(["xlsx"], _l("An .xlsx workbook."))])
+    # A workbook already read and found good, kept while the person fills in what else the page
+    # needs: a file input cannot be refilled by the page, and choosing the file again is a chore.
+    kept = HiddenField()
+    kept_name = HiddenField()
     into = SelectField(_l("Import as"), coerce=int)
     kind = SelectField(_l("Kind"))
     site_id = SelectField(_l("Where it is used"), coerce=int)

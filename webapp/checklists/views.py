@@ -6,6 +6,8 @@ makes a new immutable version with a note, after the diff and what it touches we
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime, time
 from functools import wraps
 from zoneinfo import ZoneInfo
@@ -594,25 +596,32 @@ def import_xlsform():
     )
     problems = None
     if form.validate_on_submit():
-        if not form.into.data and not form.roles.data:
-            form.roles.errors = [_("Say who fills it in.")]
+        data, filename = _workbook_of(form)
+        if data is None:
+            form.file.errors = [_("Choose the workbook.")]
         else:
+            # The file first: what is wrong with it is what the person most needs to know.
             try:
-                imported = read_xlsform(form.file.data.read(), xlsform_limits())
+                imported = read_xlsform(data, xlsform_limits())
             except XlsFormRefused as refused:
                 problems = refused.problems
+                form.kept.data = form.kept_name.data = ""
             else:
-                template = _import_into(form, imported)
-                db.session.commit()
-                flash(
-                    _(
-                        "Imported %(n)s items into the draft. Preview it, then publish.",
-                        n=len(imported.definition.items()),
+                if not form.into.data and not form.roles.data:
+                    form.roles.errors = [_("Say who fills it in.")]
+                    form.kept.data, form.kept_name.data = base64.b64encode(data).decode(), filename
+                else:
+                    template = _import_into(form, imported, filename)
+                    db.session.commit()
+                    flash(
+                        _(
+                            "Imported %(n)s items into the draft. Preview it, then publish.",
+                            n=len(imported.definition.items()),
+                        )
                     )
-                )
-                for notice in imported.notices:
-                    flash(notice)
-                return see_other(url_for(".builder", template_id=template.id))
+                    for notice in imported.notices:
+                        flash(notice)
+                    return see_other(url_for(".builder", template_id=template.id))
     return render(
         "checklists/import.html",
         form=form,
@@ -622,9 +631,20 @@ def import_xlsform():
     )
 
 
-def _import_into(form: XlsFormUpload, imported) -> ChecklistTemplate:
+def _workbook_of(form: XlsFormUpload) -> tuple[bytes | None, str]:
+    """The workbook chosen now, or the one kept from the last answer of this page."""
+    if form.file.data:
+        return form.file.data.read(), form.file.data.filename or "checklist.xlsx"
+    try:
+        kept = base64.b64decode(form.kept.data or "", validate=True)
+    except binascii.Error:
+        abort(400)
+    return (kept or None), form.kept_name.data or "checklist.xlsx"
+
+
+def _import_into(form: XlsFormUpload, imported, filename: str) -> ChecklistTemplate:
     if not form.into.data:
-        return _new_checklist(form, imported.title[:200] or form.file.data.filename, imported.definition)
+        return _new_checklist(form, imported.title[:200] or filename, imported.definition)
     template = _template(form.into.data)
     replace_draft(db.session, template, imported.definition)
     return template
