@@ -127,7 +127,7 @@ TEMPLATE_KIND_LABELS = {
 ITEM_TYPE_LABELS = {
     "pass_fail": _l("Pass / fail"),
     "yes_no": _l("Yes / no"),
-    "number": _l("Number"),
+    "number": _l("Measurement"),
     "text": _l("Text"),
     "choice": _l("Choice"),
     "photo": _l("Photo"),
@@ -145,7 +145,7 @@ ITEM_FIELD_LABELS = {
     "photo_on_fail": _l("Photo needed when it fails"),
     "min": _l("Lowest allowed"),
     "max": _l("Highest allowed"),
-    "unit": _l("Unit"),
+    "unit": _l("Unit of measure"),
     "choices": _l("Choices"),
     "expected": _l("The answer that passes"),
     "weight": _l("Weight in the score"),
@@ -161,6 +161,8 @@ ACTION_LABELS = {
     "reported": _l("reported it again"),
     "callback": _l("called the customer back"),
 }
+# Where a change came from (foundation.org.Origin), as a ticket's history says it.
+SOURCE_LABELS = {"web": _l("on the web"), "sync": _l("from a phone"), "cli": _l("from the shell")}
 # The three checks of §3.6.8.
 CHECK_LABELS = {"self": _l("Self-check"), "patrol": _l("Lead's patrol"), "spot": _l("Spot check")}
 CHECK_SHORT_LABELS = {"self": _l("Self"), "patrol": _l("Patrol"), "spot": _l("Spot")}  # for chips on a phone
@@ -239,6 +241,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda p: _label(PRIORITY_LABELS, p), "priority_label")
     app.add_template_global(lambda role: _label(ROLE_LABELS, role), "role_label")
     app.add_template_global(lambda action: _label(ACTION_LABELS, action), "action_label")
+    app.add_template_global(lambda source: _label(SOURCE_LABELS, source), "source_label")
     app.add_template_global(lambda status: _label(ROUND_LABELS, status), "round_status_label")
     app.add_template_global(lambda kind: _label(CHECK_LABELS, kind), "check_label")
     app.add_template_global(lambda state: _label(FITOUT_STATE_LABELS, state), "fitout_state_label")

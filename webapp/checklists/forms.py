@@ -56,7 +56,7 @@ class ItemForm(Form):
         _l("The answer that passes"), default="yes", choices=choices([("yes", _l("Yes")), ("no", _l("No"))])
     )
     choices = TextAreaField(_l("Choices, one per line"), validators=[Length(max=2000)])
-    unit = StringField(_l("Unit"), validators=[Length(max=20), Name()])
+    unit = StringField(_l("Unit of measure"), validators=[Length(max=20), Name()])
     min = DecimalField(_l("Lowest allowed"), validators=[Optional()])
     max = DecimalField(_l("Highest allowed"), validators=[Optional()])
     weight = DecimalField(_l("Weight in the score"), default=1, validators=[Optional(), NumberRange(min=0, max=100)])

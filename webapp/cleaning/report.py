@@ -43,7 +43,7 @@ def tables(sheet: MonthSheet, people: dict[int, User], areas: dict[int, Location
         [
             _("Cleaner"),
             _("Points"),
-            _("Added"),
+            _("Points added"),
             _("Taken off"),
             *checks,
             _("Failed items"),

@@ -14,13 +14,13 @@ class SiteForm(Form):
             Regexp(r"^[A-Za-z0-9]+$", message=_l("Letters and digits only.")),
         ],
     )
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), Name()])
+    name = StringField(_l("Site name"), validators=[DataRequired(), Length(max=120), Name()])
     timezone = StringField(_l("Time zone"), default="Asia/Shanghai", validators=[DataRequired(), Length(max=64)])
     address = StringField(_l("Address"), validators=[Length(max=255), Name()])
 
 
 class PlaceForm(Form):
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), Name()])
+    name = StringField(_l("Place name"), validators=[DataRequired(), Length(max=120), Name()])
     parent_id = SelectField(_l("In"), coerce=int)
     area_type = SelectField(_l("Cleaning standard (areas only)"))
