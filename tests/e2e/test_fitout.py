@@ -2,13 +2,16 @@
 the rectification notice and prints it; a re-inspection passes it; three departments sign the
 completion acceptance and the deposit comes back minus the penalty."""
 
+import io
 import time
 
 import pypdfium2
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from inspections.fitout import FitoutProject
+from inspections.records import Answer, Inspection
 from tests.e2e.conftest import (
     _context,
     log_in,
@@ -54,6 +57,28 @@ def _fill(page, fail: str | None = None, photos=(), sign: bool = False) -> None:
     page.wait_for_selector("#client-summary:not([hidden])")
     page.click("#client-summary button[value=submit]")
     page.wait_for_url("**/today")
+
+
+def _mostly_light_with_dark_strokes(image) -> bool:
+    grey = image.convert("L").histogram()
+    return sum(grey[201:]) / sum(grey) > 0.85 and sum(grey[:80]) > 0
+
+
+def _signature_reads_as_drawn(app, page, base: str) -> None:
+    """The strokes drawn on the phone are dark on white in the display copy, the thumbnail and
+    the record's PDF (once every copy was a black box: the transparent canvas lost its alpha)."""
+    with app.app_context():
+        answer = db.session.scalars(
+            sa.select(Answer).join(Inspection).where(Answer.item_id == "signature").order_by(Inspection.received_at)
+        ).first()
+        sha, inspection_id = answer.value, answer.inspection_id
+    for path in (f"/photos/{sha}", f"/photos/{sha}/thumb"):
+        with Image.open(io.BytesIO(page.request.get(base + path).body())) as image:
+            assert _mostly_light_with_dark_strokes(image), path
+    document = pypdfium2.PdfDocument(page.request.get(base + f"/inspections/{inspection_id}.pdf").body())
+    images = [o for p in document for o in p.get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
+    assert images and all(_mostly_light_with_dark_strokes(o.get_bitmap().to_pil()) for o in images)
+    document.close()
 
 
 @pytest.mark.photos
@@ -136,6 +161,7 @@ def test_violation_offline_to_notice_reinspection_acceptance_and_refund(app, liv
     manager.goto(base + f"/fitout/{project_id}")
     signed = manager.locator("#acceptances [data-signoff^=completion-]:has-text('✓')")
     assert signed.count() == 3
+    _signature_reads_as_drawn(app, manager, base)
     manager.click("[data-refund]")
     manager.wait_for_selector("[data-state=deposit_refunded]")
     assert "-¥49,200.00" in manager.inner_text("#deposit") and "¥0.00" in manager.inner_text("#deposit h2")
