@@ -97,7 +97,9 @@ async function page(request) {
   } catch (offline) {
     const user = await currentUser();
     const kept = user ? await (await pagesCache(user)).match(request.url) : null;
-    return kept || (await caches.match("/offline")) || new Response("offline", { status: 503 });
+    // The pages the same for everyone (/outbox, /offline) come with this build's files.
+    const shared = kept || (await (await caches.open(SHELL_CACHE)).match(request.url, { ignoreSearch: true }));
+    return shared || (await caches.match("/offline")) || new Response("offline", { status: 503 });
   }
 }
 

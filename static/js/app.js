@@ -10,9 +10,14 @@
   const shell = "shell" in body.dataset;  // /offline and /outbox: the same for everyone, kept offline
   const messages = JSON.parse(document.getElementById("js-messages").textContent);
   // At once, before any other script on the page touches the phone's storage.
-  const signedIn = userId && !shell ? store.signIn(userId) : store.follow();
-  signedIn.catch(() => {});  // handled where start() awaits it
+  // A page the same for everyone (/outbox) is the page of whoever is signed in on the phone: their
+  // records are theirs there, not "another colleague's".
   self.fieldPageUser = userId && !shell ? userId : null;
+  const signedIn = userId && !shell ? store.signIn(userId) : store.follow().then((who) => {
+    if (shell) self.fieldPageUser = who;
+    return who;
+  });
+  signedIn.catch(() => {});  // handled where start() awaits it
   self.fieldSessionTag = () => body.dataset.session || null;
   let retryDelay = 5000;
   let retryTimer = null;

@@ -196,3 +196,23 @@ def test_an_engineer_moves_a_ticket_offline_and_it_follows_when_back_online(app,
     with app.app_context():
         ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == "BY-20261126-0001"))
         assert ticket.state == "in_progress" and ticket.events[-1].source == "sync"
+
+
+def test_her_own_outbox_opens_offline_and_calls_her_record_hers(app, live_server, phone_context, phone):
+    """Tapping "1 条待发送" offline opened "此页面未保存在手机上", and the outbox, once kept, called
+    her own record another colleague's."""
+    base = live_server.url
+    log_in(phone, base, "chenmei")
+    wait_until_offline_ready(phone)
+    restroom = restroom_url(phone)
+    go_offline(phone_context, live_server)
+    phone.goto(base + restroom)
+    fill_restroom_check(phone, None, fail=None)
+    phone.wait_for_selector("#sync-status[data-waiting='1']")
+    phone.click("#sync-status [data-status-text]")
+    phone.wait_for_url("**/outbox")
+    phone.wait_for_selector("#outbox-list li[data-status=waiting]")
+    phone.wait_for_selector("#sync-status[data-others='0']")
+    assert phone.locator("[data-status-others]").is_hidden()
+    assert "1 条待发送" in phone.inner_text("#sync-status")
+    screenshot(phone, "outbox-offline-own-record-zh-360")
