@@ -36,6 +36,23 @@ class TemplateKind(str, enum.Enum):
     COMPLETION = "completion"  # fit-out completion acceptance sign-off (§3.2.4 5.)
 
 
+# What a failing item opens when its author said nothing else (an XLSForm without ``on_fail``):
+# the ticket each kind of check leads to in the manual (§3.6.8 rework for cleaning, hazards for
+# patrols, violations for fit-out, repairs at a handover or move-out), for the department that
+# acts on it, due as the manual's own examples are.
+DEFAULT_ON_FAIL: dict[TemplateKind, dict] = {
+    TemplateKind.CLEANING: {"ticket_kind": "rework", "department": "cleaning", "due_hours": 2},
+    TemplateKind.CLEANING_TASK: {"ticket_kind": "rework", "department": "cleaning", "due_hours": 24},
+    TemplateKind.GREENING: {"ticket_kind": "rework", "department": "cleaning", "due_hours": 24},
+    TemplateKind.PATROL: {"ticket_kind": "hazard", "department": "security", "due_hours": 24},
+    TemplateKind.FITOUT: {"ticket_kind": "violation", "department": "engineering", "due_hours": 72},
+    TemplateKind.HIDDEN_WORKS: {"ticket_kind": "violation", "department": "engineering", "due_hours": 72},
+    TemplateKind.COMPLETION: {"ticket_kind": "violation", "department": "engineering", "due_hours": 72},
+    TemplateKind.HANDOVER: {"ticket_kind": "repair", "department": "engineering", "due_hours": 72},
+    TemplateKind.MOVEOUT: {"ticket_kind": "repair", "department": "engineering", "due_hours": 72},
+    TemplateKind.SHIFT_HANDOVER: {"ticket_kind": "repair", "department": "customer_service", "due_hours": 24},
+}
+
 ItemType = Literal["pass_fail", "yes_no", "number", "text", "choice", "photo", "signature", "instruction"]
 TicketKind = Literal["complaint", "repair", "violation", "hazard", "rework"]
 TicketPriority = Literal["low", "normal", "high", "urgent"]
@@ -61,6 +78,15 @@ class ShowIf(BaseModel):
     equals: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class WorkbookNames(BaseModel):
+    """What an XLSForm workbook called an item's choices, kept so that its export is the workbook
+    that came in (the engine itself answers with the labels)."""
+
+    model_config = ConfigDict(extra="forbid")
+    list_name: Annotated[str, Field(max_length=80)] = ""
+    choice_names: list[Annotated[str, Field(max_length=80)]] = []
+
+
 class Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -76,10 +102,13 @@ class Item(BaseModel):
     max: float | None = None
     unit: str = ""
     choices: list[str] = []
+    choices_en: list[str] = []  # the same choices in English, in the same order (or none)
+    allows_na: bool = False  # a pass/fail item that may be answered N/A (不适用), as the manual scores it
     expected: Literal["yes", "no"] = "yes"  # for yes_no: the answer that passes
     weight: Annotated[float, Field(ge=0)] = 1.0
     on_fail: OnFail | None = None
     show_if: ShowIf | None = None
+    workbook: WorkbookNames | None = None  # from an XLSForm import; the engine does not read it
 
     @model_validator(mode="before")
     @classmethod
@@ -92,6 +121,10 @@ class Item(BaseModel):
     def _consistent(self) -> Item:
         if self.type == "choice" and not self.choices:
             raise PydanticCustomError("no_choices", "choice item {id} has no choices", {"id": self.id})
+        if self.choices_en and len(self.choices_en) != len(self.choices):
+            raise PydanticCustomError(
+                "choices_en_count", "item {id}: not one English choice per choice", {"id": self.id}
+            )
         if self.type == "choice" and len(set(self.choices)) != len(self.choices):
             raise PydanticCustomError("choice_twice", "choice item {id} lists a choice twice", {"id": self.id})
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -120,7 +153,18 @@ class Item(BaseModel):
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str
+    title_en: str = ""
+    name: Annotated[str, Field(max_length=80)] = ""  # the XLSForm group's name, kept for its export
     items: list[Item]
+
+
+class WorkbookSettings(BaseModel):
+    """An imported XLSForm's settings sheet, kept so that its export carries them back."""
+
+    model_config = ConfigDict(extra="forbid")
+    form_id: Annotated[str, Field(max_length=200)] = ""
+    version: Annotated[str, Field(max_length=80)] = ""
+    default_language: Annotated[str, Field(max_length=40)] = ""
 
 
 class Definition(BaseModel):
@@ -130,6 +174,7 @@ class Definition(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     sections: list[Section]
+    workbook: WorkbookSettings | None = None
 
     @model_validator(mode="after")
     def _well_formed(self) -> Definition:

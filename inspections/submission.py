@@ -132,7 +132,7 @@ def answer_error(item: Item, answer: AnswerIn | None) -> str | None:
         case "pass_fail":
             if value not in ("pass", "fail", "na"):
                 return "bad_value"
-            if value == "na" and item.required:
+            if value == "na" and item.required and not item.allows_na:
                 return "required"
         case "yes_no":
             if value not in ("yes", "no"):

@@ -12,15 +12,20 @@ The mapping, as someone who knows XLSForm expects it:
 - ``required`` yes/no; ``relevant`` only ``${item} = 'value'``: the item's show-if.
 - ``label``/``hint`` in Chinese (``::zh`` or no language) and English (``::en``); a hint is the standard.
 - Extra columns: ``weight``, ``photo_on_fail``, ``expected`` (the yes/no answer that passes), ``unit``,
-  ``on_fail`` (the ticket kind a failure opens), ``on_fail_department``, ``on_fail_due_hours``,
-  ``on_fail_priority``.
+  ``on_fail`` (the ticket kind a failure opens, or ``none``), ``on_fail_department``,
+  ``on_fail_due_hours``, ``on_fail_priority``. Without ``on_fail`` a pass/fail or yes/no item opens
+  the ticket its checklist's kind implies (``DEFAULT_ON_FAIL``), as the builder's items do.
+- ``na`` in a pass/fail list: the item may be answered N/A, which does not count in the score.
+
+What the engine has no use for is kept so that the export is the workbook that came in: choice
+names and lists, group names, the settings' ``form_id``, ``version`` and ``default_language``.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -30,7 +35,15 @@ from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
 from foundation.sheets import SheetLimits, SheetRefused, check_workbook, xlsx_row
-from inspections.checklists import Definition, DefinitionProblem, Item, Section
+from inspections.checklists import (
+    DEFAULT_ON_FAIL,
+    Definition,
+    DefinitionProblem,
+    Item,
+    Section,
+    TemplateKind,
+    WorkbookSettings,
+)
 
 PASS_FAIL = ("pass", "fail", "na")
 YES_NO = ("yes", "no")
@@ -105,7 +118,6 @@ MESSAGES = {
 class Imported:
     title: str
     definition: Definition
-    notices: list[str] = field(default_factory=list)  # what was read but is not kept
 
 
 class XlsFormRefused(Exception):
@@ -129,7 +141,7 @@ class _Sheet:
 XLSFORM_LIMITS = SheetLimits(max_rows=2_000)
 
 
-def read_xlsform(data: bytes, limits: SheetLimits = XLSFORM_LIMITS) -> Imported:
+def read_xlsform(data: bytes, limits: SheetLimits = XLSFORM_LIMITS, kind: TemplateKind | None = None) -> Imported:
     """A checklist from an XLSForm workbook; XlsFormRefused lists every problem found. The file is
     checked within the limits before pyxform reads it."""
     try:
@@ -155,11 +167,21 @@ def read_xlsform(data: bytes, limits: SheetLimits = XLSFORM_LIMITS) -> Imported:
             problems.append(Problem(name, None, None, "sheet_unsupported"))
     if problems:
         raise XlsFormRefused(problems)
-    lists, notices = _choice_lists(choices, problems)
-    sections, rows_of = _sections(survey, lists, problems)
+    lists = _choice_lists(choices, problems)
+    sections, rows_of = _sections(survey, lists, problems, DEFAULT_ON_FAIL.get(kind))
     if problems:
         raise XlsFormRefused(problems)
-    definition = Definition.model_construct(sections=sections)
+    settings_row = settings.rows[0] if settings.rows else {}
+    workbook = {
+        key: str(settings_row[key]) for key in ("form_id", "version", "default_language") if settings_row.get(key)
+    }
+    if DEFAULT_FORM_ID.match(workbook.get("form_id", "")):
+        del workbook["form_id"]  # the writer's own: the checklist it goes into names it anew
+    if workbook.get("default_language") == DEFAULT_LANGUAGE:
+        del workbook["default_language"]
+    definition = Definition.model_construct(
+        sections=sections, workbook=WorkbookSettings(**workbook) if workbook else None
+    )
     for problem in definition.problems():
         column = survey.column("name" if problem.code == "duplicate_key" else "relevant")
         args = (problem.item_id, *problem.args)
@@ -171,18 +193,17 @@ def read_xlsform(data: bytes, limits: SheetLimits = XLSFORM_LIMITS) -> Imported:
         workbook_to_json(book, form_name="data", fallback_form_name="data", warnings=[])
     except PyXFormError as error:
         raise XlsFormRefused([Problem("survey", None, None, "pyxform", (str(error),))]) from None
-    title = (settings.rows[0].get("form_title") if settings.rows else None) or (sections[0].title or "")
-    return Imported(title=title, definition=Definition.model_validate(definition.model_dump()), notices=notices)
+    title = settings_row.get("form_title") or (sections[0].title or "")
+    return Imported(title=title, definition=Definition.model_validate(definition.model_dump()))
 
 
 def _label(row: dict, column: str = "label") -> tuple[str, str]:
     return row.get(f"{column}::zh") or row.get(column) or row.get(f"{column}::en") or "", row.get(f"{column}::en") or ""
 
 
-def _choice_lists(sheet: _Sheet, problems: list[Problem]) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """Each list's choices, name → label."""
-    lists: dict[str, dict[str, str]] = {}
-    english = False
+def _choice_lists(sheet: _Sheet, problems: list[Problem]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Each list's choices, name → (label, English label)."""
+    lists: dict[str, dict[str, tuple[str, str]]] = {}
     for n, row in enumerate(sheet.rows, start=2):
         if not row:
             continue
@@ -191,14 +212,12 @@ def _choice_lists(sheet: _Sheet, problems: list[Problem]) -> tuple[dict[str, dic
             problems.append(Problem(sheet.name, n, sheet.column("name"), "choice_incomplete"))
             continue
         label, label_en = _label(row)
-        english |= bool(label_en) and label_en != label
-        lists.setdefault(list_name, {})[name] = label or name
-    notices = ["The English labels of choices are not kept: the phone shows the Chinese ones."] if english else []
-    return lists, notices
+        lists.setdefault(list_name, {})[name] = (label or name, label_en)
+    return lists
 
 
 def _sections(
-    sheet: _Sheet, lists: dict[str, dict[str, str]], problems: list[Problem]
+    sheet: _Sheet, lists: dict[str, dict[str, tuple[str, str]]], problems: list[Problem], on_fail: dict | None
 ) -> tuple[list[Section], dict[str, int]]:
     sections: list[Section] = []
     loose: list[Item] = []
@@ -213,14 +232,17 @@ def _sections(
             if current is not None:
                 problems.append(Problem(sheet.name, n, sheet.column("type"), "nested_group"))
                 continue
-            current = Section.model_construct(title=_label(row)[0] or row.get("name", ""), items=[])
+            title, title_en = _label(row)
+            name = row.get("name", "")
+            name = "" if name == _group_name(len(sections) + bool(loose)) else name  # the writer's own
+            current = Section.model_construct(title=title or name, title_en=title_en, name=name, items=[])
             continue
         if kind in ("end_group", "end group"):
             if current is not None:
                 sections.append(current)
             current = None
             continue
-        item = _item(sheet, n, row, kind, lists, kinds, problems)
+        item = _item(sheet, n, row, kind, lists, kinds, problems, on_fail)
         if item is None:
             continue
         rows_of.setdefault(item.id, n)
@@ -228,11 +250,11 @@ def _sections(
     if current is not None:
         problems.append(Problem(sheet.name, None, sheet.column("type"), "group_not_closed"))
     if loose:
-        sections.insert(0, Section.model_construct(title="", items=loose))
+        sections.insert(0, Section.model_construct(title="", title_en="", name="", items=loose))
     return sections, rows_of
 
 
-def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
+def _item(sheet, n, row, kind, lists, kinds, problems, on_fail) -> Item | None:
     def refuse(column: str, code: str, *args) -> None:
         problems.append(Problem(sheet.name, n, sheet.column(column), code, args))
 
@@ -243,13 +265,17 @@ def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
         names = lists.get(list_name)
         if names is None:
             return refuse("type", "no_such_list", list_name)
+        data["workbook"] = {"list_name": list_name}
         if {"pass", "fail"} <= set(names) <= set(PASS_FAIL):
-            data["type"], values = "pass_fail", {v: v for v in PASS_FAIL}
+            data["type"], values, data["allows_na"] = "pass_fail", {v: v for v in PASS_FAIL}, "na" in names
         elif set(names) == set(YES_NO):
             data["type"], values = "yes_no", {v: v for v in YES_NO}
         else:
-            data["type"], data["choices"] = "choice", list(names.values())
-            values = dict(names)
+            data["type"], data["choices"] = "choice", [label for label, _en in names.values()]
+            english = [en for _label, en in names.values()]
+            data["choices_en"] = english if any(english) else []
+            data["workbook"]["choice_names"] = list(names)
+            values = {name: label for name, (label, _en) in names.items()}
     elif kind in TYPES:
         data["type"] = TYPES[kind]
         if kind == "image" and row.get("appearance") == "signature":
@@ -296,7 +322,9 @@ def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
     for column in ("expected", "unit"):
         if column in row:
             data[column] = row[column]
-    if "on_fail" in row:
+    if row.get("on_fail", "").strip().lower() == "none":
+        pass  # the workbook says a failure opens nothing
+    elif "on_fail" in row:
         data["on_fail"] = {
             "ticket_kind": row["on_fail"],
             "department": row.get("on_fail_department", ""),
@@ -305,6 +333,9 @@ def _item(sheet, n, row, kind, lists, kinds, problems) -> Item | None:
         }
     elif any(c in row for c in ("on_fail_department", "on_fail_due_hours", "on_fail_priority")):
         refuse("on_fail", "on_fail_missing")
+    elif on_fail is not None and data.get("type") in ("pass_fail", "yes_no"):
+        data["on_fail"] = dict(on_fail)
+    data["workbook"] = _kept_names(data)
     try:
         item = Item.model_validate(data)
     except ValidationError as error:
@@ -336,29 +367,81 @@ CHOICE_LABELS_EN = {"pass": "Pass", "fail": "Fail", "na": "N/A", "yes": "Yes", "
 
 
 def write_xlsform(title: str, form_id: str, definition: Definition) -> bytes:
+    """The workbook of a checklist. One imported comes back with its own names (lists, choices,
+    groups) and settings; where it has none, the names below are used, and the reader does not
+    keep them (so a checklist exported and imported again is the same checklist)."""
     book = Workbook(write_only=True)  # every cell through foundation.sheets: a label is never a formula
     survey = book.create_sheet("survey")
     _put(survey, COLUMNS)
-    choices = book.create_sheet("choices")
-    _put(choices, ["list_name", "name", "label::zh", "label::en"])
-    for list_name, names in (("pass_fail", PASS_FAIL), ("yes_no", YES_NO)):
-        for name in names:
-            _put(choices, [list_name, name, CHOICE_LABELS[name], CHOICE_LABELS_EN[name]])
+    lists = _Lists(book.create_sheet("choices"))
     items = definition.item_map()
     for n, section in enumerate(definition.sections):
         grouped = bool(section.title)
         if grouped:
-            _put(survey, _row(type="begin_group", name=f"section_{n + 1}", **{"label::zh": section.title}))
+            group = {"label::zh": section.title, "label::en": section.title_en}
+            _put(survey, _row(type="begin_group", name=section.name or _group_name(n), **group))
         for item in section.items:
-            _put(survey, _item_row(item, items, choices))
+            _put(survey, _item_row(item, items, lists))
         if grouped:
             _put(survey, _row(type="end_group"))
+    kept = definition.workbook or WorkbookSettings()
     settings = book.create_sheet("settings")
-    _put(settings, ["form_title", "form_id", "default_language"])
-    _put(settings, [title, form_id, "zh"])
+    _put(settings, ["form_title", "form_id", "version", "default_language"])
+    _put(settings, [title, kept.form_id or form_id, kept.version, kept.default_language or DEFAULT_LANGUAGE])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+# The names the writer gives what has none of its own; the reader keeps only other names.
+DEFAULT_LANGUAGE = "zh"
+DEFAULT_LISTS = {"pass_fail": ("pass", "fail"), "pass_fail_na": PASS_FAIL, "yes_no": YES_NO}
+DEFAULT_FORM_ID = re.compile(r"^checklist_\d+$")
+
+
+def _group_name(n: int) -> str:
+    return f"section_{n + 1}"
+
+
+def _choice_list_name(item_id: str) -> str:
+    return f"{item_id}_choices"
+
+
+def _choice_names(count: int) -> list[str]:
+    return [f"c{n}" for n in range(1, count + 1)]
+
+
+def _kept_names(data: dict) -> dict | None:
+    """An item's list and choice names as read, unless they are the ones the writer gives."""
+    names = data.get("workbook") or {}
+    list_name, choice_names = names.get("list_name", ""), names.get("choice_names", [])
+    if data.get("type") == "choice":
+        if list_name == _choice_list_name(data["id"]) and choice_names == _choice_names(len(choice_names)):
+            return None
+    elif list_name in DEFAULT_LISTS:
+        return None
+    return names or None
+
+
+class _Lists:
+    """The choices sheet: each list written once, under the item's own list name when it has one
+    and no other item wrote different choices under it."""
+
+    def __init__(self, sheet) -> None:
+        self.sheet = sheet
+        _put(sheet, ["list_name", "name", "label::zh", "label::en"])
+        self.written: dict[str, list[tuple[str, str, str]]] = {}
+
+    def name(self, preferred: str, default: str, rows: list[tuple[str, str, str]]) -> str:
+        for name in (preferred, default, f"{default}_{len(self.written) + 1}"):
+            if not name or self.written.get(name, rows) != rows:
+                continue
+            if name not in self.written:
+                self.written[name] = rows
+                for choice, label, label_en in rows:
+                    _put(self.sheet, [name, choice, label, label_en])
+            return name
+        raise AssertionError("unreachable: the last name is new")
 
 
 def _put(sheet, values: list) -> None:
@@ -373,17 +456,23 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _item_row(item: Item, items: dict[str, Item], choices) -> list:
+def _item_row(item: Item, items: dict[str, Item], lists: _Lists) -> list:
     kind = {"number": "decimal", "text": "text", "photo": "image", "signature": "image", "instruction": "note"}
     values = {"name": item.id, "label::zh": item.label, "label::en": item.label_en, "hint::zh": item.standard}
     values["hint::en"] = item.standard_en
+    own = item.workbook.list_name if item.workbook else ""
     if item.type in ("pass_fail", "yes_no"):
-        values["type"] = f"select_one {item.type}"
+        answers = ("pass", "fail", "na") if item.allows_na else ("pass", "fail")
+        answers = answers if item.type == "pass_fail" else YES_NO
+        default = "pass_fail_na" if item.allows_na else item.type
+        rows = [(v, CHOICE_LABELS[v], CHOICE_LABELS_EN[v]) for v in answers]
+        values["type"] = f"select_one {lists.name(own, default, rows)}"
     elif item.type == "choice":
-        list_name = f"{item.id}_choices"
-        values["type"] = f"select_one {list_name}"
-        for n, choice in enumerate(item.choices, start=1):
-            _put(choices, [list_name, f"c{n}", choice, ""])
+        names = (item.workbook.choice_names if item.workbook else []) or []
+        names = names if len(names) == len(item.choices) else _choice_names(len(item.choices))
+        english = item.choices_en or [""] * len(item.choices)
+        rows = list(zip(names, item.choices, english, strict=True))
+        values["type"] = f"select_one {lists.name(own, _choice_list_name(item.id), rows)}"
     else:
         values["type"] = kind[item.type]
     if item.type == "signature":
@@ -394,7 +483,9 @@ def _item_row(item: Item, items: dict[str, Item], choices) -> list:
         watched = items[item.show_if.item_id]
         equals = item.show_if.equals
         if watched.type == "choice":
-            equals = f"c{watched.choices.index(equals) + 1}"
+            names = (watched.workbook.choice_names if watched.workbook else []) or []
+            names = names if len(names) == len(watched.choices) else _choice_names(len(watched.choices))
+            equals = names[watched.choices.index(equals)]
         values["relevant"] = f"${{{watched.id}}} = '{equals}'"
     limits = [f". {op} {_number(v)}" for op, v in ((">=", item.min), ("<=", item.max)) if v is not None]
     values["constraint"] = " and ".join(limits)
@@ -407,4 +498,6 @@ def _item_row(item: Item, items: dict[str, Item], choices) -> list:
         values["on_fail_department"] = item.on_fail.department
         values["on_fail_due_hours"] = str(item.on_fail.due_hours)
         values["on_fail_priority"] = item.on_fail.priority
+    elif item.can_fail:
+        values["on_fail"] = "none"  # said, so that no kind's default is added when it comes back
     return _row(**values)

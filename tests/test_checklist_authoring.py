@@ -25,7 +25,7 @@ from inspections.authoring import (
     remove_item,
     report_open_drafts,
 )
-from inspections.checklists import Definition, Item, current_version, upcoming_version
+from inspections.checklists import Definition, Item, TemplateKind, current_version, upcoming_version
 from inspections.library import copy_from_library, install_departments, library
 from inspections.submission import InspectionSubmission, SubmissionRefused, submit_inspection
 from inspections.xlsform import XlsFormRefused, read_xlsform, write_xlsform
@@ -324,7 +324,8 @@ def test_an_exported_workbook_imports_back_unchanged(session):
     for entry in library().values():
         exported = write_xlsform(entry.title, entry.key, entry.definition())
         again = read_xlsform(exported)
-        assert again.definition == entry.definition(), entry.key
+        assert again.definition.workbook.form_id == entry.key  # a form_id of its own is kept
+        assert again.definition.model_copy(update={"workbook": None}) == entry.definition(), entry.key
         assert again.title == entry.title
 
 
@@ -399,3 +400,122 @@ def test_a_copy_remembers_its_library_entry_and_is_the_companys_own(session):
         library()["cleaning_lobby"].title,
     )
     assert current_version(session, copy).parsed() == library()["cleaning_lobby"].definition()
+
+
+def _customer_workbook() -> bytes:
+    """A workbook as a customer brings it: their own group, list and choice names, both
+    languages, N/A in a pass/fail list, a limited decimal, a show-if photo, a signature, and
+    settings of their own."""
+    book = Workbook()
+    survey = book.active
+    survey.title = "survey"
+    for row in [
+        ["type", "name", "label::zh", "label::en", "hint::zh", "required", "relevant", "constraint", "appearance"],
+        ["note", "intro", "请逐项检查", "Check each item", "", "", "", "", ""],
+        ["begin_group", "car", "轿厢", "Car", "", "", "", "", ""],
+        ["select_one pf", "floor", "轿厢地面", "Car floor", "无污迹", "yes", "", "", ""],
+        ["select_one smell", "odour", "异味", "Odour", "", "yes", "", "", ""],
+        ["image", "odour_photo", "异味照片", "Photo of the odour", "", "no", "${odour} = 'strong'", "", ""],
+        ["end_group", "", "", "", "", "", "", "", ""],
+        ["begin_group", "hall", "电梯厅", "Lift hall", "", "", "", "", ""],
+        ["select_one yn", "lit", "照明正常", "Lights work", "", "yes", "", "", ""],
+        ["decimal", "temp", "温度", "Temperature", "", "yes", "", ". >= 10 and . <= 35", ""],
+        ["image", "sign", "签字", "Signature", "", "yes", "", "", "signature"],
+        ["end_group", "", "", "", "", "", "", "", ""],
+    ]:
+        survey.append(row)
+    choices = book.create_sheet("choices")
+    for row in [
+        ["list_name", "name", "label::zh", "label::en"],
+        ["pf", "pass", "合格", "Pass"],
+        ["pf", "fail", "不合格", "Fail"],
+        ["pf", "na", "不适用", "N/A"],
+        ["smell", "none", "无", "None"],
+        ["smell", "slight", "轻微", "Slight"],
+        ["smell", "strong", "明显", "Strong"],
+        ["yn", "yes", "是", "Yes"],
+        ["yn", "no", "否", "No"],
+    ]:
+        choices.append(row)
+    settings = book.create_sheet("settings")
+    settings.append(["form_title", "form_id", "version", "default_language"])
+    settings.append(["电梯日检", "lift_daily", "2026120301", "zh"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _as_pyxform_reads_it(data: bytes) -> dict:
+    """The form as pyxform, the XLSForm reference, reads it, question by question: what a person
+    who wrote the workbook would check came back (names, types, both languages, binds, choices)."""
+    from pyxform.xls2json import workbook_to_json
+    from pyxform.xls2json_backends import get_xlsform
+
+    form = workbook_to_json(get_xlsform(io.BytesIO(data)), form_name="data", fallback_form_name="data", warnings=[])
+
+    def words(value) -> dict:
+        return {k: v for k, v in value.items() if v} if isinstance(value, dict) else ({"zh": value} if value else {})
+
+    def flag(value) -> bool:
+        return str(value).lower() in ("yes", "true()", "true")
+
+    def question(node) -> dict:
+        bind = node.get("bind", {})
+        return {
+            "type": node["type"],
+            "label": words(node.get("label")),
+            "hint": words(node.get("hint")),
+            "required": flag(bind.get("required", "")),
+            "relevant": "".join(bind.get("relevant", "").split()),
+            "constraint": "".join(bind.get("constraint", "").split()),
+            "appearance": node.get("control", {}).get("appearance", ""),
+            "choices": [(c["name"], words(c["label"])) for c in node.get("choices", [])],
+            "children": [
+                (child["name"], question(child)) for child in node.get("children", []) if child["name"] != "meta"
+            ],
+        }
+
+    return {
+        "settings": (form["id_string"], form.get("version"), form.get("default_language"), form["title"]),
+        "questions": [(child["name"], question(child)) for child in form["children"] if child["name"] != "meta"],
+    }
+
+
+def test_a_customers_workbook_comes_back_as_it_went_in():
+    original = _customer_workbook()
+    imported = read_xlsform(original)
+    floor = imported.definition.item_map()["floor"]
+    assert floor.allows_na and floor.on_fail is None  # no kind given: nothing implied
+    assert imported.definition.item_map()["odour"].choices_en == ["None", "Slight", "Strong"]
+    assert [s.title_en for s in imported.definition.sections if s.title] == ["Car", "Lift hall"]
+    exported = write_xlsform(imported.title, "checklist_7", imported.definition)
+    assert _as_pyxform_reads_it(exported) == _as_pyxform_reads_it(original)
+    assert read_xlsform(exported).definition == imported.definition
+
+
+def test_an_imported_item_opens_the_ticket_its_checklists_kind_implies_unless_the_workbook_says():
+    imported = read_xlsform(_customer_workbook(), kind=TemplateKind.CLEANING)
+    items = imported.definition.item_map()
+    assert items["floor"].on_fail.ticket_kind == "rework" and items["floor"].on_fail.department == "cleaning"
+    assert items["lit"].on_fail.ticket_kind == "rework"
+    assert items["temp"].on_fail is None  # a number cannot fail
+    again = read_xlsform(write_xlsform(imported.title, "x", imported.definition), kind=TemplateKind.PATROL)
+    assert again.definition.item_map()["floor"].on_fail.ticket_kind == "rework"  # as written, not the kind's
+
+
+def test_na_is_an_answer_of_a_pass_fail_item_that_allows_it_and_does_not_count_in_the_score(session):
+    install_departments(session)
+    site = factories.site(session)
+    restroom = factories.place(session, site, area_type="restroom")
+    items = [
+        {"id": "floor", "type": "pass_fail", "label": "地面", "allows_na": True},
+        {"id": "sink", "type": "pass_fail", "label": "洗手台"},
+    ]
+    template = factories.checklist(session, items=items, site=site)
+    cleaner = factories.person(session, site)
+    answers = [{"item_id": "floor", "value": "na", "photos": []}, {"item_id": "sink", "value": "pass", "photos": []}]
+    inspection = submit(session, template, 1, restroom, cleaner, answers)
+    assert inspection.inspection.score == 100.0  # N/A is not counted, the one graded item passed
+    refused = [{"item_id": "floor", "value": "pass", "photos": []}, {"item_id": "sink", "value": "na", "photos": []}]
+    with pytest.raises(SubmissionRefused):
+        submit(session, template, 1, restroom, cleaner, refused)

@@ -370,7 +370,7 @@ def test_every_workbook_problem_is_worded_in_both_languages_on_the_import_page(a
     problems = [Problem("survey", n + 2, "type (A)", code, arguments(code)) for n, code in enumerate(MESSAGES)]
     problems += [Problem("survey", 9, "name (B)", code, arguments(code)) for code in DEFINITION_CODES]
 
-    def refuse(data, limits):
+    def refuse(data, limits, kind):
         raise XlsFormRefused(problems)
 
     monkeypatch.setattr(views, "read_xlsform", refuse)
@@ -390,3 +390,21 @@ def test_every_workbook_problem_is_worded_in_both_languages_on_the_import_page(a
             if locale == "zh":
                 assert re.search(r"[\u4e00-\u9fff]", words), entry
         logout(client)
+
+
+def test_a_customers_workbook_imports_with_na_offered_and_its_kinds_tickets(app, demo, client):
+    from tests.test_checklist_authoring import _customer_workbook
+
+    login(client, "admin")
+    form = {"into": 0, "kind": "cleaning", "site_id": 0, "roles": ["cleaner"], "area_type": "lift_hall"}
+    done = post(client, "/builder/import", {**form, "file": (io.BytesIO(_customer_workbook()), "lift.xlsx")})
+    assert done.status_code == 303
+    template = template_named(app, "电梯日检")
+    preview = client.get(f"/builder/{template.id}/preview").get_data(as_text=True)
+    assert 'id="a-floor-na"' in preview and 'id="a-lit-na"' not in preview
+    page = client.get(f"/builder/{template.id}").get_data(as_text=True)
+    assert "fail opens Rework" in page  # a cleaning checklist's failures open rework
+    assert post(client, f"/builder/{template.id}/publish", {"note": "客户表格"}).status_code == 303
+    exported = client.get(f"/builder/{template.id}/xlsform.xlsx").data
+    with app.app_context():
+        assert read_xlsform(exported).definition.workbook.form_id == "lift_daily"

@@ -243,7 +243,7 @@
     const failed = (item.type === "pass_fail" && value === "fail") ||
       (item.type === "yes_no" && (value === "yes" || value === "no") && value !== item.expected);
     if (value === null || value === "") return item.required ? "required" : null;
-    if (item.type === "pass_fail" && value === "na" && item.required) return "required";
+    if (item.type === "pass_fail" && value === "na" && item.required && !item.allows_na) return "required";
     if (item.type === "number") {
       if (typeof value !== "number") return "not_a_number";
       if (item.min !== null && value < item.min) return "below_min";

@@ -55,7 +55,9 @@ class ItemForm(Form):
     expected = SelectField(
         _l("The answer that passes"), default="yes", choices=choices([("yes", _l("Yes")), ("no", _l("No"))])
     )
+    allows_na = BooleanField(_l("May be answered N/A (not counted in the score)"))
     choices = TextAreaField(_l("Choices, one per line"), validators=[Length(max=2000)])
+    choices_en = TextAreaField(_l("The same choices in English, one per line (or none)"), validators=[Length(max=2000)])
     unit = StringField(_l("Unit of measure"), validators=[Length(max=20), Name()])
     min = DecimalField(_l("Lowest allowed"), validators=[Optional()])
     max = DecimalField(_l("Highest allowed"), validators=[Optional()])

@@ -225,6 +225,7 @@ def _item_form(template: ChecklistTemplate, document: dict, item: Item | None, b
     form.on_fail_priority.choices = choices(PRIORITY_LABELS.items())
     if item is not None and request.method == "GET":
         form.choices.data = "\n".join(item.choices)
+        form.choices_en.data = "\n".join(item.choices_en)
         form.show_if.data = f"{item.show_if.item_id}={item.show_if.equals}" if item.show_if else ""
         form.on_fail.data = ""
         if item.on_fail:
@@ -259,8 +260,10 @@ def _field_text(name: str, value) -> str:
             return str(ITEM_TYPE_LABELS[value])
         case "expected":
             return _answer_label(value)
-        case "choices":
+        case "choices" | "choices_en":
             return "、".join(value)
+        case "workbook":
+            return " · ".join([value["list_name"], *value["choice_names"]]) if value else "—"
         case "show_if":
             return f"{value['item_id']} = {_answer_label(value['equals'])}"
         case "on_fail":
@@ -296,8 +299,11 @@ def _item_from(form: ItemForm) -> dict:
         data["required"] = data["photo_on_fail"] = False
     if kind == "yes_no":
         data["expected"] = form.expected.data
+    if kind == "pass_fail":
+        data["allows_na"] = form.allows_na.data
     if kind == "choice":
         data["choices"] = [line.strip() for line in (form.choices.data or "").splitlines() if line.strip()]
+        data["choices_en"] = [line.strip() for line in (form.choices_en.data or "").splitlines() if line.strip()]
     if kind == "number":
         data["unit"] = (form.unit.data or "").strip()
         data["min"] = float(form.min.data) if form.min.data is not None else None
@@ -334,7 +340,10 @@ def item(template_id: int, item_id: str | None):
         form.id.data = current.id  # the key never changes
     if form.validate_on_submit():
         try:
-            item = Item.model_validate(_item_from(form))
+            data = _item_from(form)
+            if current is not None and current.workbook and _same_choices(current, data):
+                data["workbook"] = current.workbook.model_dump()  # its workbook names still fit
+            item = Item.model_validate(data)
             put_item(db.session, template, item, section=section, replacing=item_id)
         except ValidationError as error:
             db.session.rollback()
@@ -353,6 +362,10 @@ def item(template_id: int, item_id: str | None):
         section=section,
         status=422 if form.errors else 200,
     )
+
+
+def _same_choices(item: Item, data: dict) -> bool:
+    return item.type == data["type"] and item.choices == data.get("choices", [])
 
 
 def problem_text(problem: DefinitionProblem | Problem) -> str:
@@ -602,7 +615,8 @@ def import_xlsform():
         else:
             # The file first: what is wrong with it is what the person most needs to know.
             try:
-                imported = read_xlsform(data, xlsform_limits())
+                kind = _template(form.into.data).kind if form.into.data else TemplateKind(form.kind.data)
+                imported = read_xlsform(data, xlsform_limits(), kind)
             except XlsFormRefused as refused:
                 problems = refused.problems
                 form.kept.data = form.kept_name.data = ""
@@ -619,8 +633,6 @@ def import_xlsform():
                             n=len(imported.definition.items()),
                         )
                     )
-                    for notice in imported.notices:
-                        flash(notice)
                     return see_other(url_for(".builder", template_id=template.id))
     return render(
         "checklists/import.html",
