@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
 from foundation import roles
 from foundation.roles import Role
@@ -231,6 +231,18 @@ def _num(value: float | None) -> str:
     return "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
 
 
+def in_reader_language(chinese: str, english: str) -> str:
+    """A checklist's own words (an item's label, a section's title) in the reader's language:
+    English when the reader reads English and the checklist has it."""
+    locale = get_locale()
+    return english if english and locale is not None and locale.language == "en" else chinese
+
+
+def department_label(code: str) -> str:
+    """A department's one name in the reader's language (the table, never the row's own name)."""
+    return _label(DEPARTMENT_LABELS, code)
+
+
 def _label(table: dict, key) -> str:
     key = getattr(key, "value", key)
     return str(table.get(key, key))
@@ -245,10 +257,11 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda role: _label(ROLE_LABELS, role), "role_label")
     app.add_template_global(lambda action: _label(ACTION_LABELS, action), "action_label")
     app.add_template_global(lambda source: _label(SOURCE_LABELS, source), "source_label")
+    app.add_template_global(in_reader_language, "in_reader_language")
     app.add_template_global(lambda status: _label(ROUND_LABELS, status), "round_status_label")
     app.add_template_global(lambda kind: _label(CHECK_LABELS, kind), "check_label")
     app.add_template_global(lambda state: _label(FITOUT_STATE_LABELS, state), "fitout_state_label")
-    app.add_template_global(lambda code: _label(DEPARTMENT_LABELS, code), "department_label")
+    app.add_template_global(department_label, "department_label")
     app.add_template_global(lambda kind: _label(ACCEPTANCE_LABELS, kind), "acceptance_label")
     app.add_template_global(lambda kind: _label(ENTRY_LABELS, kind), "entry_label")
     app.add_template_global(lambda stream: _label(STREAM_LABELS, stream), "stream_label")

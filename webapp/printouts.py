@@ -27,11 +27,12 @@ from webapp.fonts import reportlab_cjk_font
 from webapp.labels import (
     ACTION_LABELS,
     CHECK_LABELS,
-    DEPARTMENT_LABELS,
     KIND_LABELS,
     PRIORITY_LABELS,
     STATE_LABELS,
     _label,
+    department_label,
+    in_reader_language,
 )
 from webapp.photos.views import viewable
 
@@ -132,7 +133,7 @@ def ticket_pdf(ticket: Ticket, printed_by: str, now) -> bytes:
             (_("Priority"), _label(PRIORITY_LABELS, ticket.priority)),
             (_("Site"), ticket.site.name),
             (_("Where"), ticket.location.full_name if ticket.location else ""),
-            (_("Department"), _label(DEPARTMENT_LABELS, department.code) if department else ""),
+            (_("Department"), department_label(department.code) if department else ""),
             (_("Assignee"), ticket.assignee.display_name if ticket.assignee else ""),
             (_("Customer"), ticket.tenant.name if ticket.tenant else ""),
             (_("Contact"), " ".join(p for p in (ticket.contact_name, ticket.contact_phone) if p)),
@@ -193,7 +194,7 @@ def inspection_pdf(inspection: Inspection, items: dict[str, Item], printed_by: s
     sheet.heading(_("Answers"))
     for answer in inspection.answers:
         item = items.get(answer.item_id)
-        label = item.label if item else answer.item_id
+        label = in_reader_language(item.label, item.label_en) if item else answer.item_id
         result = (
             _("Pass")
             if answer.passed is True

@@ -21,7 +21,7 @@ from webapp.access import roles_required, visible_site_ids, visible_sites
 from webapp.choices import choices
 from webapp.extensions import db
 from webapp.form_rules import TEXT_ERRORS, Form
-from webapp.labels import ROLE_LABELS
+from webapp.labels import ROLE_LABELS, department_label
 from webapp.pages import render, see_other
 from webapp.people.forms import PersonForm, ResetPasswordForm
 from webapp.sheet_forms import SheetForm, carried, carry, file_problem_text, sheet_limits
@@ -39,7 +39,8 @@ def _person_form(*, edit: bool = False) -> PersonForm:
     roles = [r for r in Role if r != Role.ADMIN or current_user.role == Role.ADMIN]
     form.role.choices = choices((r.value, ROLE_LABELS[r]) for r in roles)
     form.department_id.choices = choices(
-        [(0, "—")] + [(d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))]
+        [(0, "—")]
+        + [(d.id, department_label(d.code)) for d in db.session.scalars(select(Department).order_by(Department.id))]
     )
     form.sites.choices = choices((s.id, s.name) for s in visible_sites(current_user))
     return form

@@ -35,7 +35,7 @@ from webapp.downloads import download
 from webapp.extensions import db
 from webapp.filters import yuan
 from webapp.form_rules import Form
-from webapp.labels import KIND_LABELS, PRIORITY_LABELS
+from webapp.labels import KIND_LABELS, PRIORITY_LABELS, department_label
 from webapp.pages import offline_page, render, see_other
 from webapp.photos import service as photo_service
 from webapp.photos.messages import photo_error_message
@@ -182,7 +182,7 @@ def _assign_form(ticket: Ticket, formdata=None) -> AssignForm:
         departments = departments.where(Department.id == current_user.department_id)
     form.department_id.choices = choices(
         ([] if current_user.role == Role.SUPERVISOR else [(0, "—")])
-        + [(d.id, d.name) for d in db.session.scalars(departments)]
+        + [(d.id, department_label(d.code)) for d in db.session.scalars(departments)]
     )
     people = db.session.scalars(
         select(User)
