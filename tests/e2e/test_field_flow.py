@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from inspections.records import Inspection
-from tests.e2e.conftest import fill_restroom_check, log_in, log_out, screenshot, wait_until
+from tests.e2e.conftest import fill_restroom_check, log_in, log_out, restroom_url, screenshot, wait_until
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket
 from webapp.extensions import db
@@ -60,3 +60,18 @@ def test_cleaner_fails_an_item_with_a_photo_and_the_supervisor_sees_the_rework(a
 
         stored = db.session.get(Photo, ticket.photos[0].photo_sha256)
         assert max(stored.width, stored.height) <= 1600 and stored.byte_size < 400_000  # downscaled on the phone
+
+
+def test_the_review_box_is_scrolled_into_view_below_the_sticky_tabs(live_server, phone):
+    """It scrolled under the tab bar, its first line hidden, on a 360 px phone."""
+    log_in(phone, live_server.url, "chenmei")
+    phone.goto(live_server.url + restroom_url(phone))
+    phone.wait_for_selector("form[data-checklist][data-ready=true]")
+    phone.locator("fieldset[data-item] label.opt-pass").first.click()
+    phone.click(".actionbar button[value=review]")
+    phone.wait_for_selector("#client-summary:not([hidden])")
+    wait_until(phone, "() => document.getElementById('client-summary').getBoundingClientRect().top > 0")
+    tabs = phone.locator(".tabs").bounding_box()
+    summary = phone.locator("#client-summary").bounding_box()
+    assert summary["y"] >= tabs["y"] + tabs["height"] - 1, (summary, tabs)
+    screenshot(phone, "review-below-tabs-zh-360", full_page=False)
