@@ -26,6 +26,7 @@ from inspections.checklists import (
     Section,
     TemplateKind,
     TemplateVersion,
+    WorkbookSettings,
     current_version,
     get_template_version,
     publish_template_version,
@@ -67,12 +68,27 @@ class AuthoringRefused(Exception):
 
 def loose(document: dict) -> Definition:
     """A draft as a Definition whose items are each valid but whose whole may not be (yet)."""
+    workbook = document.get("workbook")
     return Definition.model_construct(
         sections=[
-            Section.model_construct(title=s["title"], items=[Item.model_validate(i) for i in s["items"]])
+            Section.model_construct(
+                title=s["title"],
+                title_en=s.get("title_en", ""),
+                name=s.get("name", ""),
+                items=[Item.model_validate(i) for i in s["items"]],
+            )
             for s in document["sections"]
-        ]
+        ],
+        workbook=WorkbookSettings.model_validate(workbook) if workbook else None,
     )
+
+
+def draft_changes_anything(session: Session, template: ChecklistTemplate) -> bool:
+    """Whether the draft differs from the newest version: only then is publishing offered."""
+    if template.draft is None:
+        return False
+    newest = get_template_version(session, template.id, template.current_version)
+    return newest is None or not diff(newest.parsed(), loose(template.draft)).empty
 
 
 def draft_of(session: Session, template: ChecklistTemplate) -> dict:

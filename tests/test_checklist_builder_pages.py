@@ -408,3 +408,14 @@ def test_a_customers_workbook_imports_with_na_offered_and_its_kinds_tickets(app,
     exported = client.get(f"/builder/{template.id}/xlsform.xlsx").data
     with app.app_context():
         assert read_xlsform(exported).definition.workbook.form_id == "lift_daily"
+
+
+def test_publish_is_offered_only_once_the_draft_differs_from_the_version_in_use(app, demo, client):
+    template = restroom(app)
+    login(client, "admin")
+    assert post(client, f"/builder/{template.id}/draft").status_code == 303
+    page = client.get(f"/builder/{template.id}").get_data(as_text=True)
+    assert "data-no-change" in page and "data-publish" not in page and f"/builder/{template.id}/publish" not in page
+    assert post(client, f"/builder/{template.id}/items/mirrors/remove").status_code == 303
+    page = client.get(f"/builder/{template.id}").get_data(as_text=True)
+    assert "data-publish" in page and "data-no-change" not in page

@@ -27,6 +27,7 @@ from inspections.authoring import (
     Change,
     diff,
     discard_draft,
+    draft_changes_anything,
     draft_of,
     impact,
     loose,
@@ -104,7 +105,10 @@ def _template(template_id: int, *, write: bool = True) -> ChecklistTemplate:
 
 @bp.context_processor
 def _checklist_rules() -> dict:
-    return {"writable_checklist": lambda template: may_write(db.session, current_user, template)}
+    return {
+        "writable_checklist": lambda template: may_write(db.session, current_user, template),
+        "draft_changes_anything": lambda template: draft_changes_anything(db.session, template),
+    }
 
 
 def _site_choices() -> list[tuple[int, str]]:
