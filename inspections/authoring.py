@@ -10,9 +10,11 @@ ids are the stable keys that answers, tickets and scores name: a label changes, 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pypinyin import lazy_pinyin
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -81,6 +83,18 @@ def loose(document: dict) -> Definition:
         ],
         workbook=WorkbookSettings.model_validate(workbook) if workbook else None,
     )
+
+
+def suggest_key(label: str, label_en: str, taken: set[str]) -> str:
+    """A key for a new item, from its label (the English words, else the Chinese in pinyin:
+    轿厢地面 → jiao_xiang_di_mian), unique in the checklist. Suggested, never imposed: the
+    author may write another, and once published it never changes."""
+    words = label_en or " ".join(lazy_pinyin(label))
+    base = re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")[:32].strip("_") or "item"
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key
 
 
 def draft_changes_anything(session: Session, template: ChecklistTemplate) -> bool:

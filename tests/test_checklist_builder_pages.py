@@ -419,3 +419,16 @@ def test_publish_is_offered_only_once_the_draft_differs_from_the_version_in_use(
     assert post(client, f"/builder/{template.id}/items/mirrors/remove").status_code == 303
     page = client.get(f"/builder/{template.id}").get_data(as_text=True)
     assert "data-publish" in page and "data-no-change" not in page
+
+
+def test_a_new_items_key_is_made_from_its_label_when_left_empty(app, demo, client):
+    template = restroom(app)
+    login(client, "admin")
+    base = f"/builder/{template.id}"
+    item = {"id": "", "type": "pass_fail", "label": "轿厢地面", "required": "y", "weight": "1"}
+    assert post(client, f"{base}/items/new?section=0", item).status_code == 303
+    assert post(client, f"{base}/items/new?section=0", item).status_code == 303  # the same label again
+    english = {**item, "label": "镜面", "label_en": "Mirror glass"}
+    assert post(client, f"{base}/items/new?section=0", english).status_code == 303
+    keys = [i["id"] for s in template_named(app, "清洁标准：卫生间").draft["sections"] for i in s["items"]]
+    assert {"jiao_xiang_di_mian", "jiao_xiang_di_mian_2", "mirror_glass"} <= set(keys)

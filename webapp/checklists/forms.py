@@ -41,7 +41,8 @@ class ItemForm(Form):
     """One item. Which fields count depends on its type (builder.js hides the others)."""
 
     id = StringField(
-        _l("Key (never changes: answers and tickets name it)"), validators=[DataRequired(), Length(max=40), KEY_RULE]
+        _l("Key (empty: made from the label; never changes once published: answers and tickets name it)"),
+        validators=[DataRequired(), Length(max=40), KEY_RULE],
     )
     type = SelectField(_l("Type"), validators=[DataRequired()])
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=200), Name()])

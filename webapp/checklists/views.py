@@ -40,6 +40,7 @@ from inspections.authoring import (
     remove_item,
     remove_section,
     replace_draft,
+    suggest_key,
     version_in_use,
     writes_for_every_site,
 )
@@ -342,6 +343,9 @@ def item(template_id: int, item_id: str | None):
     form = _item_form(template, document, current, item_id)
     if current is not None:
         form.id.data = current.id  # the key never changes
+    elif request.method == "POST" and not (form.id.data or "").strip() and form.label.data:
+        taken = set(loose(document).item_map())
+        form.id.data = suggest_key(form.label.data.strip(), (form.label_en.data or "").strip(), taken)
     if form.validate_on_submit():
         try:
             data = _item_from(form)
