@@ -14,6 +14,7 @@ ERROR_CODES = ("required", "not_a_number", "below_min", "above_max", "bad_choice
 def page_messages() -> dict:
     return {
         "waiting": _("%(n)s waiting to send"),
+        "done_waiting": _("Done, waiting to send"),
         "last_sync": _("last sync %(time)s"),
         "problems": _("%(n)s need your attention"),
         "status": {

@@ -107,6 +107,23 @@
       .sort((a, b) => b.created_at.localeCompare(a.created_at));
     list.replaceChildren(...records.map(outboxRow));
     list.closest("section").hidden = records.length === 0;
+    markDoneWhileWaiting(records);
+  }
+
+  // A check sent offline is done for the person at once: Today (maybe a kept copy) says so
+  // until the server, which will say "Done", has it.
+  function markDoneWhileWaiting(records) {
+    const waiting = new Set(records.filter((r) => r.status === "waiting" || r.status === "awaiting_photos")
+      .map((r) => String(r.payload?.assignment_id ?? "")));
+    for (const item of document.querySelectorAll("li[data-assignment]")) {
+      if (!waiting.has(item.dataset.assignment)) continue;
+      const badge = item.querySelector(".badge");
+      if (!badge || badge.classList.contains("ok")) continue;
+      badge.className = "badge ok";
+      badge.dataset.doneWaiting = "";
+      badge.textContent = messages.done_waiting;
+      item.querySelector(".row")?.classList.add("done");
+    }
   }
 
   function outboxRow(record) {

@@ -216,3 +216,22 @@ def test_her_own_outbox_opens_offline_and_calls_her_record_hers(app, live_server
     assert phone.locator("[data-status-others]").is_hidden()
     assert "1 条待发送" in phone.inner_text("#sync-status")
     screenshot(phone, "outbox-offline-own-record-zh-360")
+
+
+def test_a_check_sent_offline_reads_done_waiting_on_today_at_once(app, live_server, phone_context, phone):
+    base = live_server.url
+    log_in(phone, base, "chenmei")
+    wait_until_offline_ready(phone)
+    due = phone.locator("li[data-assignment]:has-text('清洁标准：卫生间')").first
+    assignment = due.get_attribute("data-assignment")
+    assert due.locator(".badge").inner_text() in ("待完成", "已逾期")
+    href = due.locator("a").get_attribute("href")
+    go_offline(phone_context, live_server)
+    phone.goto(base + href)
+    fill_restroom_check(phone, None, fail=None)
+    badge = phone.locator(f"li[data-assignment='{assignment}'] .badge")
+    wait_until(
+        phone, "(id) => document.querySelector(`li[data-assignment='${id}'] [data-done-waiting]`) !== null", assignment
+    )
+    assert badge.inner_text() == "已完成，待发送"
+    screenshot(phone, "today-done-waiting-offline-zh-360")
