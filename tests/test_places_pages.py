@@ -63,7 +63,8 @@ def test_a_bad_row_is_named_and_nothing_changes(app, demo, client):
     response = upload(client, f"/places/sites/{by.id}/import", TREE + "新楼,2F,202,房间,,\n")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Line 5: “房间” is not a kind of place" in html and "Apply these changes" not in html
+    assert "Line 5: “房间” is not a kind of place: use 单元 (unit)、区域 (area)、巡更点 (checkpoint)." in html
+    assert "Apply these changes" not in html
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Location.id)).where(Location.site_id == by.id)) == before
 
@@ -180,3 +181,20 @@ def test_a_confirmation_the_preview_did_not_make_is_refused(app, demo, client):
         ).status_code
         == 400
     )
+
+
+def test_a_word_the_import_does_not_know_is_answered_with_the_words_it_does(app, demo, client):
+    login(client, "wangjl")
+    with app.app_context():
+        by = db.session.scalar(sa.select(Site.id).where(Site.code == "BY"))
+    html = upload(client, f"/places/sites/{by}/import", TREE + "新楼,1F,公厕,区域,公厕,\n").get_data(as_text=True)
+    assert "“公厕” is not a cleaning standard: use 大堂 (lobby)、走廊 (corridor)" in html
+    people = "username,name,role,sites\nxiaoli,小李,保姆,BY\n"
+    answer = post_form(
+        client,
+        "/people/import",
+        {"file": (io.BytesIO(people.encode()), "people.csv")},
+        token_from="/people/import",
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "“保姆” is not a role you may give: use 保安 (guard)、保洁 (cleaner)" in answer and "(admin)" not in answer

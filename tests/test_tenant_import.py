@@ -73,8 +73,8 @@ def test_one_bad_row_imports_nothing_and_names_the_row(app, client, demo):
     response = _post(client, bad)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Line 5: No site with the code “XH” among yours." in html  # 王经理 works at BY only
-    assert "Line 6: No site with the code “ZZ” among yours." in html
+    assert "Line 5: No site with the code “XH” among yours: use BY." in html  # 王经理 works at BY only
+    assert "Line 6: No site with the code “ZZ” among yours: use BY." in html
     assert "Line 6: moved_in_on is not a date like 2026-11-26." in html
     assert _counts(app) == before
     assert _post(client, "name,phone\n张三,1\n").status_code == 422

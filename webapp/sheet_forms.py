@@ -74,6 +74,11 @@ def file_problem_text(code: str, args: tuple) -> str | None:
     return None
 
 
+def allowed_values(words: dict[str, str]) -> str:
+    """What a column takes, each as the file may write it: 大堂 (lobby), 走廊 (corridor), …"""
+    return "、".join(f"{chinese} ({key})" for key, chinese in words.items())
+
+
 def sheet_limits() -> SheetLimits:
     """The limits of an uploaded spreadsheet, from the settings (SHEET_MAX_*)."""
     config = current_app.config

@@ -11,7 +11,7 @@ from foundation.base import utcnow
 from foundation.org import Department, Device, Site, User, user_site
 from foundation.people import PersonRefused, create_user, edit_person, may_manage, reset_password, set_active
 from foundation.people_import import COLUMNS as PEOPLE_COLUMNS
-from foundation.people_import import apply_people, plan_people
+from foundation.people_import import ZH_ROLES, apply_people, plan_people
 from foundation.roles import OFFICE, Role
 from foundation.tenant_import import COLUMNS, Problem, apply, parse, preview
 from inspections.cleaning import duties_of, rule_for
@@ -24,7 +24,7 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import ROLE_LABELS, department_label
 from webapp.pages import render, see_other
 from webapp.people.forms import PersonForm, ResetPasswordForm
-from webapp.sheet_forms import SheetForm, carried, carry, file_problem_text, sheet_limits
+from webapp.sheet_forms import SheetForm, allowed_values, carried, carry, file_problem_text, sheet_limits
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -192,11 +192,18 @@ def _people_problem_text(problem) -> str:
         case "bad_name":
             text = _("The name is empty or longer than 120 characters.")
         case "unknown_role" | "not_allowed_role":
-            text = _("“%(value)s” is not a role you may give.", value=args[0])
+            roles: dict[str, str] = {}
+            for chinese, role in ZH_ROLES.items():  # several words a role: the first names it
+                if role != Role.ADMIN or current_user.role == Role.ADMIN:
+                    roles.setdefault(role.value, chinese)
+            text = _(
+                "“%(value)s” is not a role you may give: use %(allowed)s.", value=args[0], allowed=allowed_values(roles)
+            )
         case "unknown_department":
-            text = _("No department “%(value)s”.", value=args[0])
+            departments = {d.code: department_label(d.code) for d in db.session.scalars(select(Department))}
+            text = _("No department “%(value)s”: use %(allowed)s.", value=args[0], allowed=allowed_values(departments))
         case "unknown_site":
-            text = _("No site with the code “%(code)s” among yours.", code=args[0])
+            text = _unknown_site(args[0])
         case "no_site":
             text = _("Give at least one site.")
         case "short_password":
@@ -333,12 +340,17 @@ def apply_tenant_import():
     return see_other(url_for("people.import_tenants"))
 
 
+def _unknown_site(code: str) -> str:
+    codes = "、".join(site.code for site in visible_sites(current_user))
+    return _("No site with the code “%(code)s” among yours: use %(allowed)s.", code=code, allowed=codes)
+
+
 def _problem_text(problem: Problem) -> str:
     match problem.code, problem.args:
         case code, args if file_problem_text(code, args):
             text = file_problem_text(code, args)
         case "unknown_site", (code,):
-            text = _("No site with the code “%(code)s” among yours.", code=code)
+            text = _unknown_site(code)
         case "too_long", (column, limit):
             text = _("%(column)s is longer than %(n)s characters.", column=column, n=limit)
         case "empty", (column,):

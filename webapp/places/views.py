@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from foundation.base import utcnow
 from foundation.org import Location, LocationKind, Site
-from foundation.place_import import Plan, Problem, apply_plan, export_rows, plan_import
+from foundation.place_import import ZH_AREA_TYPES, ZH_KINDS, Plan, Problem, apply_plan, export_rows, plan_import
 from foundation.places import (
     AREA_TYPES,
     PARENT_KINDS,
@@ -32,7 +32,7 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import AREA_TYPE_LABELS, PLACE_KIND_LABELS
 from webapp.pages import render, see_other
 from webapp.places.forms import PlaceForm, SiteForm
-from webapp.sheet_forms import ApplyForm, SheetForm, carried, carry, file_problem_text, sheet_limits
+from webapp.sheet_forms import ApplyForm, SheetForm, allowed_values, carried, carry, file_problem_text, sheet_limits
 
 bp = Blueprint("places", __name__, url_prefix="/places")
 
@@ -320,14 +320,21 @@ def _problem_text(problem: Problem) -> str:
         case "duplicate":
             text = _("The same place as line %(line)s.", line=args[0])
         case "unknown_kind":
-            text = _("“%(value)s” is not a kind of place (unit, area or checkpoint).", value=args[0])
+            kinds = {k.value: ZH_KINDS[k] for k in (LocationKind.UNIT, LocationKind.AREA, LocationKind.CHECKPOINT)}
+            text = _(
+                "“%(value)s” is not a kind of place: use %(allowed)s.", value=args[0], allowed=allowed_values(kinds)
+            )
         case "kind_mismatch":
             text = _(
                 "“%(value)s” does not match the columns: a row with only a building is a building, with a floor a floor.",
                 value=args[0],
             )
         case "unknown_area_type":
-            text = _("“%(value)s” is not a cleaning standard.", value=args[0])
+            text = _(
+                "“%(value)s” is not a cleaning standard: use %(allowed)s.",
+                value=args[0],
+                allowed=allowed_values(ZH_AREA_TYPES),
+            )
         case "area_type_not_area":
             text = _("Only areas have a cleaning standard.")
         case "bad_archived":
