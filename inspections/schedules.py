@@ -54,6 +54,7 @@ class Status(str, enum.Enum):
     LATE = "late"
     MISSED = "missed"
     DUE = "due"
+    PLANNED = "planned"  # a day to come: what the schedules will make due (the calendar only)
 
 
 class Schedule(Base):
@@ -223,64 +224,121 @@ def make_assignments(session: Session, site: Site, start: date, end: date) -> in
             )
         ).all()
     )
-    rule = rule_for(session, site.id)
-    areas = defaultdict(list)
-    for area in session.scalars(
-        select(Location).where(
-            Location.site_id == site.id, Location.kind == LocationKind.AREA, Location.archived_at.is_(None)
-        )
-    ):
-        areas[area.area_type].append(area)
-    people_by_role = defaultdict(list)
-    for person in session.scalars(
-        select(User).join(user_site).where(user_site.c.site_id == site.id, User.active).order_by(User.id)
-    ):
-        people_by_role[person.role].append(person.id)
-    duties = [d.fact() for d in duties_of(session, site.id)]
-    head = session.scalar(select(Department.head_id).where(Department.code == "cleaning"))
-    zone = ZoneInfo(site.timezone)
+    world = _World.of(session, site)
     now = utcnow()
     made = []
     for schedule in schedules:
-        places = [schedule.location] if schedule.location_id else areas.get(schedule.area_type, [])
-        places = [p for p in places if p is not None and p.archived_at is None]
         first = max(start, schedule.made_through + timedelta(days=1)) if schedule.made_through else start
         schedule.made_through = max(end, schedule.made_through or end)
-        for slot in slots(schedule, site, first, end, rule.shifts):
-            for place in places:
-                for assignee_id in _assignees(schedule, place, slot, people_by_role, duties, rule, head, zone):
-                    if (schedule.id, slot.key, place.id, assignee_id) in have:
-                        continue
-                    have.add((schedule.id, slot.key, place.id, assignee_id))
-                    made.append(
-                        {
-                            "site_id": site.id,
-                            "template_id": schedule.template_id,
-                            "location_id": place.id,
-                            "assignee_id": assignee_id,
-                            "due_on": slot.first_day,
-                            "due_by": slot.last_day if slot.last_day != slot.first_day else None,
-                            "due_at": slot.due_at,
-                            "deadline": slot.deadline,
-                            "schedule_id": schedule.id,
-                            "slot": slot.key,
-                            "note": schedule.title,
-                            "created_at": now,
-                        }
-                    )
+        for row in _rows(schedule, site, world, first, end):
+            key = (schedule.id, row["slot"], row["location_id"], row["assignee_id"])
+            if key not in have:
+                have.add(key)
+                made.append({**row, "created_at": now})
     session.flush()  # made_through, before the rows that follow from it
     bulk_insert(session, Assignment, made)  # a month of an estate is tens of thousands of rows
     return len(made)
 
 
-def _assignees(schedule, place, slot, people_by_role, duties, rule, head, zone) -> list[int]:
+def planned_counts(
+    session: Session,
+    site: Site,
+    start: date,
+    end: date,
+    *,
+    assignee_id: int | None = None,
+    location_id: int | None = None,
+) -> dict[date, int]:
+    """How many checks the active schedules will make due on each day of [start, end] that are
+    not made yet: what the calendar shows of days to come. Reads only, the same rows
+    ``make_assignments`` would write (its people on duty as they stand today)."""
+    world = _World.of(session, site)
+    have = set(
+        session.execute(
+            select(Assignment.schedule_id, Assignment.slot, Assignment.location_id, Assignment.assignee_id).where(
+                Assignment.site_id == site.id, Assignment.due_on >= start, Assignment.due_on <= end
+            )
+        ).all()
+    )
+    counts: dict[date, int] = defaultdict(int)
+    for schedule in session.scalars(select(Schedule).where(Schedule.site_id == site.id, Schedule.active)):
+        for row in _rows(schedule, site, world, start, end):
+            if not start <= row["due_on"] <= end:  # a window that began before: made already
+                continue
+            if (assignee_id is not None and row["assignee_id"] != assignee_id) or (
+                location_id is not None and row["location_id"] != location_id
+            ):
+                continue
+            if (schedule.id, row["slot"], row["location_id"], row["assignee_id"]) not in have:
+                counts[row["due_on"]] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class _World:
+    """What a schedule's checks go to: a site's areas by type, people by role, duties, the rule."""
+
+    areas: dict
+    people_by_role: dict
+    duties: list
+    rule: object
+    head: int | None
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, session: Session, site: Site) -> _World:
+        areas = defaultdict(list)
+        for area in session.scalars(
+            select(Location).where(
+                Location.site_id == site.id, Location.kind == LocationKind.AREA, Location.archived_at.is_(None)
+            )
+        ):
+            areas[area.area_type].append(area)
+        people_by_role = defaultdict(list)
+        for person in session.scalars(
+            select(User).join(user_site).where(user_site.c.site_id == site.id, User.active).order_by(User.id)
+        ):
+            people_by_role[person.role].append(person.id)
+        return cls(
+            areas,
+            people_by_role,
+            [d.fact() for d in duties_of(session, site.id)],
+            rule_for(session, site.id),
+            session.scalar(select(Department.head_id).where(Department.code == "cleaning")),
+            ZoneInfo(site.timezone),
+        )
+
+
+def _rows(schedule: Schedule, site: Site, world: _World, first: date, end: date):
+    """The assignment rows of ``schedule`` for its slots beginning in [first, end]."""
+    places = [schedule.location] if schedule.location_id else world.areas.get(schedule.area_type, [])
+    places = [p for p in places if p is not None and p.archived_at is None]
+    for slot in slots(schedule, site, first, end, world.rule.shifts):
+        for place in places:
+            for assignee_id in _assignees(schedule, place, slot, world):
+                yield {
+                    "site_id": site.id,
+                    "template_id": schedule.template_id,
+                    "location_id": place.id,
+                    "assignee_id": assignee_id,
+                    "due_on": slot.first_day,
+                    "due_by": slot.last_day if slot.last_day != slot.first_day else None,
+                    "due_at": slot.due_at,
+                    "deadline": slot.deadline,
+                    "schedule_id": schedule.id,
+                    "slot": slot.key,
+                    "note": schedule.title,
+                }
+
+
+def _assignees(schedule, place, slot, world: _World) -> list[int]:
     if schedule.who == Who.PERSON:
         return [schedule.assignee_id]
     if schedule.who == Who.ROLE:
-        return people_by_role.get(schedule.role, [])
-    moment = slot.due_at or datetime.combine(slot.first_day, time(12), zone)
-    found = responsible(duties, place.id, moment.astimezone(zone), rule)
-    return [found or head] if (found or head) else []
+        return world.people_by_role.get(schedule.role, [])
+    moment = slot.due_at or datetime.combine(slot.first_day, time(12), world.zone)
+    found = responsible(world.duties, place.id, moment.astimezone(world.zone), world.rule)
+    return [found or world.head] if (found or world.head) else []
 
 
 @dataclass(frozen=True)
@@ -427,4 +485,11 @@ def month_calendar(
     }
     for due_on, due_by, deadline, done_at in session.execute(query):
         days[due_on].counts[_status(due_on, due_by, deadline, done_at, now, zone)] += 1
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    if last >= tomorrow:
+        ahead = planned_counts(
+            session, site, max(first, tomorrow), last, assignee_id=assignee_id, location_id=location_id
+        )
+        for day, count in ahead.items():
+            days[day].counts[Status.PLANNED] += count
     return list(days.values())

@@ -153,8 +153,9 @@ def test_the_calendar_tells_done_late_missed_and_due(session, world):
         {Status.LATE: 1},
         {Status.MISSED: 1},
         {Status.DUE: 1},
-        {},  # the future has no assignments yet
+        {Status.PLANNED: 1},  # the future has no assignments yet: what the schedule will make
     ]
+    assert all(d.counts == {Status.PLANNED: 1} for d in days[4:])
     days = month_calendar(session, site, date(2026, 12, 1), now, assignee_id=guards[0].id)
     assert all(d.total == 0 for d in days)
     [late] = occurrences_between(session, site, date(2026, 12, 2), date(2026, 12, 2), now)

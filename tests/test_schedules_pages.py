@@ -3,6 +3,9 @@ on Today, the calendar shows it; a bad schedule shows what to fix and saves noth
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
+
 import sqlalchemy as sa
 
 from foundation.org import Site, User
@@ -92,3 +95,29 @@ def test_stopping_a_schedule_keeps_what_it_made(app, demo, client):
     logout(client)
     login(client, "hemin")
     assert post_form(client, f"/schedules/{task_id}/stop", {}, token_from="/today").status_code == 404
+
+
+def test_the_calendar_shows_what_is_planned_on_days_to_come(app, demo, client):
+    by, chenmei, restroom = ids(app)
+    login(client, "zhaoling")
+    form = {
+        "template_id": restroom,
+        "place": "type:restroom",
+        "who": "person",
+        "assignee_id": chenmei,
+        "role": "",
+        "rule": "daily",
+        "times": "09:00",
+        "window_minutes": 60,
+        "starts_on": date.today().isoformat(),
+        "title": "卫生间早检（计划）",
+    }
+    assert post_form(client, f"/schedules?site={by}", form, token_from=f"/schedules?site={by}").status_code == 303
+    following = (date.today().replace(day=1) + timedelta(days=32)).replace(day=1)
+    calendar = client.get(f"/schedules/calendar?site={by}&month={following:%Y-%m}").get_data(as_text=True)
+    planned = re.findall(r'data-status="planned">(\d+)<', calendar)
+    assert len(planned) >= 28 and all(int(n) >= 10 for n in planned)  # ten restrooms a day, every day
+    assert 'data-status="missed">' in calendar and "Planned" in calendar
+    mine = client.get(f"/schedules/calendar?site={by}&month={following:%Y-%m}&person={chenmei}").get_data(as_text=True)
+    other = client.get(f"/schedules/calendar?site={by}&month={following:%Y-%m}&person=999999").get_data(as_text=True)
+    assert re.search(r'data-status="planned">\d+<', mine) and not re.search(r'data-status="planned">\d+<', other)

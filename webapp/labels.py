@@ -58,6 +58,7 @@ OCCURRENCE_LABELS = {
     "late": _l("Done late"),
     "missed": _l("Not done"),
     "due": _l("Still to do"),
+    "planned": _l("Planned"),
 }
 WEEKDAY_LABELS = [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
 KIND_LABELS = {

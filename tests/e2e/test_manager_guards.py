@@ -57,3 +57,12 @@ def test_another_sites_manager_reads_a_company_wide_checklist_and_a_bomb_is_refu
     phone.wait_for_selector("[data-import-problems]")
     assert "工作簿超过 50 列" in phone.inner_text("[data-import-problems]")
     screenshot(phone, "builder-import-bomb-refused-zh-360")
+
+
+def test_the_calendar_with_days_to_come_fits_a_phone(live_server, phone):
+    log_in(phone, live_server.url, "zhaoling")
+    phone.goto(f"{live_server.url}/schedules/calendar")
+    phone.wait_for_selector("[data-calendar]")
+    assert phone.locator("td[data-status=planned]:not(:empty)").count() > 0
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(phone, "calendar-planned-zh-360")
