@@ -66,3 +66,19 @@ def test_the_calendar_with_days_to_come_fits_a_phone(live_server, phone):
     assert phone.locator("td[data-status=planned]:not(:empty)").count() > 0
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(phone, "calendar-planned-zh-360")
+
+
+def test_the_schedule_form_shows_the_fields_of_the_chosen_frequency(live_server, phone):
+    log_in(phone, live_server.url, "zhaoling")
+    phone.goto(f"{live_server.url}/schedules")
+    phone.wait_for_selector("form[data-schedule-form]")
+    shown = lambda name: phone.locator(f"form[data-schedule-form] [name={name}]").first.is_visible()  # noqa: E731
+    phone.select_option("#rule", "weekly")
+    assert shown("weekdays") and shown("times") and not shown("per_month") and not shown("every_days")
+    phone.select_option("#rule", "monthly")
+    assert shown("per_month") and not shown("weekdays") and not shown("times")
+    phone.select_option("#who", "person")
+    assert shown("assignee_id") and not shown("role")
+    phone.select_option("#who", "role")
+    assert shown("role") and not shown("assignee_id")
+    screenshot(phone, "schedule-form-monthly-zh-360")
