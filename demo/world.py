@@ -15,7 +15,8 @@ from foundation.places import checkpoint_code
 from foundation.roles import Role
 from inspections.authoring import put_item
 from inspections.checklists import ChecklistTemplate, Item, OnFail
-from inspections.cleaning import assign_area
+from inspections.cleaning import assign_area, save_rule
+from inspections.cleaning_scores import ScoringRule
 from inspections.fitout import FitoutState, HotWorkPermit, advance, open_project
 from inspections.library import install_standards
 from inspections.patrol import PatrolRoute, RouteCheckpoint
@@ -127,6 +128,8 @@ def load_demo(session: Session, now: datetime) -> None:
         ("engineering", "lihua"),
     ]:
         departments[code].head_id = people[head].id
+    for site in sites.values():  # the demo company has set its check targets: the manual's
+        save_rule(session, site.id, ScoringRule(), actor=None, now=now)
 
     route = PatrolRoute(
         site_id=by.id,

@@ -62,9 +62,15 @@ def rule_for(session: Session, site_id: int) -> ScoringRule:
     return ScoringRule.model_validate(row.rule) if row else ScoringRule()
 
 
-def save_rule(session: Session, site_id: int, rule: ScoringRule, actor: User, now: datetime) -> None:
+def targets_set(session: Session, site_id: int) -> bool:
+    """Whether the site's managers have set its rule: until then the boards show no check
+    targets (a new company would see the manual's defaults judged against work nobody asked for)."""
+    return session.get(CleaningRule, site_id) is not None
+
+
+def save_rule(session: Session, site_id: int, rule: ScoringRule, actor: User | None, now: datetime) -> None:
     row = session.get(CleaningRule, site_id) or CleaningRule(site_id=site_id)
-    row.rule, row.updated_at, row.updated_by_id = rule.model_dump(mode="json"), now, actor.id
+    row.rule, row.updated_at, row.updated_by_id = rule.model_dump(mode="json"), now, actor.id if actor else None
     session.add(row)
     session.flush()
 

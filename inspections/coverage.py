@@ -11,7 +11,7 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from foundation.org import Site
-from inspections.cleaning import cleaning_areas, rule_for
+from inspections.cleaning import cleaning_areas, rule_for, targets_set
 from inspections.cleaning_scores import CheckKind
 from inspections.fitout import DEPARTMENTS, UNDER_WAY, FitoutProject, inspected_on
 from inspections.patrol import PatrolRoute
@@ -27,11 +27,11 @@ WALKED = (RoundStatus.COMPLETE, RoundStatus.LATE)
 @dataclass(frozen=True)
 class Tally:
     done: int
-    due: int
+    due: int | None  # None: no target set
 
     @property
     def short(self) -> int:
-        return max(0, self.due - self.done)
+        return max(0, self.due - self.done) if self.due is not None else 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ def _cleaning(session: Session, site: Site, now: datetime) -> Tally:
             .group_by(Inspection.location_id, Inspection.check_kind)
         )
     }
+    if not targets_set(session, site.id):
+        return Tally(sum(made.values()), None)
     done = due = 0
     for area in cleaning_areas(session, site.id):
         for kind in CheckKind:

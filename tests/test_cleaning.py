@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from foundation.org import Origin, Site
+from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate
 from inspections.cleaning import AreaDuty, assign_area, sheet_for
 from inspections.cleaning_scores import CheckKind
@@ -279,3 +280,32 @@ def test_assigning_an_area_to_a_cleaner_from_the_setup_page(app, client, demo):
         ).all()
         assert [(d.cleaner.username, d.ends_on) for d in duties] == [("huangli", date(2026, 11, 25)), ("chenmei", None)]
     assert stairs_name in client.get("/cleaning/setup").get_data(as_text=True)
+
+
+def test_a_new_company_sees_no_check_targets_until_it_sets_them(app, client):
+    """A company that never set targets saw "未达标 30/30" judged against the manual's defaults."""
+    from inspections.library import install_departments
+    from tests import factories
+
+    with app.app_context():
+        install_departments(db.session)
+        site = factories.site(db.session)
+        factories.place(db.session, site, area_type="restroom")
+        factories.person(db.session, site, role=Role.MANAGER, username="newboss")
+        site_id = site.id
+        db.session.commit()
+    login(client, "newboss", factories.PASSWORD)
+    board = client.get("/cleaning").get_data(as_text=True)
+    assert "data-no-targets" in board and 'data-summary="self"' not in board and "/1<" not in board
+    console = client.get("/console").get_data(as_text=True)
+    assert "0 / no target set" in console
+    form = {"self_target": 2, "patrol_target": 1, "spot_target": 1}
+    with app.app_context():
+        from inspections.cleaning import save_rule
+        from inspections.cleaning_scores import ScoringRule
+
+        save_rule(db.session, site_id, ScoringRule(**form), actor=None, now=NOW)
+        db.session.commit()
+    board = client.get("/cleaning").get_data(as_text=True)
+    assert "data-no-targets" not in board and "Targets per area per day: 2 self-checks" in board
+    assert "0 / 4" in client.get("/console").get_data(as_text=True)

@@ -21,6 +21,7 @@ from inspections.cleaning import (
     rule_for,
     save_rule,
     sheet_for,
+    targets_set,
 )
 from inspections.schedules import add_periodic_task, make_assignments_through, periodic_tasks, task_statuses
 from inspections.today import local_day
@@ -52,6 +53,7 @@ def index():
                 "day": day,
                 "today": today,
                 "rule": rule_for(db.session, site.id),
+                "targets_set": targets_set(db.session, site.id),
                 "areas": board(db.session, site, day),
                 "tasks": task_statuses(db.session, site, day, now),
             }
