@@ -258,18 +258,24 @@ def xlsx_row(sheet, values: Iterable) -> list:
     return [xlsx_cell(sheet, value) for value in values]
 
 
+def write_book(sheets: list[tuple[str, list[str], Iterable[list]]]) -> bytes:
+    """An XLSX of several sheets, each (title, header, rows)."""
+    book = Workbook(write_only=True)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title[:31])
+        sheet.append(xlsx_row(sheet, header))
+        for row in rows:
+            sheet.append(xlsx_row(sheet, row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def write_sheet(fmt: str, header: list[str], rows: Iterable[list]) -> bytes:
     """The rows as XLSX, or as CSV in UTF-8 with a byte-order mark (Excel then reads Chinese).
     The one writer of every spreadsheet the product offers: no formula leaves it."""
     if fmt == "xlsx":
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet()
-        sheet.append(xlsx_row(sheet, header))
-        for row in rows:
-            sheet.append(xlsx_row(sheet, row))
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
+        return write_book([("Sheet1", header, rows)])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([csv_field(value) for value in header])

@@ -198,3 +198,39 @@ def test_a_word_the_import_does_not_know_is_answered_with_the_words_it_does(app,
         content_type="multipart/form-data",
     ).get_data(as_text=True)
     assert "“保姆” is not a role you may give: use 保安 (guard)、保洁 (cleaner)" in answer and "(admin)" not in answer
+
+
+def test_every_import_offers_a_template_with_the_values_each_column_takes(app, demo, client):
+    from openpyxl import load_workbook
+
+    login(client, "wangjl")
+    with app.app_context():
+        by = db.session.scalar(sa.select(Site.id).where(Site.code == "BY"))
+
+    def sheets(url: str) -> list[list[list]]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        book = load_workbook(io.BytesIO(response.data))
+        return [[list(row) for row in sheet.iter_rows(values_only=True)] for sheet in book]
+
+    fill, allowed = sheets(f"/places/sites/{by}/import/template.xlsx")
+    assert fill == [["楼栋", "楼层", "位置", "类型", "保洁区域类型", "已停用"]]
+    assert allowed[0] == ["类型", "保洁区域类型", "已停用"] and ["单元", "大堂", "是"] == allowed[1]
+    fill, allowed = sheets("/people/import/template.xlsx")
+    values = {v for row in allowed[1:] for v in row if v}
+    assert {"保安", "保洁", "cleaning", "BY"} <= values and "XH" not in values and "管理员" not in values
+    fill, allowed = sheets("/people/tenants/import/template.xlsx")
+    assert allowed == [["site"], ["BY"]]
+    # The template, filled in, is what the import reads.
+    book = load_workbook(io.BytesIO(client.get(f"/places/sites/{by}/import/template.xlsx").data))
+    book.worksheets[0].append(["新楼", "1F", "大堂", "区域", "大堂", ""])
+    filled = io.BytesIO()
+    book.save(filled)
+    preview = post_form(
+        client,
+        f"/places/sites/{by}/import",
+        {"file": (io.BytesIO(filled.getvalue()), "places.xlsx")},
+        token_from="/places",
+        content_type="multipart/form-data",
+    )
+    assert preview.status_code == 200 and "新楼" in preview.get_data(as_text=True)

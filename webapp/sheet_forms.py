@@ -13,7 +13,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField
 from wtforms.validators import DataRequired
 
-from foundation.sheets import SheetLimits
+from foundation.sheets import SheetLimits, write_book
+from webapp.downloads import XLSX, download
 from webapp.form_rules import Form
 
 SHEETS = ["xlsx", "csv", "txt"]
@@ -77,6 +78,16 @@ def file_problem_text(code: str, args: tuple) -> str | None:
 def allowed_values(words: dict[str, str]) -> str:
     """What a column takes, each as the file may write it: 大堂 (lobby), 走廊 (corridor), …"""
     return "、".join(f"{chinese} ({key})" for key, chinese in words.items())
+
+
+def import_template(name: str, header: list[str], allowed: dict[str, list[str]]):
+    """An import's empty workbook to fill in: its columns, and a second sheet listing the values
+    each column with a fixed list takes (kinds, area types, roles, departments, sites)."""
+    width = max((len(values) for values in allowed.values()), default=0)
+    columns = list(allowed)
+    rows = [[allowed[c][n] if n < len(allowed[c]) else "" for c in columns] for n in range(width)]
+    body = write_book([(_("Fill in"), header, []), (_("Allowed values"), columns, rows)])
+    return download(body, XLSX, f"{name}.xlsx")
 
 
 def sheet_limits() -> SheetLimits:

@@ -11,6 +11,7 @@ from foundation.base import utcnow
 from foundation.org import Department, Device, Site, User, user_site
 from foundation.people import PersonRefused, create_user, edit_person, may_manage, reset_password, set_active
 from foundation.people_import import COLUMNS as PEOPLE_COLUMNS
+from foundation.people_import import ZH_COLUMNS as PEOPLE_ZH_COLUMNS
 from foundation.people_import import ZH_ROLES, apply_people, plan_people
 from foundation.roles import OFFICE, Role
 from foundation.tenant_import import COLUMNS, Problem, apply, parse, preview
@@ -24,7 +25,15 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import ROLE_LABELS, department_label
 from webapp.pages import render, see_other
 from webapp.people.forms import PersonForm, ResetPasswordForm
-from webapp.sheet_forms import SheetForm, allowed_values, carried, carry, file_problem_text, sheet_limits
+from webapp.sheet_forms import (
+    SheetForm,
+    allowed_values,
+    carried,
+    carry,
+    file_problem_text,
+    import_template,
+    sheet_limits,
+)
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -139,6 +148,34 @@ def edit(user_id: int):
     )
 
 
+def _roles_to_give() -> dict[str, str]:
+    """The roles this person may give, each by its first Chinese word (as an import writes it)."""
+    roles: dict[str, str] = {}
+    for chinese, role in ZH_ROLES.items():  # several words a role: the first names it
+        if role != Role.ADMIN or current_user.role == Role.ADMIN:
+            roles.setdefault(role.value, chinese)
+    return roles
+
+
+@bp.route("/import/template.xlsx")
+@roles_required(OFFICE)
+def people_template():
+    """An empty list of people to fill in, with the roles, departments and sites it takes."""
+    allowed = {
+        PEOPLE_ZH_COLUMNS["role"]: list(_roles_to_give().values()),
+        PEOPLE_ZH_COLUMNS["department"]: [d.code for d in db.session.scalars(select(Department))],
+        PEOPLE_ZH_COLUMNS["sites"]: [s.code for s in visible_sites(current_user)],
+    }
+    return import_template("people-template", [PEOPLE_ZH_COLUMNS[c] for c in PEOPLE_COLUMNS], allowed)
+
+
+@bp.route("/tenants/import/template.xlsx")
+@roles_required(OFFICE)
+def tenants_template():
+    """An empty list of tenants to fill in, with the site codes it takes."""
+    return import_template("tenants-template", COLUMNS, {"site": [s.code for s in visible_sites(current_user)]})
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(OFFICE)
 def import_people():
@@ -192,10 +229,7 @@ def _people_problem_text(problem) -> str:
         case "bad_name":
             text = _("The name is empty or longer than 120 characters.")
         case "unknown_role" | "not_allowed_role":
-            roles: dict[str, str] = {}
-            for chinese, role in ZH_ROLES.items():  # several words a role: the first names it
-                if role != Role.ADMIN or current_user.role == Role.ADMIN:
-                    roles.setdefault(role.value, chinese)
+            roles = _roles_to_give()
             text = _(
                 "“%(value)s” is not a role you may give: use %(allowed)s.", value=args[0], allowed=allowed_values(roles)
             )

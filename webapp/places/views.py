@@ -8,7 +8,17 @@ from flask_login import current_user
 
 from foundation.base import utcnow
 from foundation.org import Location, LocationKind, Site
-from foundation.place_import import ZH_AREA_TYPES, ZH_KINDS, Plan, Problem, apply_plan, export_rows, plan_import
+from foundation.place_import import (
+    COLUMNS,
+    ZH_AREA_TYPES,
+    ZH_COLUMNS,
+    ZH_KINDS,
+    Plan,
+    Problem,
+    apply_plan,
+    export_rows,
+    plan_import,
+)
 from foundation.places import (
     AREA_TYPES,
     PARENT_KINDS,
@@ -32,7 +42,16 @@ from webapp.form_rules import TEXT_ERRORS, Form
 from webapp.labels import AREA_TYPE_LABELS, PLACE_KIND_LABELS
 from webapp.pages import render, see_other
 from webapp.places.forms import PlaceForm, SiteForm
-from webapp.sheet_forms import ApplyForm, SheetForm, allowed_values, carried, carry, file_problem_text, sheet_limits
+from webapp.sheet_forms import (
+    ApplyForm,
+    SheetForm,
+    allowed_values,
+    carried,
+    carry,
+    file_problem_text,
+    import_template,
+    sheet_limits,
+)
 
 bp = Blueprint("places", __name__, url_prefix="/places")
 
@@ -184,6 +203,20 @@ def export(site_id: int, fmt: str):
     header, rows = export_rows(db.session, site, chinese=current_user.locale == "zh")
     mimetype = XLSX if fmt == "xlsx" else "text/csv"
     return download(write_sheet(fmt, header, rows), mimetype, f"{site.code}-places.{fmt}")
+
+
+@bp.route("/sites/<int:site_id>/import/template.xlsx")
+@roles_required(OFFICE)
+def import_template_file(site_id: int):
+    """An empty tree to fill in, with the kinds and cleaning standards it takes."""
+    site = _site(site_id)
+    kinds = (LocationKind.UNIT, LocationKind.AREA, LocationKind.CHECKPOINT)
+    allowed = {
+        ZH_COLUMNS["kind"]: [ZH_KINDS[k] for k in kinds],
+        ZH_COLUMNS["area_type"]: list(ZH_AREA_TYPES.values()),
+        ZH_COLUMNS["archived"]: ["是"],
+    }
+    return import_template(f"{site.code}-places-template", [ZH_COLUMNS[c] for c in COLUMNS], allowed)
 
 
 @bp.route("/sites/<int:site_id>/import", methods=["GET", "POST"])
