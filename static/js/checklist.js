@@ -13,6 +13,7 @@
   const info = JSON.parse(document.getElementById("checklist-data").textContent);
   const messages = info.messages;
   const preview = form.hasAttribute("data-preview");
+  const english = document.documentElement.lang === "en";  // the page's language, for the labels it writes
   // Instructions are read, never answered (SYNC.md v1.1).
   const items = info.sections.flatMap((s) => s.items).filter((i) => i.type !== "instruction");
   const conditional = info.sections.flatMap((s) => s.items).filter((i) => i.show_if);
@@ -288,7 +289,8 @@
     list.replaceChildren(...listed.map((item) => {
       const li = document.createElement("li");
       const ticket = !problems.length && item.on_fail ? ` — ${messages.opens_ticket[item.on_fail.ticket_kind]}` : "";
-      li.textContent = problems.length ? `${item.label}: ${messageFor(errorOf(item), item)}` : item.label + ticket;
+      const label = english && item.label_en ? item.label_en : item.label;  // as the page names it
+      li.textContent = problems.length ? `${label}: ${messageFor(errorOf(item), item)}` : label + ticket;
       return li;
     }));
     const asked = items.filter((i) => shown.has(i.id));
