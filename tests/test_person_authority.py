@@ -123,3 +123,10 @@ def test_an_import_updates_only_people_the_importer_manages(app, client, world, 
         )
         refused = f"{name} is not someone you manage." in preview.get_data(as_text=True)
         assert refused == (name not in MANAGES[actor]), (actor, name)
+
+
+def test_the_people_list_shows_the_administrators_to_an_administrator(app, client, world):
+    """Administrators belong to no site, so a list joined through sites left them out."""
+    login(client, "admin", factories.PASSWORD)
+    page = client.get("/people").get_data(as_text=True)
+    assert f"/people/{world.ids['other_admin']}" in page and f"/people/{world.ids['guard_ab']}" in page
