@@ -164,3 +164,13 @@ def test_pages_opened_at_once_after_login_share_one_form_token(app, client, demo
     assert client.get("/outbox").status_code == 200  # ends after it: its cookie is the one kept
     answer = client.post("/device-token", headers={"X-CSRFToken": today_token})
     assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+
+
+def test_a_refused_stale_form_leaves_no_new_session_behind(app, demo, client):
+    """A phone's stale logout, refused, once set a new session cookie over the one the login
+    page had just begun, and the login that followed was refused too."""
+    token = csrf_token(client, "/login")  # the login page, its session begun
+    stale = client.post("/logout", data={"csrf_token": "stale"})  # the phone's old logout, meanwhile
+    assert stale.status_code == 400 and not stale.headers.getlist("Set-Cookie")
+    signed_in = client.post("/login", data={"username": "chenmei", "password": "demo1234", "csrf_token": token})
+    assert signed_in.status_code == 303

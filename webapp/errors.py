@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -33,12 +33,17 @@ RETRY_AFTER_S = 5
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error):
-        return render(
+        response = render(
             "error.html",
             status=400,
             code=400,
             message=_l("Your form expired or was sent from elsewhere. Reload the page and try again."),
         )
+        # The page's own forms made a form token; a request without a session must not leave with
+        # a new one. A phone's stale logout, refused here, would otherwise replace the session the
+        # login page had just begun, and the login that follows would be refused in turn.
+        session.modified = False
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
