@@ -220,8 +220,14 @@ def _sections(
     sheet: _Sheet, lists: dict[str, dict[str, tuple[str, str]]], problems: list[Problem], on_fail: dict | None
 ) -> tuple[list[Section], dict[str, int]]:
     sections: list[Section] = []
-    loose: list[Item] = []
+    loose: list[Item] = []  # items outside a group, an untitled section where they stand
     current: Section | None = None
+
+    def close_loose() -> None:
+        if loose:
+            sections.append(Section.model_construct(title="", title_en="", name="", items=loose.copy()))
+            loose.clear()
+
     rows_of: dict[str, int] = {}
     kinds: dict[str, tuple[str, dict[str, str]]] = {}  # item id → (type, choice name → value)
     for n, row in enumerate(sheet.rows, start=2):
@@ -232,9 +238,10 @@ def _sections(
             if current is not None:
                 problems.append(Problem(sheet.name, n, sheet.column("type"), "nested_group"))
                 continue
+            close_loose()
             title, title_en = _label(row)
             name = row.get("name", "")
-            name = "" if name == _group_name(len(sections) + bool(loose)) else name  # the writer's own
+            name = "" if name == _group_name(len(sections)) else name  # the writer's own
             current = Section.model_construct(title=title or name, title_en=title_en, name=name, items=[])
             continue
         if kind in ("end_group", "end group"):
@@ -249,8 +256,7 @@ def _sections(
         (current.items if current is not None else loose).append(item)
     if current is not None:
         problems.append(Problem(sheet.name, None, sheet.column("type"), "group_not_closed"))
-    if loose:
-        sections.insert(0, Section.model_construct(title="", title_en="", name="", items=loose))
+    close_loose()
     return sections, rows_of
 
 

@@ -37,7 +37,7 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "skip-waiting") self.skipWaiting();
-  else if (message.type === "warm") event.waitUntil(warm(message.user, message.urls));
+  else if (message.type === "warm") event.waitUntil(warm(message.user, message.urls, message.revision));
   else if (message.type === "sync") event.waitUntil(self.fieldSync.syncNow());
   else if (message.type === "logout") {
     event.waitUntil(forget(message.csrf || "", Boolean(message.keep)).then(() => event.ports[0]?.postMessage("done")));
@@ -110,15 +110,16 @@ function fetchWithTimeout(request, ms) {
 }
 
 // Keep the pages a person needs offline: their Today list, their checklists, their tickets.
-// Each opening of Today asks (at most once a minute for the same list). A kept page is asked
-// for again with its validator, so a page that has not changed costs a 304 and no body.
+// Each opening of Today asks (at most once a minute for the same list, unless a checklist it
+// lists has a new version: `revision`). A kept page is asked for again with its validator, so
+// a page that has not changed costs a 304 and no body.
 const WARM_EVERY_MS = 60 * 1000;
 let lastWarm = { key: "", at: 0 };
 let warming = "";  // the list being fetched now: Today opened twice fetches it once
 
-async function warm(user, urls) {
+async function warm(user, urls, revision = "") {
   if (!user || user !== (await currentUser())) return;
-  const key = `${user}|${urls.join(" ")}`;
+  const key = `${user}|${revision}|${urls.join(" ")}`;
   if (key === warming || (key === lastWarm.key && Date.now() - lastWarm.at < WARM_EVERY_MS)) return;
   warming = key;
   try {

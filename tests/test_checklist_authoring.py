@@ -422,6 +422,7 @@ def _customer_workbook() -> bytes:
         ["decimal", "temp", "温度", "Temperature", "", "yes", "", ". >= 10 and . <= 35", ""],
         ["image", "sign", "签字", "Signature", "", "yes", "", "", "signature"],
         ["end_group", "", "", "", "", "", "", "", ""],
+        ["text", "remarks", "其他情况", "Anything else", "", "", "", "", ""],  # after the groups, not before
     ]:
         survey.append(row)
     choices = book.create_sheet("choices")
@@ -488,6 +489,7 @@ def test_a_customers_workbook_comes_back_as_it_went_in():
     assert floor.allows_na and floor.on_fail is None  # no kind given: nothing implied
     assert imported.definition.item_map()["odour"].choices_en == ["None", "Slight", "Strong"]
     assert [s.title_en for s in imported.definition.sections if s.title] == ["Car", "Lift hall"]
+    assert [i.id for i in imported.definition.sections[-1].items] == ["remarks"]  # where it stood
     exported = write_xlsform(imported.title, "checklist_7", imported.definition)
     assert _as_pyxform_reads_it(exported) == _as_pyxform_reads_it(original)
     assert read_xlsform(exported).definition == imported.definition

@@ -165,6 +165,7 @@ ACTION_LABELS = {
     "reported": _l("reported it again"),
     "callback": _l("called the customer back"),
 }
+ANSWER_LABELS = {"pass": _l("Pass"), "fail": _l("Fail"), "na": _l("N/A"), "yes": _l("Yes"), "no": _l("No")}
 # Where a change came from (foundation.org.Origin), as a ticket's history says it.
 SOURCE_LABELS = {"web": _l("on the web"), "sync": _l("from a phone"), "cli": _l("from the shell")}
 # The three checks of §3.6.8.
@@ -239,6 +240,45 @@ def in_reader_language(chinese: str, english: str) -> str:
     return english if english and locale is not None and locale.language == "en" else chinese
 
 
+def answer_label(value: str) -> str:
+    """An answer's value (pass, fail, na, yes, no) as a person reads it."""
+    return _label(ANSWER_LABELS, value)
+
+
+def answer_text(answer, item: Item | None) -> str:
+    """What a record says an answer was, the same on its page and on paper: pass, fail and N/A,
+    yes and no, a choice in the reader's language, a number with its unit."""
+    value = answer.value
+    if item is None:
+        return "" if value is None else str(value)
+    match item.type:
+        case "pass_fail" | "yes_no":
+            return answer_label(value)
+        case "signature":
+            return _("Signed") if value else ""
+        case "photo":
+            return _("Photo") if answer.photos else ""
+        case "choice" if value in item.choices and item.choices_en:
+            return in_reader_language(value, item.choices_en[item.choices.index(value)])
+        case "number" if value is not None:
+            return f"{_num(value)} {item.unit}".strip()
+    return "" if value is None else str(value)
+
+
+def answered_sections(definition, answers) -> list[tuple[str, list[tuple[Item | None, object]]]]:
+    """A record's answers in its checklist's order, under its section titles (in the reader's
+    language); an answer to no item of the version last, untitled."""
+    by_item = {answer.item_id: answer for answer in answers}
+    sections = []
+    for section in definition.sections:
+        rows = [(item, by_item.pop(item.id)) for item in section.items if item.id in by_item]
+        if rows:
+            sections.append((in_reader_language(section.title, section.title_en), rows))
+    if by_item:
+        sections.append(("", [(None, answer) for answer in by_item.values()]))
+    return sections
+
+
 def department_label(code: str) -> str:
     """A department's one name in the reader's language (the table, never the row's own name)."""
     return _label(DEPARTMENT_LABELS, code)
@@ -263,6 +303,9 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda kind: _label(CHECK_LABELS, kind), "check_label")
     app.add_template_global(lambda state: _label(FITOUT_STATE_LABELS, state), "fitout_state_label")
     app.add_template_global(department_label, "department_label")
+    app.add_template_global(answer_label, "answer_label")
+    app.add_template_global(answer_text, "answer_text")
+    app.add_template_global(answered_sections, "answered_sections")
     app.add_template_global(lambda kind: _label(ACCEPTANCE_LABELS, kind), "acceptance_label")
     app.add_template_global(lambda kind: _label(ENTRY_LABELS, kind), "entry_label")
     app.add_template_global(lambda stream: _label(STREAM_LABELS, stream), "stream_label")

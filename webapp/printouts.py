@@ -18,7 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from foundation.photos import display_name
-from inspections.checklists import Item
+from inspections.checklists import Definition
 from inspections.records import Inspection
 from tickets.models import Ticket
 from webapp import photo_store
@@ -31,6 +31,8 @@ from webapp.labels import (
     PRIORITY_LABELS,
     STATE_LABELS,
     _label,
+    answer_text,
+    answered_sections,
     department_label,
     in_reader_language,
 )
@@ -175,7 +177,7 @@ def _event_text(event) -> str:
     return text
 
 
-def inspection_pdf(inspection: Inspection, items: dict[str, Item], printed_by: str, now) -> bytes:
+def inspection_pdf(inspection: Inspection, definition: Definition, printed_by: str, now) -> bytes:
     tz = ZoneInfo(inspection.site.timezone)
     template = inspection.template_version.template
     sheet = Sheet(template.title)
@@ -191,26 +193,15 @@ def inspection_pdf(inspection: Inspection, items: dict[str, Item], printed_by: s
             (_("Failed items"), str(inspection.failed_count)),
         ]
     )
-    sheet.heading(_("Answers"))
-    for answer in inspection.answers:
-        item = items.get(answer.item_id)
-        label = in_reader_language(item.label, item.label_en) if item else answer.item_id
-        result = (
-            _("Pass")
-            if answer.passed is True
-            else _("Fail")
-            if answer.passed is False
-            else _("Signed")
-            if item and item.type == "signature"
-            else _("Photo")
-            if item and item.type == "photo"
-            else f"{answer.value if answer.value is not None else ''}{' ' + item.unit if item and item.unit else ''}"
-        )
-        sheet.table([[label, result]], widths=[WIDTH - 30 * mm, 30 * mm], header=False)
-        if answer.note:
-            sheet.text(answer.note, sheet.small)
-        if answer.photos:  # a signature is drawn as a photo too
-            sheet.photos([p.photo_sha256 for p in answer.photos])
+    for title, rows in answered_sections(definition, inspection.answers):
+        sheet.heading(title or _("Answers"))
+        for item, answer in rows:
+            label = in_reader_language(item.label, item.label_en) if item else answer.item_id
+            sheet.table([[label, answer_text(answer, item)]], widths=[WIDTH - 30 * mm, 30 * mm], header=False)
+            if answer.note:
+                sheet.text(answer.note, sheet.small)
+            if answer.photos:  # a signature is drawn as a photo too
+                sheet.photos([p.photo_sha256 for p in answer.photos])
     sheet.flow.append(Spacer(1, 4 * mm))
     return sheet.pdf(
         _(

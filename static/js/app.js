@@ -343,7 +343,7 @@
       if (urls.dataset.scanner && !("BarcodeDetector" in self)) wanted.push(urls.dataset.scanner);
       // A draft begun on an earlier version of its checklist finishes on that version's page.
       for (const draft of await store.all("drafts").catch(() => [])) if (draft.page) wanted.push(draft.page);
-      tellWorker({ type: "warm", user: userId, urls: wanted });
+      tellWorker({ type: "warm", user: userId, urls: wanted, revision: urls.dataset.revision ?? "" });
     }
     refresh();
     trySync();

@@ -71,6 +71,7 @@ from webapp.labels import (
     PRIORITY_LABELS,
     ROLE_LABELS,
     TEMPLATE_KIND_LABELS,
+    answer_label,
 )
 from webapp.pages import render, see_other
 from webapp.sheet_forms import xlsform_limits
@@ -181,7 +182,6 @@ def builder(template_id: int):
     return render(
         "checklists/builder.html",
         labels={i.id: i.label for i in loose(document).items()} if document else {},
-        answer_label=_answer_label,
         template=template,
         settings=settings,
         definition=loose(document) if document else None,
@@ -219,7 +219,7 @@ def _item_form(template: ChecklistTemplate, document: dict, item: Item | None, b
     form.show_if.choices = choices(
         [("", _("Always"))]
         + [
-            (f"{other.id}={value}", f"{other.label} = {_answer_label(value)}")
+            (f"{other.id}={value}", f"{other.label} = {answer_label(value)}")
             for other in earlier
             for value in show_if_values(other)
         ]
@@ -264,13 +264,13 @@ def _field_text(name: str, value) -> str:
         case "type":
             return str(ITEM_TYPE_LABELS[value])
         case "expected":
-            return _answer_label(value)
+            return answer_label(value)
         case "choices" | "choices_en":
             return "、".join(value)
         case "workbook":
             return " · ".join([value["list_name"], *value["choice_names"]]) if value else "—"
         case "show_if":
-            return f"{value['item_id']} = {_answer_label(value['equals'])}"
+            return f"{value['item_id']} = {answer_label(value['equals'])}"
         case "on_fail":
             return " · ".join(
                 [
@@ -281,10 +281,6 @@ def _field_text(name: str, value) -> str:
                 ]
             )
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _answer_label(value: str) -> str:
-    return {"pass": _("Pass"), "fail": _("Fail"), "na": _("N/A"), "yes": _("Yes"), "no": _("No")}.get(value, value)
 
 
 def _item_from(form: ItemForm) -> dict:

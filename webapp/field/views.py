@@ -8,13 +8,13 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from foundation.base import utcnow
 from foundation.notices import Notice, unread
 from foundation.org import Location, Origin
 from foundation.roles import EVERYONE, FITOUT_INSPECTORS, HANDLERS, Role
-from inspections.checklists import ChecklistTemplate, current_version, get_template_version
+from inspections.checklists import ChecklistTemplate, TemplateVersion, current_version, get_template_version
 from inspections.fitout import UNDER_WAY, projects_of
 from inspections.patrol import PatrolRoute
 from inspections.photo_reach import missing_photos
@@ -85,7 +85,17 @@ def today():
         recent=recent_inspections(db.session, current_user),
         now=now,
         offline_urls=_offline_urls(sites, my_tickets),
+        checklists_revision=_checklists_revision(sites),
     )
+
+
+def _checklists_revision(sites: list[dict]) -> int:
+    """The newest version of the checklists Today lists: a new one makes the phone fetch its kept
+    pages again at once, not at its next minute."""
+    ids = {due.assignment.template_id for entry in sites for due in entry["due"]}
+    ids |= {template.id for entry in sites for template, _ in entry["startable"]}
+    newest = select(func.max(TemplateVersion.id)).where(TemplateVersion.template_id.in_(ids))
+    return (db.session.scalar(newest) or 0) if ids else 0
 
 
 def _routes(site) -> list[PatrolRoute]:
@@ -238,7 +248,7 @@ def inspection(inspection_id: uuid.UUID):
     return render(
         "field/inspection.html",
         inspection=found,
-        items=definition.item_map(),
+        definition=definition,
         tickets=tickets,
         now=utcnow(),
         photos_cited=len(set(cited)),
@@ -251,7 +261,7 @@ def inspection(inspection_id: uuid.UUID):
 def inspection_printout(inspection_id: uuid.UUID):
     """The inspection on paper: every answer with its photos and signatures."""
     found = _inspection(inspection_id)
-    pdf = inspection_pdf(found, found.template_version.parsed().item_map(), current_user.display_name, utcnow())
+    pdf = inspection_pdf(found, found.template_version.parsed(), current_user.display_name, utcnow())
     return download(pdf, "application/pdf", f"inspection-{found.finished_at:%Y%m%d}-{str(found.id)[:8]}.pdf", "inline")
 
 
