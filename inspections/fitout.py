@@ -194,9 +194,7 @@ def open_project(
         state=FitoutState.APPLIED,
     )
     if deposit_cents:
-        project.ledger.append(
-            DepositEntry(kind=EntryKind.DEPOSIT, amount_cents=deposit_cents, reason="装修押金", actor_id=actor.id)
-        )
+        project.ledger.append(DepositEntry(kind=EntryKind.DEPOSIT, amount_cents=deposit_cents, actor_id=actor.id))
     session.add(project)
     session.flush()
     return project
@@ -247,9 +245,7 @@ def refund_deposit(session: Session, project: FitoutProject, *, actor: User, now
     """After completion acceptance the manager releases what is left (§3.2.4 5. 5])."""
     if project.state != FitoutState.COMPLETED:
         raise FitoutRefused("not_completed", "the deposit is refunded after completion acceptance")
-    entry = DepositEntry(
-        kind=EntryKind.REFUND, amount_cents=-max(project.balance_cents, 0), reason="押金退还", at=now, actor_id=actor.id
-    )
+    entry = DepositEntry(kind=EntryKind.REFUND, amount_cents=-max(project.balance_cents, 0), at=now, actor_id=actor.id)
     project.ledger.append(entry)
     project.state = FitoutState.DEPOSIT_REFUNDED
     session.flush()

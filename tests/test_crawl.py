@@ -5,7 +5,9 @@ plus a few records with photos made through the sync API as phones make them, so
 evidence and notice routes have something to show. Every GET route is requested with its path
 parameters filled from real rows, then every link and form action found on the pages is
 followed. Any 5xx fails, as does a GET view that writes without being marked ``writes_on_get``
-(on SQLite it would run without the write lock). New routes are crawled without being listed
+(on SQLite it would run without the write lock), and so does a page in one language that shows
+the interface's words of the other (an English sentence of the catalogue on a Chinese page, a
+Chinese word that has an English one on an English page, the world's own names aside). New routes are crawled without being listed
 here: their parameters are filled by name.
 """
 
@@ -15,6 +17,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -35,6 +38,7 @@ from tests.sync_client import get_token, inspection_payload, mutation, pull_all,
 from tickets.models import Ticket, TicketKind, TicketPhoto
 from webapp.extensions import db
 
+ROOT = Path(__file__).resolve().parent.parent
 PER_ENDPOINT = 2  # distinct URLs of one endpoint followed per person and language
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
@@ -52,6 +56,78 @@ class _Links(HTMLParser):
         for name in ("hx-get",):
             if attrs.get(name):
                 self.found.append(attrs[name])
+
+
+class _Words(HTMLParser):
+    """What a person reads on a page: its text and the words of its attributes, piece by piece."""
+
+    HIDDEN = {"script", "style", "template"}
+    READ = ("title", "placeholder", "aria-label", "alt")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.hidden += tag in self.HIDDEN
+        self.pieces += [value.strip() for name, value in attrs if name in self.READ and value]
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in self.HIDDEN
+
+    def handle_data(self, data):
+        if not self.hidden and data.strip():
+            self.pieces.append(" ".join(data.split()))
+
+
+def _catalogue() -> tuple[set[str], dict[str, str]]:
+    """The interface's sentences in English (several words) and its words in Chinese (the
+    English each translates), from the catalogue the pages are translated with."""
+    from babel.messages.pofile import read_po
+
+    with (ROOT / "translations" / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalogue = read_po(po)
+    english, chinese = set(), {}
+    for message in catalogue:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for msgid, msgstr in zip(ids, strings):
+            if not msgid or not msgstr or "%(" in msgid or msgid == msgstr:
+                continue
+            if len(msgid.split()) >= 3:
+                english.add(msgid)
+            if len(msgstr) >= 2:
+                chinese[msgstr] = msgid
+    return english, chinese
+
+
+ENGLISH_SENTENCES, CHINESE_WORDS = _catalogue()
+
+
+def _other_language(body: str, locale: str, data: set[str]) -> list[str]:
+    """Interface words of the other language on a page: an English sentence on a Chinese page,
+    a Chinese word that has an English one on an English page (unless the world's own data says
+    it: a person called 系统管理员, a place called 卫生间)."""
+    words = _Words()
+    words.feed(body)
+    if locale == "zh":
+        return [piece for piece in words.pieces if piece in ENGLISH_SENTENCES]
+    return [piece for piece in words.pieces if piece in CHINESE_WORDS and piece not in data]
+
+
+def _data_words(app) -> set[str]:
+    """What the world's rows name in one language only: people, places, checklists, and the
+    checklist words that have no English."""
+    with app.app_context():
+        words = set(db.session.scalars(sa.select(User.display_name)))
+        words |= set(db.session.scalars(sa.select(Location.name))) | set(db.session.scalars(sa.select(Site.name)))
+        words |= set(db.session.scalars(sa.select(ChecklistTemplate.title)))
+        for version in db.session.scalars(sa.select(TemplateVersion)):
+            for section in version.parsed().sections:
+                words |= {section.title} if not section.title_en else set()
+                words |= {item.label for item in section.items if not item.label_en}
+    return words
 
 
 def _make_run_world(app) -> None:
@@ -191,7 +267,9 @@ class _WritesOnGet:
             self.found.append(f"{request.full_path} ({request.endpoint}): {statement.split(chr(10))[0][:80]}")
 
 
-def _crawl(app, client, start: list[str], adapter, answered: set[str]) -> tuple[Counter, list[str]]:
+def _crawl(
+    app, client, start: list[str], adapter, answered: set[str], locale: str = "", data: frozenset = frozenset()
+) -> tuple[Counter, list[str]]:
     statuses, errors = Counter(), []
     seen: set[str] = set()
     per_endpoint: Counter = Counter()
@@ -222,6 +300,11 @@ def _crawl(app, client, start: list[str], adapter, answered: set[str]) -> tuple[
             answered.add(endpoint)
         if response.status_code >= 500:
             errors.append(f"{response.status_code} {path}")
+        if response.mimetype == "text/html" and locale:
+            errors += [
+                f"{response.status_code} {path} in {locale} shows {w!r}"
+                for w in _other_language(body.decode(), locale, data)
+            ]
         if response.mimetype == "text/html" and response.status_code == 200:
             links = _Links()
             links.feed(body.decode())
@@ -240,6 +323,7 @@ def test_every_page_of_the_make_run_world_answers_every_demo_account_in_both_lan
     app = world
     values = _parameter_values(app)
     route_urls = _route_urls(app, values)
+    data = frozenset(_data_words(app))
     with app.app_context():
         people = list(db.session.scalars(sa.select(User.username).where(User.active.is_(True)).order_by(User.id)))
         engine = db.engine
@@ -252,7 +336,7 @@ def test_every_page_of_the_make_run_world_answers_every_demo_account_in_both_lan
             for locale in ("zh", "en"):
                 client = app.test_client()
                 login(client, username, DEMO_PASSWORD, locale=locale)
-                statuses, found = _crawl(app, client, ["/", *route_urls], adapter, answered)
+                statuses, found = _crawl(app, client, ["/", *route_urls], adapter, answered, locale, data)
                 totals.update(statuses)
                 errors += [f"{username}/{locale}: {e}" for e in found]
     finally:

@@ -1,10 +1,24 @@
 """Simplified Chinese and English, chosen per person and kept."""
 
+import html
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    ImATeapot,
+    MethodNotAllowed,
+    NotFound,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
 
 from tests.conftest import login, post_form
 
@@ -118,3 +132,35 @@ def test_an_english_reader_sees_a_checklists_own_english_words_and_one_name_per_
     post_form(client, "/language", {"locale": "zh"})
     record = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
     assert "<strong>地面干净</strong>" in record and "Floor clean" not in record
+
+
+ERRORS = {
+    "bad request": BadRequest(),
+    "forbidden": Forbidden(),
+    "not found": NotFound(),
+    "not allowed": MethodNotAllowed(["POST"]),
+    "conflict": Conflict(),
+    "too large": RequestEntityTooLarge(),
+    "not accepted": UnsupportedMediaType(),
+    "teapot": ImATeapot(),  # a code with no words of its own: the general ones
+    "a bug": RuntimeError("a bug"),
+    "no database": OperationalError("SELECT 1", {}, Exception("the database is down")),
+}
+
+
+@pytest.mark.parametrize("error", ERRORS.values(), ids=ERRORS.keys())
+def test_every_error_page_speaks_the_readers_language(app, error):
+    """A 500 once said "The server encountered an internal error…" on a Chinese page, and a
+    409 said "Conflict": each error page, in each language, is the reader's own words."""
+    for language in ("zh", "en"):
+        with app.test_request_context("/somewhere", headers={"Accept-Language": language}):
+            response = app.make_response(app.handle_user_exception(error))
+        main = re.search(r"<main.*?</main>", response.get_data(as_text=True), re.S).group(0)
+        page = html.unescape(re.sub(r"<[^>]+>", " ", main))
+        chinese = re.search(r"[\u4e00-\u9fff]", page)
+        english_words = re.findall(r"[A-Za-z]{3,}", page)
+        assert response.status_code >= 400
+        if language == "zh":
+            assert chinese and english_words == [], page
+        else:
+            assert not chinese and len(english_words) >= 4, page

@@ -6,7 +6,7 @@ from flask import Flask, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from webapp.pages import render
 
@@ -15,8 +15,12 @@ MESSAGES = {
     403: _l("You do not have access to this page."),
     404: _l("Nothing here, or not for you."),
     405: _l("That action is not possible here."),
+    409: _l("That step is not possible now: what you acted on has changed. Go back, reload the page and look again."),
     413: _l("That upload is too large."),
+    415: _l("That kind of file or request is not accepted here."),
+    500: _l("Something went wrong on the server. Try again in a moment; if it happens again, tell your manager."),
 }
+OTHER = _l("That did not work. Go back and try again.")
 API_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -54,9 +58,7 @@ def register_error_handlers(app: Flask) -> None:
                 error.code, API_CODES.get(error.code, "http_error"), error.description or error.name
             )
         else:
-            response = render(
-                "error.html", status=error.code, code=error.code, message=MESSAGES.get(error.code, error.name)
-            )
+            response = render("error.html", status=error.code, code=error.code, message=MESSAGES.get(error.code, OTHER))
         # Keep what the exception says beyond its body, e.g. the Allow header a 405 must carry.
         response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
         return response
@@ -87,4 +89,4 @@ def register_error_handlers(app: Flask) -> None:
             from webapp.api.views import error_response
 
             return error_response(500, "server_error", "something went wrong on the server")
-        return render("error.html", status=500, code=500, message=InternalServerError.description)
+        return render("error.html", status=500, code=500, message=MESSAGES[500])
