@@ -240,7 +240,18 @@ def make_assignments(session: Session, site: Site, start: date, end: date) -> in
     return len(made)
 
 
-def planned_counts(
+@dataclass(frozen=True)
+class Planned:
+    """A check the schedules will make due on a day to come (not made yet)."""
+
+    due_on: date
+    due_at: datetime | None
+    title: str
+    location: Location
+    assignee_id: int
+
+
+def planned_between(
     session: Session,
     site: Site,
     start: date,
@@ -248,9 +259,9 @@ def planned_counts(
     *,
     assignee_id: int | None = None,
     location_id: int | None = None,
-) -> dict[date, int]:
-    """How many checks the active schedules will make due on each day of [start, end] that are
-    not made yet: what the calendar shows of days to come. Reads only, the same rows
+) -> list[Planned]:
+    """What the active schedules will make due on each day of [start, end] that is not made
+    yet: what the calendar shows of days to come. Reads only, the same rows
     ``make_assignments`` would write (its people on duty as they stand today)."""
     world = _World.of(session, site)
     have = set(
@@ -260,7 +271,7 @@ def planned_counts(
             )
         ).all()
     )
-    counts: dict[date, int] = defaultdict(int)
+    planned = []
     for schedule in session.scalars(select(Schedule).where(Schedule.site_id == site.id, Schedule.active)):
         for row in _rows(schedule, site, world, start, end):
             if not start <= row["due_on"] <= end:  # a window that began before: made already
@@ -269,9 +280,12 @@ def planned_counts(
                 location_id is not None and row["location_id"] != location_id
             ):
                 continue
-            if (schedule.id, row["slot"], row["location_id"], row["assignee_id"]) not in have:
-                counts[row["due_on"]] += 1
-    return counts
+            if (schedule.id, row["slot"], row["location_id"], row["assignee_id"]) in have:
+                continue
+            place = session.get(Location, row["location_id"])  # loaded with the world: no query
+            title = schedule.title or schedule.template.title
+            planned.append(Planned(row["due_on"], row["due_at"], title, place, row["assignee_id"]))
+    return sorted(planned, key=lambda p: (p.due_on, p.due_at.timestamp() if p.due_at else 0, p.title))
 
 
 @dataclass(frozen=True)
@@ -487,9 +501,8 @@ def month_calendar(
         days[due_on].counts[_status(due_on, due_by, deadline, done_at, now, zone)] += 1
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     if last >= tomorrow:
-        ahead = planned_counts(
+        for planned in planned_between(
             session, site, max(first, tomorrow), last, assignee_id=assignee_id, location_id=location_id
-        )
-        for day, count in ahead.items():
-            days[day].counts[Status.PLANNED] += count
+        ):
+            days[planned.due_on].counts[Status.PLANNED] += 1
     return list(days.values())

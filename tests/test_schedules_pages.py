@@ -121,3 +121,11 @@ def test_the_calendar_shows_what_is_planned_on_days_to_come(app, demo, client):
     mine = client.get(f"/schedules/calendar?site={by}&month={following:%Y-%m}&person={chenmei}").get_data(as_text=True)
     other = client.get(f"/schedules/calendar?site={by}&month={following:%Y-%m}&person=999999").get_data(as_text=True)
     assert re.search(r'data-status="planned">\d+<', mine) and not re.search(r'data-status="planned">\d+<', other)
+    # A day to come opens the list of what it will bring: each check, its place, its person, its time.
+    day = following + timedelta(days=3)
+    listed = client.get(
+        f"/schedules/calendar?site={by}&month={following:%Y-%m}&person={chenmei}&day={day.isoformat()}"
+    ).get_data(as_text=True)
+    rows = re.findall(r"<li class=\"row\" data-planned>(.*?)</li>", listed, re.S)
+    assert len(rows) >= 10 and "Nothing was due" not in listed
+    assert all("卫生间早检（计划）" in r and "陈梅" in r and "卫生间" in r and "09:00" in r for r in rows), rows[0]

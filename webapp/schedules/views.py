@@ -24,6 +24,7 @@ from inspections.schedules import (
     make_assignments_through,
     month_calendar,
     occurrences_between,
+    planned_between,
 )
 from inspections.today import local_day
 from webapp.access import require_site, roles_required, visible_sites
@@ -122,6 +123,11 @@ def month():
     chosen = (
         occurrences_between(db.session, site, day, day, now, assignee_id=person_id, location_id=place_id) if day else []
     )
+    planned = (
+        planned_between(db.session, site, day, day, assignee_id=person_id, location_id=place_id)
+        if day and day > local_day(site, now)
+        else []
+    )
     return render(
         "schedules/calendar.html",
         site=site,
@@ -129,6 +135,8 @@ def month():
         month=month_start,
         days=days,
         chosen=chosen,
+        planned=planned,
+        names=_names({p.assignee_id for p in planned}),
         chosen_day=day.isoformat() if day else None,
         statuses=list(Status),
         people=_people(site),
@@ -139,6 +147,12 @@ def month():
         previous=(month_start - timedelta(days=1)).strftime("%Y-%m"),
         following=(month_start.replace(day=28) + timedelta(days=4)).strftime("%Y-%m"),
     )
+
+
+def _names(person_ids: set[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(person_ids))).all())
 
 
 def _site() -> Site:
