@@ -4,7 +4,7 @@ whoever made it (a web form, a synced mutation, the shell), and pulled by cursor
 A pull must never skip a change that commits late, and writers must not wait for each other to
 log theirs. On PostgreSQL each change carries the id of the transaction that wrote it
 (``pg_current_xact_id()``, the column's default), and a pull hands out only changes of
-transactions below the oldest one still running (``pg_snapshot_xmin`` of its own snapshot):
+transactions below the oldest one still running (of its own snapshot, this database's: HORIZON):
 every such transaction has ended, so the set below that horizon never grows again, and changes
 are handed out in ``(xact_id, seq)`` order with the last one handed out as the cursor. A slow
 writer holds pulls back (they wait for the horizon to pass it), never other writers. On SQLite
@@ -169,8 +169,18 @@ def cursor_text(cursor: Cursor) -> str:
     return f"c2.{cursor[0]}.{cursor[1]}"
 
 
-# The oldest transaction still running, as the statement that reads the log sees them.
-HORIZON = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+# The oldest transaction still running, as the statement that reads the log sees them, that may
+# write this log: a transaction of another database on the same server never does, and must not
+# hold phones back (pg_snapshot_xmin alone would wait for it). Its id is left out only while
+# pg_stat_activity shows it running elsewhere; an id it cannot place (ended since, or hidden
+# from this role) still counts, so the horizon errs on the side of waiting.
+HORIZON = text(
+    """(SELECT coalesce(min(running::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+        FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+        WHERE running::text::bigint % 4294967296 NOT IN (
+            SELECT backend_xid::text::bigint FROM pg_stat_activity
+            WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))"""
+)
 
 
 def changes_since(session: Session, cursor: Cursor, site_ids: list[int], limit: int) -> list[Change]:

@@ -73,3 +73,30 @@ def test_a_slow_writer_holds_back_no_other_writer_and_no_late_change_is_skipped(
     with app.app_context():
         after, _ = _pull_all(cursor, ids)
     assert sorted(after) == sorted([("site", str(ids[0])), ("site", str(ids[1]))])
+
+
+def test_a_transaction_of_another_database_on_the_server_holds_no_pull_back(app, database_url):
+    """Transaction ids are the server's, not the database's: a writer in another database (another
+    application, another test worker) once held every pull here at "nothing new"."""
+    server = sa.make_url(database_url)
+    other = f"{server.database}_other"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{other}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{other}"')
+    elsewhere = sa.create_engine(server.set(database=other))
+    try:
+        with elsewhere.connect() as writer:
+            writer.exec_driver_sql("CREATE TABLE t (n int)")
+            writer.exec_driver_sql("INSERT INTO t VALUES (1)")  # an id of the server's, held open
+            with app.app_context():
+                site_id = factories.site(db.session).id
+                db.session.commit()
+                handed, _ = _pull_all((0, 0), [site_id])
+            assert ("site", str(site_id)) in handed
+            writer.rollback()
+    finally:
+        elsewhere.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{other}"')
+        admin.dispose()
