@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := webapp:create_app
 
-.PHONY: setup system-packages run test bench chaos messages clean
+.PHONY: setup system-packages run test check bench chaos messages clean
 
 # Debian packages the tests and drawings need: Chromium for browser tests, PostgreSQL for the
 # production database, a CJK font so Chinese renders in screenshots, PDFs and stamped photos.
@@ -46,11 +46,26 @@ run: setup
 		--access-logfile - 'webapp:create_app()'
 
 # Lint and format check first (ruff), then every test with a throwaway PostgreSQL server and a
-# throwaway S3 object store (SeaweedFS), started for the run and stopped afterwards.
-test: setup
+# throwaway S3 object store (SeaweedFS), started for the run and stopped afterwards; the tests in
+# $(TEST_WORKERS) processes side by side (pytest-xdist; tests that share a port stay in one).
+# Each phase says how long it took, and pytest names the 30 slowest tests (docs/TESTING.md).
+TEST_WORKERS ?= 2
+test:
+	@scripts/phase.sh setup $(MAKE) --no-print-directory setup
+	@scripts/phase.sh lint sh -c '$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .'
+	@scripts/phase.sh servers-and-tests scripts/with-postgres.sh scripts/with-s3.sh \
+		scripts/phase.sh tests $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30 $(PYTEST_ARGS)
+
+# The desk's short loop, for every edit: lint, the domain, page and API tests on SQLite with the
+# local photo folder (no servers to start), and the browser tests changed since main.
+# `make test` stays the whole proof, and CI runs it.
+CHANGED_BROWSER_TESTS = $(shell git diff --name-only main -- 'tests/e2e/test_*.py' 2>/dev/null; git ls-files --others --exclude-standard 'tests/e2e/test_*.py')
+check: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	scripts/with-postgres.sh scripts/with-s3.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -q -k "not postgresql and not s3" \
+		$(filter-out tests/test_chaos.py tests/test_readme.py,$(wildcard tests/test_*.py)) \
+		$(sort $(CHANGED_BROWSER_TESTS)) $(PYTEST_ARGS)
 
 # Every benchmark; rewrites docs/PERFORMANCE.md with the figures, the machine and the date.
 bench: setup

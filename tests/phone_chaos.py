@@ -34,7 +34,7 @@ from playwright.sync_api import Error as PlaywrightError
 from foundation.org import User
 from foundation.photos import PhotoHolder
 from inspections.records import Answer, AnswerPhoto, Inspection
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Gate, LiveServer
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Gate, LiveServer, wait_for_draft, wait_until
 from tests.helpers import jpeg_bytes
 from webapp.extensions import db
 
@@ -143,8 +143,8 @@ class PhoneChaos:
         """A person taps "reload" when the app says a new version is ready."""
         banner = phone.page.locator("#update-ready:not([hidden]) button")
         if banner.count():
-            banner.click()
-            phone.page.wait_for_timeout(1500)
+            with phone.page.expect_navigation():  # the page reloads on the new build
+                banner.click()
 
     def drop_session(self, phone: Phone) -> None:
         """The app restarts and the browser has lost its session cookie (as after a crash). The
@@ -235,7 +235,7 @@ class PhoneChaos:
         box = page.locator("fieldset[data-item]").first
         self.open_note(box)
         box.locator("textarea[name^=note-]").fill(mark)
-        page.wait_for_timeout(400)  # saved as the person types
+        wait_for_draft(page, f"Object.values(d.answers).some((a) => a.note === {mark!r})")  # saved as typed
         self.drafts[(phone.name, person)] = mark
         self.report.log.append(f"    {mark}")
 
@@ -256,8 +256,7 @@ class PhoneChaos:
     def do_tab(self, phone: Phone) -> None:
         tab = phone.context.new_page()
         try:
-            tab.goto(self.url("/today"), wait_until="load")
-            tab.wait_for_timeout(500)
+            tab.goto(self.url("/today"), wait_until="networkidle")  # its scripts ran their first requests
         finally:
             tab.close()
 
@@ -293,7 +292,10 @@ class PhoneChaos:
         page = phone.page
         page.once("dialog", lambda dialog: dialog.accept())  # "cannot be recovered": yes
         page.click("footer form[data-logout] button")
-        page.wait_for_timeout(300)
+        # Either the question (records unsent) or the login page.
+        wait_until(
+            page, "document.querySelector('dialog#logout-unsent[open]') !== null || location.pathname === '/login'"
+        )
         if page.locator("dialog#logout-unsent[open]").count():
             if not keep:  # what the server does not have yet may now be missing, never doubled
                 received = self.received_marks()

@@ -231,6 +231,30 @@ def _evaluate_across_navigation(page, expression: str, arg):
         raise
 
 
+# Counts the ends of sync runs (any tab's or the worker's: they tell every page on the "fieldcheck"
+# channel), so that a test that asserts "nothing was sent" first waits for a run to have ended.
+COUNT_SYNC_RUNS = """
+window.syncRunsEnded = 0;
+new BroadcastChannel("fieldcheck").addEventListener("message", (event) => {
+  if (event.data.type === "sync-done" || event.data.type === "sync-failed") window.syncRunsEnded += 1;
+});
+"""
+
+
+def count_sync_runs(context) -> None:
+    """From the next page loaded in ``context`` on, ``window.syncRunsEnded`` counts sync runs."""
+    context.add_init_script(COUNT_SYNC_RUNS)
+
+
+def wait_for_sync_run(page, more_than: int = 0) -> None:
+    wait_until(page, "(n) => window.syncRunsEnded > n", more_than)
+
+
+def wait_for_draft(page, expression: str) -> None:
+    """Until a draft on the phone (IndexedDB, this page's person) satisfies ``expression`` (of d)."""
+    wait_until(page, f"fieldStore.all('drafts').then((drafts) => drafts.some((d) => {expression}))")
+
+
 def wait_until_offline_ready(page, timeout_s: float = 30) -> None:
     """The service worker controls the page and has kept every page the Today list names."""
     # A worker that cannot install (a shell file refused) is never ready: fail, do not hang.

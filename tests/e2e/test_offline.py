@@ -7,6 +7,7 @@ from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tests.e2e.conftest import (
     count_rows,
+    count_sync_runs,
     fill_restroom_check,
     go_offline,
     go_online,
@@ -15,6 +16,8 @@ from tests.e2e.conftest import (
     phone_storage,
     restroom_url,
     screenshot,
+    wait_for_draft,
+    wait_for_sync_run,
     wait_until,
     wait_until_offline_ready,
 )
@@ -74,7 +77,7 @@ def test_a_draft_survives_a_reload_offline(live_server, phone_context):
     page.click("label[for='a-mirrors-fail']")
     page.click("#item-mirrors details.note summary")
     page.fill("#item-mirrors textarea[name=note-mirrors]", "镜面有水迹")
-    page.wait_for_timeout(400)  # the draft is saved as the person types
+    wait_for_draft(page, "d.answers.mirrors?.note === '镜面有水迹'")  # saved as the person types
     page.reload()
     page.wait_for_selector("form[data-checklist][data-ready=true]")
     assert page.is_checked("#a-mirrors-fail")
@@ -116,6 +119,7 @@ def test_a_lost_push_response_creates_nothing_twice(app, live_server, browser, t
 
 
 def test_logout_while_offline_leaves_nothing_readable_for_the_next_person(app, live_server, phone_context):
+    count_sync_runs(phone_context)
     page = phone_context.new_page()
     log_in(page, live_server.url, "chenmei")
     wait_until_offline_ready(page)
@@ -132,8 +136,9 @@ def test_logout_while_offline_leaves_nothing_readable_for_the_next_person(app, l
     assert "陈梅" not in text and "清洁标准" not in text
     screenshot(page, "offline-after-logout-zh-360x740")
 
+    ended = second_tab.evaluate("window.syncRunsEnded")
     go_online(phone_context, live_server)
-    second_tab.wait_for_timeout(1500)  # the network is back: the other tab must not refill anything
+    wait_for_sync_run(second_tab, ended)  # the network is back: the other tab's run must refill nothing
     page.goto(live_server.url + "/today")  # the worker ends the server session first
     page.wait_for_url("**/login**")
     assert phone_storage(page) == {"people": [], "databases": [], "pages": []}

@@ -15,6 +15,7 @@ from tests.e2e.conftest import (
     CHROMIUM_ARGS,
     PHONE,
     count_rows,
+    count_sync_runs,
     fill_restroom_check,
     go_offline,
     go_online,
@@ -23,6 +24,8 @@ from tests.e2e.conftest import (
     phone_storage,
     restroom_url,
     screenshot,
+    wait_for_draft,
+    wait_for_sync_run,
     wait_until,
     wait_until_offline_ready,
 )
@@ -136,6 +139,7 @@ def test_logout_with_unsent_records_keeps_them_sending_and_then_gives_the_token_
 
 
 def test_logout_that_discards_leaves_nothing_and_sends_nothing(app, live_server, phone_context, tmp_path):
+    count_sync_runs(phone_context)
     page = phone_context.new_page()
     _check_sent_offline(page, live_server, phone_context, tmp_path)
     page.on("dialog", lambda dialog: dialog.accept())  # "cannot be recovered": yes
@@ -145,7 +149,7 @@ def test_logout_that_discards_leaves_nothing_and_sends_nothing(app, live_server,
     assert phone_storage(page) == {"people": [], "databases": [], "pages": []}
     go_online(phone_context, live_server)
     page.goto(live_server.url + "/login")
-    page.wait_for_timeout(1500)
+    wait_for_sync_run(page)  # the login page sends what people before left unsent: nothing here
     assert count_rows(app, Inspection) == 0
 
 
@@ -176,7 +180,7 @@ def test_the_record_carries_where_it_was_done_or_that_the_position_was_refused(a
         page = context.new_page()
         log_in(page, live_server.url, "chenmei")
         page.goto(live_server.url + restroom_url(page))
-        page.wait_for_timeout(500)  # the position is asked for as the checklist opens
+        wait_for_draft(page, "d.geo || d.geo_status")  # the position is asked for as the checklist opens
         fill_restroom_check(page, None, fail=None)
         page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
         with app.app_context():
