@@ -79,8 +79,7 @@ def _postgres_database() -> str:
 def readme_company(tmp_path: Path, backend: str, password: str) -> Iterator[Company]:
     """Runs the block (answering `create-admin`'s two password prompts with ``password``) until
     its app answers; stops the app and the job worker together afterwards."""
-    with socket.socket() as probe:
-        assert probe.connect_ex(ADDRESS) != 0, "something already listens on 127.0.0.1:8000, where the README serves"
+    assert not _listening(ADDRESS), "something already listens on 127.0.0.1:8000, where the README serves"
     repository = _copy_of_the_repository(tmp_path / "fieldcheck")
     environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FLASK_APP", "SECRET_KEY")}
     if backend == "postgresql":
@@ -106,9 +105,34 @@ def readme_company(tmp_path: Path, backend: str, password: str) -> Iterator[Comp
         _wait_for(f"{base}/healthz", process, log)
         yield Company(base, database, repository, log)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen, timeout_s: float = 30) -> None:
+    """Stops every process the block started (bash, the job worker, gunicorn and its workers) and
+    waits until they have gone and the port is free: the next test binds it again."""
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while _group_alive(process.pid) and time.monotonic() < deadline:
+        process.poll()  # reaps bash, the group's leader, once it has ended
+        time.sleep(0.1)
+    if _group_alive(process.pid):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + timeout_s
+    while _listening(ADDRESS):
+        assert time.monotonic() < deadline, f"{ADDRESS} is still bound {timeout_s} s after the README's app stopped"
+        time.sleep(0.1)
+
+
+def _listening(address: tuple[str, int]) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(address) == 0
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

@@ -4,7 +4,8 @@ on Today, the calendar shows it; a bad schedule shows what to fix and saves noth
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -99,6 +100,7 @@ def test_stopping_a_schedule_keeps_what_it_made(app, demo, client):
 
 def test_the_calendar_shows_what_is_planned_on_days_to_come(app, demo, client):
     by, chenmei, restroom = ids(app)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the site's day, whatever the hour here
     login(client, "zhaoling")
     form = {
         "template_id": restroom,
@@ -109,11 +111,11 @@ def test_the_calendar_shows_what_is_planned_on_days_to_come(app, demo, client):
         "rule": "daily",
         "times": "09:00",
         "window_minutes": 60,
-        "starts_on": date.today().isoformat(),
+        "starts_on": today.isoformat(),
         "title": "卫生间早检（计划）",
     }
     assert post_form(client, f"/schedules?site={by}", form, token_from=f"/schedules?site={by}").status_code == 303
-    following = (date.today().replace(day=1) + timedelta(days=32)).replace(day=1)
+    following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     calendar = client.get(f"/schedules/calendar?site={by}&month={following:%Y-%m}").get_data(as_text=True)
     planned = re.findall(r'data-status="planned">(\d+)<', calendar)
     assert len(planned) >= 28 and all(int(n) >= 10 for n in planned)  # ten restrooms a day, every day

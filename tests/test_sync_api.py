@@ -199,6 +199,24 @@ def test_the_same_mutation_from_two_threads_applies_once(app, world):
     assert count(app, AppliedMutation) == 1
 
 
+def test_the_same_record_from_two_devices_at_once_applies_once(app, client, world):
+    """Two phones of one person (one restored from the other's backup) send the same record at
+    the same moment: no device row serialises them, so the database's unique keys decide (on
+    PostgreSQL the two transactions really overlap, and the loser's insert fails there)."""
+    other_phone = get_token(client, "chenmei", device_name="备用手机")
+    payload = restroom_check(world, fail="odour", photos=["cd" * 32])
+    responses = _race(
+        app,
+        [
+            lambda c: push(c, world["token"], [mutation("inspection.submit", payload)]),
+            lambda c: push(c, other_phone, [mutation("inspection.submit", payload)]),
+        ],
+    )
+    statuses = sorted(r.get_json()["results"][0]["status"] for r in responses)
+    assert statuses == ["applied", "duplicate"]
+    assert count(app, Inspection) == 1 and count(app, Ticket, Ticket.kind == "rework") == 1
+
+
 def test_the_same_record_from_two_threads_under_two_ids_applies_once(app, world):
     payload = restroom_check(world)
     responses = _race(

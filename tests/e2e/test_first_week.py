@@ -11,8 +11,9 @@ really gone, for the page and its service worker alike."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pypdfium2
@@ -193,7 +194,7 @@ def _first_week(company, relay, browser, tmp_path) -> None:
     admin.select_option("#who", "person")
     admin.select_option("#assignee_id", label="吴霞 · 保洁员")
     admin.select_option("#rule", "daily")
-    admin.fill("#starts_on", date.today().isoformat())
+    admin.fill("#starts_on", datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat())  # the site's today
     admin.click("form button.primary")
     admin.wait_for_selector("[data-schedules] li.row")
     _screens(admin, "schedule-zh")

@@ -21,7 +21,9 @@ def may_view(sha256: str) -> bool:
     return is_sha256(sha256) and sha256 in viewable([sha256])
 
 
+@bp.app_template_global("viewable_photos")
 def viewable(shas: list[str]) -> set[str]:
+    """Those of ``shas`` the person may see: pages show no other (a hash grants nothing)."""
     return photos_within_reach(db.session, current_user, shas)
 
 
