@@ -6,6 +6,8 @@ import hashlib
 import uuid
 from datetime import datetime, timezone
 
+import sqlalchemy as sa
+
 from tests.helpers import NOW
 
 
@@ -73,3 +75,19 @@ def inspection_payload(
         "finished_at": NOW.isoformat(),
         "answers": answers,
     }
+
+
+def site_id_of(app, code: str) -> int:
+    from foundation.org import Site
+    from webapp.extensions import db
+
+    with app.app_context():
+        return db.session.scalar(sa.select(Site.id).where(Site.code == code))
+
+
+def ticket_create(site_id: int, title: str = "走廊灯不亮", photos=()) -> dict:
+    """A phone's report of a repair (a ``ticket.create`` mutation)."""
+    return mutation(
+        "ticket.create",
+        {"ticket_id": str(uuid.uuid4()), "kind": "repair", "title": title, "site_id": site_id, "photos": list(photos)},
+    )

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from foundation.org import Location, Origin, Site
+from foundation.org import Location, LocationKind, Origin, Site
 from inspections.checklists import ChecklistTemplate, TemplateKind
 from inspections.fitout import (
     AcceptanceKind,
@@ -267,3 +267,31 @@ def test_an_overdue_rectification_goes_to_the_department_head_then_the_manager_o
     assert told() == [(demo.user("liqiang").id, "head")]  # security's head
     escalate(session, by, NOW + timedelta(hours=36))  # 24 h allowed: the managers 12 h after that
     assert told() == [(demo.user("liqiang").id, "head"), (demo.user("wangjl").id, "manager")]
+
+
+def test_fit_out_dates_and_noisy_hours_must_make_sense(app, client, demo):
+    login(client, "liuxia")
+    with app.app_context():
+        unit = db.session.scalar(
+            sa.select(Location.id)
+            .join(Site)
+            .where(Site.code == "BY", Location.kind == LocationKind.UNIT)
+            .order_by(Location.id.desc())
+        )
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(FitoutProject))
+    form = {
+        "unit_id": unit,
+        "contractor": "华艺装饰",
+        "permit_number": "P-9",
+        "starts_on": "0001-01-01",
+        "ends_on": "2026-12-31",
+        "noisy_hours": "25:99-xx",
+        "deposit": "1000",
+    }
+    response = post_form(client, "/fitout/new", form, token_from="/fitout/new")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "within 10 years of today" in text and "is not two times of day" in text
+    assert client.get("/cleaning/scores?month=0001-01").status_code == 400
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FitoutProject)) == before

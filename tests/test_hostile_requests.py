@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from PIL import Image
 
 import foundation.org
-from foundation.org import User
+from foundation.org import Location, LocationKind, Site, User
 from tests.conftest import login, logout, post_form
 from tests.helpers import sha
-from tests.sync_client import auth, get_token, put_photo
+from tests.sync_client import auth, get_token, push, put_photo, site_id_of, ticket_create
 from webapp.extensions import db
 
 
@@ -172,3 +172,76 @@ def test_served_copies_carry_no_comment_and_every_request_is_checked(client, dem
     logout(client)
     login(client, "sunqiang")  # another site's guard on the same phone: revalidation asks who
     assert client.get(f"/photos/{sha(data)}", headers={"If-None-Match": shown.headers["ETag"]}).status_code == 404
+
+
+# --- regressions of a black-box probe (issue 14): control and invisible characters ---
+
+
+NUL = "\x00"
+RLO = "\u202e"
+
+
+def test_nul_bytes_are_refused_by_name_at_every_edge_and_change_nothing(app, client, demo):
+    token = get_token(client, "zhangwei")
+    by = site_id_of(app, "BY")
+    results = push(client, token, [ticket_create(by, f"灯{NUL}坏"), ticket_create(by, "灯坏")]).get_json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "applied"]  # one bad note does not block the queue
+    assert results[0]["error"]["details"][0]["loc"] == ["title"]
+    for body in (
+        {"username": f"zhang{NUL}", "password": "x", "device_name": "手机"},
+        {"username": "zhangwei", "password": "demo1234", "device_name": f"手{NUL}机"},
+    ):
+        refused = client.post("/api/v1/auth/token", json=body)
+        assert refused.status_code == 422 and refused.get_json()["error"]["code"]
+
+    login(client, "wangjl")
+    with app.app_context():
+        unit = db.session.scalar(
+            sa.select(Location.id).join(Site).where(Site.code == "BY", Location.kind == LocationKind.UNIT)
+        )
+        people = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+    intake = post_form(
+        client,
+        "/tickets/new",
+        {
+            "kind": "repair",
+            "location_id": unit,
+            "contact_name": "张先生",
+            "contact_phone": "13800000000",
+            "title": f"空调{NUL}",
+            "priority": "normal",
+        },
+        token_from="/tickets/new",
+    )
+    assert intake.status_code == 422 and "control characters" in intake.get_data(as_text=True)
+    person = post_form(
+        client,
+        "/people",
+        {"username": "newbie", "display_name": f"新{NUL}人", "role": "cleaner", "sites": "1", "password": "longenough"},
+        token_from="/people",
+    )
+    assert person.status_code == 422
+    assert client.get(f"/console/tickets?q=a{NUL}b").status_code == 422
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == people
+
+
+def test_a_name_with_a_bidi_override_is_refused_and_free_text_shows_it(app, client, demo):
+    login(client, "wangjl")
+    person = post_form(
+        client,
+        "/people",
+        {
+            "username": "fake",
+            "display_name": f"{RLO}王经理\u202c",
+            "role": "guard",
+            "sites": "1",
+            "password": "longenough",
+        },
+        token_from="/people",
+    )
+    assert person.status_code == 422 and "invisible characters" in person.get_data(as_text=True)
+    comment = post_form(client, "/tickets/BY-20261126-0001/comment", {"text": f"见{RLO}附件"})
+    assert comment.status_code == 303
+    page = client.get("/tickets/BY-20261126-0001").get_data(as_text=True)
+    assert "见⟨U+202E⟩附件" in page and RLO not in page

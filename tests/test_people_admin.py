@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from foundation.org import User
 from foundation.roles import Role
-from tests.conftest import login, post_form
+from tests.conftest import csrf_token, login, post_form
 from webapp.extensions import db
 
 HEADER = "用户名,姓名,角色,部门,项目,初始密码\n"
@@ -105,3 +105,17 @@ def test_another_sites_manager_cannot_edit_or_see_them(app, demo, client):
     chenmei = person(app, "chenmei")
     login(client, "hemin")  # XH's manager does not manage BY's cleaners
     assert client.get(f"/people/{chenmei.id}").status_code == 404
+
+
+def test_a_manager_deactivates_someone_who_left_and_is_offered_nothing_they_may_not_do(app, client, demo):
+    login(client, "wangjl")
+    page = client.get("/people").get_data(as_text=True)
+    with app.app_context():
+        admin = db.session.scalar(sa.select(User.id).where(User.username == "admin"))
+        cleaner = db.session.scalar(sa.select(User.id).where(User.username == "chenmei"))
+    assert f"/people/{admin}/password" not in page and f"/people/{cleaner}/password" in page
+    assert post_form(client, f"/people/{cleaner}/active", {}).status_code == 303
+    gone = app.test_client()
+    refused = gone.post("/login", data={"username": "chenmei", "password": "demo1234", "csrf_token": csrf_token(gone)})
+    assert refused.status_code == 422
+    assert post_form(client, f"/people/{admin}/active", {}).status_code == 404

@@ -1,11 +1,15 @@
 """Photos: only safe images are stored, and what is served carries no EXIF."""
 
 import io
+import re
 from datetime import datetime, timezone
 
+import pypdfium2
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
+from foundation.org import Location, LocationKind, Site
 from foundation.photos import (
     Photo,
     PhotoLimits,
@@ -16,8 +20,11 @@ from foundation.photos import (
     prepare_photo,
     thumb_name,
 )
-from tests.conftest import login, logout
+from tests.conftest import login, logout, post_form
 from tests.helpers import jpeg_bytes, sha
+from tests.sync_client import auth, get_token, push, put_photo, site_id_of, ticket_create
+from tickets.models import Ticket
+from webapp.extensions import db
 
 pytestmark = pytest.mark.photos  # each test here on the local folder and on the S3 server
 
@@ -159,3 +166,104 @@ def test_a_transparent_signature_is_dark_strokes_on_white_in_every_copy():
         light = sum(pixels[201:]) / sum(pixels)  # the histogram: how many pixels of each grey
         dark = sum(pixels[:80])
         assert light > 0.9 and dark > 0, (light, dark)
+
+
+# --- regressions of a black-box probe (issue 14): a hash grants nothing ---
+
+
+@pytest.mark.photos
+def test_a_hash_of_another_sites_photo_grants_nothing_until_the_bytes_are_sent(app, client, demo):
+    photo = jpeg_bytes(color="blue")
+    by_guard = get_token(client, "zhangwei")
+    assert put_photo(client, by_guard, photo).status_code == 201
+    xh_guard = get_token(client, "sunqiang")
+    assert client.head(f"/api/v1/photos/{sha(photo)}", headers=auth(by_guard)).status_code == 200
+    assert client.head(f"/api/v1/photos/{sha(photo)}", headers=auth(xh_guard)).status_code == 404
+
+    result = push(client, xh_guard, [ticket_create(site_id_of(app, "XH"), photos=[sha(photo)])]).get_json()
+    [outcome] = result["results"]
+    assert outcome["status"] == "applied" and outcome["missing_photos"] == [sha(photo)]
+    number = outcome["entity"]["number"]
+    xh_manager = app.test_client()
+    login(xh_manager, "hemin")
+    for path in (f"/photos/{sha(photo)}", f"/photos/{sha(photo)}/thumb", f"/photos/{sha(photo)}/original"):
+        assert xh_manager.get(path).status_code == 404, path
+    pdf = xh_manager.get(f"/tickets/{number}.pdf")
+    document = pypdfium2.PdfDocument(pdf.data)
+    assert not [o for page in document for o in page.get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
+    document.close()
+
+    # Sending the bytes proves possession: from then on the photo is theirs to cite and show.
+    assert put_photo(client, xh_guard, photo).status_code == 200
+    assert client.head(f"/api/v1/photos/{sha(photo)}", headers=auth(xh_guard)).status_code == 200
+    assert xh_manager.get(f"/photos/{sha(photo)}").status_code == 200
+
+
+@pytest.mark.photos
+def test_the_web_checklist_cannot_cite_another_sites_photo(app, client, demo):
+    photo = jpeg_bytes(color="green")
+    assert put_photo(client, get_token(client, "chenmei"), photo).status_code == 201
+    login(client, "zhoufang")  # XH's cleaner
+    with app.app_context():
+        template_id = _restroom_id()
+        restroom = db.session.scalar(
+            sa.select(Location.id).join(Site).where(Site.code == "XH", Location.area_type == "restroom")
+        )
+    url = f"/checklists/{template_id}?location={restroom}"
+    page = client.get(url).get_data(as_text=True)
+    version = int(page.split('name="template_version" value="')[1].split('"')[0])
+    inspection_id = page.split('name="inspection_id" value="')[1].split('"')[0]
+    # Every item answered (so only the photo can be the problem), the odour failed with the photo.
+    answers = {f"answer-{item}": "pass" for item in re.findall(r'name="answer-([a-z0-9_-]+)" value="pass"', page)}
+    response = post_form(
+        client,
+        url,
+        {
+            "template_version": version,
+            "inspection_id": inspection_id,
+            "started_at": "2026-11-26T02:00:00+00:00",
+            "action": "submit",
+            **answers,
+            "answer-odour": "fail",
+            "photos-odour": sha(photo),
+        },
+        token_from=url,
+    )
+    # The record is taken (nothing a person entered is lost), the photo is not: a hash names a
+    # photo, it does not hand it over. The record counts it as still to come from her phone.
+    assert response.status_code == 303
+    record = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "data-photos-missing" in record and sha(photo) not in record
+    assert client.get(f"/photos/{sha(photo)}").status_code == 404
+
+
+def _restroom_id() -> int:
+    from inspections.checklists import ChecklistTemplate
+
+    return db.session.scalar(sa.select(ChecklistTemplate.id).where(ChecklistTemplate.title == "清洁标准：卫生间"))
+
+
+def test_a_photo_reference_is_a_sha256_or_nothing_is_stored(app, client, demo):
+    login(client, "liuxia")
+    with app.app_context():
+        unit = db.session.scalar(
+            sa.select(Location.id).join(Site).where(Site.code == "BY", Location.kind == LocationKind.UNIT)
+        )
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(Ticket))
+    response = post_form(
+        client,
+        "/tickets/new",
+        {
+            "kind": "repair",
+            "location_id": unit,
+            "contact_name": "张先生",
+            "contact_phone": "13800000000",
+            "title": "空调不制冷",
+            "priority": "normal",
+            "photo_shas": "../../etc/passwd",
+        },
+        token_from="/tickets/new",
+    )
+    assert response.status_code == 422 and "attach them again" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == before

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import login
+from tests.conftest import csrf_token, login
+from webapp.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,6 @@ def test_hsts_only_over_https_and_behind_a_trusted_proxy(database_url, tmp_path)
     assert "Strict-Transport-Security" in client.get("/healthz", base_url="https://fieldcheck.example").headers
     proxied = client.get("/healthz", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
     assert proxied.headers["Strict-Transport-Security"].startswith("max-age=31536000")
-    from webapp.extensions import db
 
     with app.app_context():
         db.engine.dispose()  # this app's own pool: close its connection now, not at garbage collection
@@ -59,3 +59,17 @@ def test_no_template_has_inline_script_style_or_handlers():
         assert not re.search(r"\sstyle=|\son[a-z]+=|hx-on|javascript:", html), template
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, (template, tag)
+
+
+def test_too_many_failed_logins_say_when_to_try_again(app, client, demo):
+    for _ in range(5):
+        client.post("/api/v1/auth/token", json={"username": "zhangwei", "password": "wrong", "device_name": "x"})
+    locked = client.post(
+        "/api/v1/auth/token", json={"username": "zhangwei", "password": "demo1234", "device_name": "x"}
+    )
+    assert locked.status_code == 429 and 800 < int(locked.headers["Retry-After"]) <= 900
+    page = client.post(
+        "/login", data={"username": "zhangwei", "password": "demo1234", "csrf_token": csrf_token(client)}
+    )
+    assert page.status_code == 429 and int(page.headers["Retry-After"]) > 800
+    assert "Wait 15 minutes" in page.get_data(as_text=True) or "15" in page.get_data(as_text=True)
