@@ -191,10 +191,18 @@ def phone(phone_context):
     return phone_context.new_page()
 
 
+_SHOT: set[str] = set()  # names already saved by this process
+
+
 def screenshot(page, name: str, full_page: bool = True) -> Path:
+    """Saves the page for a person to look at, once per name and run: a test that runs on both
+    databases and both photo stores shows the same page four times, and a full-page PNG at the
+    phone's pixel ratio costs a good part of a second."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    if name not in _SHOT:
+        page.screenshot(path=str(path), full_page=full_page)
+        _SHOT.add(name)
     return path
 
 
