@@ -4,12 +4,14 @@ used by `tests/test_readme.py` (the commands themselves) and by the first week's
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -78,7 +80,20 @@ def _postgres_database() -> str:
 @contextmanager
 def readme_company(tmp_path: Path, backend: str, password: str) -> Iterator[Company]:
     """Runs the block (answering `create-admin`'s two password prompts with ``password``) until
-    its app answers; stops the app and the job worker together afterwards."""
+    its app answers; stops the app and the job worker together afterwards. One at a time on the
+    machine (a file lock): the README serves on a fixed port, and the suite's workers run side by
+    side."""
+    with _PORT_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        with _readme_company(tmp_path, backend, password) as company:
+            yield company
+
+
+_PORT_LOCK = Path(tempfile.gettempdir()) / "fieldcheck-readme-port-8000.lock"
+
+
+@contextmanager
+def _readme_company(tmp_path: Path, backend: str, password: str) -> Iterator[Company]:
     assert not _listening(ADDRESS), "something already listens on 127.0.0.1:8000, where the README serves"
     repository = _copy_of_the_repository(tmp_path / "fieldcheck")
     environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FLASK_APP", "SECRET_KEY")}

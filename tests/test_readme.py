@@ -45,7 +45,6 @@ def _jobs_run(url: str, timeout_s: float = 60) -> set[str]:
     raise AssertionError("the job worker the README starts ran no job")
 
 
-@pytest.mark.xdist_group("readme-port-8000")  # the README serves there: one at a time
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_readmes_company_commands_run_as_written(tmp_path, backend):
     with readme_company(tmp_path, backend, PASSWORD) as company:

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pypdfium2
-import pytest
 import sqlalchemy as sa
 
 from foundation.org import Location, Site
@@ -114,7 +113,6 @@ def _pdf_text(page, url: str) -> tuple[str, list]:
     return text, images
 
 
-@pytest.mark.xdist_group("readme-port-8000")  # the README serves there: one at a time
 def test_a_companys_first_week_on_the_readmes_own_app(browser, tmp_path):
     with readme_company(tmp_path, "sqlite", PASSWORD) as company:
         relay = Relay(ADDRESS)
