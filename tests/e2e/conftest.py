@@ -263,6 +263,19 @@ def wait_for_draft(page, expression: str) -> None:
     wait_until(page, f"fieldStore.all('drafts').then((drafts) => drafts.some((d) => {expression}))")
 
 
+def sign(page) -> None:
+    """A finger's zigzag on the checklist's signature pad, until the page says it is signed."""
+    pad = page.locator("[data-signature] canvas")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for step in range(1, 8):
+        page.mouse.move(box["x"] + 20 + step * 30, box["y"] + box["height"] / 2 + (-1) ** step * 25)
+    page.mouse.up()
+    page.wait_for_selector("[data-signed]:not([hidden])")
+
+
 def wait_until_offline_ready(page, timeout_s: float = 30) -> None:
     """The service worker controls the page and has kept every page the Today list names."""
     # A worker that cannot install (a shell file refused) is never ready: fail, do not hang.

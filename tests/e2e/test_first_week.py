@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     log_in,
     outbox_statuses,
     screenshot,
+    sign,
     wait_until,
     wait_until_offline_ready,
 )
@@ -89,18 +90,6 @@ def _screens(page, name: str) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
     screenshot(page, f"first-week-{name}-360")
     page.set_viewport_size({"width": 1280, "height": 860})
-
-
-def _sign(page) -> None:
-    pad = page.locator("[data-signature] canvas")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    for step in range(1, 8):
-        page.mouse.move(box["x"] + 20 + step * 30, box["y"] + box["height"] / 2 + (-1) ** step * 25)
-    page.mouse.up()
-    page.wait_for_selector("[data-signed]:not([hidden])")
 
 
 def _pdf_text(page, url: str) -> tuple[str, list]:
@@ -220,7 +209,7 @@ def _first_week(company, relay, browser, tmp_path) -> None:
     wait_until(phone, "document.querySelectorAll('#item-mirror_photo .thumbs img').length === 1")
     phone.click("label[for='a-stocked-yes']")
     phone.fill("#a-dilution", "5")
-    _sign(phone)
+    sign(phone)
     phone.click(".actionbar button[value=review]")
     phone.wait_for_selector("#item-dilution.has-error, #item-dilution .error:not([hidden])")
     screenshot(phone, "first-week-cleaner-limit-refused-zh-360")

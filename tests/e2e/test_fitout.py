@@ -20,6 +20,9 @@ from tests.e2e.conftest import (
     wait_until,
     wait_until_offline_ready,
 )
+from tests.e2e.conftest import (
+    sign as sign_pad,
+)
 from tests.helpers import jpeg_bytes
 from tickets.models import Ticket
 from webapp.extensions import db
@@ -44,15 +47,7 @@ def _fill(page, fail: str | None = None, photos=(), sign: bool = False) -> None:
         page.set_input_files(f"#item-{fail} input[type=file]", [str(p) for p in photos])
         wait_until(page, f"document.querySelectorAll('#item-{fail} .thumbs img').length === {len(photos)}")
     if sign:
-        pad = page.locator("[data-signature] canvas")
-        pad.scroll_into_view_if_needed()
-        box = pad.bounding_box()
-        page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
-        page.mouse.down()
-        for step in range(1, 8):
-            page.mouse.move(box["x"] + 20 + step * 30, box["y"] + box["height"] / 2 + (-1) ** step * 25)
-        page.mouse.up()
-        page.wait_for_selector("[data-signed]:not([hidden])")
+        sign_pad(page)
     page.click(".actionbar button[value=review]")
     page.wait_for_selector("#client-summary:not([hidden])")
     page.click("#client-summary button[value=submit]")
