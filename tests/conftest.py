@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 import foundation.org
-from demo.world import clear_all, load_demo
-from foundation.base import Base
+from demo.world import load_demo
 from foundation.org import User
 from foundation.roles import Role
 from tests.helpers import NOW
@@ -52,9 +53,12 @@ def s3_bucket() -> str:
     return name
 
 
+CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1000"
+
+
 @pytest.fixture(autouse=True)
 def _cheap_password_hash(monkeypatch):
-    monkeypatch.setattr(foundation.org, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(foundation.org, "PASSWORD_METHOD", CHEAP_PASSWORD_HASH)
 
 
 def _postgres_url() -> str:
@@ -64,24 +68,96 @@ def _postgres_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request, tmp_path_factory) -> str:
-    """A migrated, empty database of each kind, made once per test session."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
-    else:
-        server = sa.make_url(_postgres_url())
-        name = f"fieldcheck_test_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
+class Worlds:
+    """The worlds tests start from, built once per test session and backend and copied for each
+    test: a migrated empty database, and the same with the demo loaded at ``helpers.NOW``. A copy
+    costs a few milliseconds (PostgreSQL ``CREATE DATABASE … TEMPLATE``, SQLite's backup API);
+    loading the demo costs a few hundred."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.built: dict[tuple[str, bool], str] = {}
+
+    def template(self, backend: str, with_demo: bool) -> str:
+        key = (backend, with_demo)
+        if key not in self.built:
+            url = self._new_database(backend)
+            app = create_app({"DATABASE_URL": url, "SECRET_KEY": "migrate"})
+            with app.app_context():
+                upgrade()
+                if with_demo:
+                    method, foundation.org.PASSWORD_METHOD = foundation.org.PASSWORD_METHOD, CHEAP_PASSWORD_HASH
+                    try:
+                        load_demo(db.session, NOW)
+                        db.session.commit()
+                    finally:
+                        foundation.org.PASSWORD_METHOD = method
+                db.session.remove()
+                db.engine.dispose()
+            self.built[key] = url
+        return self.built[key]
+
+    def copy(self, backend: str, with_demo: bool) -> str:
+        """A database of the test's own, a copy of the world it asked for."""
+        template = self.template(backend, with_demo)
+        if backend == "sqlite":
+            url = self._new_database(backend)
+            with (
+                sqlite3.connect(sa.make_url(template).database) as source,
+                sqlite3.connect(sa.make_url(url).database) as target,
+            ):
+                source.backup(target)
+            return url
+        name = f"fieldcheck_test_{uuid.uuid4().hex[:12]}"
+        with self._server() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{sa.make_url(template).database}"')
+        return sa.make_url(template).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        made = sa.make_url(url)
+        if made.get_backend_name() == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{made.database}{suffix}").unlink(missing_ok=True)
+            return
+        with self._server() as conn:  # FORCE: a worker or server thread the test left connected
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{made.database}" WITH (FORCE)')
+
+    def drop_templates(self) -> None:
+        for url in self.built.values():
+            self.drop(url)
+
+    def _new_database(self, backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{self.folder / uuid.uuid4().hex}.db"
+        name = f"fieldcheck_world_{uuid.uuid4().hex[:12]}"
+        with self._server() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        admin.dispose()
-        url = server.set(database=name).render_as_string(hide_password=False)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "migrate"})
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    return url
+        return sa.make_url(_postgres_url()).set(database=name).render_as_string(hide_password=False)
+
+    @contextmanager
+    def _server(self):
+        engine = sa.create_engine(sa.make_url(_postgres_url()), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def worlds(tmp_path_factory):
+    built = Worlds(tmp_path_factory.mktemp("worlds"))
+    yield built
+    built.drop_templates()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, worlds) -> str:
+    """The test's own migrated database on each backend: with the demo world in it when the test
+    asks for ``demo`` (directly or through another fixture), empty otherwise."""
+    url = worlds.copy(request.param, with_demo="demo" in request.fixturenames)
+    yield url
+    worlds.drop(url)
 
 
 @pytest.fixture
@@ -98,22 +174,9 @@ def app(database_url, tmp_path, photo_backend, request):
             "TESTING": True,
         }
     )
-    with app.app_context():
-        _empty_all_tables()
     yield app
     with app.app_context():
         db.engine.dispose()
-
-
-def _empty_all_tables() -> None:
-    tables = Base.metadata.sorted_tables
-    if db.engine.dialect.name == "postgresql":
-        engine_tables = ["procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_events"]
-        names = ", ".join([f'"{t.name}"' for t in tables] + engine_tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        clear_all(db.session)
-    db.session.commit()
 
 
 @pytest.fixture
@@ -136,10 +199,8 @@ def session(app):
 @pytest.fixture
 def demo(app):
     """The demo world: sites BY and XH, staff for every role, the standard checklists,
-    loaded at a fixed time (``helpers.NOW``) so that numbers and dates are the same every day."""
-    with app.app_context():
-        load_demo(db.session, NOW)
-        db.session.commit()
+    loaded at a fixed time (``helpers.NOW``) so that numbers and dates are the same every day.
+    The test's database is a copy of it (``Worlds``)."""
     return Demo()
 
 

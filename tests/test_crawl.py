@@ -43,33 +43,24 @@ PER_ENDPOINT = 2  # distinct URLs of one endpoint followed per person and langua
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
+class _Page(HTMLParser):
+    """One reading of a page: the links a visitor can follow, and what a person reads (its text
+    and the words of its attributes, piece by piece)."""
 
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        for name in {"a": ["href"], "form": ["action"], "img": ["src"], "link": ["href"]}.get(tag, []):
-            if attrs.get(name):
-                self.found.append(attrs[name])
-        for name in ("hx-get",):
-            if attrs.get(name):
-                self.found.append(attrs[name])
-
-
-class _Words(HTMLParser):
-    """What a person reads on a page: its text and the words of its attributes, piece by piece."""
-
+    LINKS = {"a": ["href"], "form": ["action"], "img": ["src"], "link": ["href"]}
     HIDDEN = {"script", "style", "template"}
     READ = ("title", "placeholder", "aria-label", "alt")
 
-    def __init__(self) -> None:
+    def __init__(self, body: str) -> None:
         super().__init__()
+        self.links: list[str] = []
         self.pieces: list[str] = []
         self.hidden = 0
+        self.feed(body)
 
     def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        self.links += [values[name] for name in (*self.LINKS.get(tag, ()), "hx-get") if values.get(name)]
         self.hidden += tag in self.HIDDEN
         self.pieces += [value.strip() for name, value in attrs if name in self.READ and value]
 
@@ -105,15 +96,13 @@ def _catalogue() -> tuple[set[str], dict[str, str]]:
 ENGLISH_SENTENCES, CHINESE_WORDS = _catalogue()
 
 
-def _other_language(body: str, locale: str, data: set[str]) -> list[str]:
+def _other_language(page: _Page, locale: str, data: set[str]) -> list[str]:
     """Interface words of the other language on a page: an English sentence on a Chinese page,
     a Chinese word that has an English one on an English page (unless the world's own data says
     it: a person called 系统管理员, a place called 卫生间)."""
-    words = _Words()
-    words.feed(body)
     if locale == "zh":
-        return [piece for piece in words.pieces if piece in ENGLISH_SENTENCES]
-    return [piece for piece in words.pieces if piece in CHINESE_WORDS and piece not in data]
+        return [piece for piece in page.pieces if piece in ENGLISH_SENTENCES]
+    return [piece for piece in page.pieces if piece in CHINESE_WORDS and piece not in data]
 
 
 def _data_words(app) -> set[str]:
@@ -300,15 +289,15 @@ def _crawl(
             answered.add(endpoint)
         if response.status_code >= 500:
             errors.append(f"{response.status_code} {path}")
-        if response.mimetype == "text/html" and locale:
+        if response.mimetype != "text/html":
+            continue
+        page = _Page(body.decode())
+        if locale:
             errors += [
-                f"{response.status_code} {path} in {locale} shows {w!r}"
-                for w in _other_language(body.decode(), locale, data)
+                f"{response.status_code} {path} in {locale} shows {w!r}" for w in _other_language(page, locale, data)
             ]
-        if response.mimetype == "text/html" and response.status_code == 200:
-            links = _Links()
-            links.feed(body.decode())
-            queue += [urljoin(path, link) for link in links.found]
+        if response.status_code == 200:
+            queue += [urljoin(path, link) for link in page.links]
     return statuses, errors
 
 
