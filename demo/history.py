@@ -141,6 +141,7 @@ def generate_history(
                 "at": created,
                 "source": "cli",
                 "action": "created",
+                "version": 1,
                 "to_state": "new",
                 "note": "",
                 "data": {},

@@ -115,3 +115,18 @@ def str_enum(enum_class: type[enum.Enum], length: int = 32) -> Enum:
         validate_strings=True,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+# Transaction locks on things that are not rows yet (PostgreSQL advisory locks), each space named
+# once here. SQLite needs none: its writers take turns (webapp.extensions).
+LOCK_SPACES = {
+    "failures_at_place": 1,  # the tickets a check's failures open or join at one place
+    "photos_of_person": 2,  # a person's upload and their record that names it (photo_reach)
+    "assignments_of_site": 3,  # making a site's checks due from its schedules (inspections.schedules)
+}
+
+
+def hold_lock(session: Session, space: str, key: int) -> None:
+    """Wait for, then hold until the transaction ends, the lock on ``key`` in ``space``."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(LOCK_SPACES[space], key)))

@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from foundation.base import hold_lock
 from foundation.org import Department, Location, Origin, Site, User
 from foundation.photos import Sha256
 from foundation.roles import OFFICE
@@ -401,7 +402,12 @@ def _write(session: Session, prepared: PreparedInspection, *, actor: User, origi
     _insert_answers(session, [(inspection.id, answers, prepared.grades)])
 
     failing, rechecks = prepared.failing, prepared.rechecks
-    open_by_item = _open_tickets_by_item(session, location, [a.item_id for a in answers]) if failing or rechecks else {}
+    open_by_item = {}
+    if failing or rechecks:
+        # A second check failing the same item at once (another server) waits here, then joins
+        # the ticket this one opens: one problem, one ticket (ux_ticket_open_item).
+        hold_lock(session, "failures_at_place", location.id)
+        open_by_item = _open_tickets_by_item(session, location, [a.item_id for a in answers])
     tickets = []
     for a, grade in zip(answers, prepared.grades, strict=True):
         item = items[a.item_id]
@@ -516,6 +522,8 @@ def _open_tickets_by_item(session: Session, location: Location, item_ids: list[s
             Ticket.state.in_([s.value for s in OPEN_STATES]),
         )
         .order_by(Ticket.created_at)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return {ticket.item_id: ticket for ticket in reversed(found.all())}  # the oldest wins
 

@@ -216,6 +216,37 @@ def test_assigning_to_someone_not_offered_is_refused(app, client, demo):
     assert "Not a valid choice" in response.get_data(as_text=True)
 
 
+def test_an_assignment_from_an_older_page_shows_what_changed_and_changes_nothing(app, client, demo):
+    """The lead opened the ticket; meanwhile customer service assigned it to the engineer. The
+    lead's assignment, made on what the page showed, would silently undo that: instead the page
+    comes back saying what happened since, and nothing is saved."""
+    login(client, "wangjl")
+    page = client.get("/tickets/BY-20261126-0002").get_data(as_text=True)
+    shown = re.search(r'name="base_version" type="hidden" value="(\d+)"', page) or re.search(
+        r'type="hidden" name="base_version" value="(\d+)"', page
+    )
+    desk = app.test_client()
+    login(desk, "liuxia")
+    with app.app_context():
+        engineer = db.session.scalar(sa.select(User).where(User.username == "lihua"))
+        engineer_id, engineering = engineer.id, engineer.department_id
+        cleaner = db.session.scalar(sa.select(User).where(User.username == "chenmei"))
+        cleaner_id, cleaning = cleaner.id, cleaner.department_id
+    fields = {"department_id": str(engineering), "assignee_id": str(engineer_id)}
+    assert post_form(desk, "/tickets/BY-20261126-0002/assign", fields).status_code == 303
+    stale = {"department_id": str(cleaning), "assignee_id": str(cleaner_id), "base_version": shown.group(1)}
+    response = post_form(client, "/tickets/BY-20261126-0002/assign", stale)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and 'id="changed-meanwhile"' in html
+    changed = html[
+        html.index('id="changed-meanwhile"') : html.index("</section>", html.index('id="changed-meanwhile"'))
+    ]
+    assert "刘霞" in changed and "李华" in changed  # who did what since the page was shown
+    with app.app_context():
+        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == "BY-20261126-0002"))
+        assert ticket.assignee_id == engineer_id
+
+
 def test_an_empty_comment_is_refused(app, client, demo):
     login(client, "wangjl")
     response = post_form(client, "/tickets/BY-20261126-0002/comment", {"text": "  "})

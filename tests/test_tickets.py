@@ -160,3 +160,25 @@ def test_numbers_count_per_site_and_local_day(session, demo):
     assert session.scalar(sa.select(sa.func.count(sa.distinct(Ticket.number)))) == session.scalar(
         sa.select(sa.func.count()).select_from(Ticket)
     )
+
+
+def test_every_change_to_a_ticket_is_one_event_and_one_version(session, demo):
+    """What a phone's base_version and the web's changed-meanwhile page rely on: a ticket's
+    events carry versions 1, 2, 3 … without gaps or repeats, whatever made them."""
+    ticket = _ticket(session, demo, S.NEW, assignee=None)
+    assign_ticket(
+        session,
+        ticket,
+        assignee=demo.user("lihua"),
+        department=None,
+        actor=demo.user("wangjl"),
+        origin=PHONE,
+        now=NOW,
+    )
+    comment_on_ticket(session, ticket, text="材料已到", actor=demo.user("zhaoling"), origin=PHONE, now=NOW)
+    for to in (S.IN_PROGRESS, S.RESOLVED, S.CLOSED, S.IN_PROGRESS):
+        actor = demo.user("wangjl") if to == S.CLOSED or ticket.state == S.CLOSED else demo.user("lihua")
+        transition_ticket(session, ticket, to, actor=actor, origin=PHONE, now=NOW)
+    session.flush()
+    assert [e.version for e in ticket.events] == list(range(1, ticket.version + 1))
+    assert ticket.version == 7

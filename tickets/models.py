@@ -49,8 +49,17 @@ class Ticket(Base):
         ),
         Index("ix_ticket_site_created", "site_id", "created_at"),
         Index("ix_ticket_site_closed", "site_id", "closed_at"),
+        # One problem, one ticket: a failed checklist item has at most one open ticket at a place,
+        # whichever server receives the second failure (inspections.submission joins it).
+        Index(
+            "ux_ticket_open_item",
+            "location_id",
+            "item_id",
+            unique=True,
+            sqlite_where=text("state != 'closed' AND item_id IS NOT NULL"),
+            postgresql_where=text("state != 'closed' AND item_id IS NOT NULL"),
+        ),
     )
-
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # may be made by a device
     number: Mapped[str] = mapped_column(String(32), unique=True)  # read out on the phone: BY-20261126-0007
     kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16), index=True)
@@ -62,7 +71,11 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     priority: Mapped[Priority] = mapped_column(str_enum(Priority, 8), default=Priority.NORMAL)
     state: Mapped[TicketState] = mapped_column(str_enum(TicketState, 16), default=TicketState.NEW, index=True)
-    version: Mapped[int] = mapped_column(default=1)  # bumped by every change; devices send it back
+    version: Mapped[int] = mapped_column(default=1)  # one more with each event; devices send it back
+    # Every UPDATE says which version it changes (WHERE version = …): a write from a stale read
+    # fails (StaleDataError) instead of overwriting what another server wrote meanwhile. Writers
+    # lock the row first (tickets.services.locked), so this is the net, not the rule.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -145,6 +158,7 @@ class TicketEvent(Base):
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
     ip: Mapped[str | None] = mapped_column(String(45))
     action: Mapped[str] = mapped_column(String(16))  # created, transition, assigned, comment
+    version: Mapped[int | None] = mapped_column()  # the ticket's version this event made (None before it was kept)
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,8 +70,13 @@ def _record(
     to_state: TicketState | None = None,
     data: dict | None = None,
 ) -> TicketEvent:
+    # Every change is one event and one version: the event keeps the version it made, so a person
+    # whose page showed version 5 can be shown exactly what happened after it.
+    ticket.version = (ticket.version or 0) + 1
+    ticket.updated_at = at
     event = TicketEvent(
         ticket=ticket,
+        version=ticket.version,
         at=at,
         actor_id=actor.id if actor else None,
         source=origin.source,
@@ -145,7 +150,7 @@ def open_ticket(
         priority=priority,
         state=TicketState.ASSIGNED if assignee else TicketState.NEW,
         assignee_id=assignee.id if assignee else None,
-        version=1,
+        version=0,  # its first event makes it 1
         due_at=now + timedelta(hours=hours),
         created_at=now,
         updated_at=now,
@@ -229,7 +234,6 @@ def _move(
     frm = ticket.state
     ticket.state = to
     ticket.closed_at = now if to == TicketState.CLOSED else None
-    _bump(ticket, now)
     event = _record(
         session,
         ticket,
@@ -277,7 +281,6 @@ def record_callback(
         raise TransitionRefused("callback_forbidden", f"{actor.role} may not record call-backs")
     data = {"reached": reached, "satisfied": satisfied if reached else None}
     _record(session, ticket, actor=actor, origin=origin, at=now, action="callback", note=remark, data=data)
-    _bump(ticket, now)
     session.flush()
     if reached and satisfied:
         _move(session, ticket, TicketState.CLOSED, actor=actor, origin=origin, now=now)
@@ -345,7 +348,6 @@ def report_again(
         return
     event = _record(session, ticket, actor=actor, origin=origin, at=now, action="reported", note=note, data=data)
     _attach_photos(ticket, list(photos), event)
-    _bump(ticket, now)
     session.flush()
 
 
@@ -380,7 +382,6 @@ def assign_ticket(
     frm = ticket.state
     if ticket.state == TicketState.NEW and assignee is not None:
         ticket.state = TicketState.ASSIGNED
-    _bump(ticket, now)
     _record(
         session,
         ticket,
@@ -414,18 +415,20 @@ def comment_on_ticket(
     """Add a comment (and photos) to a ticket's history; allowed in every state."""
     event = _record(session, ticket, actor=actor, origin=origin, at=now, action="comment", note=text)
     _attach_photos(ticket, list(photos), event)
-    _bump(ticket, now)
     session.flush()
     return ticket
 
 
-def _bump(ticket: Ticket, now: datetime) -> None:
-    ticket.version += 1
-    ticket.updated_at = now
+def get_ticket_by_number(session: Session, number: str, *, for_write: bool = False) -> Ticket | None:
+    query = select(Ticket).where(Ticket.number == number)
+    return locked(session, query) if for_write else session.scalar(query)
 
 
-def get_ticket_by_number(session: Session, number: str) -> Ticket | None:
-    return session.scalar(select(Ticket).where(Ticket.number == number))
+def locked(session: Session, query: Select) -> Ticket | None:
+    """The ticket ``query`` finds, read afresh and locked until the transaction ends. Every
+    change to a ticket starts here: it is checked against the ticket as it is now, and a second
+    server changing the same ticket waits, then checks against what the first one wrote."""
+    return session.scalar(query.with_for_update(of=Ticket).execution_options(populate_existing=True))
 
 
 # Which department a ticket goes to when the reporter does not say.
@@ -509,7 +512,7 @@ def open_duplicate(
     )
     if service_item_id is not None:
         query = query.where(Ticket.service_item_id == service_item_id)
-    return session.scalar(query.order_by(Ticket.created_at))
+    return locked(session, query.order_by(Ticket.created_at).limit(1))
 
 
 def take_at_desk(
@@ -548,7 +551,6 @@ def take_at_desk(
             data={"from": "desk"},
         )
         _attach_photos(join, list(photos), event)
-        _bump(join, now)
         session.flush()
         return join
     department = session.scalar(select(Department).where(Department.code == DEFAULT_DEPARTMENT[kind]))

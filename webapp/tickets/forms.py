@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import HiddenInput
 
 from foundation.photos import is_sha256
 from tickets.states import TicketState
@@ -8,10 +9,17 @@ from webapp.choices import choices
 from webapp.form_rules import Form, Name
 
 
+def base_version() -> IntegerField:
+    """The ticket's version when the page was shown: a change made from an older page is shown
+    what happened since instead of overwriting it."""
+    return IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
 class AssignForm(Form):
     department_id = SelectField(_l("Department"), coerce=int, validators=[InputRequired()])
     assignee_id = SelectField(_l("Person"), coerce=int, validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    base_version = base_version()
 
 
 class TransitionForm(Form):
@@ -38,6 +46,7 @@ class CallbackForm(Form):
     # Checked by validate_satisfied: it is asked only when the customer was reached.
     satisfied = RadioField(_l("Satisfied with the result?"), choices=choices(YES_NO), validate_choice=False)
     remark = TextAreaField(_l("What the customer said"), validators=[Length(max=2000)])
+    base_version = base_version()
 
     def validate_satisfied(self, field) -> None:
         if self.reached.data == "yes" and field.data not in ("yes", "no"):

@@ -164,8 +164,9 @@ def new():
     return see_other(url_for("tickets.show", number=ticket.number))
 
 
-def _load(number: str) -> Ticket:
-    ticket = get_ticket_by_number(db.session, number)
+def _load(number: str, *, for_write: bool = False) -> Ticket:
+    """The ticket a page names, if this person may see it; locked when the request changes it."""
+    ticket = get_ticket_by_number(db.session, number, for_write=for_write)
     if ticket is None or not may_see_ticket(current_user, ticket):
         abort(404)
     return ticket
@@ -219,11 +220,13 @@ def _show(
     comment_form: CommentForm | None = None,
     status: int = 200,
     callback_form: CallbackForm | None = None,
+    changed_since: int | None = None,
 ):
     return render(
         "tickets/show.html",
         status=status,
         ticket=ticket,
+        changed_since=changed_since,
         now=utcnow(),
         next_states=[
             to
@@ -236,6 +239,12 @@ def _show(
         callback_form=callback_form or (CallbackForm() if _callback_due(ticket) else None),
         before_after=_before_after(ticket) if ticket.kind == TicketKind.REWORK else None,
     )
+
+
+def _changed_since(base_version: int | None, ticket: Ticket) -> bool:
+    """The page the person acted on showed an older version (a form without one is from before
+    versions were sent: taken as it is)."""
+    return base_version is not None and base_version != ticket.version
 
 
 def _callback_due(ticket: Ticket) -> bool:
@@ -255,12 +264,14 @@ def _before_after(ticket: Ticket) -> tuple[list[str], list[str]]:
 @roles_required(HANDLERS)
 def assign(number: str):
     """Give the ticket to a department and a person."""
-    ticket = _load(number)
+    ticket = _load(number, for_write=True)
     if not may_assign(current_user, ticket):
         abort(403)
     form = _assign_form(ticket, request.form)
     if not form.validate():
         return _show(ticket, assign_form=form, status=422)
+    if _changed_since(form.base_version.data, ticket):
+        return _show(ticket, changed_since=form.base_version.data, status=409)
     assignee = db.session.get(User, form.assignee_id.data) if form.assignee_id.data else None
     department = db.session.get(Department, form.department_id.data) if form.department_id.data else None
     try:
@@ -287,7 +298,7 @@ def assign(number: str):
 @roles_required(EVERYONE)
 def transition(number: str):
     """Move the ticket to another state through the state machine."""
-    ticket = _load(number)
+    ticket = _load(number, for_write=True)
     form = TransitionForm()
     if not form.validate():
         abort(400)
@@ -307,9 +318,8 @@ def transition(number: str):
         abort(403)
     if outcome.status == "conflict":
         db.session.rollback()
-        flash(_("Someone changed this ticket meanwhile; nothing was changed. Check it and try again."), "error")
-    else:
-        db.session.commit()
+        return _show(_load(number), changed_since=form.base_version.data, status=409)
+    db.session.commit()
     return see_other(url_for("tickets.show", number=number))
 
 
@@ -317,7 +327,7 @@ def transition(number: str):
 @roles_required(EVERYONE)
 def comment(number: str):
     """Add a comment to the ticket's history."""
-    ticket = _load(number)
+    ticket = _load(number, for_write=True)
     form = CommentForm()
     if not form.validate():
         return _show(ticket, comment_form=form, status=422)
@@ -337,9 +347,11 @@ def comment(number: str):
 @roles_required(HANDLERS)
 def callback(number: str):
     """Record the call-back of a resolved complaint: satisfied closes it, not satisfied reopens it."""
-    ticket = _load(number)
+    ticket = _load(number, for_write=True)
     form = CallbackForm()
-    if not _callback_due(ticket):
+    if not _callback_due(ticket):  # closed or reopened meanwhile: say what happened, if we can
+        if _changed_since(form.base_version.data, ticket):
+            return _show(ticket, changed_since=form.base_version.data, status=409)
         abort(409)
     if not form.validate():
         return _show(ticket, callback_form=form, status=422)
