@@ -21,9 +21,12 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from bench.world import AppServer, build_app, fresh_database_url, populate
+from foundation.org import User
 from inspections.records import Answer, Inspection
-from sync.changes import cursor_text
+from sync.changes import PullCursor
+from sync.entities import scope_of
 from sync.models import Change
+from webapp.access import visible_site_ids
 from webapp.extensions import db
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
@@ -174,7 +177,8 @@ def _history_of(kind: str, postgres_url: str | None, folder, history: int, tail:
     with app.app_context():
         recorded = db.session.scalar(sa.select(sa.func.count()).select_from(Change))
         db.session.commit()
-        # Assignment ids that do not exist are skipped by the pull: only finding the changes is measured.
+        # Assignment ids that do not exist come back as deletes: finding the changes is measured,
+        # not loading entities.
         rows = [
             {
                 "entity": "assignment",
@@ -189,8 +193,10 @@ def _history_of(kind: str, postgres_url: str | None, folder, history: int, tail:
             for start in range(0, len(rows), 10_000):
                 conn.execute(sa.insert(Change.__table__), rows[start : start + 10_000])
         newest = sa.select(Change.xact_id, Change.seq).order_by(Change.xact_id.desc(), Change.seq.desc())
-        last = cursor_text(tuple(db.session.execute(newest.limit(1)).one()))
-        cursor = cursor_text(tuple(db.session.execute(newest.offset(tail).limit(1)).one()))
+        user = db.session.scalar(sa.select(User).where(User.username == world["usernames"][0]))
+        scope = scope_of(user, visible_site_ids(user))
+        last = PullCursor(tuple(db.session.execute(newest.limit(1)).one()), scope, fresh=False).text()
+        cursor = PullCursor(tuple(db.session.execute(newest.offset(tail).limit(1)).one()), scope, fresh=False).text()
         db.session.commit()
     return client, f"/api/v1/sync/pull?cursor={cursor}&limit={tail}", {"Authorization": f"Bearer {token}"}, last
 

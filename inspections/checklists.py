@@ -386,6 +386,19 @@ def current_version(session: Session, template: ChecklistTemplate, now: datetime
     ).one()
 
 
+def version_at(session: Session, template: ChecklistTemplate, moment: datetime) -> TemplateVersion:
+    """The version a check made at ``moment`` was filled on: the newest published by then and in
+    effect then (the first one for a moment before any, a phone's clock being wrong)."""
+    in_effect = (TemplateVersion.effective_at.is_(None)) | (TemplateVersion.effective_at <= moment)
+    found = session.scalars(
+        select(TemplateVersion)
+        .where(TemplateVersion.template_id == template.id, TemplateVersion.created_at <= moment, in_effect)
+        .order_by(TemplateVersion.version.desc())
+        .limit(1)
+    ).first()
+    return found or get_template_version(session, template.id, 1)
+
+
 def upcoming_version(session: Session, template: ChecklistTemplate, now: datetime | None = None):
     """The version published to take effect later, if any."""
     found = get_template_version(session, template.id, template.current_version)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from foundation.base import Base, utcnow
 from foundation.org import Location, LocationKind, Origin, Site, User
 from foundation.places import checkpoint_code
-from inspections.checklists import ChecklistTemplate
+from inspections.checklists import ChecklistTemplate, version_at
 from inspections.submission import CLOCK_FLAG_MS, InspectionSubmission, submit_inspection
 
 
@@ -103,9 +103,13 @@ def record_scan(
     clock_offset_ms: int | None = None,
     geo: dict | None = None,
     geo_status: str | None = None,
+    template_version: int | None = None,
 ) -> tuple[PatrolScan, bool, list]:
     """Store a checkpoint scan (and its checklist answers). Returns the scan, whether it is new,
-    and the tickets its failed answers opened. A code that does not match is refused."""
+    and the tickets its failed answers opened. A code that does not match is refused. The answers
+    are judged on the checklist version the phone showed (``template_version``), or without it on
+    the one in effect when the guard scanned: a version published while a guard is offline does
+    not refuse the round they walked."""
     existing = session.get(PatrolScan, scan_id)
     if existing is not None:
         return existing, False, []
@@ -135,7 +139,7 @@ def record_scan(
             InspectionSubmission(
                 inspection_id=uuid.uuid5(SCAN_INSPECTION_NAMESPACE, str(scan_id)),
                 template_id=stop.template.id,
-                template_version=stop.template.current_version,
+                template_version=template_version or version_at(session, stop.template, scanned_at).version,
                 site_id=route.site_id,
                 location_id=checkpoint_id,
                 started_at=scanned_at,

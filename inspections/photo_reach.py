@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from foundation.base import hold_lock
 from foundation.org import User
 from foundation.photos import Photo, PhotoHolder
 from inspections.records import Answer, AnswerPhoto, Inspection
@@ -57,9 +58,22 @@ def missing_photos(session: Session, user: User, shas: list[str]) -> list[str]:
     return [sha for sha in wanted if sha not in have]
 
 
+def photos_owed(session: Session, user: User, shas: list[str]) -> list[str]:
+    """The photos a record arriving now still misses, settled against an upload of the same
+    person's running at the same moment on another server: whichever takes the person's lock
+    first, the other sees it (an upload recounts the record, or the record sees the photo), so
+    a record never waits for a photo that is there."""
+    missing = missing_photos(session, user, shas)
+    if missing:
+        hold_lock(session, "photos_of_person", user.id)
+        missing = missing_photos(session, user, shas)
+    return missing
+
+
 def photos_arrived(session: Session, user: User) -> None:
     """``user`` uploaded a photo: recount the photos their waiting records still miss (the
-    count is set when a record arrives through sync, sync/push.py)."""
+    count is set when a record arrives through sync, sync/push.py). The upload holds the
+    person's lock from before it stores the photo (``photos_owed``)."""
     waiting = session.scalars(
         select(Inspection).where(Inspection.inspector_id == user.id, Inspection.photos_missing > 0)
     ).all()

@@ -12,6 +12,7 @@ writers take turns (``BEGIN IMMEDIATE``), the column is 0 and the order is ``seq
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -150,23 +151,36 @@ def log_versions_taking_effect(session: Session, after: datetime, until: datetim
 
 
 # Where a pull is: after the change ``(xact_id, seq)``; (0, 0) is the beginning. Written
-# ``c2.<xact_id>.<seq>``; ``c1.<seq>``, from before transaction ids were kept (when every change
-# written was logged under one lock, in commit order), reads as ``(0, seq)``: those rows have
-# ``xact_id`` 0 and come before every later one.
+# ``c3.<xact_id>.<seq>.<scope>`` and ``….f`` while a first sync is still paging through from the
+# beginning; the scope is what the person might see when it was handed out
+# (sync.entities.scope_of): a cursor of another scope makes the next pull start over.
+# ``c2.<xact_id>.<seq>`` (before scopes) and ``c1.<seq>`` (before transaction ids, when every
+# change was logged under one lock: those rows have ``xact_id`` 0) are read without a scope.
 Cursor = tuple[int, int]
-CURSOR_PATTERN = r"^(c1\.[0-9]{1,18}|c2\.[0-9]{1,18}\.[0-9]{1,18})?$"  # or empty: from the start
+CURSOR_PATTERN = r"^(c1\.[0-9]{1,18}|c2\.[0-9]{1,18}\.[0-9]{1,18}|c3\.[0-9]{1,18}\.[0-9]{1,18}\.[0-9a-f]{8}(\.f)?)?$"
 
 
-def read_cursor(text: str) -> Cursor:
+@dataclass(frozen=True)
+class PullCursor:
+    position: Cursor = (0, 0)
+    scope: str | None = None  # None: from the beginning, or a cursor from before scopes
+    fresh: bool = True  # paging through a first sync: nothing on the device to delete yet
+
+    def text(self) -> str:
+        return f"c3.{self.position[0]}.{self.position[1]}.{self.scope}" + (".f" if self.fresh else "")
+
+
+def read_cursor(text: str) -> PullCursor:
     """The cursor a device passed back (``CURSOR_PATTERN`` checked by the caller)."""
     if not text:
-        return (0, 0)
+        return PullCursor()
     parts = text.split(".")
-    return (0, int(parts[1])) if parts[0] == "c1" else (int(parts[1]), int(parts[2]))
-
-
-def cursor_text(cursor: Cursor) -> str:
-    return f"c2.{cursor[0]}.{cursor[1]}"
+    if parts[0] == "c1":
+        return PullCursor((0, int(parts[1])), fresh=False)
+    position = (int(parts[1]), int(parts[2]))
+    if parts[0] == "c2":
+        return PullCursor(position, fresh=False)
+    return PullCursor(position, parts[3], fresh=parts[-1] == "f")
 
 
 # The oldest transaction still running, as the statement that reads the log sees them, that may
@@ -181,6 +195,24 @@ HORIZON = text(
             SELECT backend_xid::text::bigint FROM pg_stat_activity
             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))"""
 )
+
+
+HORIZON_LATE_S = 30  # pulls held back longer than this: a transaction is stuck (the console says so)
+
+
+def horizon_age(session: Session) -> float | None:
+    """How long, in seconds, pulls have been held back: the age of the oldest writing transaction
+    still running on this database (0 when none). None on SQLite, where writers take turns and
+    pulls wait for nobody."""
+    if session.connection().dialect.name != "postgresql":
+        return None
+    oldest = session.scalar(
+        text(
+            """SELECT extract(epoch FROM clock_timestamp() - min(xact_start)) FROM pg_stat_activity
+               WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"""
+        )
+    )
+    return round(float(oldest or 0), 1)
 
 
 def changes_since(session: Session, cursor: Cursor, site_ids: list[int], limit: int) -> list[Change]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -152,10 +153,21 @@ ENTITIES: dict[str, tuple[type, Callable[[str], object], Callable]] = {
 }
 
 
+def scope_of(user: User, site_ids: list[int]) -> str:
+    """What decides which entities a person's device holds: their sites, role and department.
+    When it changes, what they may see changed in ways the change log does not say (a site given
+    brings its whole history), and their next pull starts over (SYNC.md: ``reset``)."""
+    seen = f"{sorted(site_ids)}|{user.role}|{user.department_id}"
+    return hashlib.sha256(seen.encode()).hexdigest()[:8]
+
+
 def pull(
-    session: Session, user: User, site_ids: list[int], cursor: Cursor, limit: int
+    session: Session, user: User, site_ids: list[int], cursor: Cursor, limit: int, *, fresh: bool = False
 ) -> tuple[list[dict], Cursor, bool]:
-    """The changes after ``cursor`` that ``user`` may see, the next cursor, and whether more wait."""
+    """The changes after ``cursor`` that ``user`` may see, the next cursor, and whether more wait.
+    A change to an entity of their sites that they may not see (now) is a ``delete``: a ticket
+    reassigned out of their sight or an assignment given to someone else leaves their device. A
+    ``fresh`` pull (a first sync, paging from the beginning) has nothing to delete and sends none."""
     rows = changes_since(session, cursor, site_ids, limit + 1)
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -178,16 +190,18 @@ def pull(
             loaded[(entity, str(obj.id))] = obj
     changes = []
     for (entity, entity_id), row in latest.items():
-        if row.op == "delete":
-            changes.append({"entity": entity, "id": entity_id, "op": "delete", "version": row.seq, "data": {}})
+        if entity not in ENTITIES:
             continue
         obj = loaded.get((entity, entity_id))
-        if isinstance(obj, Location) and obj.archived_at is not None:  # archived: gone from the phone
-            changes.append({"entity": entity, "id": entity_id, "op": "delete", "version": row.seq, "data": {}})
+        archived = isinstance(obj, Location) and obj.archived_at is not None
+        data = ENTITIES[entity][2](obj, user) if row.op == "upsert" and obj is not None and not archived else None
+        if data is None:  # deleted, archived, or out of this person's sight
+            if fresh:
+                continue
+            # The id as its upserts give it (a number, or a ticket's UUID as text).
+            same_id = entity_id if entity == "ticket" else ENTITIES[entity][1](entity_id)
+            changes.append({"entity": entity, "id": same_id, "op": "delete", "version": row.seq, "data": {}})
             continue
-        data = ENTITIES[entity][2](obj, user) if obj is not None else None
-        if data is None:
-            continue  # not for this person
         version = data["version"] if entity in ("ticket", "template") else row.seq
         changes.append({"entity": entity, "id": data["id"], "op": "upsert", "version": version, "data": data})
     return changes, next_cursor, has_more

@@ -7,8 +7,8 @@ from functools import cache
 from pydantic.json_schema import models_json_schema
 
 from sync.changes import CURSOR_PATTERN
+from sync.push import MUTATIONS
 from sync.schemas import (
-    PAYLOADS,
     DraftsReport,
     ErrorResponse,
     PhotoStored,
@@ -44,7 +44,7 @@ def openapi_document() -> dict:
         PhotoStored,
         TemplateData,
         DraftsReport,
-        *PAYLOADS.values(),
+        *(m.payload for m in MUTATIONS.values()),
     ]
     _, schema = models_json_schema(
         [(m, "validation" if m in (TokenRequest, PushRequest, DraftsReport) else "serialization") for m in models],
@@ -58,9 +58,11 @@ def openapi_document() -> dict:
         "openapi": "3.1.0",
         "info": {
             "title": "Field checks sync API",
-            "version": "1.1",
-            "description": "The sync contract (SYNC.md, v1.1). A `template` change's `data` is a TemplateData. "
-            "Mutation payloads by type: " + ", ".join(f"`{t}` → {m.__name__}" for t, m in PAYLOADS.items()) + ".",
+            "version": "1.2",
+            "description": "The sync contract (SYNC.md, v1.2). A `template` change's `data` is a TemplateData. "
+            "Mutation payloads by type: "
+            + ", ".join(f"`{t}` → {m.payload.__name__}" for t, m in MUTATIONS.items())
+            + ".",
         },
         "components": {
             "schemas": schema["$defs"],

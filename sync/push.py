@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from foundation.org import Device, Origin, User
-from inspections.patrol import ScanRefused, record_scan
-from inspections.photo_reach import missing_photos
+from inspections.patrol import PatrolScan, ScanRefused, record_scan
+from inspections.photo_reach import missing_photos, photos_owed
 from inspections.records import Inspection
 from inspections.submission import (
+    InspectionSubmission,
     PreparedInspection,
     SubmissionRefused,
     prepare_inspection,
@@ -34,10 +38,17 @@ from inspections.submission import (
 )
 from sync.entities import ticket_data
 from sync.models import AppliedMutation
-from sync.schemas import PAYLOADS, Mutation, PushRequest
+from sync.schemas import (
+    Mutation,
+    PatrolScanIn,
+    PushRequest,
+    TicketCommentIn,
+    TicketCreateIn,
+    TicketTransitionIn,
+)
 from tickets.models import Priority, Ticket, TicketKind
 from tickets.queries import visible_tickets
-from tickets.services import TicketRefused, comment_on_ticket, report_ticket, transition_ticket
+from tickets.services import TicketRefused, comment_on_ticket, locked, report_ticket, transition_ticket
 from tickets.states import TicketState, TransitionRefused
 
 log = logging.getLogger(__name__)
@@ -99,7 +110,7 @@ def _plain_inspection(ctx: _Context, mutation: Mutation) -> PreparedInspection |
     if mutation.type != "inspection.submit" or mutation.id in ctx.seen:
         return None
     try:
-        payload = PAYLOADS[mutation.type].model_validate(mutation.payload)
+        payload = MUTATIONS[mutation.type].payload.model_validate(mutation.payload)
     except ValidationError:
         return None  # rejected there, with the details
     if payload.inspection_id in ctx.existing_inspections:
@@ -127,7 +138,7 @@ def _write_plain(ctx: _Context, plain: list[_Plain], results: list) -> None:
     batch = list(plain)
     plain.clear()
     shas = {sha for p in batch for a in p.prepared.answers for sha in a.photos}
-    missing = set(missing_photos(ctx.session, ctx.user, sorted(shas))) if shas else set()
+    missing = set(photos_owed(ctx.session, ctx.user, sorted(shas))) if shas else set()
     outcomes = []
     for p in batch:
         owed = (
@@ -198,15 +209,15 @@ def _rejected(mutation: Mutation, code: str, message: str, details=None) -> dict
     }
 
 
-def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
+def _apply_one(ctx: _Context, mutation: Mutation, *, again: bool = False) -> dict:
     session = ctx.session
     if mutation.id in ctx.seen:
-        return _again(session.get(AppliedMutation, mutation.id), mutation)
-    payload_model = PAYLOADS.get(mutation.type)
-    if payload_model is None:
+        return _again(ctx, session.get(AppliedMutation, mutation.id), mutation)
+    kind = MUTATIONS.get(mutation.type)
+    if kind is None:
         return _rejected(mutation, "unknown_type", f"unknown mutation type {mutation.type!r}")
     try:
-        payload = payload_model.model_validate(mutation.payload)
+        payload = kind.payload.model_validate(mutation.payload)
     except ValidationError as invalid:
         return _rejected(
             mutation,
@@ -216,7 +227,7 @@ def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
         )
     savepoint = session.begin_nested()
     try:
-        outcome = HANDLERS[mutation.type](ctx, payload)
+        outcome = kind.apply(ctx, payload)
         result = outcome.model_dump(exclude_none=True)
         # The mutation id is recorded inside the same savepoint as its effects. A concurrent
         # request with the same id blocks on this row's key until we commit, then fails here
@@ -238,13 +249,25 @@ def _apply_one(ctx: _Context, mutation: Mutation) -> dict:
     except REFUSALS as refused:
         savepoint.rollback()
         return _rejected(mutation, refused.code, refused.message, getattr(refused, "item_errors", None) or None)
-    except IntegrityError:
-        # The same mutation, or the same record under another mutation id, was applied by a
-        # concurrent request; its effects stand and these were rolled back.
+    except (IntegrityError, StaleDataError) as error:
         savepoint.rollback()
         seen = session.get(AppliedMutation, mutation.id)
-        return _again(seen, mutation) if seen is not None else {"id": str(mutation.id), "status": "duplicate"}
+        if seen is not None:  # the same mutation, applied meanwhile by a concurrent request
+            return _again(ctx, seen, mutation)
+        if not again and (isinstance(error, StaleDataError) or kind.made_meanwhile(ctx, payload)):
+            # A ticket changed, or the record this creates was made (under another mutation id),
+            # by a concurrent request: once more against what is there now, which answers
+            # duplicate, conflict or applied as the contract says.
+            return _apply_one(ctx, mutation, again=True)
+        log.exception("mutation %s (%s) could not be stored", mutation.id, mutation.type)
+        return _rejected(mutation, "not_stored", f"the server could not store this change ({_constraint(error)})")
     return {"id": str(mutation.id), **result}
+
+
+def _constraint(error: Exception) -> str:
+    """The name of the rule a write broke, as the database says it (no values: they may be private)."""
+    diag = getattr(getattr(error, "orig", None), "diag", None)
+    return getattr(diag, "constraint_name", None) or type(getattr(error, "orig", error)).__name__
 
 
 def _is_uuid(text: str) -> bool:
@@ -255,9 +278,17 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-def _again(seen: AppliedMutation, mutation: Mutation) -> dict:
-    """A mutation id applied before: the original outcome, marked duplicate."""
-    return {"id": str(mutation.id), **seen.result, "status": "duplicate"}
+def _again(ctx: _Context, seen: AppliedMutation, mutation: Mutation) -> dict:
+    """A mutation id applied before: its first outcome stands. A change first refused as a
+    ``conflict`` is a conflict again, with the ticket as it is now (the device may never have
+    heard the first answer); anything else is a ``duplicate`` with its first entity and status."""
+    if seen.status == "conflict":  # only ticket changes conflict (SYNC.md, rule 5)
+        ticket = ctx.session.scalar(
+            visible_tickets(ctx.user, ctx.site_ids).where(Ticket.id == uuid.UUID(seen.result["entity"]["id"]))
+        )
+        entity = ticket_data(ticket) if ticket is not None else seen.result.get("entity")
+        return {"id": str(mutation.id), **seen.result, "status": "conflict", "entity": entity}
+    return {"id": str(mutation.id), **seen.result, "status": "duplicate", "first_status": seen.status}
 
 
 def _inspection(ctx: _Context, payload) -> Outcome:
@@ -273,7 +304,7 @@ def _inspection(ctx: _Context, payload) -> Outcome:
     ctx.existing_inspections.add(payload.inspection_id)
     inspection = submitted.inspection
     ctx.keep.append(inspection)
-    missing = missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos])
+    missing = photos_owed(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos])
     if submitted.created and missing:
         inspection.photos_missing = len(missing)
     return Outcome(
@@ -302,8 +333,9 @@ def _scan(ctx: _Context, payload) -> Outcome:
         clock_offset_ms=ctx.offset_ms,
         geo=payload.geo.model_dump() if payload.geo else None,
         geo_status=payload.geo_status,
+        template_version=payload.template_version,
     )
-    missing = missing_photos(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos])
+    missing = photos_owed(ctx.session, ctx.user, [s for a in payload.answers for s in a.photos])
     if created and missing and scan.inspection_id is not None:
         ctx.session.get(Inspection, scan.inspection_id).photos_missing = len(missing)
     return Outcome(
@@ -337,7 +369,7 @@ def _ticket_create(ctx: _Context, payload) -> Outcome:
 
 
 def _visible_ticket(ctx: _Context, ticket_id) -> Ticket:
-    ticket = ctx.session.scalar(visible_tickets(ctx.user, ctx.site_ids).where(Ticket.id == ticket_id))
+    ticket = locked(ctx.session, visible_tickets(ctx.user, ctx.site_ids).where(Ticket.id == ticket_id))
     if ticket is None:
         raise TicketRefused("unknown_ticket", "no such ticket, or not yours to change")
     return ticket
@@ -375,10 +407,30 @@ def _ticket_comment(ctx: _Context, payload) -> Outcome:
     )
 
 
-HANDLERS = {
-    "inspection.submit": _inspection,
-    "patrol.scan": _scan,
-    "ticket.create": _ticket_create,
-    "ticket.transition": _ticket_transition,
-    "ticket.comment": _ticket_comment,
+@dataclass(frozen=True)
+class MutationType:
+    """A mutation type, declared once: its payload, how it is applied, and for a create the
+    record it makes (model, payload field of its id), by which a create arriving under two
+    mutation ids at once is known for a duplicate."""
+
+    payload: type[BaseModel]
+    apply: Callable[[_Context, Any], Outcome]
+    creates: tuple[type, str] | None = None
+
+    def made_meanwhile(self, ctx: _Context, payload) -> bool:
+        if self.creates is None:
+            return False
+        model, field = self.creates
+        made = ctx.session.get(model, getattr(payload, field), populate_existing=True) is not None
+        if made and model is Inspection:
+            ctx.existing_inspections.add(payload.inspection_id)
+        return made
+
+
+MUTATIONS: dict[str, MutationType] = {
+    "inspection.submit": MutationType(InspectionSubmission, _inspection, (Inspection, "inspection_id")),
+    "patrol.scan": MutationType(PatrolScanIn, _scan, (PatrolScan, "scan_id")),
+    "ticket.create": MutationType(TicketCreateIn, _ticket_create, (Ticket, "ticket_id")),
+    "ticket.transition": MutationType(TicketTransitionIn, _ticket_transition),
+    "ticket.comment": MutationType(TicketCommentIn, _ticket_comment),
 }

@@ -10,9 +10,12 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from foundation.photos import Sha256
 from foundation.text import Line, line_of, name_of, text_of
 from inspections.checklists import Section
-from inspections.submission import AnswerIn, Geo, GeoStatus, InspectionSubmission, Timestamp
+from inspections.submission import AnswerIn, Geo, GeoStatus, Timestamp
 
 MAX_MUTATIONS = 500
+
+
+DB_INT_MAX = 2**31 - 1  # an id beyond what the database holds names nothing
 
 
 class Strict(BaseModel):
@@ -48,6 +51,9 @@ class PatrolScanIn(Strict):
     checkpoint_id: int
     code: line_of(32, min_length=1)
     scanned_at: Timestamp
+    # Since v1.2: the checkpoint checklist's version the phone showed (absent: the one in effect
+    # at ``scanned_at``).
+    template_version: Annotated[int, Field(ge=1, le=DB_INT_MAX)] | None = None
     answers: Annotated[list[AnswerIn], Field(max_length=100)] = []
     geo: Geo | None = None
     geo_status: GeoStatus | None = None
@@ -86,18 +92,9 @@ class TicketCommentIn(Strict):
     photos: Annotated[list[Sha256], Field(max_length=20)] = []
 
 
-PAYLOADS: dict[str, type[BaseModel]] = {
-    "inspection.submit": InspectionSubmission,
-    "patrol.scan": PatrolScanIn,
-    "ticket.create": TicketCreateIn,
-    "ticket.transition": TicketTransitionIn,
-    "ticket.comment": TicketCommentIn,
-}
-
-
 class Mutation(Strict):
     id: uuid.UUID
-    type: Annotated[str, Field(min_length=1, max_length=40)]  # one of PAYLOADS; others are rejected
+    type: Annotated[str, Field(min_length=1, max_length=40)]  # one of sync.push.MUTATIONS; others are rejected
     payload: dict[str, Any]
 
 
@@ -107,7 +104,6 @@ class PushRequest(Strict):
 
 
 MAX_DRAFTS = 200
-DB_INT_MAX = 2**31 - 1  # an id beyond what the database holds names nothing
 
 
 def _not_a_bool(value):
@@ -189,6 +185,9 @@ class PullResponse(BaseModel):
     cursor: str
     has_more: bool
     server_time: AwareDatetime
+    # Since v1.2: the person's scope changed; these changes start from the beginning and the
+    # device replaces its whole copy with them (and the pages that follow).
+    reset: bool | None = None
     changes: list[ChangeOut]
 
 

@@ -2,15 +2,17 @@
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pypdfium2
 import sqlalchemy as sa
 import zxingcpp
 
-from inspections.patrol import PatrolRoute
+from inspections.checklists import ChecklistTemplate, TemplateVersion, publish_template_version
+from inspections.patrol import PatrolRoute, PatrolScan
+from inspections.records import Inspection
 from tests.conftest import csrf_token, login, logout
-from tests.sync_client import get_token, mutation, push
+from tests.sync_client import get_token, mutation, pull_all, push
 from webapp.extensions import db
 
 
@@ -176,3 +178,45 @@ def test_only_phones_that_walk_rounds_are_offered_the_qr_decoder(client, demo):
     login(client, "zhangwei")
     today = client.get("/today").get_data(as_text=True)
     assert re.search(r'id="offline-urls"[^>]*\sdata-scanner="/static/vendor/jsQR\.min\.js\?v=', today)
+
+
+def test_a_scan_is_judged_on_the_checklist_the_guard_saw(app, client, demo):
+    """While a guard walks offline, the manager publishes the checkpoint checklist with a new
+    required item. The guard's scans, answered on the old version, are recorded on it: with the
+    version the phone names, and without it (a phone from before v1.2) on the version in effect
+    when the guard scanned."""
+    route_id, stops = _route(app)
+    guard = get_token(client, "zhangwei")
+    changes, _ = pull_all(client, guard)
+    route = next(c["data"] for c in changes if c["entity"] == "route" and c["data"]["id"] == route_id)
+    template_id = route["checkpoints"][0]["template_id"]
+    seen = next(c["data"] for c in changes if c["entity"] == "template" and c["data"]["id"] == template_id)
+    answers = [{"item_id": i["id"], "value": "pass"} for s in seen["sections"] for i in s["items"]]
+    scanned_at = datetime.now(timezone.utc) - timedelta(minutes=10)
+    with app.app_context():
+        template = db.session.get(ChecklistTemplate, template_id)
+        definition = template.versions[-1].parsed().model_copy(deep=True)
+        definition.sections[0].items.append(
+            definition.sections[0].items[0].model_copy(update={"id": "cctv", "label": "监控正常", "required": True})
+        )
+        publish_template_version(db.session, template, definition, actor=None)
+        db.session.commit()
+    (checkpoint, code, _), (second, second_code, _) = stops[0], stops[1]
+    named = _scan(route_id, checkpoint, code)
+    named["payload"].update(answers=answers, template_version=seen["version"], scanned_at=scanned_at.isoformat())
+    unnamed = _scan(route_id, second, second_code)
+    unnamed["payload"].update(answers=answers, scanned_at=scanned_at.isoformat())
+    results = push(client, guard, [named, unnamed]).get_json()["results"]
+    assert [r["status"] for r in results] == ["applied", "applied"], results
+    with app.app_context():
+        versions = db.session.scalars(
+            sa.select(TemplateVersion.version)
+            .join(Inspection, Inspection.template_version_id == TemplateVersion.id)
+            .join(PatrolScan, PatrolScan.inspection_id == Inspection.id)
+        ).all()
+    assert versions == [seen["version"], seen["version"]]
+    # A scan made now, on the new version, must answer the new item.
+    late = _scan(route_id, checkpoint, code)
+    late["payload"].update(answers=answers, template_version=seen["version"] + 1)
+    refused = push(client, guard, [late]).get_json()["results"][0]
+    assert refused["status"] == "rejected" and "cctv" in str(refused["error"]["details"])

@@ -21,6 +21,8 @@ from tests.sync_client import (
     pull_all,
     push,
     put_photo,
+    site_id_of,
+    ticket_create,
 )
 from tickets.models import Ticket
 from webapp.extensions import db
@@ -160,7 +162,7 @@ def test_the_same_mutation_twice_is_a_duplicate_with_the_first_outcome(app, clie
     first = push(client, world["token"], [sent]).get_json()["results"][0]
     again = push(client, world["token"], [sent]).get_json()["results"][0]
     assert first["status"] == "applied" and again["status"] == "duplicate"
-    assert again["entity"] == first["entity"]
+    assert again["entity"] == first["entity"] and again["first_status"] == "applied"
     assert count(app, Inspection) == 1 and count(app, Ticket, Ticket.kind == "rework") == 1
 
 
@@ -272,7 +274,7 @@ def test_a_mixed_batch_keeps_each_mutations_fate_and_order(app, client, world):
     assert [r["status"] for r in results] == [
         "applied", "applied", "rejected", "applied", "duplicate", "applied", "duplicate"
     ], results  # fmt: skip
-    assert results[4] == {**results[0], "status": "duplicate"}  # the first outcome, again
+    assert results[4] == {**results[0], "status": "duplicate", "first_status": "applied"}  # the first outcome
     assert len(results[3]["entity"]["tickets"]) == 1 and results[0]["entity"]["tickets"] == []
     assert count(app, Inspection) == 4 and count(app, AppliedMutation) == 5
     again = push(client, world["token"], batch).get_json()["results"]  # the whole batch resent
@@ -425,19 +427,29 @@ def test_a_stale_transition_that_no_longer_makes_sense_is_a_conflict(client, dem
     ).get_json()["results"][0]
     assert closed["status"] == "applied"
     # The engineer's phone still thinks it is in progress and adds a second "resolved".
-    stale = push(
-        client,
-        engineer,
-        [
-            mutation(
-                "ticket.transition",
-                {"ticket_id": leak["id"], "to": "in_progress", "base_version": start["entity"]["version"]},
-            )
-        ],
-    ).get_json()
+    stale_mutation = mutation(
+        "ticket.transition", {"ticket_id": leak["id"], "to": "in_progress", "base_version": start["entity"]["version"]}
+    )
+    stale = push(client, engineer, [stale_mutation]).get_json()
     result = stale["results"][0]
     assert result["status"] == "conflict"
     assert result["entity"]["state"] == "closed"
+    # The answer was lost; meanwhile the lead reopened the leak. The phone sends its change again:
+    # still refused, and told how the ticket stands now (not a "duplicate" it would take for sent).
+    reopened = push(
+        client,
+        lead,
+        [
+            mutation(
+                "ticket.transition",
+                {"ticket_id": leak["id"], "to": "in_progress", "base_version": closed["entity"]["version"]},
+            )
+        ],
+    ).get_json()["results"][0]
+    assert reopened["status"] == "applied"
+    again = push(client, engineer, [stale_mutation]).get_json()["results"][0]
+    assert again["status"] == "conflict"
+    assert (again["entity"]["state"], again["entity"]["version"]) == ("in_progress", reopened["entity"]["version"])
 
 
 def test_a_stale_transition_that_still_makes_sense_is_applied(client, demo):
@@ -454,6 +466,31 @@ def test_a_stale_transition_that_still_makes_sense_is_applied(client, demo):
         ],
     ).get_json()["results"][0]
     assert result["status"] == "applied" and result["entity"]["state"] == "in_progress"
+
+
+def test_a_write_the_database_refuses_is_rejected_with_its_reason_not_called_a_duplicate(app, client, demo):
+    """Only the same mutation, or the same record, is a duplicate: any other rule the database
+    enforces (here one the test adds) rejects that mutation, which the phone keeps to be fixed,
+    and the rest of the batch is applied."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(sa.text("ALTER TABLE ticket ADD CONSTRAINT no_test_title CHECK (title <> '禁止的标题')"))
+        else:
+            db.session.execute(
+                sa.text(
+                    "CREATE TRIGGER no_test_title BEFORE INSERT ON ticket WHEN NEW.title = '禁止的标题' "
+                    "BEGIN SELECT RAISE(ABORT, 'no_test_title'); END"
+                )
+            )
+        db.session.commit()
+    guard = get_token(client, "zhangwei")
+    site_id = site_id_of(app, "BY")
+    refused, fine = ticket_create(site_id, "禁止的标题"), ticket_create(site_id, "楼梯灯不亮")
+    results = push(client, guard, [refused, fine]).get_json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "applied"]
+    assert results[0]["error"]["code"] == "not_stored"
+    assert count(app, Ticket, Ticket.title == "禁止的标题") == 0
+    assert count(app, AppliedMutation, AppliedMutation.id == uuid.UUID(refused["id"])) == 0  # may come again
 
 
 def test_a_ticket_reported_from_the_field(app, client, demo):

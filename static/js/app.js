@@ -157,7 +157,9 @@
       if (record.edit_url) {
         const edit = document.createElement("a");
         edit.className = "button small";
-        edit.href = `${record.edit_url}${record.edit_url.includes("?") ? "&" : "?"}draft=${record.id}`;
+        const page = new URL(record.edit_url, location.origin);  // a scan's page keeps its scan in the fragment
+        page.searchParams.set("draft", record.id);
+        edit.href = page.pathname + page.search + page.hash;
         edit.textContent = messages.fix;
         actions.append(edit);
       }
@@ -218,15 +220,33 @@
       else trySync();
     },
     refresh,
+    queueingOnce,
   };
+
+  // A form that queues a change queues it once: a second tap while the first is being written
+  // does nothing, its buttons greyed until then (a double tap on "comment" posted it twice).
+  function queueingOnce(form, queue) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (form.dataset.queueing) return;
+      form.dataset.queueing = "true";
+      const buttons = [...form.querySelectorAll("button")];
+      for (const button of buttons) button.disabled = true;
+      try {
+        await queue(event);
+      } finally {
+        delete form.dataset.queueing;
+        for (const button of buttons) button.disabled = false;
+      }
+    });
+  }
 
   // --- ticket changes go through the outbox too (a cached page's form token may have expired,
   // and the network may be gone): the form's fields become the mutation's payload.
   function enhanceOutboxForms() {
     for (const form of document.querySelectorAll("form[data-outbox]:not([data-bound])")) {
       form.dataset.bound = "true";
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
+      queueingOnce(form, async () => {
         const payload = {};
         const photos = [];
         for (const [name, value] of new FormData(form)) {

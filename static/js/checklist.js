@@ -38,10 +38,16 @@
   // This page for a given version of the checklist (the server keeps every version).
   function pageOf(version) {
     const url = new URL(location.href);
-    url.hash = "";
+    if (!scan) url.hash = "";  // a scan's page keeps its scan
     url.searchParams.delete("draft");
     url.searchParams.set("version", version);
-    return url.pathname + url.search;
+    return url.pathname + url.search + url.hash;
+  }
+
+  function pageWith(page, fixing) {
+    const url = new URL(page, location.origin);
+    url.searchParams.set("draft", fixing);
+    return url.pathname + url.search + url.hash;
   }
 
   async function loadDraft() {
@@ -52,9 +58,11 @@
       if (record) {
         const answers = {};
         for (const a of record.payload.answers) answers[a.item_id] = { value: a.value, note: a.note || "", photos: a.photos };
-        return { key: info.draft_key, outbox_id: record.id, inspection_id: record.payload.inspection_id,
-          template_version: record.payload.template_version,
-          page: `${pageOf(record.payload.template_version)}&draft=${encodeURIComponent(fixing)}`,
+        // A scan being fixed keeps its scan id, as an inspection keeps its own.
+        return { key: info.draft_key, outbox_id: record.id,
+          inspection_id: record.payload.inspection_id || record.payload.scan_id,
+          template_version: record.payload.template_version || info.template_version,
+          page: pageWith(pageOf(record.payload.template_version || info.template_version), fixing),
           started_at: record.payload.started_at, answers, geo: record.payload.geo,
           geo_status: record.payload.geo_status };
       }
@@ -320,13 +328,17 @@
       return { item_id: i.id, value: a.value, note: a.note || "", photos: a.photos || [] };
     });
     const where = draft.geo ? { geo: draft.geo } : { geo_status: draft.geo_status || "unavailable" };
+    const page = location.pathname + location.search.replace(/[?&]draft=[^&]*/, "");
     if (scan) {
+      // The draft's own ids, kept at send: two tabs holding this draft send one scan, and a
+      // refused scan is fixed under the same ids (the version it was answered on goes with it).
       await store.sendDraft(info.draft_key, {
-        id: crypto.randomUUID(), type: "patrol.scan", status: "waiting", error: null,
-        payload: { scan_id: crypto.randomUUID(), route_id: scan.route_id, checkpoint_id: info.location_id,
-          code: scan.code, scanned_at: scan.scanned_at, answers, ...where },
+        id: draft.outbox_id || crypto.randomUUID(), type: "patrol.scan", status: "waiting", error: null,
+        payload: { scan_id: draft.inspection_id, route_id: scan.route_id, checkpoint_id: info.location_id,
+          code: scan.code, scanned_at: scan.scanned_at, template_version: draft.template_version || info.template_version,
+          answers, ...where },
         photos: [...new Set(answers.flatMap((a) => a.photos))], title: info.title, place: info.place,
-        created_at: new Date().toISOString(),
+        edit_url: page + location.hash, created_at: new Date().toISOString(),
       }, draft.inspection_id);
       await self.fieldApp.queued();
       location.assign(`/patrol/routes/${scan.route_id}/walk`);
@@ -341,7 +353,7 @@
     await store.sendDraft(info.draft_key, {
       id: draft.outbox_id || crypto.randomUUID(), type: "inspection.submit", payload, status: "waiting",
       photos: [...new Set(answers.flatMap((a) => a.photos))], title: info.title, place: info.place,
-      edit_url: location.pathname + location.search.replace(/[?&]draft=[^&]*/, ""),
+      edit_url: page,
       created_at: new Date().toISOString(), error: null,
     }, draft.inspection_id);
     await self.fieldApp.queued();

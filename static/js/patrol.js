@@ -102,8 +102,7 @@
     }
     event.target.value = "";
   });
-  incident.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  self.fieldApp.queueingOnce(incident, async () => {
     const title = incident.elements.title.value.trim();
     incident.querySelector("[data-incident-error]").hidden = Boolean(title);
     if (!title) return;

@@ -123,6 +123,15 @@
       put: (store, value) => within([store], "readwrite", (s) => { s.put(value); }),
       putMany: (store, values) => within([store], "readwrite", (s) => { for (const v of values) s.put(v); }),
       remove: (store, key) => within([store], "readwrite", (s) => { s.delete(key); }),
+      // A pulled page: upserts kept, deletes gone; a reset page replaces the whole copy first.
+      applyChanges: (changes, reset) => within(["entities"], "readwrite", (s) => {
+        if (reset) s.clear();
+        for (const c of changes) {
+          const key = `${c.entity}:${c.id}`;
+          if (c.op === "delete") s.delete(key);
+          else s.put({ key, ...c });
+        }
+      }),
       async meta(key) {
         const row = await data.get("meta", key);
         return row ? row.value : undefined;

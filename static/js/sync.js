@@ -177,7 +177,7 @@
       const response = await api(`/api/v1/sync/pull${query}`);
       if (!response.ok) throw new Error(`pull answered ${response.status}`);
       const body = await response.json();
-      await data.putMany("entities", body.changes.map((c) => ({ key: `${c.entity}:${c.id}`, ...c })));
+      await data.applyChanges(body.changes, body.reset === true);
       cursor = body.cursor;
       await data.setMeta("cursor", cursor);
       if (!body.has_more) return body.changes.length;

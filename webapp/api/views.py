@@ -10,15 +10,15 @@ from functools import wraps
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from foundation.base import utcnow
+from foundation.base import hold_lock, utcnow
 from foundation.memory import collector_paused
 from foundation.people import authenticate, login_wait
 from foundation.photos import PhotoRefused, is_sha256
 from foundation.roles import Role
 from inspections.authoring import report_open_drafts
 from inspections.photo_reach import photos_arrived, photos_within_reach
-from sync.changes import CURSOR_PATTERN, cursor_text, read_cursor
-from sync.entities import pull
+from sync.changes import CURSOR_PATTERN, PullCursor, read_cursor
+from sync.entities import pull, scope_of
 from sync.openapi import openapi_document
 from sync.push import apply_push
 from sync.schemas import MAX_MUTATIONS, DraftsReport, PushRequest, TokenRequest
@@ -180,10 +180,17 @@ def pull_changes():
     if not 1 <= limit <= 1000:
         raise ApiError(400, "bad_limit", "limit is a number from 1 to 1000")
     now = utcnow()
-    changes, next_cursor, has_more = pull(db.session, g.api_user, visible_site_ids(g.api_user), cursor, limit)
+    site_ids = visible_site_ids(g.api_user)
+    scope = scope_of(g.api_user, site_ids)
+    reset = cursor.scope is not None and cursor.scope != scope  # sites, role or department changed
+    if reset:
+        cursor = PullCursor()
+    changes, position, has_more = pull(db.session, g.api_user, site_ids, cursor.position, limit, fresh=cursor.fresh)
     g.device.last_seen_at = now
     db.session.commit()
-    return jsonify(cursor=cursor_text(next_cursor), has_more=has_more, server_time=now.isoformat(), changes=changes)
+    after = PullCursor(position, scope, fresh=cursor.fresh and has_more)
+    body = {"cursor": after.text(), "has_more": has_more, "server_time": now.isoformat()}
+    return jsonify(**body, **({"reset": True} if reset else {}), changes=changes)
 
 
 @bp.route("/v1/sync/drafts", methods=["PUT"])
@@ -225,6 +232,7 @@ def photo_upload(sha256: str):
         prepared = photo_service.prepare(request.get_data(cache=False), local_tz, expected_sha256=sha256)
     except PhotoRefused as refused:
         raise ApiError(refused.status, refused.code, refused.message) from None
+    hold_lock(db.session, "photos_of_person", user.id)  # before the photo is stored: photos_owed
     photo, created = photo_service.keep(prepared, user)
     stored_as = photo.sha256  # read before the commit expires it: no second transaction to answer
     photos_arrived(db.session, g.api_user)
