@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from foundation.base import utcnow
-from foundation.org import Department, LoginFailure, Site, User, no_account_check
+from foundation.org import Department, LoginFailure, Site, User, hash_password, no_account_check
 from foundation.roles import Role
 from foundation.sessions import end_everything
 from foundation.text import TextRefused, check_name, check_password
@@ -34,7 +34,9 @@ def create_user(
     department: Department | None = None,
     locale: str = "zh",
     actor: User | None = None,
+    hashed: str | None = None,
 ) -> User:
+    """A new account. ``hashed`` is the password's hash when the caller made it beforehand."""
     try:
         check_name(display_name)
     except TextRefused as refused:
@@ -48,7 +50,7 @@ def create_user(
     user = User(
         username=username, display_name=display_name, role=role, locale=locale, department=department, sites=list(sites)
     )
-    user.set_password(password)
+    user.password_hash = hashed or hash_password(password)
     session.add(user)
     session.flush()
     log.info("user %s (%s) created by %s", username, role.value, actor.username if actor else "shell")

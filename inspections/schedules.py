@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from foundation.base import Base, bulk_insert, str_enum, utcnow
+from foundation.base import Base, bulk_insert, hold_lock, str_enum, utcnow
 from foundation.org import Department, Location, LocationKind, Site, User, user_site
 from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate, TemplateKind
@@ -205,10 +205,17 @@ def make_assignments_through(session: Session, site: Site, day: date) -> int:
 
 def make_assignments(session: Session, site: Site, start: date, end: date) -> int:
     """The assignments of every active schedule of the site for slots beginning in [start, end]
-    that have none yet. Idempotent, and set-wise: one read of what exists, one insert."""
+    that have none yet. Idempotent, and set-wise: one read of what exists, one insert. A second
+    run for the site at once (the job, and a manager saving a schedule on another server) waits,
+    then finds the first's rows made."""
+    hold_lock(session, "assignments_of_site", site.id)
     schedules = [
         s
-        for s in session.scalars(select(Schedule).where(Schedule.site_id == site.id, Schedule.active))
+        for s in session.scalars(
+            select(Schedule)
+            .where(Schedule.site_id == site.id, Schedule.active)
+            .execution_options(populate_existing=True)  # made_through as the run before us left it
+        )
         if s.made_through is None or s.made_through < end
     ]
     if not schedules:

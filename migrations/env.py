@@ -45,6 +45,10 @@ def run_migrations_online():
     with target_db.engine.connect() as connection:
         from foundation.jobs import is_ours
 
+        if connection.dialect.name == "postgresql":  # an index over months of history takes its time
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.commit()  # a setting of the session; the migrations begin their own transaction
+
         context.configure(
             connection=connection, target_metadata=target_db.metadata, include_object=is_ours, **conf_args
         )

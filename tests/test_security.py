@@ -1,9 +1,11 @@
 """Headers on every response, and what they allow: no inline script or style, no framing."""
 
 import re
+import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import csrf_token, login
 from webapp.extensions import db
@@ -73,3 +75,27 @@ def test_too_many_failed_logins_say_when_to_try_again(app, client, demo):
     )
     assert page.status_code == 429 and int(page.headers["Retry-After"]) > 800
     assert "Wait 15 minutes" in page.get_data(as_text=True) or "15" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_ends_stuck_statements_and_idle_transactions_and_healthz_shows_held_pulls(app, client):
+    """A stuck writer would hold every phone's pull back: the server ends it (timeouts on every
+    connection), and /healthz says how long pulls have been held meanwhile."""
+    with app.app_context():
+        assert db.session.scalar(sa.text("SHOW statement_timeout")) == "30s"
+        assert db.session.scalar(sa.text("SHOW idle_in_transaction_session_timeout")) == "1min"
+        db.session.rollback()
+    assert client.get("/healthz").get_json() == {"status": "ok", "pull_horizon_age_s": 0.0}
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.NullPool)
+    try:
+        with engine.connect() as writer:
+            writer.execute(sa.text("SELECT pg_current_xact_id()"))  # a writing transaction, left open
+            deadline = time.monotonic() + 30
+            while (age := client.get("/healthz").get_json()["pull_horizon_age_s"]) < 0.2:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert age < 30
+            writer.rollback()
+    finally:
+        engine.dispose()
+    assert client.get("/healthz").get_json()["pull_horizon_age_s"] == 0.0

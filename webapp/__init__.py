@@ -25,6 +25,17 @@ class PlainText(BaseConverter):
     regex = r"[^/\x00-\x1f\x7f]+"
 
 
+def _engine_options(config: Mapping) -> dict:
+    options: dict = {"pool_pre_ping": True}
+    if config["DATABASE_URL"].startswith("postgresql"):
+        timeouts = {
+            "statement_timeout": config["DB_STATEMENT_TIMEOUT_MS"],
+            "idle_in_transaction_session_timeout": config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"],
+        }
+        options["connect_args"] = {"options": " ".join(f"-c {name}={ms}" for name, ms in timeouts.items())}
+    return options
+
+
 def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | None = None) -> Flask:
     """Build the app. No I/O happens here: no connection, no migration, no file written."""
     config = load_config(environ, overrides)
@@ -37,7 +48,7 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     app.config.update(config)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config),
         MAX_CONTENT_LENGTH=config["MAX_FORM_BYTES"],
         # A previewed spreadsheet (up to 5 MB) comes back base64-encoded in the confirmation form.
         MAX_FORM_MEMORY_SIZE=8 * 1024 * 1024,
@@ -126,9 +137,13 @@ def create_app(overrides: Mapping | None = None, environ: Mapping[str, str] | No
     @app.get("/healthz")
     def healthz():
         """For a load balancer (and the benchmarks' trivial route): the app answers and so does
-        its database. Public, and says nothing else."""
+        its database; on PostgreSQL also how long phones' pulls have been held back by the oldest
+        writing transaction (seconds; a minute means one is stuck). Public, and says nothing else."""
+        from sync.changes import horizon_age
+
         db.session.execute(sa.text("SELECT 1"))
-        return {"status": "ok"}
+        age = horizon_age(db.session)
+        return {"status": "ok"} | ({"pull_horizon_age_s": age} if age is not None else {})
 
     @app.context_processor
     def _template_globals() -> dict:

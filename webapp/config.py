@@ -65,6 +65,11 @@ SETTINGS = {
     # are trusted, so the client's address and https are seen (lock-out, HSTS, secure cookies).
     "PROXY_HOPS": (0, parse_int),
     "LOG_LEVEL": ("INFO", str),
+    # PostgreSQL: the longest a statement may run, and a transaction may sit idle, before the
+    # server ends it. A writing transaction holds every phone's pull back until it ends
+    # (sync/changes.py): slow work comes before it, and these bound what slips through.
+    "DB_STATEMENT_TIMEOUT_MS": (30_000, parse_int),
+    "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": (60_000, parse_int),
     # Webhooks go to public https addresses only; an on-premise receiver needs these
     # (docs/SECURITY.md): http allowed, and the internal networks it may be in.
     "WEBHOOK_ALLOW_HTTP": (False, parse_bool),

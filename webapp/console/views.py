@@ -22,6 +22,7 @@ from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVers
 from inspections.coverage import coverage, inspection_weeks
 from inspections.photo_reach import inspections_awaiting_photos
 from inspections.records import Inspection
+from sync.changes import HORIZON_LATE_S, horizon_age
 from tickets.models import Ticket, TicketKind, is_open_clause
 from tickets.states import OPEN_STATES, TicketState
 from tickets.stats import open_by_department, ticket_weeks
@@ -91,6 +92,8 @@ def dashboard():
         coverage=[coverage(db.session, s, now) for s in sites],
         awaiting_photos=inspections_awaiting_photos(db.session, site_ids),
         jobs=jobs.statuses(db.session, now) if current_user.role in OFFICE else [],
+        horizon_age=horizon_age(db.session) if current_user.role in OFFICE else None,
+        horizon_late_s=HORIZON_LATE_S,
         ticket_chart=bar_chart(labels, [(_("New"), weeks["opened"], "a"), (_("Closed"), weeks["closed"], "b")]),
         check_chart=bar_chart(
             labels, [(_("Checks"), weeks["checks"], "a"), (_("With failed items"), weeks["failed"], "c")]
