@@ -27,13 +27,13 @@ from inspections.checklists import (
     ChecklistTemplate,
     Definition,
     Item,
-    TemplateKind,
     TemplateVersion,
     get_template_version,
 )
-from inspections.cleaning import CheckKind, check_kind_for, responsible_cleaner
-from inspections.fitout import ACCEPTANCE_TEMPLATES, FitoutRefused, check_acceptance_allowed, record_signoff
+from inspections.cleaning import CheckKind, responsible_cleaner
+from inspections.fitout import FitoutRefused
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
+from inspections.workflows import workflow_of
 from tickets.models import Priority, Ticket, TicketKind
 from tickets.services import close_by_recheck, open_ticket, report_again
 from tickets.states import OPEN_STATES
@@ -243,7 +243,7 @@ class PreparedInspection:
     @property
     def plain(self) -> bool:
         """Nothing to do beyond its own rows: no ticket to open, re-open or close, no sign-off."""
-        return not self.failing and not self.rechecks and ACCEPTANCE_TEMPLATES.get(self.template.kind) is None
+        return not self.failing and not self.rechecks and workflow_of(self.template).after is None
 
 
 def submit_inspection(
@@ -325,13 +325,15 @@ def prepare_inspection(
     if judged.errors:
         raise SubmissionRefused("invalid_answers", "some answers are not valid", judged.errors)
     local_day = submission.finished_at.astimezone(ZoneInfo(site.timezone)).date()
-    try:
-        check_acceptance_allowed(session, template, location, local_day)
-    except FitoutRefused as refused:
-        raise SubmissionRefused(refused.code, "; ".join([refused.message, *refused.details])) from None
+    workflow = workflow_of(template)
+    if workflow.before is not None:
+        try:
+            workflow.before(session, template, location, local_day)
+        except FitoutRefused as refused:
+            raise SubmissionRefused(refused.code, "; ".join([refused.message, *refused.details])) from None
 
     items, answers, grades = definition.item_map(), judged.answers, judged.grades
-    check_kind = check_kind_for(actor.role) if template.kind == TemplateKind.CLEANING else None
+    check_kind = workflow.check_kind(actor)
     row = {
         "id": submission.inspection_id,
         "template_version_id": version.id,
@@ -356,9 +358,7 @@ def prepare_inspection(
     failing = [
         a.item_id for a, grade in zip(answers, grades, strict=True) if grade is False and items[a.item_id].on_fail
     ]
-    # Who may clear an open ticket by passing its item again: a lead's patrol or a spot check
-    # for cleaning rework, any department's daily inspection for a fit-out violation.
-    rechecks = check_kind in (CheckKind.PATROL, CheckKind.SPOT) or template.kind == TemplateKind.FITOUT
+    rechecks = workflow.rechecks(check_kind)  # passing an item again closes its open ticket
     return PreparedInspection(
         submission,
         version,
@@ -455,7 +455,9 @@ def _write(session: Session, prepared: PreparedInspection, *, actor: User, origi
                 origin=origin,
                 now=now,
             )
-    record_signoff(session, template, location, prepared.local_day)
+    after = workflow_of(template).after
+    if after is not None:
+        after(session, template, location, prepared.local_day)
     _logged(prepared, len(tickets))
     return Submitted(inspection, created=True, tickets=tickets)
 
