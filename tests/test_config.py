@@ -1,6 +1,7 @@
 """Configuration is read once and strictly."""
 
 import pytest
+import sqlalchemy as sa
 
 from webapp import create_app
 from webapp.config import ConfigError, load_config
@@ -84,3 +85,28 @@ def test_a_database_that_does_not_answer_is_a_503_to_retry_not_a_500(app_without
     page = client.post("/login", data={"username": "chenmei", "password": "x"}, headers={"Accept-Language": "en"})
     assert page.status_code == 503 and "cannot reach its database" in page.get_data(as_text=True)
     assert client.get("/healthz").status_code == 503  # the load balancer takes this server out
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_signed_in_person_whose_database_goes_away_gets_the_503_page(app, client, demo, database_url):
+    """Her page needs the database to know who she is; the page saying the database is gone
+    must not (it was a bare "Internal Server Error" while the chaos harness cut the database)."""
+    from tests.conftest import login
+
+    login(client, "chenmei")
+    name = sa.make_url(database_url).database
+    admin = sa.create_engine(sa.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        with app.app_context():
+            db.engine.dispose()
+        page = client.get("/today", headers={"Accept-Language": "zh-CN"})
+        assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+        assert "服务器暂时连不上数据库" in page.get_data(as_text=True)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.dispose()
+    assert client.get("/today").status_code == 200  # and she is still signed in

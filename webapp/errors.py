@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -73,12 +74,21 @@ def register_error_handlers(app: Flask) -> None:
 
             response = error_response(503, "database_unavailable", "the database is not answering; try again")
         else:
-            response = render(
-                "error.html",
-                status=503,
-                code=503,
-                message=_l("The server cannot reach its database just now. Nothing was saved; try again in a minute."),
-            )
+            # The page must not need the database either (who is signed in, and their language,
+            # are read from it): it is shown as to someone not signed in, in the browser's language.
+            from webapp import LANGUAGES
+            from webapp.extensions import login_manager
+
+            g._login_user = login_manager.anonymous_user()
+            with force_locale(request.accept_languages.best_match(LANGUAGES) or "zh"):
+                response = render(
+                    "error.html",
+                    status=503,
+                    code=503,
+                    message=_l(
+                        "The server cannot reach its database just now. Nothing was saved; try again in a minute."
+                    ),
+                )
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
 
