@@ -11,6 +11,13 @@ servers must hold exactly the records the phones made, each once: every inspecti
 and every comment (comments carry no id of their own, so only the mutation id keeps them from
 doubling); and every photo put on one server is shown by the other.
 
+The phones come in pairs: two devices of one person, each with its own token. Meanwhile a
+manager at a desk works the same tickets in the web console on the other server: comments,
+assignments and moves, each sent from what the page showed (its version). Every desk action is
+saved (303) or comes back showing what changed meanwhile (409), never an error; the desk's
+comments arrive once; and each ticket's history stays whole: versions 1, 2, 3 … one per event,
+and every move starting where the one before it ended.
+
 `make chaos` runs it full size (20 phones × 200 mutations); tests/test_chaos.py in a short form.
 """
 
@@ -44,6 +51,9 @@ import sqlalchemy as sa
 from PIL import Image
 
 from bench.world import AppServer, build_app, free_port, fresh_database_url, populate
+from foundation.org import Site, User
+from foundation.people import create_user
+from foundation.roles import Role
 from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tickets.models import Ticket, TicketEvent
@@ -65,6 +75,8 @@ class Settings:
     restart_after: float = 0.35  # share of all mutations made when the server is killed
     outage_after: float = 0.65  # ... when the database starts refusing connections
     outage_s: float = 3.0
+    devices_per_person: int = 2  # phones of one person, side by side
+    desk_pause: float = 0.05  # between the desk's actions (seconds)
     seed: int = 8
 
 
@@ -487,6 +499,8 @@ class Report:
     seconds: float
     restart_s: float  # from the kill until the new server answered
     recovery_s: float  # from the database's return until the last 503 any phone saw
+    desk: dict[str, int]  # the desk's actions by what came back: "comment 303", "assign 409", …
+    broken_histories: list[str]  # tickets whose versions or moves do not follow on
 
     @property
     def passed(self) -> bool:
@@ -496,6 +510,7 @@ class Report:
             and self.outbox_left == 0
             and self.photos_unreadable == 0
             and not self.surprises
+            and not self.broken_histories
         )
 
     def text(self) -> str:
@@ -509,12 +524,117 @@ class Report:
             f"later; database refused connections for {s.outage_s:g} s after {s.outage_after:.0%}, last 503 "
             f"{self.recovery_s:.1f} s after it came back",
             f"answers seen by phones: {dict(sorted(self.statuses.items()))}",
+            f"phones: {s.devices_per_person} per person; the desk on the web: {dict(sorted(self.desk.items()))}; "
+            f"histories broken: {len(self.broken_histories)}",
             f"made: {self.made}; stored: {self.stored}",
             f"missing: {self.missing}; stored twice or never made: {self.extra}; left in outboxes: {self.outbox_left}",
         ]
         lines += [f"surprise: {x}" for x in self.surprises[:20]]
+        lines += [f"broken history: {x}" for x in self.broken_histories[:10]]
         lines.append("PASSED" if self.passed else "FAILED")
         return "\n".join(lines)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 303 is the answer itself: saved
+
+
+class Desk:
+    """A manager in the web console, working the phones' tickets as they arrive: comments,
+    assignments to one of the phones' people, and the next step of the state machine, each
+    posted with the version the page showed."""
+
+    def __init__(self, app, port: int, username: str, people: list[int], seed: int, pause: float) -> None:
+        self.app, self.port, self.people, self.pause = app, port, people, pause
+        self.random = random.Random(seed)
+        self.browser = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', self._open("/login").read().decode()).group(1)
+        status, _ = self._post("/login", {"username": username, "password": "bench-pass", "csrf_token": token})
+        assert status in (302, 303), f"the desk could not log in ({status})"
+        self.answers: Counter = Counter()
+        self.comments: set = set()  # (ticket id, text) saved
+        self.surprises: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.pause):
+            with self.app.app_context():
+                ticket = db.session.execute(
+                    sa.select(Ticket.id, Ticket.number, Ticket.state).order_by(sa.func.random()).limit(1)
+                ).first()
+                db.session.rollback()
+            if ticket is not None:
+                self.act(*ticket)
+
+    def act(self, ticket_id, number: str, state) -> None:
+        try:
+            page = self._open(f"/tickets/{number}").read().decode()
+        except (OSError, urllib.error.HTTPError):
+            return  # the server is busy or down for a moment: the desk tries another
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        shown = re.search(r'name="base_version" value="(\d+)"', page) or re.search(
+            r'name="base_version" type="hidden" value="(\d+)"', page
+        )
+        moves = re.findall(r'class="transition" data-to="(\w+)"', page)
+        roll = self.random.random()
+        if roll < 0.4 or not shown:
+            text = f"前台第 {len(self.comments) + 1} 次跟进"
+            kind, path, form = "comment", "comment", {"text": text}
+        elif roll < 0.7 or not moves:
+            kind, path = "assign", "assign"
+            form = {"department_id": "0", "assignee_id": str(self.random.choice(self.people))}
+        else:
+            kind, path, form = "move", "transition", {"to": self.random.choice(moves)}
+        form = {**form, "csrf_token": token, **({"base_version": shown.group(1)} if shown else {})}
+        status, body = self._post(f"/tickets/{number}/{path}", form)
+        self.answers[f"{kind} {status}"] += 1
+        if status == 303 and kind == "comment":
+            self.comments.add((str(ticket_id), text))
+        elif status == 409 and 'id="changed-meanwhile"' not in body:
+            self.surprises.append(f"{kind} {number}: 409 without saying what changed")
+        elif status not in (303, 409, 503, 0):
+            self.surprises.append(f"{kind} {number}: {status} {body[:200]}")
+
+    def _open(self, path: str, data: bytes | None = None):
+        return self.browser.open(f"http://127.0.0.1:{self.port}{path}", data=data, timeout=30)
+
+    def _post(self, path: str, form: dict) -> tuple[int, str]:
+        try:
+            with self._open(path, urllib.parse.urlencode(form).encode()) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as answer:
+            return answer.code, answer.read().decode(errors="replace")
+        except OSError:
+            return 0, ""
+
+
+def _broken_histories(app) -> list[str]:
+    """Tickets whose events do not carry versions 1..n, or whose moves do not follow on."""
+    broken = []
+    with app.app_context():
+        events: dict = {}
+        for ticket_id, version, action, frm, to in db.session.execute(
+            sa.select(
+                TicketEvent.ticket_id,
+                TicketEvent.version,
+                TicketEvent.action,
+                TicketEvent.from_state,
+                TicketEvent.to_state,
+            ).order_by(TicketEvent.id)
+        ):
+            events.setdefault(ticket_id, []).append((version, action, frm, to))
+        for ticket_id, number, version in db.session.execute(sa.select(Ticket.id, Ticket.number, Ticket.version)):
+            history = events.get(ticket_id, [])
+            if [v for v, *_ in history] != list(range(1, version + 1)):
+                broken.append(f"{number}: versions {[v for v, *_ in history]}, ticket at {version}")
+            states = [(frm, to) for _, action, frm, to in history if action != "comment" and to is not None]
+            for (_, before), (after, _) in zip(states, states[1:], strict=False):
+                if after is not None and after != before:
+                    broken.append(f"{number}: a move from {after} after one to {before}")
+    return broken
 
 
 def _server_records(app, world) -> dict[str, Counter]:
@@ -556,12 +676,33 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
         server.start()
     network = FlakyNetwork([server.port for server in servers], settings)
     phones = [
-        Phone(n, username, world, settings, network.port, [server.port for server in servers])
-        for n, username in enumerate(world["usernames"])
+        Phone(
+            n,
+            world["usernames"][n // settings.devices_per_person],
+            world,
+            settings,
+            network.port,
+            [server.port for server in servers],
+        )
+        for n in range(settings.phones)
     ]
+    with app.app_context():
+        people = list(db.session.scalars(sa.select(User.id).where(User.username.in_(world["usernames"]))))
+        create_user(
+            db.session,
+            username="desk",
+            display_name="前台",
+            password="bench-pass",
+            role=Role.MANAGER,
+            sites=[db.session.get(Site, world["site_id"])],
+        )
+        db.session.commit()
+    desk = Desk(app, servers[-1].port, "desk", people, settings.seed, settings.desk_pause)  # the server never killed
     made, lock = Counter(), threading.Lock()
     threads = [threading.Thread(target=p.run, args=(made, lock)) for p in phones]
+    desk_thread = threading.Thread(target=desk.run)
     try:
+        desk_thread.start()
         for t in threads:
             t.start()
         total = settings.phones * settings.mutations
@@ -582,6 +723,8 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
             time.sleep(0.05)
         for t in threads:
             t.join()
+        desk.stop.set()
+        desk_thread.join()
         network.healed = True
         drains = [threading.Thread(target=p.drain) for p in phones]
         for t in drains:
@@ -589,8 +732,10 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
         for t in drains:
             t.join()
         on_server = _server_records(app, world)
+        broken = _broken_histories(app)
         unreadable = sum(len(phone.photos_unreadable()) for phone in phones)
     finally:
+        desk.stop.set()
         for server in servers:
             server.stop()
         network.stop()
@@ -602,10 +747,12 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
     for phone in phones:
         for kind, records in phone.made.items():
             made_by_kind[kind].update(records)
+    made_by_kind["comment"].update(desk.comments)
     missing = {k: sum((made_by_kind[k] - on_server[k]).values()) for k in made_by_kind}
     extra = {k: sum((on_server[k] - made_by_kind[k]).values()) for k in made_by_kind}
     statuses = sum((p.statuses for p in phones), Counter())
     surprises = [f"phone {p.number}: {s}" for p in phones for s in p.surprises]
+    surprises += [f"desk: {s}" for s in desk.surprises]
     made_mutations = sum(len(p.answered) for p in phones)
     if on_server["applied"] != made_mutations:
         surprises.append(f"{on_server['applied']} mutations recorded as applied, phones made {made_mutations}")
@@ -624,6 +771,8 @@ def run_chaos(postgres_url: str, folder: Path, settings: Settings) -> Report:
         seconds=time.monotonic() - started,
         restart_s=restart_s,
         recovery_s=max(0.0, max(p.last_503 for p in phones) - gate.closed_until),
+        desk=dict(desk.answers),
+        broken_histories=broken,
     )
 
 
