@@ -257,10 +257,21 @@ class _WritesOnGet:
 
 
 def _crawl(
-    app, client, start: list[str], adapter, answered: set[str], locale: str = "", data: frozenset = frozenset()
+    app,
+    client,
+    start: list[str],
+    adapter,
+    answered: set[str],
+    locale: str = "",
+    data: frozenset = frozenset(),
+    refused: dict[str, int] | None = None,
 ) -> tuple[Counter, list[str]]:
+    """Every page reachable from ``start``. ``refused``: what answered 403, 404 or 405 to this
+    person in their other language, not asked again (a refusal's page in each language is
+    tests/test_language.py's), and filled with this pass's refusals when empty."""
     statuses, errors = Counter(), []
     seen: set[str] = set()
+    asked_before = dict(refused) if refused else {}
     per_endpoint: Counter = Counter()
     queue = list(start)
     while queue:
@@ -281,10 +292,15 @@ def _crawl(
         if per_endpoint[endpoint] >= PER_ENDPOINT and url not in start:
             continue
         per_endpoint[endpoint] += 1
+        if path in asked_before:
+            statuses[asked_before[path]] += 1
+            continue
         response = client.get(path)
         body = response.get_data()  # streamed downloads too: an error half-way is an error
         response.close()
         statuses[response.status_code] += 1
+        if refused is not None and not asked_before and response.status_code in (403, 404, 405):
+            refused[path] = response.status_code
         if response.status_code == 200:
             answered.add(endpoint)
         if response.status_code >= 500:
@@ -322,10 +338,11 @@ def test_every_page_of_the_make_run_world_answers_every_demo_account_in_both_lan
     totals, errors, answered = Counter(), [], set()
     try:
         for username in people:
+            refused: dict[str, int] = {}
             for locale in ("zh", "en"):
                 client = app.test_client()
                 login(client, username, DEMO_PASSWORD, locale=locale)
-                statuses, found = _crawl(app, client, ["/", *route_urls], adapter, answered, locale, data)
+                statuses, found = _crawl(app, client, ["/", *route_urls], adapter, answered, locale, data, refused)
                 totals.update(statuses)
                 errors += [f"{username}/{locale}: {e}" for e in found]
     finally:
