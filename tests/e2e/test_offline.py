@@ -192,15 +192,24 @@ def test_an_engineer_moves_a_ticket_offline_and_it_follows_when_back_online(app,
     page.goto(live_server.url + ticket_url)
     page.click("form[data-outbox='ticket.transition'] button")
     page.wait_for_selector("#sync-status[data-waiting='1']")
+    # A double tap on "add comment" queues it once (it was queued twice).
+    comment = "form[data-outbox='ticket.comment']"
+    page.fill(f"{comment} textarea", "阀门已关，待换管")
+    page.dblclick(f"{comment} button")
+    wait_until(page, f"document.querySelector(\"{comment} textarea\").value === ''")
+    comments = page.evaluate("""async () => (await fieldStore.all("outbox")).filter((r) => r.type === "ticket.comment")
+        .map((r) => r.payload.text)""")
+    assert comments == ["阀门已关，待换管"]
     page.goto(live_server.url + "/today")
-    assert outbox_statuses(page) == ["waiting"]
+    assert outbox_statuses(page) == ["waiting", "waiting"]
     with app.app_context():
         assert db.session.scalar(sa.select(Ticket.state).where(Ticket.number == "BY-20261126-0001")) == "assigned"
     go_online(phone_context, live_server)
-    page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
+    wait_until(page, "document.querySelectorAll('#outbox-list li[data-status=sent]').length === 2")
     with app.app_context():
         ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == "BY-20261126-0001"))
         assert ticket.state == "in_progress" and ticket.events[-1].source == "sync"
+        assert [e.note for e in ticket.events if e.action == "comment"] == ["阀门已关，待换管"]
 
 
 def test_her_own_outbox_opens_offline_and_calls_her_record_hers(app, live_server, phone_context, phone):
