@@ -47,15 +47,16 @@ run: setup
 
 # Lint and format check first (ruff), then every test with a throwaway PostgreSQL server and a
 # throwaway S3 object store (SeaweedFS), started for the run and stopped afterwards; the tests in
-# $(TEST_WORKERS) processes side by side (pytest-xdist; the README's two tests on its fixed port
-# take turns through a file lock, tests/readme_company.py).
+# $(TEST_WORKERS) processes side by side (pytest-xdist, each taking the next test when it is done,
+# longest first: tests/conftest.py::RUN_FIRST; the README's two tests on its fixed port take turns
+# through a file lock, tests/readme_company.py).
 # Each phase says how long it took, and pytest names the 30 slowest tests (docs/TESTING.md).
 TEST_WORKERS ?= 2
 test:
 	@scripts/phase.sh setup $(MAKE) --no-print-directory setup
 	@scripts/phase.sh lint sh -c '$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .'
 	@scripts/phase.sh servers-and-tests scripts/with-postgres.sh scripts/with-s3.sh \
-		scripts/phase.sh tests $(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=30 $(PYTEST_ARGS)
+		scripts/phase.sh tests $(VENV)/bin/pytest -n $(TEST_WORKERS) --maxschedchunk 1 --durations=30 $(PYTEST_ARGS)
 
 # The desk's short loop, for every edit: lint, the domain, page and API tests on SQLite with the
 # local photo folder (no servers to start), and the browser tests changed since main.

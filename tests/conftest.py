@@ -29,6 +29,29 @@ BACKENDS = ["sqlite", "postgresql"]
 PHOTO_BACKENDS = ["local", "s3"]
 
 
+# The longest tests (docs/TESTING.md), started first: workers take the next test as they finish one
+# (`--maxschedchunk 1`, Makefile), so the long ones are shared out at the start and the short ones
+# fill in at the end, and the two workers finish together. The README's commands come after the
+# first week's test, which serves on the same port (they take turns, tests/readme_company.py).
+RUN_FIRST = (
+    "tests/e2e/test_phone_chaos.py",
+    "tests/test_crawl.py",
+    "tests/test_chaos.py",
+    "tests/e2e/test_first_week.py",
+    "tests/test_jobs.py::test_two_workers",
+    "tests/e2e/test_checklist_builder.py::test_a_checklist_from_a_workbook",
+    "tests/e2e/test_fitout.py::test_violation_offline",
+    "tests/test_readme.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return next((n for n, prefix in enumerate(RUN_FIRST) if item.nodeid.startswith(prefix)), len(RUN_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep pytest's order
+
+
 def pytest_generate_tests(metafunc):
     chosen = any("photo_backend" in mark.args[0] for mark in metafunc.definition.iter_markers("parametrize"))
     if metafunc.definition.get_closest_marker("photos") and "photo_backend" in metafunc.fixturenames and not chosen:

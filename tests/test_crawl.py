@@ -264,14 +264,15 @@ def _crawl(
     answered: set[str],
     locale: str = "",
     data: frozenset = frozenset(),
-    refused: dict[str, int] | None = None,
+    settled: dict[str, int] | None = None,
 ) -> tuple[Counter, list[str]]:
-    """Every page reachable from ``start``. ``refused``: what answered 403, 404 or 405 to this
-    person in their other language, not asked again (a refusal's page in each language is
-    tests/test_language.py's), and filled with this pass's refusals when empty."""
+    """Every page reachable from ``start``. ``settled``: what answered 403, 404 or 405 to this
+    person in their other language, or was a download (a file, whose words the crawl does not
+    read), not asked again (a refusal's page in each language is tests/test_language.py's, a
+    download's words are its own tests'), and filled with this pass's when empty."""
     statuses, errors = Counter(), []
     seen: set[str] = set()
-    asked_before = dict(refused) if refused else {}
+    asked_before = dict(settled) if settled else {}  # what the other language settled
     per_endpoint: Counter = Counter()
     queue = list(start)
     while queue:
@@ -299,8 +300,9 @@ def _crawl(
         body = response.get_data()  # streamed downloads too: an error half-way is an error
         response.close()
         statuses[response.status_code] += 1
-        if refused is not None and not asked_before and response.status_code in (403, 404, 405):
-            refused[path] = response.status_code
+        not_a_page = response.status_code == 200 and response.mimetype != "text/html"
+        if settled is not None and not asked_before and (response.status_code in (403, 404, 405) or not_a_page):
+            settled[path] = response.status_code
         if response.status_code == 200:
             answered.add(endpoint)
         if response.status_code >= 500:
@@ -338,11 +340,11 @@ def test_every_page_of_the_make_run_world_answers_every_demo_account_in_both_lan
     totals, errors, answered = Counter(), [], set()
     try:
         for username in people:
-            refused: dict[str, int] = {}
+            settled: dict[str, int] = {}
             for locale in ("zh", "en"):
                 client = app.test_client()
                 login(client, username, DEMO_PASSWORD, locale=locale)
-                statuses, found = _crawl(app, client, ["/", *route_urls], adapter, answered, locale, data, refused)
+                statuses, found = _crawl(app, client, ["/", *route_urls], adapter, answered, locale, data, settled)
                 totals.update(statuses)
                 errors += [f"{username}/{locale}: {e}" for e in found]
     finally:

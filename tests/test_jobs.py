@@ -84,7 +84,7 @@ def test_a_worker_runs_every_job_and_the_console_shows_it(app, client, demo, dat
 def test_two_workers_run_each_period_once(app, database_url):
     workers = [_start_worker(database_url), _start_worker(database_url)]
     try:
-        _wait_for(app, workers, lambda runs: all(job.name in runs for job in JOBS) and runs["webhooks"].runs >= 3)
+        _wait_for(app, workers, lambda runs: all(job.name in runs for job in JOBS) and runs["webhooks"].runs >= 2)
     finally:
         for worker in workers:
             _stop(worker)
@@ -102,7 +102,7 @@ def test_two_workers_run_each_period_once(app, database_url):
     # Both workers deferred each period and took jobs, yet each period became one job, run once.
     assert {job.name: deferred[job.name][0] for job in JOBS} == {job.name: deferred[job.name][1] for job in JOBS}
     assert {job.name: done[job.name] for job in JOBS} == {job.name: deferred[job.name][2] for job in JOBS}
-    assert done["webhooks"] >= 3
+    assert done["webhooks"] >= 2
 
 
 def test_a_checklist_version_is_announced_to_phones_once_when_it_takes_effect(app):
