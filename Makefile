@@ -15,7 +15,7 @@ system-packages:
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install --quiet --no-compile -e '.[test]'  # modules compile when first imported
 	touch $@
 
 static/vendor/.installed: package.json package-lock.json

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,15 +35,21 @@ PHOTO_BACKENDS = ["local", "s3"]
 # fill in at the end, and the two workers finish together. The README's commands come after the
 # first week's test, which serves on the same port (they take turns, tests/readme_company.py).
 RUN_FIRST = (
+    "tests/e2e/test_first_week.py",
     "tests/e2e/test_phone_chaos.py",
     "tests/test_crawl.py",
     "tests/test_chaos.py",
-    "tests/e2e/test_first_week.py",
     "tests/test_jobs.py::test_two_workers",
     "tests/e2e/test_checklist_builder.py::test_a_checklist_from_a_workbook",
     "tests/e2e/test_fitout.py::test_violation_offline",
     "tests/test_readme.py",
 )
+
+
+def pytest_configure(config):
+    # When this run began: its workers (started after this, with this environment) keep one
+    # screenshot of each page per run (tests/e2e/conftest.py::screenshot).
+    os.environ.setdefault("FIELDCHECK_TESTS_STARTED", str(time.time()))
 
 
 def pytest_collection_modifyitems(items):

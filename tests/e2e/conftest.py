@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import socket
 import threading
@@ -191,18 +192,14 @@ def phone(phone_context):
     return phone_context.new_page()
 
 
-_SHOT: set[str] = set()  # names already saved by this process
-
-
 def screenshot(page, name: str, full_page: bool = True) -> Path:
-    """Saves the page for a person to look at, once per name and run: a test that runs on both
-    databases and both photo stores shows the same page four times, and a full-page PNG at the
-    phone's pixel ratio costs a good part of a second."""
+    """Saves the page for a person to look at, once per name and run, whichever worker gets there
+    first: a test that runs on both databases and both photo stores shows the same page four
+    times, and a full-page PNG at the phone's pixel ratio costs a good part of a second."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    if name not in _SHOT:
+    if not path.exists() or path.stat().st_mtime < float(os.environ["FIELDCHECK_TESTS_STARTED"]):
         page.screenshot(path=str(path), full_page=full_page)
-        _SHOT.add(name)
     return path
 
 
