@@ -27,6 +27,10 @@ def _ticket(session, demo, state=S.NEW, assignee="lihua") -> Ticket:
     return ticket
 
 
+def _assign(session, ticket: Ticket, assignee, *, by) -> None:
+    assign_ticket(session, ticket, assignee=assignee, department=None, actor=by, origin=PHONE, now=NOW)
+
+
 ALL_PAIRS = [(a, b) for a, b in itertools.product(S, S) if a != b]
 
 
@@ -123,25 +127,9 @@ def test_assigning_records_who_when_and_from_where(session, demo):
 def test_only_handlers_assign_and_only_to_people_of_the_site(session, demo):
     ticket = _ticket(session, demo, S.NEW, assignee=None)
     with pytest.raises(TransitionRefused):
-        assign_ticket(
-            session,
-            ticket,
-            assignee=demo.user("lihua"),
-            department=None,
-            actor=demo.user("chenmei"),
-            origin=PHONE,
-            now=NOW,
-        )
+        _assign(session, ticket, demo.user("lihua"), by=demo.user("chenmei"))
     with pytest.raises(TransitionRefused):
-        assign_ticket(
-            session,
-            ticket,
-            assignee=demo.user("sunqiang"),
-            department=None,
-            actor=demo.user("wangjl"),
-            origin=PHONE,
-            now=NOW,
-        )
+        _assign(session, ticket, demo.user("sunqiang"), by=demo.user("wangjl"))
     assert ticket.state == S.NEW and ticket.assignee_id is None
 
 
@@ -166,15 +154,7 @@ def test_every_change_to_a_ticket_is_one_event_and_one_version(session, demo):
     """What a phone's base_version and the web's changed-meanwhile page rely on: a ticket's
     events carry versions 1, 2, 3 … without gaps or repeats, whatever made them."""
     ticket = _ticket(session, demo, S.NEW, assignee=None)
-    assign_ticket(
-        session,
-        ticket,
-        assignee=demo.user("lihua"),
-        department=None,
-        actor=demo.user("wangjl"),
-        origin=PHONE,
-        now=NOW,
-    )
+    _assign(session, ticket, demo.user("lihua"), by=demo.user("wangjl"))
     comment_on_ticket(session, ticket, text="材料已到", actor=demo.user("zhaoling"), origin=PHONE, now=NOW)
     for to in (S.IN_PROGRESS, S.RESOLVED, S.CLOSED, S.IN_PROGRESS):
         actor = demo.user("wangjl") if to == S.CLOSED or ticket.state == S.CLOSED else demo.user("lihua")
