@@ -41,6 +41,7 @@ def test_a_check_filled_offline_survives_reload_and_a_new_tab_then_sends_once(
     photo.write_bytes(jpeg_bytes((3000, 2000), color="#a86"))
     fill_restroom_check(page, photo)
     assert outbox_statuses(page) == ["waiting"]
+    page.wait_for_selector("#sync-status[data-waiting='1']")  # the bar renders after the list
     assert "1 条待发送" in page.inner_text("#sync-status")
     screenshot(page, "today-offline-waiting-zh-360x740")
 
