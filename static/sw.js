@@ -1,4 +1,5 @@
-// The service worker. /sw.js prepends BUILD (a hash of the shell) and SHELL (its URLs).
+// The service worker. /sw.js prepends BUILD (a hash of the shell), SHELL (its URLs) and how
+// long sent records stay on the phone (self.fieldKeepSentDays).
 // Pages: network first; what a person needs offline is kept in a cache of their own.
 // Assets: from this build's cache, so old and new files never mix.
 // Writes never pass through here: pages put them in the outbox (IndexedDB) and sync.js sends them.

@@ -215,6 +215,18 @@ def horizon_age(session: Session) -> float | None:
     return round(float(oldest or 0), 1)
 
 
+def head(session: Session) -> Cursor:
+    """The position after every change a pull can see now: a device that starts here is sent
+    only what changes from now on (a transaction still running lands after it)."""
+    if session.connection().dialect.name == "sqlite":
+        query = select(Change.xact_id, Change.seq).where(Change.xact_id == 0).order_by(Change.seq.desc())
+    else:
+        query = select(Change.xact_id, Change.seq).where(Change.xact_id < HORIZON)
+        query = query.order_by(Change.xact_id.desc(), Change.seq.desc())
+    row = session.execute(query.limit(1)).first()
+    return (row[0], row[1]) if row else (0, 0)
+
+
 def changes_since(session: Session, cursor: Cursor, site_ids: list[int], limit: int) -> list[Change]:
     """Up to ``limit`` changes after ``cursor`` in these sites (and shared ones), oldest first,
     of transactions that have all ended."""

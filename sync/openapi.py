@@ -117,6 +117,15 @@ def openapi_document() -> dict:
                             "required": False,
                             "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                         },
+                        {
+                            "name": "from",
+                            "in": "query",
+                            "required": False,
+                            "description": "extension: `now` answers no changes and the cursor of now (the "
+                            "cursor is then ignored), for a device that keeps no copy and wants only "
+                            "what changes from here on",
+                            "schema": {"type": "string", "enum": ["now"]},
+                        },
                     ],
                     "responses": {"200": {"description": "changes", **_json("PullResponse")}, **_errors(400, 401)},
                 },

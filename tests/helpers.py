@@ -31,6 +31,13 @@ def jpeg_bytes(size=(640, 480), color="red", exif: bytes | None = None) -> bytes
     return out.getvalue()
 
 
+def noise_jpeg_bytes(size=(1600, 1200)) -> bytes:
+    """A photo that stays large however it is encoded: every pixel different."""
+    out = io.BytesIO()
+    Image.effect_noise(size, 120).convert("RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

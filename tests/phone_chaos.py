@@ -4,8 +4,9 @@ Two cleaners share two phones (persistent browser profiles, so closing a browser
 restart). For N seeded random steps they fill checks with photos and send them, leave drafts,
 reload, restart the browser, open a second tab, go offline and online, log out (keeping or
 discarding what is unsent), hand the phone to the other person without logging out (the session
-dropped, as an app restart does), while the server is made slow or stopped and a new build is
-deployed. Then the network heals and each person opens each phone. Checked against the database
+dropped, as an app restart does), while the server is made slow or stopped, a new build is
+deployed, a manager takes a person's sign-in away (every phone token and session of theirs
+revoked) and weeks pass (the phone's clock moves on: sent records leave it). Then the network heals and each person opens each phone. Checked against the database
 and the phones:
 
 - every check a person sent exists once, with its photo sent by that person;
@@ -31,13 +32,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError
 
+from foundation.base import utcnow
 from foundation.org import User
 from foundation.photos import PhotoHolder
+from foundation.sessions import end_everything
 from inspections.records import Answer, AnswerPhoto, Inspection
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Gate, LiveServer, wait_for_draft, wait_until
 from tests.helpers import jpeg_bytes
 from webapp.extensions import db
 
+WEEK_S = 7 * 86400
 PEOPLE = ("chenmei", "huangli")  # the cleaners of 柏彦大厦 in the demo
 CHECK = "清洁标准：卫生间"  # filled and sent
 DRAFT = "清洁标准：大堂及入口"  # started and left as a draft
@@ -56,6 +60,8 @@ ACTIONS = {  # action: weight
     "logout_discard": 1,
     "switch": 2,
     "deploy": 1,
+    "revoke": 1,
+    "week": 1,
 }
 
 
@@ -74,6 +80,7 @@ class Phone:
     page: object = None
     person: str | None = None
     offline: bool = False
+    weeks: int = 0  # how far the phone's clock is ahead of the world's
 
 
 @dataclass
@@ -127,6 +134,8 @@ class PhoneChaos:
         )
         phone.context.set_default_timeout(20000)
         phone.context.set_offline(phone.offline)
+        if phone.weeks:
+            phone.context.clock.install(time=time.time() + phone.weeks * WEEK_S)
         phone.page = phone.context.pages[0] if phone.context.pages else phone.context.new_page()
 
     def url(self, path: str) -> str:
@@ -324,6 +333,23 @@ class PhoneChaos:
         others = [p for p in PEOPLE if p != phone.person]
         self.drop_session(phone)
         self.log_in(phone, self.rng.choice(others))
+
+    def do_revoke(self, phone: Phone) -> None:
+        """A manager takes a person's sign-in away (a lost phone reported, a password reset):
+        every device token and web session of theirs ends. Their waiting work waits for them."""
+        person = self.rng.choice(PEOPLE)
+        with self.app.app_context():
+            end_everything(db.session, db.session.scalar(sa.select(User).where(User.username == person)), now=utcnow())
+            db.session.commit()
+        self.report.log.append(f"    {person}'s sign-in taken away")
+
+    def do_week(self, phone: Phone) -> None:
+        """A week passes on this phone: its clock moves on (sent records pass the retention window)."""
+        phone.weeks += 1
+        if phone.weeks == 1:
+            phone.context.clock.install(time=time.time() + WEEK_S)
+        else:
+            phone.context.clock.set_system_time(time.time() + phone.weeks * WEEK_S)
 
     def do_deploy(self, phone: Phone) -> None:
         self.app.extensions["asset_build"] = f"chaos{self.settings.seed}x{self.step}"

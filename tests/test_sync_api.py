@@ -578,6 +578,21 @@ def test_pull_returns_only_what_changed_since_the_cursor(app, client, world):
     assert [(c["entity"], c["data"]["kind"]) for c in changes] == [("ticket", "rework")]
 
 
+def test_a_device_that_keeps_no_copy_starts_from_now(client, world):
+    """The phone keeps no copy of the server's data: its first pull (``from=now``, an extension)
+    downloads none of the site's history, and the next brings only what changed since."""
+    now = client.get("/api/v1/sync/pull?from=now", headers=auth(world["token"])).get_json()
+    assert now["changes"] == [] and now["has_more"] is False and "reset" not in now
+    assert pull_all(client, world["token"], now["cursor"])[0] == []
+    failed = restroom_check(world, fail="odour", photos=["ef" * 32])
+    [result] = push(client, world["token"], [mutation("inspection.submit", failed)]).get_json()["results"]
+    assert result["status"] == "applied"
+    changes, _ = pull_all(client, world["token"], now["cursor"])
+    assert [(c["entity"], c["data"]["kind"]) for c in changes] == [("ticket", "rework")]
+    wrong = client.get("/api/v1/sync/pull?from=yesterday", headers=auth(world["token"]))
+    assert wrong.status_code == 400 and error_shape(wrong)["code"] == "bad_from"
+
+
 def test_pull_pages_with_has_more(client, world):
     first = client.get("/api/v1/sync/pull?limit=5", headers=auth(world["token"])).get_json()
     assert first["has_more"] is True and len(first["changes"]) <= 5

@@ -65,6 +65,8 @@ SETTINGS = {
     # are trusted, so the client's address and https are seen (lock-out, HSTS, secure cookies).
     "PROXY_HOPS": (0, parse_int),
     "LOG_LEVEL": ("INFO", str),
+    # How long a phone keeps a sent record (and its receipt) to show; then it is deleted there.
+    "PHONE_KEEP_SENT_DAYS": (7, parse_int),
     # PostgreSQL: the longest a statement may run, and a transaction may sit idle, before the
     # server ends it. A writing transaction holds every phone's pull back until it ends
     # (sync/changes.py): slow work comes before it, and these bound what slips through.

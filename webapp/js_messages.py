@@ -34,6 +34,10 @@ def page_messages() -> dict:
         ),
         "others_waiting": _("%(n)s records of another person are still waiting to be sent"),
         "photos_in": _("photos %(in)s/%(all)s uploaded"),
+        "lapsed_own": _("Your sign-in has ended: %(n)s records are waiting. Sign in again to send them."),
+        "lapsed_other": _("%(name)s's sign-in has ended: %(n)s records are waiting. Sign in again to send them."),
+        "held": _("On this phone: %(waiting)s waiting, %(sent)s sent this week, photos %(size)s."),
+        "storage_left": _("Storage left on this phone: %(free)s."),
     }
 
 
@@ -46,6 +50,7 @@ def checklist_messages() -> dict:
     return {
         "errors": errors,
         "photo_unreadable": _("This photo could not be read. Take it again."),
+        "photo_no_room": _("No room left on this phone: this photo was not kept."),
         "needs_attention": _("%(num)s items need attention"),
         "check_before_sending": _("Check before sending"),
         "answered": _("%(answered)s of %(total)s items answered."),

@@ -13,7 +13,8 @@
   // A page the same for everyone (/outbox) is the page of whoever is signed in on the phone: their
   // records are theirs there, not "another colleague's".
   self.fieldPageUser = userId && !shell ? userId : null;
-  const signedIn = userId && !shell ? store.signIn(userId) : store.follow().then((who) => {
+  self.fieldKeepSentDays = Number(body.dataset.keepSentDays) || 7;
+  const signedIn = userId && !shell ? store.signIn(userId, body.dataset.userName) : store.follow().then((who) => {
     if (shell) self.fieldPageUser = who;
     return who;
   });
@@ -35,6 +36,13 @@
   function timeOf(iso) {
     return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "—";
   }
+
+  function sizeOf(bytes) {
+    if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+    return `${(bytes / 1e6).toFixed(1)} MB`;
+  }
+
+  const DAY_MS = 86400000;
 
   // --- the service worker ------------------------------------------------------------------
   async function registerWorker() {
@@ -75,9 +83,10 @@
 
   // --- sync status on every page -------------------------------------------------------------
   async function renderStatus() {
+    const counts = await sync.counts();
+    renderLapsed(counts.lapsed);
     const bar = document.getElementById("sync-status");
     if (!bar || !(userId || shell)) return;
-    const counts = await sync.counts();
     const parts = [];
     if (counts.waiting) parts.push(format(messages.waiting, { n: counts.waiting }));
     parts.push(format(messages.last_sync, { time: timeOf(counts.last_sync) }));
@@ -95,25 +104,61 @@
     if (await self.fieldPhotos.storageShort()) bar.querySelector("[data-status-storage]").hidden = false;
   }
 
+  // Whose sign-in the server ended while their work waits: the page's person by "you", others
+  // by name and count only. Every page says it (the login page too), from the phone's storage,
+  // so it holds through a reload, offline, and a browser restart.
+  function renderLapsed(lapsed) {
+    const box = document.getElementById("signin-lapsed");
+    if (!box) return;
+    const mine = lapsed.some((p) => p.user_id === self.fieldPageUser);
+    box.querySelector("[data-lapsed-list]").replaceChildren(...lapsed.map((p) => {
+      const line = document.createElement("li");
+      line.textContent = p.user_id === self.fieldPageUser ? format(messages.lapsed_own, { n: p.records })
+        : format(messages.lapsed_other, { name: p.name, n: p.records });
+      return line;
+    }));
+    const login = box.querySelector("[data-lapsed-login]");
+    if (login) login.hidden = !mine;
+    box.hidden = lapsed.length === 0;
+  }
+
   // --- the outbox list (Today and /outbox) ---------------------------------------------------
   const STATUS_CLASS = { waiting: "", awaiting_photos: "", sent: "ok", rejected: "late", conflict: "late" };
+  const UNSENT = ["waiting", "awaiting_photos", "rejected", "conflict"];
 
+  // Today lists the last two days' sent records; /outbox all the phone keeps (the retention window).
   async function renderOutbox() {
     const list = document.getElementById("outbox-list");
     if (!list) return;
-    const twoDays = Date.now() - 2 * 86400000;
-    const records = (await store.all("outbox"))
-      .filter((r) => r.status !== "sent" || Date.parse(r.created_at) > twoDays)
-      .sort((a, b) => b.created_at.localeCompare(a.created_at));
+    const [unsent, sent] = await Promise.all([store.records(...UNSENT),
+      store.sentSince(shell ? 0 : Date.now() - 2 * DAY_MS)]);
+    const records = [...unsent, ...sent].sort((a, b) => b.created_at.localeCompare(a.created_at));
     list.replaceChildren(...records.map(outboxRow));
-    list.closest("section").hidden = records.length === 0;
-    markDoneWhileWaiting(records);
+    if (!shell) list.closest("section").hidden = records.length === 0;
+    markDoneWhileWaiting(unsent);
+    await renderHeld(unsent, sent);
+  }
+
+  // /outbox: what the phone holds for this person, and the room left on it.
+  async function renderHeld(unsent, sent) {
+    const held = document.getElementById("outbox-held");
+    if (!held) return;
+    const week = Date.now() - 7 * DAY_MS;
+    const lines = [format(messages.held, {
+      waiting: unsent.filter((r) => r.status === "waiting" || r.status === "awaiting_photos").length,
+      sent: sent.filter((r) => Date.parse(r.sent_at) > week).length,
+      size: sizeOf(await store.photoBytes()),
+    })];
+    const estimate = await navigator.storage?.estimate?.().catch(() => null);
+    if (estimate?.quota) lines.push(format(messages.storage_left, { free: sizeOf(estimate.quota - estimate.usage) }));
+    held.textContent = lines.join(" ");
+    held.hidden = false;
   }
 
   // A check sent offline is done for the person at once: Today (maybe a kept copy) says so
   // until the server, which will say "Done", has it.
-  function markDoneWhileWaiting(records) {
-    const waiting = new Set(records.filter((r) => r.status === "waiting" || r.status === "awaiting_photos")
+  function markDoneWhileWaiting(unsent) {
+    const waiting = new Set(unsent.filter((r) => r.status === "waiting" || r.status === "awaiting_photos")
       .map((r) => String(r.payload?.assignment_id ?? "")));
     for (const item of document.querySelectorAll("li[data-assignment]")) {
       if (!waiting.has(item.dataset.assignment)) continue;
@@ -234,6 +279,8 @@
       for (const button of buttons) button.disabled = true;
       try {
         await queue(event);
+      } catch (error) {
+        if (!store.full(error)) throw error;  // no room: nothing was queued, the page says so
       } finally {
         delete form.dataset.queueing;
         for (const button of buttons) button.disabled = false;
@@ -331,7 +378,28 @@
       const part = document.getElementById("due-lists") || document.getElementById("ticket");
       if (part) htmx.ajax("GET", location.pathname, { target: `#${part.id}`, select: `#${part.id}`, swap: "outerHTML" });
     }
+    // Something changed for this person on the server (a ticket assigned to them, a check due):
+    // the pages kept for offline are fetched again (by the worker, at most once a minute).
+    if (event.data.type === "sync-done" && event.data.pulled) keepPagesOffline();
   });
+
+  // A write the phone had no room for: the person is told (store.js aborted it whole).
+  addEventListener("storage-full", () => {
+    const banner = document.getElementById("storage-full");
+    if (banner) banner.hidden = false;
+  });
+
+  // The pages this person needs offline (Today lists them), fetched by the worker.
+  async function keepPagesOffline() {
+    const urls = document.getElementById("offline-urls");
+    if (!urls || !userId || shell) return;
+    const wanted = JSON.parse(urls.textContent);
+    // A phone that walks rounds without a built-in QR detector keeps the decoder for offline.
+    if (urls.dataset.scanner && !("BarcodeDetector" in self)) wanted.push(urls.dataset.scanner);
+    // A draft begun on an earlier version of its checklist finishes on that version's page.
+    for (const draft of await store.all("drafts").catch(() => [])) if (draft.page) wanted.push(draft.page);
+    tellWorker({ type: "warm", user: userId, urls: wanted, revision: urls.dataset.revision ?? "" });
+  }
 
   async function start() {
     // The forms first: offline, registering the worker waits for the network to fail, and a
@@ -339,35 +407,27 @@
     guardLogout();
     enhanceOutboxForms();
     document.body.addEventListener("htmx:afterSettle", enhanceOutboxForms);
+    // The network coming back sends what waits; listened for before the worker is registered,
+    // which offline waits for the network (a page opened offline missed the moment it returned).
+    addEventListener("online", () => signedIn.then(trySync, () => {}));
+    // Kept storage, asked for as early as the phone is used (the login page too): a browser
+    // short of space may otherwise clear an origin holding unsent work.
+    if (navigator.storage?.persist) navigator.storage.persist().catch(() => {});
     const registration = await registerWorker().catch(() => null);
+    await signedIn;
     if (shell) {
-      await signedIn;
       refresh();  // what this phone holds for the person signed in on it
-      addEventListener("online", trySync);
       return;
     }
     if (!userId) {
       // The login page: whatever people before left unsent on this phone keeps going out.
-      await signedIn;
       trySync();
-      addEventListener("online", trySync);
       return;
     }
-    await signedIn;
     sync.channel.postMessage({ type: "signed-in", user: userId });
-    if (navigator.storage?.persist) navigator.storage.persist().catch(() => {});
-    const urls = document.getElementById("offline-urls");
-    if (urls && registration) {
-      const wanted = JSON.parse(urls.textContent);
-      // A phone that walks rounds without a built-in QR detector keeps the decoder for offline.
-      if (urls.dataset.scanner && !("BarcodeDetector" in self)) wanted.push(urls.dataset.scanner);
-      // A draft begun on an earlier version of its checklist finishes on that version's page.
-      for (const draft of await store.all("drafts").catch(() => [])) if (draft.page) wanted.push(draft.page);
-      tellWorker({ type: "warm", user: userId, urls: wanted, revision: urls.dataset.revision ?? "" });
-    }
+    if (registration) await keepPagesOffline();
     refresh();
     trySync();
-    addEventListener("online", trySync);
     document.addEventListener("visibilitychange", () => { if (!document.hidden) trySync(); });
   }
 

@@ -83,7 +83,8 @@
     clearTimeout(saving);
     if (sending || preview) return;
     saving = setTimeout(() => store.saveDraft(draft).catch((error) => {
-      if (!(error instanceof store.Gone)) throw error;  // the person's data was discarded: nothing more is kept
+      // Discarded by the person: nothing more is kept. No room: the last save stays, the page said so.
+      if (!(error instanceof store.Gone) && !store.full(error)) throw error;
     }), 150);
   }
 
@@ -197,7 +198,7 @@
           if (item.type === "photo") answer.value = answer.photos[0];
           await addThumb(item.id, sha);
         } catch (error) {
-          showError(item.id, messages.photo_unreadable);
+          showError(item.id, store.full(error) ? messages.photo_no_room : messages.photo_unreadable);
         }
       }
       input.value = "";
@@ -225,7 +226,14 @@
       drawing = false;
       if (!dirty) return;
       canvas.toBlob(async (blob) => {
-        const sha = preview ? "preview-signature" : await photos.keep(blob, { downscaleFirst: false });
+        let sha;
+        try {
+          sha = preview ? "preview-signature" : await photos.keep(blob, { downscaleFirst: false });
+        } catch (error) {
+          if (!store.full(error)) throw error;
+          showError(item.id, messages.photo_no_room);
+          return;
+        }
         const answer = answerOf(item.id);
         answer.value = sha;
         answer.photos = [sha];
@@ -313,7 +321,18 @@
     return problems.length === 0;
   }
 
+  // Sending is one write (store.js, sendDraft): on a full phone it fails whole, the draft stays
+  // as it was saved, and the page says so; the person may try again once there is room.
   async function send() {
+    try {
+      await sendOnce();
+    } catch (error) {
+      sending = false;
+      if (!store.full(error)) throw error;
+    }
+  }
+
+  async function sendOnce() {
     if (sending || !review()) return;
     if (preview) {
       const panel = document.getElementById("client-summary");

@@ -94,7 +94,13 @@
   const incidentPhotos = [];
   incident.querySelector("input[type=file]").addEventListener("change", async (event) => {
     for (const file of event.target.files) {
-      const sha = await self.fieldPhotos.keep(file);
+      let sha;
+      try {
+        sha = await self.fieldPhotos.keep(file);
+      } catch (error) {
+        if (self.fieldStore.full(error)) break;  // the page says the phone is full
+        throw error;
+      }
       incidentPhotos.push(sha);
       const img = Object.assign(document.createElement("img"), { width: 72, height: 72, alt: "" });
       img.src = await self.fieldPhotos.objectUrl(sha);
@@ -122,7 +128,9 @@
   // Scans still in the outbox count as done on this phone.
   (async () => {
     const opens = route.round_opens_at ? Date.parse(route.round_opens_at) : 0;
-    const records = await self.fieldStore.all("outbox");
+    const store = self.fieldStore;
+    const records = [...await store.records("waiting", "awaiting_photos", "rejected", "conflict"),
+      ...await store.sentSince(opens)];  // sent after the round opened, as its scans were
     for (const record of records) {
       if (record.type !== "patrol.scan" || record.payload.route_id !== route.route_id) continue;
       if (Date.parse(record.payload.scanned_at) < opens) continue;

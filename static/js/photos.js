@@ -40,7 +40,8 @@
     const ready = downscaleFirst ? await downscale(blob) : blob;
     const data = await ready.arrayBuffer();
     const sha256 = await sha256Hex(data);
-    await global.fieldStore.put("photos", { sha256, type: ready.type || "image/jpeg", data, uploaded: false });
+    await global.fieldStore.put("photos", { sha256, type: ready.type || "image/jpeg", data, uploaded: false,
+      kept_at: new Date().toISOString() });
     return sha256;
   }
 

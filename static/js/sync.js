@@ -6,6 +6,11 @@
 // one signed in now, and those before them on a shared phone. Evidence first: a record's photos
 // are uploaded before the record itself is pushed, so it never lands without them while the
 // phone still holds them.
+//
+// A person whose token the server refuses (password reset, phone revoked) is "lapsed": nothing
+// of theirs is tried again until they sign in anew, and every page says so (app.js). The phone
+// keeps no copy of the server's data: it pulls only to learn that something changed for its
+// person, so the pages it keeps for them are fetched again.
 "use strict";
 
 (function (global) {
@@ -13,7 +18,7 @@
   const channel = new BroadcastChannel("fieldcheck");
   const BATCH = 50;
   const TIMEOUT_MS = 15000;
-  const PUSHABLE = new Set(["waiting", "awaiting_photos"]);
+  const PUSHABLE = ["waiting", "awaiting_photos"];
 
   // Other tabs and the worker hear it through the channel; this page's own listeners too
   // (a channel never delivers a message to the object that posted it).
@@ -54,16 +59,20 @@
     const body = await response.json();
     await data.setMeta("token", body.token);
     await data.setMeta("session", body.session);
+    await store.unlapse(data.userId);
     return body.token;
   }
 
+  // A refused token is dropped; the page's own person asks their session for a new one at once.
   function client(data, own) {
     return async (path, options = {}) => {
-      const response = await request(path, { ...options, credentials: "omit",
+      const send = async () => request(path, { ...options, credentials: "omit",
         headers: { ...(options.headers || {}), Authorization: `Bearer ${await tokenOf(data, own)}` } });
+      let response = await send();
       if (response.status === 401) {
         await data.setMeta("token", null);
-        throw new AuthLost("the device token was refused");
+        if (own) response = await send();
+        if (response.status === 401) throw new AuthLost("the device token was refused");
       }
       return response;
     };
@@ -71,7 +80,7 @@
 
   // Evidence first: every photo of a record not yet sent goes up before the record.
   async function sendPhotos(data, api) {
-    const records = (await data.all("outbox")).filter((r) => PUSHABLE.has(r.status) && r.photos.length);
+    const records = (await data.records(...PUSHABLE)).filter((r) => r.photos.length);
     for (const record of records) {
       let arrived = 0;
       for (const sha of record.photos) {
@@ -105,8 +114,7 @@
 
   async function pushWaiting(data, api) {
     let pushed = 0;
-    const waiting = (await data.all("outbox")).filter((r) => r.status === "waiting")
-      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+    const waiting = (await data.records("waiting")).sort((a, b) => a.created_at.localeCompare(b.created_at));
     for (let i = 0; i < waiting.length; i += BATCH) {
       const batch = waiting.slice(i, i + BATCH);
       const response = await api("/api/v1/sync/push", {
@@ -137,20 +145,12 @@
     return pushed;
   }
 
-  // Records whose photos have all arrived are done; photos nothing on the phone still needs go.
+  // Records whose photos have all arrived are done.
   async function settle(data) {
-    const records = await data.all("outbox");
-    for (const record of records.filter((r) => r.status === "awaiting_photos" && allPhotosIn(r))) {
+    for (const record of (await data.records("awaiting_photos")).filter(allPhotosIn)) {
       record.status = "sent";
       await data.put("outbox", record);
       notify("outbox");
-    }
-    const needed = new Set(records.filter((r) => r.status !== "sent").flatMap((r) => r.photos));
-    for (const draft of await data.all("drafts")) {
-      for (const answer of Object.values(draft.answers || {})) (answer.photos || []).forEach((s) => needed.add(s));
-    }
-    for (const photo of await data.all("photos")) {
-      if (photo.uploaded && !needed.has(photo.sha256)) await data.remove("photos", photo.sha256);
     }
   }
 
@@ -170,17 +170,22 @@
     if (response.ok) await data.setMeta("drafts_reported", body);
   }
 
+  // How many changes reached this person since the last run. A first sync, or a reset (their
+  // sites or role changed), starts from now (`from=now`, an extension of SYNC.md): the phone
+  // keeps no copy, so the history is nothing to it.
   async function pull(data, api) {
     let cursor = await data.meta("cursor");
+    let changed = 0;
     for (;;) {
-      const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+      const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "?from=now";
       const response = await api(`/api/v1/sync/pull${query}`);
       if (!response.ok) throw new Error(`pull answered ${response.status}`);
       const body = await response.json();
-      await data.applyChanges(body.changes, body.reset === true);
-      cursor = body.cursor;
+      changed += body.changes.length;
+      cursor = body.reset ? null : body.cursor;
       await data.setMeta("cursor", cursor);
-      if (!body.has_more) return body.changes.length;
+      if (!cursor) continue;
+      if (!body.has_more) return changed;
     }
   }
 
@@ -199,21 +204,31 @@
     if (!drafts) await store.discard(data.userId);
   }
 
+  // A lapsed person waits for a session other than the one the server ended (their next sign-in).
+  const waitsForSignIn = (row, own) => row.lapsed && !(own && global.fieldSessionTag?.() &&
+    global.fieldSessionTag() !== row.lapsed.session);
+
   async function syncPerson(row, pageUser) {
     const own = row.user_id === pageUser;
     const data = store.person(row.user_id);
     const current = own || row.signed_in;
-    if (!current && !(await data.unsent()).records && !row.left) return { pushed: 0, pulled: 0 };
-    const api = client(data, own);
-    await sendPhotos(data, api);
-    const pushed = await pushWaiting(data, api);
-    await sendPhotos(data, api);  // a record pushed before its photo was on the phone
-    await settle(data);
-    if (current) await reportDrafts(data, api);
-    const pulled = current ? await pull(data, api) : 0;
-    await data.setMeta("last_sync", new Date().toISOString());
-    if (row.left) await release(data);
-    return { pushed, pulled };
+    try {
+      if (waitsForSignIn(row, own)) return { pushed: 0, pulled: 0 };
+      if (!current && !(await data.unsent()).records && !row.left) return { pushed: 0, pulled: 0 };
+      const api = client(data, own);
+      await sendPhotos(data, api);
+      const pushed = await pushWaiting(data, api);
+      await sendPhotos(data, api);  // a record pushed before its photo was on the phone
+      await settle(data);
+      if (current) await reportDrafts(data, api);
+      const pulled = current ? await pull(data, api) : 0;
+      await data.setMeta("last_sync", new Date().toISOString());
+      if (row.left) await release(data);
+      return { pushed, pulled };
+    } finally {
+      // Whatever the network did: what the phone no longer needs goes (store.js, prune).
+      if (await data.prune(global.fieldKeepSentDays ?? 7).catch(() => 0)) notify("outbox");
+    }
   }
 
   // Callers queue behind a run under way (in any tab or the worker), so a record written while
@@ -232,12 +247,18 @@
           pulled += done.pulled;
         } catch (error) {
           if (error instanceof store.Gone) continue;  // discarded meanwhile by its person
-          // Another person's token may be gone (revoked, password changed): theirs wait for them.
-          if (row.user_id === pageUser || !(error instanceof AuthLost)) failure ||= error;
+          if (error instanceof AuthLost) {
+            // Their token and session are gone (revoked, password changed): their work waits for them.
+            const data = store.person(row.user_id);
+            const session = row.user_id === pageUser ? global.fieldSessionTag?.() : await data.meta("session");
+            await store.lapse(row.user_id, session);
+            continue;
+          }
+          failure ||= error;
         }
       }
       if (failure) {
-        notify("sync-failed", { message: String(failure.message || failure), auth: failure instanceof AuthLost });
+        notify("sync-failed", { message: String(failure.message || failure) });
         return false;
       }
       notify("sync-done", { pushed, pulled });
@@ -245,20 +266,24 @@
     });
   }
 
-  // The page's person's counts, and how many records of others still wait (never their content).
+  // The page's person's counts (through the index), how many records of others still wait
+  // (never their content), and whose sign-in lapsed with work waiting: {user_id, name, records}.
   async function counts() {
-    const records = await store.all("outbox").catch((error) => {
-      if (error instanceof store.Gone) return [];  // a shell page with nobody signed in
+    const tally = await store.tally().catch((error) => {
+      if (error instanceof store.Gone) return {};  // a shell page with nobody signed in
       throw error;
     });
-    const by = (status) => records.filter((r) => r.status === status).length;
+    const by = (status) => tally[status] || 0;
     let others = 0;
+    const lapsed = [];
     for (const row of await store.people()) {
-      if (row.user_id === global.fieldPageUser) continue;
-      others += (await store.person(row.user_id).unsent().catch(() => ({ records: 0 }))).records;
+      const { records } = await store.person(row.user_id).unsent().catch(() => ({ records: 0 }));
+      if (row.lapsed && records) lapsed.push({ user_id: row.user_id, name: row.name || "", records });
+      if (row.user_id !== global.fieldPageUser) others += records;
     }
+    const held = Object.values(tally).reduce((sum, n) => sum + n, 0);
     return { waiting: by("waiting") + by("awaiting_photos"), rejected: by("rejected"), conflict: by("conflict"),
-      others, last_sync: records.length ? await store.meta("last_sync") : null };
+      sent: by("sent"), others, lapsed, last_sync: held ? await store.meta("last_sync") : null };
   }
 
   global.fieldSync = { syncNow, counts, channel };

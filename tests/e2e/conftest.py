@@ -331,17 +331,20 @@ def phone_storage(page) -> dict:
 
 class Gate:
     """WSGI middleware between the phone and the app: makes paths slow or refuses them (503), and
-    notes the id of every mutation pushed, as the server received it."""
+    notes every request and the id of every mutation pushed, as the server received them."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.slow: dict[str, float] = {}  # path prefix -> seconds
         self.refused: set[str] = set()  # path prefixes answered 503
         self.pushed: list[str] = []
+        self.asked: list[str] = []  # every request's method, path and query, in order
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         path = environ["PATH_INFO"]
+        with self.lock:
+            self.asked.append(f"{environ['REQUEST_METHOD']} {path}?{environ.get('QUERY_STRING', '')}")
         for prefix, seconds in list(self.slow.items()):
             if path.startswith(prefix):
                 time.sleep(seconds)

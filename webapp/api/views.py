@@ -17,7 +17,7 @@ from foundation.photos import PhotoRefused, is_sha256
 from foundation.roles import Role
 from inspections.authoring import report_open_drafts
 from inspections.photo_reach import photos_arrived, photos_within_reach
-from sync.changes import CURSOR_PATTERN, PullCursor, read_cursor
+from sync.changes import CURSOR_PATTERN, PullCursor, head, read_cursor
 from sync.entities import pull, scope_of
 from sync.openapi import openapi_document
 from sync.push import apply_push
@@ -170,7 +170,11 @@ def push():
 @token_required
 @writes_on_get
 def pull_changes():
-    """What changed since the cursor, for this person's sites and role."""
+    """What changed since the cursor, for this person's sites and role. ``from=now`` (an
+    extension of SYNC.md) answers no changes and the cursor of now: a device that keeps no copy
+    (the phone) starts there instead of downloading its sites' history."""
+    if request.args.get("from") not in (None, "now"):
+        raise ApiError(400, "bad_from", "from is either absent or now")
     raw_cursor = request.args.get("cursor", "")
     if raw_cursor and not re.fullmatch(CURSOR_PATTERN, raw_cursor, re.ASCII):
         raise ApiError(400, "bad_cursor", "that cursor was not made by this server")
@@ -185,7 +189,11 @@ def pull_changes():
     reset = cursor.scope is not None and cursor.scope != scope  # sites, role or department changed
     if reset:
         cursor = PullCursor()
-    changes, position, has_more = pull(db.session, g.api_user, site_ids, cursor.position, limit, fresh=cursor.fresh)
+    if request.args.get("from") == "now":
+        changes, position, has_more = [], head(db.session), False
+        cursor, reset = PullCursor(fresh=False), False
+    else:
+        changes, position, has_more = pull(db.session, g.api_user, site_ids, cursor.position, limit, fresh=cursor.fresh)
     g.device.last_seen_at = now
     db.session.commit()
     after = PullCursor(position, scope, fresh=cursor.fresh and has_more)

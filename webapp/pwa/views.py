@@ -64,7 +64,10 @@ def asset(filename: str) -> str:
 def service_worker():
     """The service worker, from the site root so that it controls every page."""
     shell = [asset(name) for name in SHELL_FILES] + [url_for(page) for page in SHELL_PAGES]
-    head = f"const BUILD = {json.dumps(build_id())};\nconst SHELL = {json.dumps(shell)};\n"
+    head = (
+        f"const BUILD = {json.dumps(build_id())};\nconst SHELL = {json.dumps(shell)};\n"
+        f"self.fieldKeepSentDays = {int(current_app.config['PHONE_KEEP_SENT_DAYS'])};\n"
+    )
     body = (
         (ROOT / "static" / "sw.js").read_text() if current_app.debug else minified(ROOT / "static" / "sw.js").decode()
     )

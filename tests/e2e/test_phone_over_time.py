@@ -1,0 +1,195 @@
+"""The phone after months of use: a sign-in taken away while work waits is said plainly and
+ends well, and what was sent leaves the phone after the retention window (never what waits).
+Restarts are real: a persistent profile closed and opened.
+
+(A full disk is not tested here: Chromium 156 accepts IndexedDB writes of megabytes under a
+quota of 1,000 bytes set through the DevTools protocol, Storage.overrideQuotaForOrigin.)"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from foundation.base import utcnow
+from foundation.org import User
+from foundation.people import reset_password
+from inspections.records import Inspection
+from sync.tokens import device_for_token, revoke_device
+from tests.e2e.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    count_rows,
+    fill_restroom_check,
+    go_offline,
+    go_online,
+    log_in,
+    outbox_statuses,
+    restroom_url,
+    screenshot,
+    wait_until,
+    wait_until_offline_ready,
+)
+from tests.helpers import jpeg_bytes
+from webapp.extensions import db
+
+LAPSED_OWN = "你的登录已失效：1 条记录在等待，请重新登录后发送"
+LAPSED_NAMED = "陈梅的登录已失效：1 条记录在等待，请重新登录后发送"
+
+
+def _launch(playwright, profile):
+    """The phone's browser, started on its own profile: closing it is a real restart."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **PHONE
+    )
+    context.errors = []
+    context.on("weberror", lambda error: context.errors.append(str(error.error)))
+    return context
+
+
+def _user(app, username: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _take_sign_in_away(app, how: str, token: str) -> str:
+    """What her manager does while her record waits; the password she signs in with next."""
+    with app.app_context():
+        if how == "password reset":
+            reset_password(db.session, _user(app, "chenmei"), "newpass5678", actor=_user(app, "wangfang"))
+            password = "newpass5678"
+        else:
+            device = device_for_token(db.session, token)
+            revoke_device(db.session, device, now=utcnow(), by=_user(app, "wangfang"))
+            password = "demo1234"
+        db.session.commit()
+    return password
+
+
+@pytest.mark.photos
+@pytest.mark.parametrize("how", ["password reset", "device revoked"])
+def test_a_sign_in_taken_away_while_a_record_waits_is_said_until_she_signs_in_and_it_goes(
+    app, live_server, gate, playwright, tmp_path, how
+):
+    profile = tmp_path / "profile"
+    phone = _launch(playwright, profile)
+    page = phone.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    wait_until(page, "async () => Boolean(await fieldStore.meta('token'))")
+    # Her first sync downloaded none of her sites' history: the phone keeps no copy of it.
+    pulls = [line for line in gate.asked if line.startswith("GET /api/v1/sync/pull")]
+    assert pulls[0] == "GET /api/v1/sync/pull?from=now"
+    token = page.evaluate("fieldStore.meta('token')")
+
+    restroom = restroom_url(page)
+    go_offline(phone, live_server)
+    page.goto(live_server.url + restroom)
+    photo = tmp_path / "odour.jpg"
+    photo.write_bytes(jpeg_bytes((1600, 1200), color="#a86"))
+    fill_restroom_check(page, photo)
+    assert outbox_statuses(page) == ["waiting"]
+
+    password = _take_sign_in_away(app, how, token)
+    go_online(phone, live_server)
+    page.evaluate("fieldSync.syncNow()")
+    page.wait_for_selector("#signin-lapsed:not([hidden])")
+    assert LAPSED_OWN in page.inner_text("#signin-lapsed")
+    assert page.is_visible("#signin-lapsed [data-lapsed-login]")
+    screenshot(page, "sign-in-lapsed-today-zh-360x740", full_page=False)
+
+    # The phone stops trying for her: another run asks the server nothing.
+    asked = len(gate.asked)
+    page.evaluate("fieldSync.syncNow()")
+    assert [line for line in gate.asked[asked:] if "/api/" in line or "device-token" in line] == []
+    assert gate.pushed == []
+
+    # The open page reloaded: her session is gone, the login page says what waits, by name.
+    page.reload()
+    page.wait_for_url("**/login**")
+    page.wait_for_selector("#signin-lapsed:not([hidden])")
+    assert LAPSED_NAMED in page.inner_text("#signin-lapsed")
+    errors = phone.errors
+    phone.close()  # the browser restarts: the message is kept on the phone, not in the page
+
+    phone = _launch(playwright, profile)
+    page = phone.new_page()
+    page.goto(live_server.url + "/today")
+    page.wait_for_url("**/login**")
+    page.wait_for_selector("#signin-lapsed:not([hidden])")
+    assert LAPSED_NAMED in page.inner_text("#signin-lapsed")
+    screenshot(page, "sign-in-lapsed-login-zh-360x740", full_page=False)
+
+    log_in(page, live_server.url, "chenmei", password)
+    page.wait_for_selector("#outbox-list li[data-status=sent]", timeout=20000)
+    page.wait_for_selector("#signin-lapsed", state="hidden")
+    chenmei = page.evaluate("Number(document.body.dataset.userId)")
+    assert count_rows(app, Inspection, Inspection.inspector_id == chenmei) == 1
+    with app.app_context():
+        inspection = db.session.scalar(sa.select(Inspection).where(Inspection.inspector_id == chenmei))
+        assert [p.photo_sha256 for a in inspection.answers for p in a.photos] != []
+    assert len(gate.pushed) == len(set(gate.pushed)) == 1
+    errors += phone.errors
+    phone.close()
+    assert errors == [], f"the pages threw: {errors}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@pytest.mark.photos
+def test_retention_deletes_old_sent_records_and_their_photos_but_never_what_waits(app, live_server, phone_context):
+    page = phone_context.new_page()
+    log_in(page, live_server.url, "chenmei")
+    wait_until(page, "async () => Boolean(await fieldStore.meta('token'))")
+    now = datetime.now(UTC)
+    days_ago = lambda n: _iso(now - timedelta(days=n))  # noqa: E731
+
+    def record(key, status, age_days, photos=()):
+        return {
+            "id": key, "type": "inspection.submit", "status": status, "payload": {}, "photos": list(photos),
+            "title": key, "place": "3F", "created_at": days_ago(age_days), "error": None,
+            **({"sent_at": days_ago(age_days)} if status == "sent" else {}),
+        }  # fmt: skip
+
+    old_sent = [record(f"old-{n}", "sent", 30 + n, [f"{n:064x}"]) for n in range(3)]
+    seeded = {
+        "outbox": [*old_sent, record("recent", "sent", 1), record("waiting", "waiting", 40, ["a" * 64])],
+        "photos": [
+            *({"sha256": f"{n:064x}", "type": "image/jpeg", "uploaded": True} for n in range(3)),
+            {"sha256": "a" * 64, "type": "image/jpeg", "uploaded": False, "kept_at": days_ago(40)},  # waits
+            {"sha256": "b" * 64, "type": "image/jpeg", "uploaded": False, "kept_at": days_ago(40)},  # a draft's
+            {"sha256": "c" * 64, "type": "image/jpeg", "uploaded": False, "kept_at": days_ago(1)},  # signed again
+            {"sha256": "d" * 64, "type": "image/jpeg", "uploaded": False, "kept_at": _iso(now)},  # being kept now
+        ],
+        "drafts": [{"key": "old-draft", "answers": {"x": {"value": "fail", "photos": ["b" * 64]}}}],
+        "sent": [{"inspection_id": "old", "outbox_id": "old-0", "at": days_ago(30)}],
+    }
+    page.evaluate(
+        """async (seeded) => {
+        for (const photo of seeded.photos) photo.data = new Uint8Array(1000).buffer;
+        for (const [store, rows] of Object.entries(seeded)) await fieldStore.putMany(store, rows);
+    }""",
+        seeded,
+    )
+    go_offline(phone_context, live_server)  # offline too, the phone keeps only what it needs
+    page.evaluate("fieldSync.syncNow()")
+    kept = page.evaluate("""async () => ({
+        outbox: (await fieldStore.all("outbox")).map((r) => r.id).sort(),
+        photos: (await fieldStore.all("photos")).map((p) => p.sha256[0]).sort(),
+        drafts: (await fieldStore.all("drafts")).map((d) => d.key),
+        sent: (await fieldStore.all("sent")).map((s) => s.inspection_id),
+    })""")
+    # Sent a month ago: gone with their photos. Waiting and drafted 40 days ago: kept with theirs.
+    # A photo nothing names: gone after an hour, kept while it may still be being saved.
+    assert kept["outbox"] == ["recent", "waiting"]
+    assert kept["photos"] == ["a", "b", "d"]
+    assert kept["drafts"] == ["old-draft"] and kept["sent"] == []
+
+    go_online(phone_context, live_server)
+    page.goto(live_server.url + "/outbox")
+    page.wait_for_selector("#outbox-held:not([hidden])")
+    held = page.inner_text("#outbox-held")
+    assert "本周已发送 1 条" in held and "本机剩余空间" in held
+    assert page.locator("#outbox-list li[data-status=sent]").count() == 1
+    screenshot(page, "outbox-held-zh-360x740")
