@@ -145,7 +145,7 @@ def bench_phone_history(folder: Path, runs: int = 5) -> dict:
         load_demo(db.session, utcnow())
         db.session.commit()
         template = db.session.scalar(select(ChecklistTemplate).where(ChecklistTemplate.title == "清洁标准：卫生间"))
-        template_id, version = template.id, template.current_version.version
+        template_id, version = template.id, template.current_version
         ticket_id = str(db.session.scalar(select(Ticket.id).where(Ticket.number.like("BY-%")).limit(1)))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = LiveServer(app)
