@@ -524,7 +524,7 @@ def main() -> int:
                 settings = Settings(steps=args.steps, phones=args.phones, seed=args.seed)
                 report = PhoneChaos(app, server, gate, playwright, folder, settings).run()
         finally:
-            server.stop()
+            server.close()
     print(report.text())
     return 1 if report.violations else 0
 

@@ -257,10 +257,11 @@ def test_a_schedule_saved_while_the_job_makes_the_days_checks_is_saved(app, demo
     with holding(app, lock("assignments_of_site", site_id)):
         racers = Racers(app, make, make)
         wait_for_waiters(app, 2)
-    first, second = racers.finish()
-    assert first > 0 and second == 0
+    # Either may take the lock first once it is free: one makes the checks, the other finds them made.
+    made_by_each = sorted(racers.finish())
+    assert made_by_each[0] == 0 and made_by_each[1] > 0
     with app.app_context():
         made = db.session.scalar(
             sa.select(sa.func.count()).select_from(Assignment).where(Assignment.site_id == site_id)
         )
-        assert made == first
+        assert made == made_by_each[1]

@@ -57,12 +57,16 @@ def browser(playwright):
 
 class LiveServer:
     """The app on 127.0.0.1 in a thread. ``stop()`` makes the network really go away (for the
-    page and its service worker alike); ``start()`` brings it back on the same port."""
+    page and its service worker alike); ``start()`` brings it back on the same port; ``close()``
+    ends it for good."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.port = 0
         self.server = None
+        self._requests = threading.Condition()
+        self._running = []  # the paths of the requests in the app
+        self._closed = False
         self.start()
 
     @property
@@ -70,7 +74,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.server = make_server("127.0.0.1", self.port, self._counted, threaded=True)
         self.port = self.server.server_port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -79,6 +83,37 @@ class LiveServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+    def close(self) -> None:
+        """Stops for good and waits until no request holds a database connection. The server's
+        request threads are not joined (a browser's keep-alive socket holds one open), and a
+        request one of them starts after this is refused: closing the app's pool then closes
+        every connection, instead of leaving one to the garbage collector in whatever test runs
+        next."""
+        self.stop()
+        with self._requests:
+            self._closed = True
+            assert self._requests.wait_for(lambda: not self._running, timeout=10), f"still running: {self._running}"
+        with self.app.app_context():  # a streamed download gives its connection back when read
+            pool = db.engine.pool
+            deadline = time.monotonic() + 10
+            while pool.checkedout() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert pool.checkedout() == 0, "a request of the test server still holds a connection"
+
+    def _counted(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        with self._requests:
+            if self._closed:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"the test server has closed"]
+            self._running.append(path)
+        try:  # Flask has ended the request's app context (and session) when it returns
+            return self.app(environ, start_response)
+        finally:
+            with self._requests:
+                self._running.remove(path)
+                self._requests.notify_all()
 
 
 class Relay:
@@ -150,15 +185,7 @@ def live_server(app, demo):
             run_job(job.name)
     server = LiveServer(app)
     yield server
-    server.stop()
-    # The server's request threads are not joined (a browser's keep-alive socket would hold one
-    # open): wait until the last of them has given its database connection back, so that closing
-    # the pool closes every connection instead of leaving one to the garbage collector.
-    with app.app_context():
-        deadline = time.monotonic() + 10
-        while db.engine.pool.checkedout() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert db.engine.pool.checkedout() == 0, "a request of the test server still holds a connection"
+    server.close()
 
 
 DESK = {"viewport": {"width": 1280, "height": 860}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}

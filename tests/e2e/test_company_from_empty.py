@@ -5,7 +5,6 @@ the calendar shows what was done, late and missed."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -63,11 +62,7 @@ def places_workbook(path: Path) -> Path:
 def empty_server(app):
     server = LiveServer(app)
     yield server
-    server.stop()
-    with app.app_context():
-        deadline = time.monotonic() + 10
-        while db.engine.pool.checkedout() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    server.close()
 
 
 def both_sizes(page, name: str) -> None:
