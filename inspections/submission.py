@@ -30,9 +30,10 @@ from inspections.checklists import (
     TemplateVersion,
     get_template_version,
 )
-from inspections.cleaning import CheckKind, responsible_cleaner
+from inspections.cleaning import CheckKind
 from inspections.fitout import FitoutRefused
 from inspections.records import Answer, AnswerPhoto, Assignment, Inspection
+from inspections.routing import route_failure
 from inspections.workflows import workflow_of
 from tickets.models import Priority, Ticket, TicketKind
 from tickets.services import close_by_recheck, open_ticket, report_again
@@ -408,10 +409,12 @@ def _write(session: Session, prepared: PreparedInspection, *, actor: User, origi
         # the ticket this one opens: one problem, one ticket (ux_ticket_open_item).
         hold_lock(session, "failures_at_place", location.id)
         open_by_item = _open_tickets_by_item(session, location, [a.item_id for a in answers])
+    shown_by = _shown_by(answers, items) if open_by_item or failing else {}
     tickets = []
     for a, grade in zip(answers, prepared.grades, strict=True):
         item = items[a.item_id]
         known = open_by_item.get(a.item_id)
+        photos = _evidence(a, shown_by) if known is not None or grade is False else []
         if grade is False and item.on_fail is not None:
             if known is None:
                 tickets.append(
@@ -420,6 +423,7 @@ def _write(session: Session, prepared: PreparedInspection, *, actor: User, origi
                         inspection,
                         item,
                         a,
+                        photos,
                         site,
                         location,
                         actor,
@@ -434,7 +438,7 @@ def _write(session: Session, prepared: PreparedInspection, *, actor: User, origi
                     known,
                     inspection_id=inspection.id,
                     note=a.note,
-                    photos=list(dict.fromkeys(a.photos)),
+                    photos=photos,
                     actor=actor,
                     origin=origin,
                     now=now,
@@ -450,7 +454,7 @@ def _write(session: Session, prepared: PreparedInspection, *, actor: User, origi
                 session,
                 known,
                 inspection_id=inspection.id,
-                photos=list(dict.fromkeys(a.photos)),
+                photos=photos,
                 actor=actor,
                 origin=origin,
                 now=now,
@@ -514,6 +518,27 @@ def _insert_answers(session: Session, inspections: list[tuple[uuid.UUID, list[An
     )
 
 
+def _shown_by(answers: list[AnswerIn], items: dict[str, Item]) -> dict[str, list[AnswerIn]]:
+    """The answers to the items each item's answer made the checklist ask (show-if)."""
+    children: dict[str, list[AnswerIn]] = {}
+    for answer in answers:
+        condition = items[answer.item_id].show_if
+        if condition is not None:
+            children.setdefault(condition.item_id, []).append(answer)
+    return children
+
+
+def _evidence(answer: AnswerIn, shown_by: dict[str, list[AnswerIn]]) -> list[str]:
+    """The photos a ticket about ``answer`` carries: its own and those of the items asked because
+    of it (and because of those), once each."""
+    photos, todo = [], [answer]
+    while todo:
+        current = todo.pop(0)
+        photos.extend(current.photos)
+        todo.extend(shown_by.get(current.item_id, []))
+    return list(dict.fromkeys(photos))
+
+
 def _open_tickets_by_item(session: Session, location: Location, item_ids: list[str]) -> dict[str, Ticket]:
     """Tickets still open for these items at this location, opened by earlier checks."""
     found = session.scalars(
@@ -535,6 +560,7 @@ def _open_failure_ticket(
     inspection: Inspection,
     item: Item,
     answer: AnswerIn,
+    photos: list[str],
     site: Site,
     location: Location,
     actor: User,
@@ -545,13 +571,19 @@ def _open_failure_ticket(
     assert item.on_fail is not None
     department = session.scalar(select(Department).where(Department.code == item.on_fail.department))
     kind = TicketKind(item.on_fail.ticket_kind)
-    # Rework goes straight to whoever had the area when the check was done.
-    assignee = responsible_cleaner(session, location, done_at) if kind == TicketKind.REWORK else None
+    route = route_failure(
+        session,
+        site=site,
+        location=location,
+        department=department,
+        done_at=done_at,
+        assignment_id=inspection.assignment_id,
+    )
     description = "\n".join(part for part in (item.standard, answer.note) if part)
     return open_ticket(
         session,
         kind=kind,
-        assignee=assignee,
+        assignee=route.person,
         title=f"{location.name}：{item.label}",
         description=description,
         site=site,
@@ -559,7 +591,7 @@ def _open_failure_ticket(
         department=department,
         due_hours=item.on_fail.due_hours,
         priority=Priority(item.on_fail.priority),
-        photos=list(dict.fromkeys(answer.photos)),
+        photos=photos,
         actor=actor,
         origin=origin,
         now=now,

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from foundation.org import Location, Origin, Site, User
 from inspections.patrol import PatrolRoute
 from inspections.records import Inspection
+from inspections.routing import RoutingRule
 from inspections.submission import submit_inspection
 from tests.conftest import login, logout, post_form
 from tests.helpers import NOW, all_pass, area, restroom_template, submission
@@ -234,3 +235,59 @@ def test_every_import_offers_a_template_with_the_values_each_column_takes(app, d
         content_type="multipart/form-data",
     )
     assert preview.status_code == 200 and "新楼" in preview.get_data(as_text=True)
+
+
+def test_a_manager_changes_who_takes_a_sites_failures_and_a_forged_choice_changes_nothing(app, demo, client):
+    login(client, "wangjl")
+    with app.app_context():
+        by = db.session.scalar(sa.select(Site).where(Site.code == "BY"))
+        by_id = by.id
+        desk = db.session.scalar(sa.select(User).where(User.username == "liuxia"))
+        elsewhere = db.session.scalar(sa.select(User).where(User.username == "hemin"))  # XH's manager
+        desk_id, elsewhere_id = desk.id, elsewhere.id
+    path = f"/places/sites/{by_id}"
+    page = client.get(path).get_data(as_text=True)
+    assert len(re.findall(r'<input checked id="routing-', page)) == 3  # every step used until the site says
+
+    forged = post_form(
+        client,
+        path,
+        {"action": "routing", "routing-on_duty": "y", "routing-last_resort_id": str(elsewhere_id)},
+        token_from=path,
+    )
+    assert forged.status_code == 422 and "Not a valid choice" in forged.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(RoutingRule, by_id) is None
+
+    saved = post_form(
+        client,
+        path,
+        {"action": "routing", "routing-scheduled": "y", "routing-last_resort_id": str(desk_id)},
+        token_from=path,
+    )
+    assert saved.status_code == 303
+    with app.app_context():
+        rule = db.session.get(RoutingRule, by_id)
+        assert (rule.skipped, rule.last_resort_id) == (["on_duty", "department_head"], desk_id)
+    page = client.get(path).get_data(as_text=True)
+    assert re.findall(r'<input checked id="routing-(\w+)', page) == ["scheduled"]
+    assert f'<option selected value="{desk_id}">' in page
+
+
+def test_the_overview_says_every_failure_has_a_person_and_names_those_nobody_has(session, demo, client):
+    cleaner = session.scalar(sa.select(User).where(User.username == "chenmei"))
+    tpl = restroom_template()
+    answers = [{**a, "value": "fail", "photos": ["ab" * 32]} if a["item_id"] == "odour" else a for a in all_pass(tpl)]
+    [ticket] = submit_inspection(
+        session, submission(tpl, area("BY", "restroom"), answers), actor=cleaner, origin=Origin("web"), now=NOW
+    ).tickets
+    session.commit()
+    login(client, "wangjl")
+    assert "检查发现的每个问题都有负责人。" in client.get("/console").get_data(as_text=True)  # wangjl reads Chinese
+
+    ticket.assignee_id, ticket.state = None, "new"  # as before routing: a failure nobody has
+    session.commit()
+    overview = client.get("/console").get_data(as_text=True)
+    assert "1 个检查发现的问题无人负责" in overview
+    listed = client.get("/console/tickets?state=unassigned").get_data(as_text=True)
+    assert ticket.number in listed

@@ -284,6 +284,10 @@ def department_label(code: str) -> str:
     return _label(DEPARTMENT_LABELS, code)
 
 
+def role_label(role) -> str:
+    return _label(ROLE_LABELS, role)
+
+
 def _label(table: dict, key) -> str:
     key = getattr(key, "value", key)
     return str(table.get(key, key))
@@ -295,7 +299,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda state: _label(STATE_LABELS, state), "state_label")
     app.add_template_global(lambda state: _label(TRANSITION_LABELS, state), "transition_label")
     app.add_template_global(lambda p: _label(PRIORITY_LABELS, p), "priority_label")
-    app.add_template_global(lambda role: _label(ROLE_LABELS, role), "role_label")
+    app.add_template_global(role_label)
     app.add_template_global(lambda action: _label(ACTION_LABELS, action), "action_label")
     app.add_template_global(lambda source: _label(SOURCE_LABELS, source), "source_label")
     app.add_template_global(in_reader_language, "in_reader_language")

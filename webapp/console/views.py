@@ -22,6 +22,7 @@ from inspections.checklists import ChecklistTemplate, TemplateKind, TemplateVers
 from inspections.coverage import coverage, inspection_weeks
 from inspections.photo_reach import inspections_awaiting_photos
 from inspections.records import Inspection
+from inspections.routing import without_a_person
 from sync.changes import HORIZON_LATE_S, horizon_age
 from tickets.models import Ticket, TicketKind, is_open_clause
 from tickets.states import OPEN_STATES, TicketState
@@ -91,6 +92,8 @@ def dashboard():
         total=_sum_loads(loads),
         coverage=[coverage(db.session, s, now) for s in sites],
         awaiting_photos=inspections_awaiting_photos(db.session, site_ids),
+        may_route=current_user.role in OFFICE,
+        nobodys=db.session.scalar(select(func.count()).select_from(Ticket).where(*without_a_person(site_ids))),
         jobs=jobs.statuses(db.session, now) if current_user.role in OFFICE else [],
         horizon_age=horizon_age(db.session) if current_user.role in OFFICE else None,
         horizon_late_s=HORIZON_LATE_S,
@@ -148,6 +151,7 @@ def _ticket_filters() -> tuple[TicketFilters, list[Site]]:
     form.kind.choices = choices([("", _("All"))] + [(k.value, _label(KIND_LABELS, k)) for k in TicketKind])
     form.state.choices = choices(
         [("open", _("Open")), ("overdue", _("Overdue")), ("callback", _("Awaiting call-back"))]
+        + [("unassigned", _("Failures nobody has"))]
         + [(s.value, _label(STATE_LABELS, s)) for s in TicketState]
         + [("all", _("All"))]
     )
@@ -168,6 +172,8 @@ def _ticket_query(form: TicketFilters, sites: list[Site], now: datetime) -> Sele
         query = query.where(is_open_clause())
     elif state == "overdue":
         query = query.where(is_open_clause(), Ticket.state != TicketState.RESOLVED.value, Ticket.due_at < now)
+    elif state == "unassigned":
+        query = query.where(*without_a_person([s.id for s in sites]))
     elif state == "callback":
         query = query.where(Ticket.kind == TicketKind.COMPLAINT.value, Ticket.state == TicketState.RESOLVED.value)
     elif state != "all":

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from foundation.base import utcnow
-from foundation.org import Location, LocationKind, Site
+from foundation.org import Location, LocationKind, Site, User
 from foundation.place_import import (
     COLUMNS,
     ZH_AREA_TYPES,
@@ -34,14 +34,15 @@ from foundation.places import (
 )
 from foundation.roles import OFFICE, Role
 from foundation.sheets import write_sheet
+from inspections.routing import OPTIONAL_STEPS, rule_of, save_rule, site_people
 from webapp.access import require_site, roles_required, visible_sites
 from webapp.choices import choices
 from webapp.downloads import XLSX, download
 from webapp.extensions import db
 from webapp.form_rules import TEXT_ERRORS, Form
-from webapp.labels import AREA_TYPE_LABELS, PLACE_KIND_LABELS
+from webapp.labels import AREA_TYPE_LABELS, PLACE_KIND_LABELS, role_label
 from webapp.pages import render, see_other
-from webapp.places.forms import PlaceForm, SiteForm
+from webapp.places.forms import PlaceForm, RoutingForm, SiteForm
 from webapp.sheet_forms import (
     ApplyForm,
     SheetForm,
@@ -89,7 +90,19 @@ def site(site_id: int):
     site = _site(site_id)
     site_form = SiteForm(prefix="site", obj=site if request.method == "GET" else None)
     place_form = _place_form(site, prefix="place")
+    routing_form = _routing_form(site)
     action = request.form.get("action")
+    if action == "routing" and routing_form.validate_on_submit():
+        chosen = routing_form.last_resort_id.data
+        save_rule(
+            db.session,
+            site,
+            skipped=[step for step in OPTIONAL_STEPS if not getattr(routing_form, step.value).data],
+            last_resort=db.session.get(User, int(chosen)) if chosen else None,
+        )
+        db.session.commit()
+        flash(_("Saved."))
+        return see_other(url_for("places.site", site_id=site.id, _anchor="routing"))
     if action == "site" and site_form.validate_on_submit():
         try:
             edit_site(
@@ -125,12 +138,13 @@ def site(site_id: int):
             flash(_("%(name)s added.", name=place.full_name))
             return see_other(url_for("places.site", site_id=site.id, _anchor=f"place-{place.id}"))
     site_form.code.render_kw = {"readonly": True}
-    failed = bool(site_form.errors or place_form.errors)
+    failed = bool(site_form.errors or place_form.errors or routing_form.errors)
     return render(
         "places/site.html",
         site=site,
         site_form=site_form,
         place_form=place_form,
+        routing_form=routing_form,
         tree=site_tree(db.session, site),
         toggle=Form(),
         status=422 if failed else 200,
@@ -273,6 +287,20 @@ def _preview(site: Site, form: SheetForm, plan: Plan | None, confirm: ApplyForm 
         problems=problems,
         status=422 if problems or form.errors else 200,
     )
+
+
+def _routing_form(site: Site) -> RoutingForm:
+    """The site's rule as a form: the steps it uses ticked, and who takes the rest (a person of
+    the site's desk or office; none named: its first manager)."""
+    rule = rule_of(db.session, site.id)
+    data = {step.value: step.value not in rule.skipped for step in OPTIONAL_STEPS}
+    data["last_resort_id"] = str(rule.last_resort_id or "")
+    form = RoutingForm(prefix="routing", data=None if request.method == "POST" else data)
+    form.last_resort_id.choices = choices(
+        [("", _("The site's manager"))]
+        + [(str(p.id), f"{p.display_name} · {role_label(p.role)}") for p in site_people(db.session, site)]
+    )
+    return form
 
 
 def _site(site_id: int) -> Site:
