@@ -37,6 +37,7 @@ setup: system-packages $(VENV)/.installed static/vendor/.installed translations/
 run: setup
 	mkdir -p instance
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) db upgrade
+	SECRET_KEY=$$(cat .secret_key) $(FLASK) push keys
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) demo load
 	SECRET_KEY=$$(cat .secret_key) $(FLASK) demo history
 	# The scheduled jobs' one worker (SQLite: its queue is in memory), stopped with the app.

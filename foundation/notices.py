@@ -29,6 +29,7 @@ class Notice(Base):
     link: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column()
     read_at: Mapped[datetime | None] = mapped_column()
+    pushed_at: Mapped[datetime | None] = mapped_column(index=True)  # sent to the person's phones (web_push)
 
 
 def notify(session: Session, user: User, *, key: str, what: str, facts: dict, link: str, now: datetime) -> bool:

@@ -55,6 +55,30 @@ self.addEventListener("sync", (event) => {
   })());
 });
 
+// Web Push: a notice for this phone's person (a ticket given to them…); tapping it opens its page.
+self.addEventListener("push", (event) => {
+  let message = {};
+  try { message = event.data ? event.data.json() : {}; } catch { message = { body: event.data?.text() || "" }; }
+  event.waitUntil(self.registration.showNotification(message.title || "", {
+    body: message.body || "", tag: "fieldcheck", renotify: true, icon: "/static/icons/icon-192.png",
+    data: { url: message.url || "/today" } }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL(event.notification.data?.url || "/today", self.location.origin);
+  const url = target.origin === self.location.origin ? target.href : new URL("/today", self.location.origin).href;
+  event.waitUntil((async () => {
+    for (const client of await self.clients.matchAll({ type: "window" })) {
+      if ("navigate" in client) {
+        await client.focus();
+        return client.navigate(url);
+      }
+    }
+    return self.clients.openWindow(url);
+  })());
+});
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);

@@ -13,8 +13,10 @@ from sync.schemas import (
     ErrorResponse,
     PhotoStored,
     PullResponse,
+    PushKey,
     PushRequest,
     PushResponse,
+    PushSubscriptionIn,
     TemplateData,
     TokenRequest,
     TokenResponse,
@@ -44,10 +46,15 @@ def openapi_document() -> dict:
         PhotoStored,
         TemplateData,
         DraftsReport,
+        PushKey,
+        PushSubscriptionIn,
         *(m.payload for m in MUTATIONS.values()),
     ]
     _, schema = models_json_schema(
-        [(m, "validation" if m in (TokenRequest, PushRequest, DraftsReport) else "serialization") for m in models],
+        [
+            (m, "validation" if m in (TokenRequest, PushRequest, DraftsReport, PushSubscriptionIn) else "serialization")
+            for m in models
+        ],
         ref_template=REF,
     )
     bearer = [{"bearer": []}]
@@ -139,6 +146,31 @@ def openapi_document() -> dict:
                     "security": bearer,
                     "requestBody": {"required": True, **_json("DraftsReport")},
                     "responses": {"204": {"description": "recorded"}, **_errors(400, 401, 413, 422)},
+                },
+            },
+            "/api/v1/push/key": {
+                "get": {
+                    "summary": "The server's Web Push (VAPID) public key (extension)",
+                    "operationId": "pushKey",
+                    "security": bearer,
+                    "responses": {"200": {"description": "the key", **_json("PushKey")}, **_errors(401, 404)},
+                },
+            },
+            "/api/v1/push/subscription": {
+                "put": {
+                    "summary": "This device's Web Push subscription (extension)",
+                    "description": "Replaces the device's last one. It ends with the device token: logout, "
+                    "revocation, a password reset.",
+                    "operationId": "pushSubscribe",
+                    "security": bearer,
+                    "requestBody": {"required": True, **_json("PushSubscriptionIn")},
+                    "responses": {"204": {"description": "subscribed"}, **_errors(400, 401, 403, 413, 422)},
+                },
+                "delete": {
+                    "summary": "Stop pushes to this device (extension)",
+                    "operationId": "pushUnsubscribe",
+                    "security": bearer,
+                    "responses": {"204": {"description": "no more pushes"}, **_errors(401)},
                 },
             },
             "/api/v1/photos/{sha256}": {

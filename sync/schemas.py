@@ -198,3 +198,23 @@ class ErrorResponse(BaseModel):
 class PhotoStored(BaseModel):
     sha256: str
     stored: bool
+
+
+Base64Url = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+={0,2}$")]
+
+
+class PushKeys(Strict):
+    p256dh: Annotated[Base64Url, Field(min_length=80, max_length=200)]  # the phone's P-256 public key
+    auth: Annotated[Base64Url, Field(min_length=16, max_length=100)]  # its 16-byte secret
+
+
+class PushSubscriptionIn(Strict):
+    """A browser's PushSubscription (its toJSON()), for this device (an extension of SYNC.md)."""
+
+    endpoint: Annotated[str, Field(min_length=10, max_length=1000, pattern=r"^https?://")]
+    keys: PushKeys
+    expirationTime: int | None = None  # noqa: N815 (the browser's name)
+
+
+class PushKey(BaseModel):
+    public_key: str  # the server's VAPID key, base64url: PushManager.subscribe's applicationServerKey

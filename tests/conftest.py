@@ -201,6 +201,7 @@ def app(database_url, tmp_path, photo_backend, request):
             "SECRET_KEY": "test-secret",
             "PHOTO_DIR": str(tmp_path / "photos"),
             "PHOTO_STORE": photo_store,
+            "VAPID_KEY_FILE": str(tmp_path / "vapid_private.pem"),  # none until a test makes it
             "TESTING": True,
         }
     )

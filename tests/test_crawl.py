@@ -359,6 +359,13 @@ def test_every_page_of_the_make_run_world_answers_every_demo_account_in_both_lan
     # Each page showed itself to someone: the crawl reached what it is for, not just its refusals.
     # Not to a logged-in person: the sync API answers device tokens only, login and home redirect,
     # and the first-run page is gone once anyone exists (tests/test_first_run.py shows it).
-    assert gets - answered == {"static", "api.pull_changes", "auth.login", "field.home", "auth.first_run"}
+    assert gets - answered == {
+        "static",
+        "api.pull_changes",
+        "api.push_key",
+        "auth.login",
+        "field.home",
+        "auth.first_run",
+    }
     assert writes.found == []
     assert len(people) >= 12 and totals[200] > 500 and totals[403] > 0 and totals[404] > 0

@@ -152,7 +152,9 @@ def test_a_missed_round_is_told_once_to_the_security_supervisor(app, client, dem
     first = runner.invoke(args=["jobs", "run", "missed_rounds"]).output.split(": ")[1]
     again = runner.invoke(args=["jobs", "run", "missed_rounds"]).output.split(": ")[1]
     with app.app_context():
-        notices = db.session.scalars(sa.select(Notice)).all()
+        notices = db.session.scalars(
+            sa.select(Notice).where(Notice.what.in_(["round_missed", "round_incomplete"]))
+        ).all()
         people = {n.user_id for n in notices}
         from foundation.org import User
 

@@ -12,6 +12,7 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from foundation.notices import notify
 from foundation.org import Department, Location, Origin, Site, User
 from foundation.photos import is_sha256
 from foundation.roles import Role
@@ -171,6 +172,7 @@ def open_ticket(
     )
     _attach_photos(ticket, list(photos), event)
     session.flush()
+    _tell_assignee(session, ticket, assignee, actor, now)
     log.info(
         "ticket %s (%s) opened by %s via %s", ticket.number, kind.value, actor.username if actor else "-", origin.label
     )
@@ -398,8 +400,25 @@ def assign_ticket(
         },
     )
     session.flush()
+    _tell_assignee(session, ticket, assignee, actor, now)
     log.info("ticket %s assigned to %s by %s", ticket.number, assignee.username if assignee else "-", actor.username)
     return ticket
+
+
+def _tell_assignee(session: Session, ticket: Ticket, assignee: User | None, actor: User | None, now: datetime) -> None:
+    """A notice (and so a push to their phone) for whoever a ticket was just given to, unless
+    they gave it to themselves."""
+    if assignee is None or (actor is not None and actor.id == assignee.id):
+        return
+    notify(
+        session,
+        assignee,
+        key=f"assigned:{ticket.id}:{assignee.id}",
+        what="ticket_assigned",
+        facts={"number": ticket.number, "title": ticket.title, "kind": TicketKind(ticket.kind).value},
+        link=f"/tickets/{ticket.number}",
+        now=now,
+    )
 
 
 def comment_on_ticket(

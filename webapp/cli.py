@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Blueprint, current_app
 from sqlalchemy import select, text
@@ -12,6 +14,7 @@ from foundation.base import utcnow
 from foundation.org import Department, Site, User
 from foundation.people import PersonRefused, create_user, reset_password
 from foundation.roles import Role
+from foundation.web_push import make_keys, public_key
 from inspections.library import start_company
 from webapp import jobs
 from webapp.config import SETTINGS
@@ -152,3 +155,18 @@ def jobs_worker():
 def jobs_run(name):
     """Run one job now, here (what the worker does on schedule)."""
     click.echo(f"{name}: {jobs.run_job(name)} done")
+
+
+@bp.cli.group("push")
+def push_group():
+    """Web Push to the phones (foundation/web_push.py)."""
+
+
+@push_group.command("keys")
+def push_keys():
+    """Make the server's VAPID key pair if there is none (setup), and show its public key."""
+    path = Path(current_app.config["VAPID_KEY_FILE"])
+    made = not path.exists()
+    make_keys(path)
+    click.echo(f"{'made' if made else 'kept'} {path}")
+    click.echo(f"public key: {public_key(path)}")

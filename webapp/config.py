@@ -75,6 +75,10 @@ SETTINGS = {
     # Webhooks go to public https addresses only; an on-premise receiver needs these
     # (docs/SECURITY.md): http allowed, and the internal networks it may be in.
     "WEBHOOK_ALLOW_HTTP": (False, parse_bool),
+    # Web Push: the server's VAPID key pair (`flask push keys` makes it; every app server and
+    # worker reads the same file), and the contact push services may write to about it.
+    "VAPID_KEY_FILE": (str(ROOT / "instance" / "vapid_private.pem"), str),
+    "VAPID_SUBJECT": ("mailto:it@example.com", str),
     "WEBHOOK_ALLOWED_NETWORKS": ((), parse_networks),
 }
 

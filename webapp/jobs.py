@@ -1,5 +1,5 @@
 """Scheduled work, on procrastinate: escalation of overdue tickets, notices of missed rounds,
-assignments the schedules make due (periodic cleaning too), webhook deliveries, checklist
+assignments the schedules make due (periodic cleaning too), webhook deliveries, pushes to phones, checklist
 versions taking effect at their scheduled time, and pruning the engine's own finished jobs. No page view runs any of them.
 
 On PostgreSQL every machine may run ``flask jobs worker``: the jobs live in the same database
@@ -41,6 +41,7 @@ from sync.changes import log_versions_taking_effect
 from tickets.escalation import escalate
 from tickets.webhooks import AddressRules, deliver_due
 from webapp.extensions import db
+from webapp.web_push import push_job
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ JOBS = (
         timedelta(minutes=2),
     ),
     Job("versions", "* * * * *", lambda session, now: _announce_versions(session, now), timedelta(minutes=5)),
+    Job("push", "* * * * * */10", push_job, timedelta(minutes=2)),
 )
 BY_NAME = {job.name: job for job in JOBS}
 

@@ -201,6 +201,9 @@ def notice_words(notice) -> tuple[str, str]:
     """A notice's title and line, in the reader's language (foundation.notices: what and facts)."""
     facts = notice.facts
     match notice.what:
+        case "ticket_assigned":
+            title = _("Yours: %(title)s", title=facts["title"])
+            return title, _("%(number)s · %(kind)s", number=facts["number"], kind=_label(KIND_LABELS, facts["kind"]))
         case "ticket_overdue":
             title = _("Overdue ticket: %(title)s", title=facts["title"])
             return title, _("%(number)s is past its due time.", number=facts["number"])
@@ -226,6 +229,7 @@ JOB_LABELS = {
     "escalation": _l("Escalate overdue tickets"),
     "webhooks": _l("Send ticket events to webhooks"),
     "versions": _l("Send phones checklist versions as they take effect"),
+    "push": _l("Send notices to phones (Web Push)"),
 }
 
 

@@ -401,6 +401,23 @@
     tellWorker({ type: "warm", user: userId, urls: wanted, revision: urls.dataset.revision ?? "" });
   }
 
+  // Notifications are asked for by a tap (browsers refuse a page that asks on its own); once
+  // allowed, the next sync subscribes this phone (sync.js, subscribePush).
+  function offerPush() {
+    const box = document.getElementById("push-offer");
+    if (!box || !("PushManager" in self) || !self.Notification || Notification.permission !== "default") return;
+    if (localStorage.getItem("push-offer-later")) return;
+    box.hidden = false;
+    box.querySelector("[data-push-later]").addEventListener("click", () => {
+      localStorage.setItem("push-offer-later", "1");
+      box.hidden = true;
+    });
+    box.querySelector("[data-push-allow]").addEventListener("click", async () => {
+      box.hidden = true;
+      if ((await Notification.requestPermission()) === "granted") trySync();
+    });
+  }
+
   async function start() {
     // The forms first: offline, registering the worker waits for the network to fail, and a
     // logout tapped meanwhile must not be posted as a plain form to a network that is not there.
@@ -425,6 +442,7 @@
       return;
     }
     sync.channel.postMessage({ type: "signed-in", user: userId });
+    offerPush();
     if (registration) await keepPagesOffline();
     refresh();
     trySync();

@@ -170,6 +170,31 @@
     if (response.ok) await data.setMeta("drafts_reported", body);
   }
 
+  // Web Push (an extension of SYNC.md): once the person has allowed notifications, this browser's
+  // subscription goes with their device token, again whenever either changes. A phone that
+  // changes hands moves it to whoever uses it now. Never in the way of the sync itself.
+  async function subscribePush(data, api) {
+    try {
+      const registration = global.registration || (await navigator.serviceWorker?.getRegistration());
+      if (!registration?.pushManager || global.Notification?.permission !== "granted") return;
+      let subscription = await registration.pushManager.getSubscription();
+      if (!subscription) {
+        const key = await api("/api/v1/push/key");
+        if (!key.ok) return;
+        subscription = await registration.pushManager.subscribe({
+          userVisibleOnly: true, applicationServerKey: (await key.json()).public_key });
+      }
+      const reported = `${subscription.endpoint} ${await data.meta("token")}`;
+      if (reported === (await data.meta("push_reported"))) return;
+      const response = await api("/api/v1/push/subscription", { method: "PUT",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(subscription.toJSON()) });
+      if (response.ok || response.status === 403) await data.setMeta("push_reported", reported);
+    } catch (error) {
+      if (error instanceof AuthLost) throw error;
+      console.warn("push subscription:", error);
+    }
+  }
+
   // How many changes reached this person since the last run. A first sync, or a reset (their
   // sites or role changed), starts from now (`from=now`, an extension of SYNC.md): the phone
   // keeps no copy, so the history is nothing to it.
@@ -221,6 +246,7 @@
       await sendPhotos(data, api);  // a record pushed before its photo was on the phone
       await settle(data);
       if (current) await reportDrafts(data, api);
+      if (own) await subscribePush(data, api);
       const pulled = current ? await pull(data, api) : 0;
       await data.setMeta("last_sync", new Date().toISOString());
       if (row.left) await release(data);

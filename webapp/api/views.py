@@ -6,6 +6,7 @@ import json
 import math
 import re
 from functools import wraps
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -15,14 +16,16 @@ from foundation.memory import collector_paused
 from foundation.people import authenticate, login_wait
 from foundation.photos import PhotoRefused, is_sha256
 from foundation.roles import Role
+from foundation.web_push import public_key, subscribe, unsubscribe
 from inspections.authoring import report_open_drafts
 from inspections.photo_reach import photos_arrived, photos_within_reach
 from sync.changes import CURSOR_PATTERN, PullCursor, head, read_cursor
 from sync.entities import pull, scope_of
 from sync.openapi import openapi_document
 from sync.push import apply_push
-from sync.schemas import MAX_MUTATIONS, DraftsReport, PushRequest, TokenRequest
+from sync.schemas import MAX_MUTATIONS, DraftsReport, PushRequest, PushSubscriptionIn, TokenRequest
 from sync.tokens import device_for_token, issue_device_token, revoke_device
+from tickets.webhooks import AddressRules, WebhookRefused, resolve
 from webapp.access import visible_site_ids
 from webapp.extensions import csrf, db
 from webapp.pages import writes_on_get
@@ -208,6 +211,38 @@ def report_drafts():
     author sees before publishing a change. Replaces the device's last report."""
     body = json_body(DraftsReport)
     report_open_drafts(db.session, device_id=g.device.id, user=g.api_user, drafts=body.drafts, now=utcnow())
+    db.session.commit()
+    return Response(status=204)
+
+
+@bp.route("/v1/push/key")
+@token_required
+def push_key():
+    """The server's VAPID public key, for the phone to subscribe with (an extension of SYNC.md)."""
+    path = Path(current_app.config["VAPID_KEY_FILE"])
+    if not path.exists():
+        raise ApiError(404, "push_unavailable", "this server has no push key (flask push keys makes it)")
+    return jsonify(public_key=public_key(path))
+
+
+@bp.route("/v1/push/subscription", methods=["PUT"])
+@token_required
+def push_subscribe():
+    """This device's Web Push subscription; it ends with the device's token."""
+    body = json_body(PushSubscriptionIn)
+    try:
+        resolve(body.endpoint, AddressRules.from_settings(current_app.config))
+    except WebhookRefused as refused:
+        raise ApiError(403, "push_endpoint_refused", f"the server does not send there: {refused}") from None
+    subscribe(db.session, g.device, endpoint=body.endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth, now=utcnow())
+    db.session.commit()
+    return Response(status=204)
+
+
+@bp.route("/v1/push/subscription", methods=["DELETE"])
+@token_required
+def push_unsubscribe():
+    unsubscribe(db.session, g.device)
     db.session.commit()
     return Response(status=204)
 

@@ -1,0 +1,97 @@
+"""A failure found at a check reaches the phone of the person its ticket went to: the server sends
+a real Web Push (VAPID, encrypted) to the push service stand-in, which decrypts it; what it holds
+is handed to the phone's service worker in Chromium as its push service would hand it
+(DevTools: ServiceWorker.deliverPushMessage), and the phone shows a notification for that
+ticket, whose page opens."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from foundation.base import utcnow
+from foundation.org import User
+from foundation.web_push import make_keys
+from sync.tokens import issue_device_token
+from tests.e2e.conftest import _context, log_in, screenshot, wait_until, wait_until_offline_ready
+from tests.push_service import PushService
+from tests.test_web_push import a_failure
+from webapp.extensions import db
+from webapp.jobs import run_job
+
+
+@pytest.fixture
+def push_service():
+    service = PushService().start()
+    yield service
+    service.stop()
+
+
+def test_the_assignees_phone_is_told_of_the_failure_and_opens_its_ticket(app, live_server, browser, push_service):
+    app.config.update(WEBHOOK_ALLOW_HTTP=True, WEBHOOK_ALLOWED_NETWORKS=(ipaddress.ip_network("127.0.0.0/8"),))
+    make_keys(Path(app.config["VAPID_KEY_FILE"]))
+    with app.app_context():
+        ticket = a_failure(db.session)  # 王经理's spot check: routed to the cleaner on duty or the lead
+        number, title, assignee = ticket.number, ticket.title, ticket.assignee.username
+        person = db.session.scalar(sa.select(User).where(User.username == assignee))
+        device, token = issue_device_token(db.session, person, name="phone", user_agent="test", now=utcnow())
+        db.session.commit()
+    phone_push = push_service.new_phone()
+    subscribed = app.test_client().put(
+        "/api/v1/push/subscription", json=phone_push.subscription(), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert subscribed.status_code == 204
+    with app.app_context():
+        assert run_job("push") == 1
+    [received] = push_service.wait_for(1)
+
+    context = _context(browser, permissions=["notifications"])
+    try:
+        page = context.new_page()
+        log_in(page, live_server.url, assignee)
+        wait_until_offline_ready(page)
+        assert page.locator("#push-offer").is_hidden()  # allowed already: nothing to ask
+        devtools = context.new_cdp_session(page)
+        registrations = []
+        devtools.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+        devtools.send("ServiceWorker.enable")
+        deadline = time.monotonic() + 10
+        while not [r for r in registrations if not r["isDeleted"]]:  # they arrive as events
+            assert time.monotonic() < deadline, "DevTools named no service worker registration"
+            page.wait_for_timeout(50)
+        [registration] = [r for r in registrations if not r["isDeleted"]][:1]
+        devtools.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live_server.url,
+                "registrationId": registration["registrationId"],
+                "data": json.dumps(received.message),
+            },
+        )
+        wait_until(page, "navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((n) => n.length > 0)")
+        [shown] = page.evaluate("""async () => (await (await navigator.serviceWorker.ready).getNotifications())
+            .map((n) => ({ title: n.title, body: n.body, url: n.data.url }))""")
+        assert title in shown["title"] and number in shown["body"] and shown["url"] == f"/tickets/{number}"
+        page.goto(live_server.url + shown["url"])
+        assert number in page.locator("main").inner_text()
+        screenshot(page, "push-opened-ticket")
+        assert context.errors == []
+    finally:
+        context.close()
+
+
+def test_a_phone_offers_notifications_once_and_not_now_is_kept(live_server, phone):
+    log_in(phone, live_server.url, "chenmei")
+    offer = phone.locator("#push-offer")
+    offer.wait_for()
+    screenshot(phone, "push-offer")
+    offer.locator("[data-push-later]").click()
+    assert offer.is_hidden()
+    phone.reload()
+    phone.wait_for_load_state()
+    assert phone.locator("#push-offer").is_hidden()

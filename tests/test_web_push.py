@@ -1,0 +1,160 @@
+"""Web Push from the server's side, end to end through a push service stand-in that checks the
+VAPID signature and decrypts what it receives (tests/push_service.py): a failure found at a
+check reaches the phone of the person its ticket went to, and nobody else's."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from foundation.base import utcnow
+from foundation.notices import Notice, notify
+from foundation.org import Origin, User
+from foundation.web_push import PushSubscription, make_keys, public_key
+from inspections.submission import submit_inspection
+from sync.tokens import issue_device_token, revoke_device
+from tests.helpers import all_pass, area, restroom_template, submission
+from tests.push_service import PushService
+from webapp.jobs import run_job
+
+
+@pytest.fixture
+def push_service():
+    service = PushService().start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def pushing(app, demo, push_service):
+    """The app with its VAPID keys, allowed to send to the stand-in on this machine (as an
+    on-premise push relay would be allowed, docs/SECURITY.md)."""
+    app.config.update(WEBHOOK_ALLOW_HTTP=True, WEBHOOK_ALLOWED_NETWORKS=(ipaddress.ip_network("127.0.0.0/8"),))
+    make_keys(Path(app.config["VAPID_KEY_FILE"]))
+    return push_service
+
+
+def phone_of(session, client, push_service, username: str):
+    """A phone of ``username``, signed in and subscribed through the API as the app does."""
+    person = session.scalar(sa.select(User).where(User.username == username))
+    device, token = issue_device_token(session, person, name=f"{username} 的手机", user_agent="test", now=utcnow())
+    session.commit()
+    phone = push_service.new_phone()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/push/key", headers=headers).json["public_key"]
+    response = client.put("/api/v1/push/subscription", json=phone.subscription(), headers=headers)
+    assert response.status_code == 204, response.json
+    device.headers = headers  # how the phone calls the API
+    return device, phone
+
+
+def a_failure(session):
+    """王经理's spot check fails the restroom's odour, with a photo: a rework ticket, routed."""
+    manager = session.scalar(sa.select(User).where(User.username == "wangjl"))
+    tpl = restroom_template()
+    answers = [{**a, "value": "fail", "photos": ["ab" * 32]} if a["item_id"] == "odour" else a for a in all_pass(tpl)]
+    now = utcnow()
+    sub = submission(tpl, area("BY", "restroom"), answers, started_at=(now - timedelta(minutes=5)).isoformat())
+    sub.finished_at = now
+    [ticket] = submit_inspection(session, sub, actor=manager, origin=Origin("web"), now=now).tickets
+    session.commit()
+    return ticket
+
+
+def test_a_failure_reaches_the_phone_of_the_person_its_ticket_went_to_and_no_one_else(app, session, client, pushing):
+    phones = {name: phone_of(session, client, pushing, name) for name in ("chenmei", "huangli", "zhaoling", "hemin")}
+    ticket = a_failure(session)
+    assert ticket.assignee is not None and ticket.assignee.username in phones
+
+    assert run_job("push") == 1
+    [received] = pushing.wait_for(1)
+    assert received.endpoint == phones[ticket.assignee.username][1].endpoint
+    assert received.message["url"] == f"/tickets/{ticket.number}"
+    assert ticket.title in received.message["title"] and ticket.number in received.message["body"]
+    assert received.vapid_key == public_key(Path(app.config["VAPID_KEY_FILE"]))
+    assert received.ttl > 0 and received.claims["sub"].startswith("mailto:")
+
+    assert run_job("push") == 0  # sent once
+    assert len(pushing.received) == 1 and not pushing.refused
+
+
+def test_a_revoked_phone_gets_nothing_and_a_phone_its_service_dropped_is_forgotten(session, client, pushing):
+    kept_device, kept = phone_of(session, client, pushing, "chenmei")
+    gone_device, gone = phone_of(session, client, pushing, "chenmei")
+    revoked_device, revoked = phone_of(session, client, pushing, "chenmei")
+    gone.status = 410
+    revoke_device(session, revoked_device, now=utcnow())
+    person = session.get(User, kept_device.user_id)
+    notify(
+        session,
+        person,
+        key=f"test:{uuid.uuid4()}",
+        what="text",
+        facts={"title": "巡查", "body": "B1"},
+        link="/today",
+        now=utcnow(),
+    )
+    session.commit()
+
+    assert run_job("push") == 1
+    assert [r.endpoint for r in pushing.wait_for(1)] == [kept.endpoint]
+    left = session.scalars(sa.select(PushSubscription.device_id)).all()
+    assert gone_device.id not in left and kept_device.id in left
+
+
+def test_several_notices_at_once_are_one_notification(session, client, pushing):
+    device, phone = phone_of(session, client, pushing, "chenmei")
+    person = session.get(User, device.user_id)
+    for title in ("一", "二", "三"):
+        notify(
+            session,
+            person,
+            key=f"test:{title}",
+            what="text",
+            facts={"title": title, "body": ""},
+            link=f"/{title}",
+            now=utcnow(),
+        )
+    session.commit()
+    assert run_job("push") == 1
+    [received] = pushing.wait_for(1)
+    assert received.message["count"] == 3 and received.message["body"].split("\n") == ["三", "二", "一"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(Notice).where(Notice.pushed_at.is_(None))) == 0
+
+
+def test_the_server_does_not_push_to_its_own_network_unless_allowed(app, session, client, demo, push_service):
+    make_keys(Path(app.config["VAPID_KEY_FILE"]))
+    person = session.scalar(sa.select(User).where(User.username == "chenmei"))
+    _, token = issue_device_token(session, person, name="phone", user_agent="test", now=utcnow())
+    session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.put("/api/v1/push/subscription", json=push_service.new_phone().subscription(), headers=headers)
+    assert response.status_code == 403 and response.json["error"]["code"] == "push_endpoint_refused"
+    assert session.scalar(sa.select(sa.func.count()).select_from(PushSubscription)) == 0
+    key = client.get("/api/v1/push/key", headers=headers).json["public_key"]
+    assert key == public_key(Path(app.config["VAPID_KEY_FILE"]))
+
+
+def test_a_phone_that_stops_pushes_gets_none_and_only_its_own_stop(session, client, pushing):
+    stopped_device, _ = phone_of(session, client, pushing, "chenmei")
+    kept_device, kept = phone_of(session, client, pushing, "chenmei")
+    assert client.delete("/api/v1/push/subscription").status_code == 401  # a device token names the phone
+    assert client.delete("/api/v1/push/subscription", headers=stopped_device.headers).status_code == 204
+    assert session.scalars(sa.select(PushSubscription.device_id)).all() == [kept_device.id]
+    notify(
+        session,
+        session.get(User, kept_device.user_id),
+        key="test:stop",
+        what="text",
+        facts={"title": "t"},
+        link="/today",
+        now=utcnow(),
+    )
+    session.commit()
+    assert run_job("push") == 1
+    assert [r.endpoint for r in pushing.wait_for(1)] == [kept.endpoint]
