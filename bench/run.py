@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from bench.console_bench import WORKERS, bench_console
 from bench.field_bench import CPU_SLOWDOWN, SLOW_4G, bench_field, bench_photos
+from bench.push_bench import bench_web_push
+from bench.push_bench import section as push_section
 from bench.setup_bench import BUILDINGS, ESTATE_BUILDINGS, ESTATE_FLOORS, FLOORS, PEOPLE, PER_FLOOR, bench_setup
 from bench.sync_bench import bench_pull, bench_push, bench_push_http
 
@@ -57,7 +59,7 @@ def main() -> None:
     if not postgres_url:
         sys.exit("TEST_POSTGRES_URL is not set: run `make bench`, which starts PostgreSQL")
     folder = Path(tempfile.mkdtemp(prefix="fieldcheck-bench-"))
-    rows = []
+    rows, pushes = [], []
     for kind in ("sqlite", "postgresql"):
         print(f"push on {kind} …", flush=True)
         push = bench_push(kind, postgres_url, folder)
@@ -69,6 +71,8 @@ def main() -> None:
         photos = bench_photos(kind, postgres_url, folder)
         print(f"company set-up on {kind} …", flush=True)
         setup = bench_setup(kind, postgres_url, folder)
+        print(f"failure to phone on {kind} …", flush=True)
+        pushes.append((kind, bench_web_push(kind, postgres_url, folder)))
         rows.append((kind, push, pull, console, photos, setup))
     print("push over HTTP, gunicorn on postgresql …", flush=True)
     http_push = bench_push_http(postgres_url, folder)
@@ -326,6 +330,8 @@ def main() -> None:
         "A later view costs a read: each schedule remembers the day it has made its slots through",
         "(`made_through`). Before that and before counting plain rows, a later view took 2.0 s (123x); the",
         "first view, making 36,000 ORM objects, 7.3 s on SQLite and 15.1 s on PostgreSQL.",
+        "",
+        *push_section(pushes),
     ]
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")

@@ -11,13 +11,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
-from sqlalchemy import ForeignKey, String, delete, select
+from sqlalchemy import JSON, ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from foundation.base import Base
@@ -26,7 +26,7 @@ from foundation.org import Device, User
 
 log = logging.getLogger(__name__)
 
-PUSH_WITHIN = timedelta(hours=12)  # a notice older than this when first seen is not pushed: stale news
+PUSH_WITHIN = timedelta(hours=18)  # older unsent notices are stale news (a night's quiet hours fit)
 TTL_S = 12 * 3600  # how long the push service keeps a message for a phone that is off
 
 
@@ -40,6 +40,17 @@ class PushSubscription(Base):
     p256dh: Mapped[str] = mapped_column(String(200))
     auth: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()
+
+
+class PushPreference(Base):
+    """A person's own choices; without a row: every kind, quiet outside their working hours."""
+
+    __tablename__ = "push_preference"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    muted: Mapped[list[str]] = mapped_column(JSON, default=list)  # Notice.what values not pushed
+    quiet_start: Mapped[time | None] = mapped_column()  # both None: quiet outside working hours
+    quiet_end: Mapped[time | None] = mapped_column()
 
 
 def subscribe(session: Session, device: Device, *, endpoint: str, p256dh: str, auth: str, now: datetime) -> None:
@@ -99,6 +110,7 @@ class Message:
 
 Words = Callable[[User, list[Notice]], Message]  # a person's new notices as one message, in their language
 Send = Callable[[PushSubscription, str], int]  # sends a payload; the push service's status
+HeldUntil = Callable[[User, datetime], datetime | None]  # the end of the person's quiet hours, if now is in them
 
 
 def vapid_sender(key_path: Path, subject: str) -> Send:
@@ -121,11 +133,12 @@ def vapid_sender(key_path: Path, subject: str) -> Send:
     return send
 
 
-def send_pushes(session: Session, now: datetime, words: Words, send: Send) -> int:
+def send_pushes(session: Session, now: datetime, words: Words, send: Send, held_until: HeldUntil) -> int:
     """Each person's notices not yet pushed, as one message to each of their live subscriptions
-    (a revoked device's are gone with it). A push service answering 404 or 410 has dropped the
-    subscription: so do we. Any other failure raises, and the job engine tries again: nothing is
-    marked sent until every phone of the person has it. Returns the messages sent."""
+    (a revoked device's are gone with it); kinds the person muted stay in the app only, and in
+    their quiet hours the notices wait for the hours to end. A push service answering 404 or 410
+    has dropped the subscription: so do we. Any other failure raises, and the job engine tries
+    again: nothing is marked sent until every phone of the person has it. Returns the messages sent."""
     pending = list(
         session.scalars(
             select(Notice).where(Notice.pushed_at.is_(None)).order_by(Notice.user_id, Notice.created_at, Notice.id)
@@ -136,14 +149,19 @@ def send_pushes(session: Session, now: datetime, words: Words, send: Send) -> in
         by_user[notice.user_id].append(notice)
     sent = 0
     for user_id, notices in by_user.items():
-        fresh = [n for n in notices if now - n.created_at <= PUSH_WITHIN]
+        person = session.get(User, user_id)
+        preference = session.get(PushPreference, user_id)
+        muted = set(preference.muted) if preference else set()
+        fresh = [n for n in notices if now - n.created_at <= PUSH_WITHIN and n.what not in muted]
+        if fresh and held_until(person, now) is not None:
+            continue  # the person's quiet hours: the next run after them sends these
         subscriptions = session.scalars(
             select(PushSubscription)
             .join(Device, Device.id == PushSubscription.device_id)
             .where(PushSubscription.user_id == user_id, Device.revoked_at.is_(None), Device.user_id == user_id)
         ).all()
         if fresh and subscriptions:
-            payload = words(session.get(User, user_id), fresh).payload()
+            payload = words(person, fresh).payload()
             for subscription in subscriptions:
                 status = send(subscription, payload)
                 if status in (404, 410):

@@ -51,6 +51,7 @@ class Received:
     vapid_key: str  # the application server key the JWT was signed with
     claims: dict
     message: dict  # the decrypted payload
+    at: float  # time.perf_counter() when it arrived
 
 
 @dataclass
@@ -113,7 +114,10 @@ class PushService:
             return phone.status, ""
         plain = http_ece.decrypt(body, private_key=phone.private_key, auth_secret=phone.auth, version="aes128gcm")
         with self._changed:
-            self.received.append(Received(phone.endpoint, int(headers["TTL"]), key, claims, json.loads(plain)))
+            received = Received(
+                phone.endpoint, int(headers["TTL"]), key, claims, json.loads(plain), time.perf_counter()
+            )
+            self.received.append(received)
             self._changed.notify_all()
         return 201, ""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,12 +15,14 @@ import sqlalchemy as sa
 from foundation.base import utcnow
 from foundation.notices import Notice, notify
 from foundation.org import Origin, User
-from foundation.web_push import PushSubscription, make_keys, public_key
+from foundation.web_push import PushPreference, PushSubscription, make_keys, public_key
+from inspections.shifts import held_until, shifts_of
 from inspections.submission import submit_inspection
 from sync.tokens import issue_device_token, revoke_device
 from tests.helpers import all_pass, area, restroom_template, submission
 from tests.push_service import PushService
 from webapp.jobs import run_job
+from webapp.web_push import push_job
 
 
 @pytest.fixture
@@ -43,6 +45,8 @@ def phone_of(session, client, push_service, username: str):
     """A phone of ``username``, signed in and subscribed through the API as the app does."""
     person = session.scalar(sa.select(User).where(User.username == username))
     device, token = issue_device_token(session, person, name=f"{username} 的手机", user_agent="test", now=utcnow())
+    # Never quiet (the same start and end): these tests run at whatever hour the machine's clock says.
+    session.merge(PushPreference(user_id=person.id, muted=[], quiet_start=time(0), quiet_end=time(0)))
     session.commit()
     phone = push_service.new_phone()
     headers = {"Authorization": f"Bearer {token}"}
@@ -158,3 +162,37 @@ def test_a_phone_that_stops_pushes_gets_none_and_only_its_own_stop(session, clie
     session.commit()
     assert run_job("push") == 1
     assert [r.endpoint for r in pushing.wait_for(1)] == [kept.endpoint]
+
+
+def test_quiet_hours_hold_pushes_until_the_shift_starts_and_muted_kinds_stay_in_the_app(session, client, pushing):
+    """陈梅 works the early shift (06:00–14:00 in Shanghai): a ticket given to her at 23:00 reaches
+    her phone at 06:00, not at night; a kind she turned off never does."""
+    device, phone = phone_of(session, client, pushing, "chenmei")
+    person = session.get(User, device.user_id)
+    session.delete(session.get(PushPreference, person.id))  # her own choice: none, so her shifts decide
+    night = datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)  # 23:00 local
+    notify(session, person, key="test:night", what="text", facts={"title": "夜里派的工单"}, link="/today", now=night)
+    session.commit()
+    assert shifts_of(session, person, night.date())
+    assert held_until(session, person, night) == datetime(2026, 12, 3, 22, 0, tzinfo=timezone.utc)
+    assert push_job(session, night + timedelta(hours=2)) == 0  # 01:00: still held
+    assert push_job(session, datetime(2026, 12, 3, 22, 0, 5, tzinfo=timezone.utc)) == 1  # 06:00:05
+    assert [r.message["title"] for r in pushing.wait_for(1)] == ["夜里派的工单"]
+
+    session.add(PushPreference(user_id=person.id, muted=["text"], quiet_start=None, quiet_end=None))
+    day = datetime(2026, 12, 4, 2, 0, tzinfo=timezone.utc)  # 10:00 local, on shift
+    notify(session, person, key="test:muted", what="text", facts={"title": "不推送"}, link="/today", now=day)
+    session.commit()
+    assert push_job(session, day) == 0 and len(pushing.received) == 1
+    assert session.scalar(sa.select(Notice.read_at).where(Notice.key == "test:muted")) is None  # still in the app
+
+
+def test_without_a_duty_roster_the_working_day_is_seven_to_ten(session, demo):
+    manager = session.scalar(sa.select(User).where(User.username == "wangjl"))
+    assert shifts_of(session, manager, datetime(2026, 12, 3).date()) == []
+    at = datetime(2026, 12, 3, 14, 30, tzinfo=timezone.utc)  # 22:30 local
+    assert held_until(session, manager, at) == datetime(2026, 12, 3, 23, 0, tzinfo=timezone.utc)  # 07:00
+    assert held_until(session, manager, at - timedelta(hours=1)) is None  # 21:30
+    session.add(PushPreference(user_id=manager.id, muted=[], quiet_start=time(23), quiet_end=time(6)))
+    assert held_until(session, manager, at) is None  # her own: quiet from 23:00
+    assert held_until(session, manager, at + timedelta(hours=1)) == datetime(2026, 12, 3, 22, 0, tzinfo=timezone.utc)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from foundation.notices import Notice
 from foundation.org import User
 from foundation.web_push import Message, send_pushes, vapid_sender
+from inspections.shifts import held_until
 from webapp.labels import notice_words
 
 log = logging.getLogger(__name__)
@@ -35,4 +36,5 @@ def push_job(session: Session, now) -> int:
     if not key.exists():
         log.warning("no pushes: %s is missing (flask push keys makes it)", key)
         return 0
-    return send_pushes(session, now, message_for, vapid_sender(key, current_app.config["VAPID_SUBJECT"]))
+    sender = vapid_sender(key, current_app.config["VAPID_SUBJECT"])
+    return send_pushes(session, now, message_for, sender, lambda person, at: held_until(session, person, at))

@@ -1,4 +1,4 @@
-"""Web Push: each device's subscription; when a notice went to the person's phones
+"""Web Push: each device's subscription; each person's choices; when a notice went to their phones
 
 Revision ID: c4e8a2d6f1b3
 Revises: a7d3e5f1b2c9
@@ -33,6 +33,15 @@ def upgrade():
     )
     op.create_index(op.f('ix_push_subscription_device_id'), 'push_subscription', ['device_id'], unique=False)
     op.create_index(op.f('ix_push_subscription_user_id'), 'push_subscription', ['user_id'], unique=False)
+    op.create_table(
+        'push_preference',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('muted', sa.JSON(), nullable=False),
+        sa.Column('quiet_start', sa.Time(), nullable=True),
+        sa.Column('quiet_end', sa.Time(), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_push_preference_user_id_app_user'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('user_id', name=op.f('pk_push_preference')),
+    )
     with op.batch_alter_table('notice') as batch:
         batch.add_column(sa.Column('pushed_at', sa.DateTime(timezone=True), nullable=True))
         batch.create_index(batch.f('ix_notice_pushed_at'), ['pushed_at'], unique=False)
@@ -45,6 +54,7 @@ def downgrade():
     with op.batch_alter_table('notice') as batch:
         batch.drop_index(batch.f('ix_notice_pushed_at'))
         batch.drop_column('pushed_at')
+    op.drop_table('push_preference')
     op.drop_index(op.f('ix_push_subscription_user_id'), table_name='push_subscription')
     op.drop_index(op.f('ix_push_subscription_device_id'), table_name='push_subscription')
     op.drop_table('push_subscription')

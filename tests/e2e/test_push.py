@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import time
+from datetime import time as clock
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 from foundation.base import utcnow
 from foundation.org import User
-from foundation.web_push import make_keys
+from foundation.web_push import PushPreference, make_keys
 from sync.tokens import issue_device_token
 from tests.e2e.conftest import _context, log_in, screenshot, wait_until, wait_until_offline_ready
 from tests.push_service import PushService
@@ -40,6 +41,8 @@ def test_the_assignees_phone_is_told_of_the_failure_and_opens_its_ticket(app, li
         number, title, assignee = ticket.number, ticket.title, ticket.assignee.username
         person = db.session.scalar(sa.select(User).where(User.username == assignee))
         device, token = issue_device_token(db.session, person, name="phone", user_agent="test", now=utcnow())
+        # Never quiet (the same start and end): the test runs at whatever hour the clock says.
+        db.session.merge(PushPreference(user_id=person.id, muted=[], quiet_start=clock(0), quiet_end=clock(0)))
         db.session.commit()
     phone_push = push_service.new_phone()
     subscribed = app.test_client().put(
