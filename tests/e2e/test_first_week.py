@@ -245,6 +245,10 @@ def _first_week(company, relay, browser, tmp_path) -> None:
         assert len(answers["mirror_photo"].photos) == 1 and answers["signature"].value
         assert answers["dilution"].value == 1.5
         assert ticket.kind == "rework"  # a cleaning checklist's failure is rework, as the manual has it
+        # No duty roster yet: the rework is the scheduled cleaner's to redo, with the photo she took
+        # in the show-if item under the failed one as its "before".
+        assert ticket.assignee.display_name == "吴霞"
+        assert [p.photo_sha256 for p in ticket.photos] == [p.photo_sha256 for p in answers["mirror_photo"].photos]
         inspection_id, number = inspection.id, ticket.number
 
     # The manager reads the record, its PDF and the ticket, in Chinese and then in English.
