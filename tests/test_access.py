@@ -443,6 +443,7 @@ ELSEWHERE = {
     "field.inspection": "test_access::test_an_inspection_is_seen_by_its_inspector_and_the_sites_handlers_only",
     "field.inspection_printout": "test_console::test_an_inspection_prints_with_the_failed_item_and_its_photo",
     "field.read_notice": "test_access::test_a_notice_is_marked_read_by_its_own_person_only",
+    "field.notifications": "test_web_push::test_each_person_chooses_what_is_pushed_and_when_for_themselves",
     "fitout.add_permit": "test_access::test_who_may_run_a_fit_out_and_its_deposit",
     "fitout.advance_project": "test_access::test_who_may_run_a_fit_out_and_its_deposit",
     "fitout.penalty": "test_access::test_who_may_run_a_fit_out_and_its_deposit",

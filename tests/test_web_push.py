@@ -19,8 +19,10 @@ from foundation.web_push import PushPreference, PushSubscription, make_keys, pub
 from inspections.shifts import held_until, shifts_of
 from inspections.submission import submit_inspection
 from sync.tokens import issue_device_token, revoke_device
+from tests.conftest import login, post_form
 from tests.helpers import all_pass, area, restroom_template, submission
 from tests.push_service import PushService
+from webapp.extensions import db
 from webapp.jobs import run_job
 from webapp.web_push import push_job
 
@@ -196,3 +198,30 @@ def test_without_a_duty_roster_the_working_day_is_seven_to_ten(session, demo):
     session.add(PushPreference(user_id=manager.id, muted=[], quiet_start=time(23), quiet_end=time(6)))
     assert held_until(session, manager, at) is None  # her own: quiet from 23:00
     assert held_until(session, manager, at + timedelta(hours=1)) == datetime(2026, 12, 3, 22, 0, tzinfo=timezone.utc)
+
+
+def test_each_person_chooses_what_is_pushed_and_when_for_themselves(app, client, demo):
+    login(client, "chenmei", locale="en")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert page.count('name="kinds"') == 4 and page.count("checked") == 4  # everything, until she says
+    refused = post_form(
+        client, "/notifications", {"kinds": ["assigned"], "quiet_start": "22:00"}, token_from="/notifications"
+    )
+    assert refused.status_code == 422 and "Give both times" in refused.get_data(as_text=True)
+    saved = post_form(
+        client,
+        "/notifications",
+        {"kinds": ["assigned", "rounds"], "quiet_start": "21:30", "quiet_end": "06:00"},
+        token_from="/notifications",
+    )
+    assert saved.status_code == 303
+    with app.app_context():
+        person = db.session.scalar(sa.select(User).where(User.username == "chenmei"))
+        mine = db.session.get(PushPreference, person.id)
+        assert mine.muted == ["ticket_escalated", "ticket_overdue"] and (mine.quiet_start, mine.quiet_end) == (
+            time(21, 30),
+            time(6),
+        )
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PushPreference)) == 1  # hers alone
+    page = client.get("/notifications").get_data(as_text=True)
+    assert page.count("checked") == 2 and 'value="21:30"' in page

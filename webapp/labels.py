@@ -223,6 +223,14 @@ def notice_words(notice) -> tuple[str, str]:
             return facts.get("title", ""), facts.get("body", "")
 
 
+# What a person may have pushed to their phone, by the notices (foundation.notices ``what``) each covers.
+PUSH_KINDS = {
+    "assigned": (_l("A ticket given to me"), ("ticket_assigned",)),
+    "overdue": (_l("A ticket of mine past its due time"), ("ticket_overdue",)),
+    "escalated": (_l("A long-overdue ticket that reached me"), ("ticket_escalated",)),
+    "rounds": (_l("A patrol round missed or not finished"), ("round_missed", "round_incomplete")),
+}
+
 JOB_LABELS = {
     "assignments": _l("Make the checks the schedules have made due"),
     "missed_rounds": _l("Tell supervisors of missed patrol rounds"),

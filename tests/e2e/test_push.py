@@ -98,3 +98,12 @@ def test_a_phone_offers_notifications_once_and_not_now_is_kept(live_server, phon
     phone.reload()
     phone.wait_for_load_state()
     assert phone.locator("#push-offer").is_hidden()
+    phone.click("a[href='/notifications']")
+    phone.wait_for_url("**/notifications")
+    phone.uncheck("input[name=kinds][value=rounds]")
+    phone.fill("#quiet_start", "21:30")
+    phone.fill("#quiet_end", "06:00")
+    screenshot(phone, "push-notification-settings-zh-360")
+    phone.click("main button.primary")
+    phone.wait_for_url("**/notifications")
+    assert not phone.is_checked("input[name=kinds][value=rounds]") and phone.input_value("#quiet_end") == "06:00"

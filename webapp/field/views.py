@@ -6,14 +6,18 @@ import uuid
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from wtforms import TimeField
+from wtforms.validators import Optional
 
 from foundation.base import utcnow
 from foundation.notices import Notice, unread
 from foundation.org import Location, Origin
 from foundation.roles import EVERYONE, FITOUT_INSPECTORS, HANDLERS, Role
+from foundation.web_push import PushPreference
 from inspections.checklists import ChecklistTemplate, TemplateVersion, current_version, get_template_version
 from inspections.fitout import UNDER_WAY, projects_of
 from inspections.patrol import PatrolRoute
@@ -38,6 +42,8 @@ from webapp.access import require_site, roles_required, visible_sites, visible_t
 from webapp.downloads import download
 from webapp.extensions import db
 from webapp.field.checklist_form import answers_by_item, answers_from_form
+from webapp.form_rules import Form
+from webapp.labels import PUSH_KINDS
 from webapp.pages import fresh_in_page, offline_page, render, see_other
 from webapp.photos import service as photo_service
 from webapp.printouts import inspection_pdf
@@ -284,3 +290,39 @@ def read_notice(notice_id: int):
     notice.read_at = utcnow()
     db.session.commit()
     return see_other(notice.link or url_for("field.today"))
+
+
+class NotificationsForm(Form):
+    quiet_start = TimeField(_l("Quiet from"), validators=[Optional()])
+    quiet_end = TimeField(_l("Quiet until"), validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if (self.quiet_start.data is None) != (self.quiet_end.data is None):
+            self.quiet_end.errors.append(_("Give both times, or neither for your shifts."))
+            return False
+        return True
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@roles_required(EVERYONE)
+def notifications():
+    """What of mine is pushed to my phones, and when not: by kind, and quiet hours (without my
+    own, the hours outside my shifts)."""
+    preference = db.session.get(PushPreference, current_user.id)
+    muted = set(preference.muted) if preference else set()
+    form = NotificationsForm(obj=preference if request.method == "GET" else None)
+    if form.validate_on_submit():
+        chosen = set(request.form.getlist("kinds"))
+        preference = preference or PushPreference(user_id=current_user.id)
+        preference.muted = sorted(
+            what for key, (_label, whats) in PUSH_KINDS.items() if key not in chosen for what in whats
+        )
+        preference.quiet_start, preference.quiet_end = form.quiet_start.data, form.quiet_end.data
+        db.session.add(preference)
+        db.session.commit()
+        flash(_("Saved."))
+        return see_other(url_for("field.notifications"))
+    kinds = [(key, label, not muted.intersection(whats)) for key, (label, whats) in PUSH_KINDS.items()]
+    return render("field/notifications.html", form=form, kinds=kinds, status=422 if form.errors else 200)
