@@ -27,6 +27,7 @@ from sqlalchemy import JSON, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from foundation.base import Base, bulk_insert, hold_lock, str_enum, utcnow
+from foundation.notices import notify
 from foundation.org import Department, Location, LocationKind, Site, User, user_site
 from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate, TemplateKind
@@ -513,3 +514,42 @@ def month_calendar(
         ):
             days[planned.due_on].counts[Status.PLANNED] += 1
     return list(days.values())
+
+
+DUE_TOLD_WITHIN = timedelta(minutes=30)  # a slot that came due longer ago than this is not news
+
+
+def raise_due_check_notices(session: Session, site: Site, now: datetime) -> int:
+    """Tell each person of a timed check of theirs that has just come due and is not done (the
+    push to their phone follows). Raised once per check, however often this runs."""
+    due = session.scalars(
+        select(Assignment)
+        .outerjoin(Inspection, Inspection.assignment_id == Assignment.id)
+        .where(
+            Assignment.site_id == site.id,
+            Assignment.due_at.is_not(None),
+            Assignment.due_at <= now,
+            Assignment.due_at > now - DUE_TOLD_WITHIN,
+            Inspection.id.is_(None),
+        )
+    ).all()
+    zone = ZoneInfo(site.timezone)
+    raised = 0
+    for assignment in due:
+        person = session.get(User, assignment.assignee_id)
+        if person is None or not person.active:
+            continue
+        raised += notify(
+            session,
+            person,
+            key=f"due:{assignment.id}",
+            what="check_due",
+            facts={
+                "title": assignment.note or assignment.template.title,
+                "place": session.get(Location, assignment.location_id).full_name,
+                "due": f"{assignment.due_at.astimezone(zone):%H:%M}",
+            },
+            link="/today",
+            now=now,
+        )
+    return raised

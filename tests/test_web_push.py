@@ -16,9 +16,12 @@ from foundation.base import utcnow
 from foundation.notices import Notice, notify
 from foundation.org import Origin, User
 from foundation.web_push import PushPreference, PushSubscription, make_keys, public_key
+from inspections.records import Assignment
+from inspections.schedules import raise_due_check_notices
 from inspections.shifts import held_until, shifts_of
 from inspections.submission import submit_inspection
 from sync.tokens import issue_device_token, revoke_device
+from tests import factories
 from tests.conftest import login, post_form
 from tests.helpers import all_pass, area, restroom_template, submission
 from tests.push_service import PushService
@@ -203,7 +206,7 @@ def test_without_a_duty_roster_the_working_day_is_seven_to_ten(session, demo):
 def test_each_person_chooses_what_is_pushed_and_when_for_themselves(app, client, demo):
     login(client, "chenmei", locale="en")
     page = client.get("/notifications").get_data(as_text=True)
-    assert page.count('name="kinds"') == 4 and page.count("checked") == 4  # everything, until she says
+    assert page.count('name="kinds"') == 5 and page.count("checked") == 5  # everything, until she says
     refused = post_form(
         client, "/notifications", {"kinds": ["assigned"], "quiet_start": "22:00"}, token_from="/notifications"
     )
@@ -218,10 +221,45 @@ def test_each_person_chooses_what_is_pushed_and_when_for_themselves(app, client,
     with app.app_context():
         person = db.session.scalar(sa.select(User).where(User.username == "chenmei"))
         mine = db.session.get(PushPreference, person.id)
-        assert mine.muted == ["ticket_escalated", "ticket_overdue"] and (mine.quiet_start, mine.quiet_end) == (
+        assert mine.muted == ["check_due", "ticket_escalated", "ticket_overdue"] and (
+            mine.quiet_start,
+            mine.quiet_end,
+        ) == (
             time(21, 30),
             time(6),
         )
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PushPreference)) == 1  # hers alone
     page = client.get("/notifications").get_data(as_text=True)
     assert page.count("checked") == 2 and 'value="21:30"' in page
+
+
+def test_a_timed_check_coming_due_is_told_to_its_person_once_and_not_when_done_or_old(session):
+    site = factories.site(session)
+    restroom = factories.place(session, site, area_type="restroom")
+    cleaner = factories.person(session, site)
+    template = factories.checklist(session, site=site)
+    now = utcnow()
+
+    def slot(minutes_ago: int) -> Assignment:
+        due = now - timedelta(minutes=minutes_ago)
+        assignment = Assignment(
+            site_id=site.id,
+            template_id=template.id,
+            location_id=restroom.id,
+            assignee_id=cleaner.id,
+            due_on=due.date(),
+            due_at=due,
+            note=f"{minutes_ago} 分钟前",
+        )
+        session.add(assignment)
+        session.flush()
+        return assignment
+
+    fresh, old, done = slot(5), slot(120), slot(10)
+    sub = submission(template, restroom, [{"item_id": "clean", "value": "pass"}], assignment_id=done.id)
+    submit_inspection(session, sub, actor=cleaner, origin=Origin("web"), now=now)
+
+    assert raise_due_check_notices(session, site, now) == 1
+    assert raise_due_check_notices(session, site, now) == 0  # told once
+    [notice] = session.scalars(sa.select(Notice).where(Notice.user_id == cleaner.id)).all()
+    assert notice.key == f"due:{fresh.id}" and notice.facts["title"] == "5 分钟前" and old.id != fresh.id

@@ -201,6 +201,8 @@ def notice_words(notice) -> tuple[str, str]:
     """A notice's title and line, in the reader's language (foundation.notices: what and facts)."""
     facts = notice.facts
     match notice.what:
+        case "check_due":
+            return _("Due now: %(title)s", title=facts["title"]), _("%(place)s · %(due)s", **facts)
         case "ticket_assigned":
             title = _("Yours: %(title)s", title=facts["title"])
             return title, _("%(number)s · %(kind)s", number=facts["number"], kind=_label(KIND_LABELS, facts["kind"]))
@@ -226,13 +228,14 @@ def notice_words(notice) -> tuple[str, str]:
 # What a person may have pushed to their phone, by the notices (foundation.notices ``what``) each covers.
 PUSH_KINDS = {
     "assigned": (_l("A ticket given to me"), ("ticket_assigned",)),
+    "due": (_l("A check of mine coming due"), ("check_due",)),
     "overdue": (_l("A ticket of mine past its due time"), ("ticket_overdue",)),
     "escalated": (_l("A long-overdue ticket that reached me"), ("ticket_escalated",)),
     "rounds": (_l("A patrol round missed or not finished"), ("round_missed", "round_incomplete")),
 }
 
 JOB_LABELS = {
-    "assignments": _l("Make the checks the schedules have made due"),
+    "assignments": _l("Make the checks the schedules have made due, and tell their people"),
     "missed_rounds": _l("Tell supervisors of missed patrol rounds"),
     "escalation": _l("Escalate overdue tickets"),
     "webhooks": _l("Send ticket events to webhooks"),
