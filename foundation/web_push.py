@@ -149,17 +149,18 @@ def send_pushes(session: Session, now: datetime, words: Words, send: Send, held_
         by_user[notice.user_id].append(notice)
     sent = 0
     for user_id, notices in by_user.items():
-        person = session.get(User, user_id)
-        preference = session.get(PushPreference, user_id)
-        muted = set(preference.muted) if preference else set()
-        fresh = [n for n in notices if now - n.created_at <= PUSH_WITHIN and n.what not in muted]
-        if fresh and held_until(person, now) is not None:
-            continue  # the person's quiet hours: the next run after them sends these
         subscriptions = session.scalars(
             select(PushSubscription)
             .join(Device, Device.id == PushSubscription.device_id)
             .where(PushSubscription.user_id == user_id, Device.revoked_at.is_(None), Device.user_id == user_id)
         ).all()
+        person = session.get(User, user_id)
+        preference = session.get(PushPreference, user_id)
+        muted = set(preference.muted) if preference else set()
+        fresh = [n for n in notices if now - n.created_at <= PUSH_WITHIN and n.what not in muted]
+        # Quiet hours are worked out only for someone with a phone to tell: the next run after them sends these.
+        if fresh and subscriptions and held_until(person, now) is not None:
+            continue
         if fresh and subscriptions:
             payload = words(person, fresh).payload()
             for subscription in subscriptions:
