@@ -59,10 +59,25 @@ self.addEventListener("sync", (event) => {
 self.addEventListener("push", (event) => {
   let message = {};
   try { message = event.data ? event.data.json() : {}; } catch { message = { body: event.data?.text() || "" }; }
-  event.waitUntil(self.registration.showNotification(message.title || "", {
-    body: message.body || "", tag: "fieldcheck", renotify: true, icon: "/static/icons/icon-192.png",
-    data: { url: message.url || "/today" } }));
+  const url = message.url || "/today";
+  event.waitUntil(Promise.all([
+    self.registration.showNotification(message.title || "", {
+      body: message.body || "", tag: "fieldcheck", renotify: true, icon: "/static/icons/icon-192.png",
+      data: { url } }),
+    keepPushedPage(url),
+  ]));
 });
+
+// The page a notification opens is kept at once, so tapping it later opens it offline too.
+async function keepPushedPage(url) {
+  const user = await currentUser();
+  if (!user || !url.startsWith("/") || url.startsWith("//")) return;
+  try {
+    await keep(await pagesCache(user), user, url);
+  } catch (offline) {
+    // Pushed while the phone has a network, but it may drop at once: Today keeps it later.
+  }
+}
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
@@ -164,17 +179,9 @@ async function fetchAndKeep(user, urls, key) {
         await asset(new Request(url));
         continue;
       }
-      const held = await cache.match(url);
-      const validator = held?.headers.get("ETag");
-      // X-Keep-Offline: the page leaves its one-time messages for the page the person opens next.
-      const headers = validator ? { "X-Keep-Offline": "1", "If-None-Match": validator } : { "X-Keep-Offline": "1" };
-      const response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers });
-      if (response.status === 304) {
-        unchanged += 1;
-      } else if (response.ok && response.headers.get("X-Offline-Cache") === user && user === (await currentUser())) {
-        await cache.put(url, response);
-        kept += 1;
-      }
+      const outcome = await keep(cache, user, url);
+      if (outcome === "unchanged") unchanged += 1;
+      else if (outcome === "kept") kept += 1;
     } catch (error) {
       self.fieldSync.channel.postMessage({ type: "warm-failed", url, message: String(error) });
       return;  // offline half-way: the next opening of Today tries again
@@ -182,6 +189,22 @@ async function fetchAndKeep(user, urls, key) {
   }
   lastWarm = { key, at: Date.now() };
   self.fieldSync.channel.postMessage({ type: "warmed", kept, unchanged });
+}
+
+// One page into a person's cache, asked for with its validator: "kept", "unchanged" or "" (not
+// theirs to keep, or no longer the one signed in). Throws when offline.
+async function keep(cache, user, url) {
+  const held = await cache.match(url);
+  const validator = held?.headers.get("ETag");
+  // X-Keep-Offline: the page leaves its one-time messages for the page the person opens next.
+  const headers = validator ? { "X-Keep-Offline": "1", "If-None-Match": validator } : { "X-Keep-Offline": "1" };
+  const response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers });
+  if (response.status === 304) return "unchanged";
+  if (response.ok && response.headers.get("X-Offline-Cache") === user && user === (await currentUser())) {
+    await cache.put(url, response);
+    return "kept";
+  }
+  return "";
 }
 
 // Logout: drop every person's pages at once; end the server session now or when back online,

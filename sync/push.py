@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from foundation.notices import notify
 from foundation.org import Device, Origin, User
 from inspections.patrol import PatrolScan, ScanRefused, record_scan
 from inspections.photo_reach import missing_photos, photos_owed
@@ -94,7 +95,25 @@ def apply_push(session: Session, batch: PushRequest, *, user: User, device: Devi
             _write_plain(context, plain, results)
             results[position] = _apply_one(context, mutation)
     _write_plain(context, plain, results)
+    for mutation, result in zip(batch.mutations, results, strict=True):
+        if result["status"] == "rejected":
+            _tell_refused(session, user, mutation, result, now)
     return results
+
+
+def _tell_refused(session: Session, user: User, mutation: Mutation, result: dict, now: datetime) -> None:
+    """A record of theirs the server did not accept is a notice (and so a push): the phone may
+    have sent it in the background, and only its person can fix it, from the phone's outbox.
+    Once per mutation, however often the phone sends it again."""
+    notify(
+        session,
+        user,
+        key=f"refused:{mutation.id}",
+        what="record_refused",
+        facts={"type": mutation.type, "code": result["error"]["code"]},
+        link="/outbox",
+        now=now,
+    )
 
 
 @dataclass

@@ -62,11 +62,11 @@ def phone_of(session, client, push_service, username: str):
     return device, phone
 
 
-def a_failure(session):
-    """王经理's spot check fails the restroom's odour, with a photo: a rework ticket, routed."""
+def a_failure(session, item: str = "odour"):
+    """王经理's spot check fails the restroom's ``item``, with a photo: a rework ticket, routed."""
     manager = session.scalar(sa.select(User).where(User.username == "wangjl"))
     tpl = restroom_template()
-    answers = [{**a, "value": "fail", "photos": ["ab" * 32]} if a["item_id"] == "odour" else a for a in all_pass(tpl)]
+    answers = [{**a, "value": "fail", "photos": ["ab" * 32]} if a["item_id"] == item else a for a in all_pass(tpl)]
     now = utcnow()
     sub = submission(tpl, area("BY", "restroom"), answers, started_at=(now - timedelta(minutes=5)).isoformat())
     sub.finished_at = now
@@ -206,7 +206,7 @@ def test_without_a_duty_roster_the_working_day_is_seven_to_ten(session, demo):
 def test_each_person_chooses_what_is_pushed_and_when_for_themselves(app, client, demo):
     login(client, "chenmei", locale="en")
     page = client.get("/notifications").get_data(as_text=True)
-    assert page.count('name="kinds"') == 5 and page.count("checked") == 5  # everything, until she says
+    assert page.count('name="kinds"') == 6 and page.count("checked") == 6  # everything, until she says
     refused = post_form(
         client, "/notifications", {"kinds": ["assigned"], "quiet_start": "22:00"}, token_from="/notifications"
     )
@@ -221,13 +221,8 @@ def test_each_person_chooses_what_is_pushed_and_when_for_themselves(app, client,
     with app.app_context():
         person = db.session.scalar(sa.select(User).where(User.username == "chenmei"))
         mine = db.session.get(PushPreference, person.id)
-        assert mine.muted == ["check_due", "ticket_escalated", "ticket_overdue"] and (
-            mine.quiet_start,
-            mine.quiet_end,
-        ) == (
-            time(21, 30),
-            time(6),
-        )
+        muted = ["check_due", "record_refused", "ticket_due_soon", "ticket_escalated", "ticket_overdue"]
+        assert mine.muted == muted and (mine.quiet_start, mine.quiet_end) == (time(21, 30), time(6))
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PushPreference)) == 1  # hers alone
     page = client.get("/notifications").get_data(as_text=True)
     assert page.count("checked") == 2 and 'value="21:30"' in page
@@ -263,3 +258,20 @@ def test_a_timed_check_coming_due_is_told_to_its_person_once_and_not_when_done_o
     assert raise_due_check_notices(session, site, now) == 0  # told once
     [notice] = session.scalars(sa.select(Notice).where(Notice.user_id == cleaner.id)).all()
     assert notice.key == f"due:{fresh.id}" and notice.facts["title"] == "5 分钟前" and old.id != fresh.id
+
+
+def test_a_record_the_server_refuses_is_pushed_to_its_person_once_to_fix_it(session, client, pushing):
+    device, phone = phone_of(session, client, pushing, "chenmei")
+    refused = {
+        "id": str(uuid.uuid4()),
+        "type": "ticket.transition",
+        "payload": {"ticket_id": str(uuid.uuid4()), "to": "in_progress", "base_version": 1},
+    }
+    body = {"device_time": utcnow().isoformat(), "mutations": [refused]}
+    for _ in range(2):  # sent again after a lost answer: still one notice
+        [result] = client.post("/api/v1/sync/push", json=body, headers=device.headers).json["results"]
+        assert result["status"] == "rejected"
+    assert run_job("push") == 1
+    [received] = pushing.wait_for(1)
+    assert received.endpoint == phone.endpoint and received.message["url"] == "/outbox"
+    assert received.message["title"] == "未被接受：工单变更"

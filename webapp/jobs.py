@@ -38,7 +38,7 @@ from inspections.patrol_board import raise_missed_round_notices
 from inspections.schedules import make_assignments_through, raise_due_check_notices
 from inspections.today import local_day
 from sync.changes import log_versions_taking_effect
-from tickets.escalation import escalate
+from tickets.escalation import escalate, warn_assignees
 from tickets.webhooks import AddressRules, deliver_due
 from webapp.extensions import db
 from webapp.web_push import push_job
@@ -79,7 +79,12 @@ JOBS = (
         FIVE_MINUTES_LATE,
     ),
     Job("missed_rounds", "*/5 * * * *", _every_site(raise_missed_round_notices), FIVE_MINUTES_LATE),
-    Job("escalation", "*/5 * * * *", _every_site(escalate), FIVE_MINUTES_LATE),
+    Job(
+        "escalation",
+        "*/5 * * * *",
+        _every_site(lambda s, site, now: warn_assignees(s, site, now) + escalate(s, site, now)),
+        FIVE_MINUTES_LATE,
+    ),
     Job(
         "webhooks",
         "* * * * * */10",

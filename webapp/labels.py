@@ -209,6 +209,12 @@ def notice_words(notice) -> tuple[str, str]:
         case "ticket_overdue":
             title = _("Overdue ticket: %(title)s", title=facts["title"])
             return title, _("%(number)s is past its due time.", number=facts["number"])
+        case "ticket_due_soon":
+            title = _("Due soon: %(title)s", title=facts["title"])
+            return title, _("%(number)s is due in %(minutes)s min.", number=facts["number"], minutes=facts["minutes"])
+        case "record_refused":
+            title = _("Not accepted: %(what)s", what=_label(MUTATION_LABELS, facts["type"]))
+            return title, _("Open the outbox on your phone to see why and fix it.")
         case "ticket_escalated":
             title = _("Ticket long overdue: %(title)s", title=facts["title"])
             return title, _("%(number)s is still not handled and has gone to the managers.", number=facts["number"])
@@ -225,13 +231,23 @@ def notice_words(notice) -> tuple[str, str]:
             return facts.get("title", ""), facts.get("body", "")
 
 
+# What a phone sends (sync.push.MUTATIONS), as its person would name it.
+MUTATION_LABELS = {
+    "inspection.submit": _l("a check"),
+    "patrol.scan": _l("a patrol scan"),
+    "ticket.create": _l("a new ticket"),
+    "ticket.transition": _l("a ticket's change"),
+    "ticket.comment": _l("a ticket comment"),
+}
+
 # What a person may have pushed to their phone, by the notices (foundation.notices ``what``) each covers.
 PUSH_KINDS = {
     "assigned": (_l("A ticket given to me"), ("ticket_assigned",)),
     "due": (_l("A check of mine coming due"), ("check_due",)),
-    "overdue": (_l("A ticket of mine past its due time"), ("ticket_overdue",)),
+    "overdue": (_l("A ticket of mine nearing or past its due time"), ("ticket_due_soon", "ticket_overdue")),
     "escalated": (_l("A long-overdue ticket that reached me"), ("ticket_escalated",)),
     "rounds": (_l("A patrol round missed or not finished"), ("round_missed", "round_incomplete")),
+    "refused": (_l("A record of mine the server did not accept"), ("record_refused",)),
 }
 
 JOB_LABELS = {
