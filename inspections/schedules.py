@@ -27,13 +27,14 @@ from sqlalchemy import JSON, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from foundation.base import Base, bulk_insert, hold_lock, str_enum, utcnow
-from foundation.notices import notify
+from foundation.notices import Notice, notify
 from foundation.org import Department, Location, LocationKind, Site, User, user_site
 from foundation.roles import Role
 from inspections.checklists import ChecklistTemplate, TemplateKind
 from inspections.cleaning import duties_of, rule_for
 from inspections.cleaning_scores import responsible
 from inspections.records import Assignment, Inspection
+from inspections.shifts import held_until
 
 
 class Rule(str, enum.Enum):
@@ -552,4 +553,33 @@ def raise_due_check_notices(session: Session, site: Site, now: datetime) -> int:
             link="/today",
             now=now,
         )
+    return raised
+
+
+def raise_day_check_notices(session: Session, site: Site, now: datetime) -> int:
+    """Checks due some time today (no set hour) come due when their person's work begins: each
+    person hears once a day, at the first run inside their shift (or working day), how many of
+    today's checks at this site are theirs and not done."""
+    today = now.astimezone(ZoneInfo(site.timezone)).date()
+    key = f"today:{site.id}:{today}"
+    counts = session.execute(
+        select(Assignment.assignee_id, func.count())
+        .outerjoin(Inspection, Inspection.assignment_id == Assignment.id)
+        .where(
+            Assignment.site_id == site.id,
+            Assignment.due_on == today,
+            Assignment.due_at.is_(None),
+            Assignment.assignee_id.is_not(None),
+            Inspection.id.is_(None),
+        )
+        .group_by(Assignment.assignee_id)
+    ).all()
+    told = set(session.scalars(select(Notice.user_id).where(Notice.key == key)))
+    raised = 0
+    for user_id, count in counts:
+        person = session.get(User, user_id)
+        if user_id in told or not person.active or held_until(session, person, now) is not None:
+            continue
+        facts = {"count": count, "site": site.name}
+        raised += notify(session, person, key=key, what="checks_today", facts=facts, link="/today", now=now)
     return raised

@@ -8,16 +8,18 @@ import ipaddress
 import uuid
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from foundation.base import utcnow
 from foundation.notices import Notice, notify
 from foundation.org import Origin, User
 from foundation.web_push import PushPreference, PushSubscription, make_keys, public_key
 from inspections.records import Assignment
-from inspections.schedules import raise_due_check_notices
+from inspections.schedules import raise_day_check_notices, raise_due_check_notices
 from inspections.shifts import held_until, shifts_of
 from inspections.submission import submit_inspection
 from sync.tokens import issue_device_token, revoke_device
@@ -27,6 +29,7 @@ from tests.helpers import all_pass, area, restroom_template, submission
 from tests.push_service import PushService
 from webapp.extensions import db
 from webapp.jobs import run_job
+from webapp.labels import notice_words
 from webapp.web_push import push_job
 
 
@@ -221,7 +224,7 @@ def test_each_person_chooses_what_is_pushed_and_when_for_themselves(app, client,
     with app.app_context():
         person = db.session.scalar(sa.select(User).where(User.username == "chenmei"))
         mine = db.session.get(PushPreference, person.id)
-        muted = ["check_due", "record_refused", "ticket_due_soon", "ticket_escalated", "ticket_overdue"]
+        muted = ["check_due", "checks_today", "record_refused", "ticket_due_soon", "ticket_escalated", "ticket_overdue"]
         assert mine.muted == muted and (mine.quiet_start, mine.quiet_end) == (time(21, 30), time(6))
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PushPreference)) == 1  # hers alone
     page = client.get("/notifications").get_data(as_text=True)
@@ -275,3 +278,38 @@ def test_a_record_the_server_refuses_is_pushed_to_its_person_once_to_fix_it(sess
     [received] = pushing.wait_for(1)
     assert received.endpoint == phone.endpoint and received.message["url"] == "/outbox"
     assert received.message["title"] == "未被接受：工单变更"
+
+
+def test_the_days_checks_are_told_to_each_person_once_when_their_work_begins(session):
+    site = factories.site(session)  # no duty roster: the working day is 07:00–22:00 site time
+    restroom, lobby = factories.place(session, site, area_type="restroom"), factories.place(session, site)
+    cleaner, other = factories.person(session, site), factories.person(session, site)
+    template = factories.checklist(session, site=site)
+    day = datetime(2026, 12, 1)  # a Tuesday, in the site's zone
+
+    def check(place, person) -> Assignment:
+        assignment = Assignment(
+            site_id=site.id, template_id=template.id, location_id=place.id, assignee_id=person.id, due_on=day.date()
+        )
+        session.add(assignment)
+        session.flush()
+        return assignment
+
+    check(restroom, cleaner), check(lobby, cleaner), check(restroom, other)
+    done = check(lobby, other)
+    sub = submission(template, lobby, [{"item_id": "clean", "value": "pass"}], assignment_id=done.id)
+    submit_inspection(session, sub, actor=other, origin=Origin("web"), now=day.replace(tzinfo=timezone.utc))
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return day.replace(hour=hour, minute=minute, tzinfo=ZoneInfo(site.timezone)).astimezone(timezone.utc)
+
+    assert raise_day_check_notices(session, site, at(0, 5)) == 0  # before work: nobody is woken
+    assert raise_day_check_notices(session, site, at(7, 2)) == 2
+    assert raise_day_check_notices(session, site, at(7, 7)) == 0  # once a day
+    told = {
+        n.user_id: n.facts["count"] for n in session.scalars(sa.select(Notice).where(Notice.what == "checks_today"))
+    }
+    assert told == {cleaner.id: 2, other.id: 1}
+    with force_locale("zh"):
+        notice = session.scalar(sa.select(Notice).where(Notice.user_id == cleaner.id))
+        assert notice_words(notice) == ("今日有 2 项检查待做", site.name)

@@ -35,7 +35,7 @@ from foundation.base import utcnow
 from foundation.jobs import JobRun, record_run
 from foundation.org import Site
 from inspections.patrol_board import raise_missed_round_notices
-from inspections.schedules import make_assignments_through, raise_due_check_notices
+from inspections.schedules import make_assignments_through, raise_day_check_notices, raise_due_check_notices
 from inspections.today import local_day
 from sync.changes import log_versions_taking_effect
 from tickets.escalation import escalate, warn_assignees
@@ -73,7 +73,9 @@ JOBS = (
         "*/5 * * * *",
         _every_site(
             lambda s, site, now: (
-                make_assignments_through(s, site, local_day(site, now)) + raise_due_check_notices(s, site, now)
+                make_assignments_through(s, site, local_day(site, now))
+                + raise_due_check_notices(s, site, now)
+                + raise_day_check_notices(s, site, now)
             )
         ),
         FIVE_MINUTES_LATE,

@@ -203,6 +203,9 @@ def notice_words(notice) -> tuple[str, str]:
     match notice.what:
         case "check_due":
             return _("Due now: %(title)s", title=facts["title"]), _("%(place)s · %(due)s", **facts)
+        case "checks_today":
+            title = ngettext("%(num)s check to do today", "%(num)s checks to do today", facts["count"])
+            return title, facts["site"]
         case "ticket_assigned":
             title = _("Yours: %(title)s", title=facts["title"])
             return title, _("%(number)s · %(kind)s", number=facts["number"], kind=_label(KIND_LABELS, facts["kind"]))
@@ -243,7 +246,7 @@ MUTATION_LABELS = {
 # What a person may have pushed to their phone, by the notices (foundation.notices ``what``) each covers.
 PUSH_KINDS = {
     "assigned": (_l("A ticket given to me"), ("ticket_assigned",)),
-    "due": (_l("A check of mine coming due"), ("check_due",)),
+    "due": (_l("A check of mine coming due"), ("check_due", "checks_today")),
     "overdue": (_l("A ticket of mine nearing or past its due time"), ("ticket_due_soon", "ticket_overdue")),
     "escalated": (_l("A long-overdue ticket that reached me"), ("ticket_escalated",)),
     "rounds": (_l("A patrol round missed or not finished"), ("round_missed", "round_incomplete")),
