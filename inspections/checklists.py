@@ -219,6 +219,18 @@ class Definition(BaseModel):
         """No show-if and no instruction: every answer counts, whatever the others say."""
         return all(item.show_if is None and item.answerable for item in self._items)
 
+    @cached_property
+    def photographed_elsewhere(self) -> frozenset[str]:
+        """Items whose answer shows a photo item of its own (XLSForm: an image ``relevant`` on
+        it): that item is the one way to photograph the finding, so the watched item offers no
+        camera unless it requires a photo itself (``photo_on_fail``)."""
+        return frozenset(
+            item.show_if.item_id
+            for item in self._items
+            if item.type == "photo" and item.show_if is not None
+            if not self._item_map[item.show_if.item_id].photo_on_fail
+        )
+
     def items(self) -> list[Item]:
         return self._items
 

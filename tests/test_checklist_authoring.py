@@ -89,6 +89,26 @@ def test_a_hidden_item_is_not_required_and_its_answer_is_ignored(session):
     assert refused.value.item_errors == {"why": "required"}  # shown now, so asked
 
 
+def test_a_failure_with_a_photo_item_of_its_own_is_photographed_there_and_nowhere_else():
+    def definition(photo_on_fail: bool) -> Definition:
+        items = [
+            {"id": "mirror", "type": "pass_fail", "label": "镜子", "photo_on_fail": photo_on_fail},
+            {
+                "id": "mirror_photo",
+                "type": "photo",
+                "label": "镜子照片",
+                "show_if": {"item_id": "mirror", "equals": "fail"},
+            },
+            {"id": "floor", "type": "pass_fail", "label": "地面"},
+        ]
+        return Definition.model_validate({"sections": [{"title": "卫生间", "items": items}]})
+
+    assert definition(photo_on_fail=False).photographed_elsewhere == {"mirror"}
+    assert (
+        definition(photo_on_fail=True).photographed_elsewhere == set()
+    )  # its own photo is required: it keeps its camera
+
+
 @pytest.mark.parametrize(
     ("items", "message"),
     [

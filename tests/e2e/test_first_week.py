@@ -203,6 +203,9 @@ def _first_week(company, relay, browser, tmp_path) -> None:
     phone.click("label[for='a-fixtures-na']")  # the manual's N/A: no such fitting here
     phone.click("label[for='a-mirror-fail']")
     assert phone.is_visible("#item-mirror_photo")  # the show-if photo, offline
+    # One way to photograph the failure: the mirror's photo item; the mirror itself offers no camera.
+    assert phone.locator("#item-mirror input[type=file]").count() == 0
+    assert phone.locator("#item-fixtures input[type=file]").count() == 1
     mirror = tmp_path / "mirror.jpg"
     mirror.write_bytes(jpeg_bytes((1600, 1200), color="#9ab"))
     phone.set_input_files("#item-mirror_photo input[type=file]", str(mirror))
