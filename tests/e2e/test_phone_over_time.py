@@ -1,10 +1,10 @@
 """The phone after months of use: a sign-in taken away while work waits is said plainly and
 ends well, and what was sent leaves the phone after the retention window (never what waits).
-Restarts are real: a persistent profile closed and opened.
+Restarts are real: a persistent profile closed and opened. A full disk is a small quota set
+through DevTools (Storage.overrideQuotaForOrigin) and filled; Chromium counts what IndexedDB
+stores after compressing it, so what fills it, and the photo that meets it, is noise."""
 
-(A full disk is not tested here: Chromium 156 accepts IndexedDB writes of megabytes under a
-quota of 1,000 bytes set through the DevTools protocol, Storage.overrideQuotaForOrigin.)"""
-
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,10 +27,11 @@ from tests.e2e.conftest import (
     outbox_statuses,
     restroom_url,
     screenshot,
+    wait_for_draft,
     wait_until,
     wait_until_offline_ready,
 )
-from tests.helpers import jpeg_bytes
+from tests.helpers import jpeg_bytes, noise_jpeg_bytes
 from webapp.extensions import db
 
 LAPSED_OWN = "你的登录已失效：1 条记录在等待，请重新登录后发送"
@@ -193,3 +194,75 @@ def test_retention_deletes_old_sent_records_and_their_photos_but_never_what_wait
     assert "本周已发送 1 条" in held and "本机剩余空间" in held
     assert page.locator("#outbox-list li[data-status=sent]").count() == 1
     screenshot(page, "outbox-held-zh-360x740")
+
+
+# Another database of the origin takes the room left, to within 256 KB (the size of its writes).
+FILL = """async () => {
+  const db = await new Promise((resolve, reject) => {
+    const opening = indexedDB.open("filler", 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore("chunks");
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+  for (let n = 0; n < 200; n++) {
+    const chunk = new Uint8Array(256 * 1024);
+    for (let at = 0; at < chunk.length; at += 65536) crypto.getRandomValues(chunk.subarray(at, at + 65536));
+    const error = await new Promise((resolve) => {
+      const tx = db.transaction("chunks", "readwrite");
+      tx.objectStore("chunks").put(chunk, n);
+      tx.oncomplete = () => resolve(null);
+      tx.onabort = () => resolve(tx.error?.name || "aborted");
+    });
+    if (error) { db.close(); return error; }
+  }
+  db.close();
+  return "never full";
+}"""
+
+
+def test_a_full_phone_says_so_keeps_the_draft_and_sends_nothing_half_saved(app, live_server, playwright, tmp_path):
+    phone = _launch(playwright, tmp_path / "profile")
+    page = phone.new_page()
+    # A phone with 8 MB for this app (DevTools; Chromium takes an origin's quota when its
+    # IndexedDB is first opened, so it is set before the app opens its own).
+    devtools = phone.new_cdp_session(page)
+    devtools.send("Storage.overrideQuotaForOrigin", {"origin": live_server.url, "quotaSize": 8 * 2**20})
+    log_in(page, live_server.url, "chenmei")
+    wait_until_offline_ready(page)
+    page.goto(live_server.url + restroom_url(page))
+    page.wait_for_selector("form[data-checklist][data-ready=true]")
+    for item in page.locator("fieldset[data-item]").all():
+        item.locator("label.opt-pass").click()
+    page.click("label[for='a-odour-fail']")
+    wait_for_draft(page, "d.answers.odour?.value === 'fail'")
+
+    # The phone fills up (other apps' data, here another database): room for small writes, none for a photo.
+    assert page.evaluate(FILL) == "QuotaExceededError"
+    photo = tmp_path / "odour.jpg"
+    photo.write_bytes(noise_jpeg_bytes())  # a photo that stays large however it is stored
+    page.set_input_files("#item-odour input[type=file]", str(photo))
+    page.wait_for_selector("#storage-full:not([hidden])")
+    assert "手机空间已满" in page.inner_text("#item-odour")  # said at the photo, and on the page
+    screenshot(page, "phone-full-zh-360x740", full_page=False)
+    # Nothing half-saved: no photo named, the draft as it was; the check cannot be sent without one.
+    draft = page.evaluate("fieldStore.all('drafts').then((d) => d[0].answers.odour)")
+    assert draft["value"] == "fail" and draft["photos"] == []
+    assert page.locator("#item-odour .thumbs img").count() == 0
+    assert page.evaluate("fieldStore.all('outbox')") == []
+
+    # Room again: the same photo is kept and the check goes, once, with it.
+    page.evaluate("new Promise((done) => { indexedDB.deleteDatabase('filler').onsuccess = done; })")
+    page.set_input_files("#item-odour input[type=file]", str(photo))
+    page.wait_for_selector("#item-odour .thumbs img")
+    inspection_id = page.evaluate("fieldStore.all('drafts').then((d) => d[0].inspection_id)")
+    page.click(".actionbar button[value=review]")
+    page.wait_for_selector("#client-summary:not([hidden])")
+    page.click("#client-summary button[value=submit]")
+    page.wait_for_url("**/today")
+    wait_until(page, "fieldStore.all('outbox').then((o) => o.length === 1 && o[0].status === 'sent')")
+    with app.app_context():
+        check = db.session.get(Inspection, uuid.UUID(inspection_id))
+        [odour] = [a for a in check.answers if a.item_id == "odour"]
+        assert odour.value == "fail" and len(odour.photos) == 1
+    assert phone.errors == []
+    phone.close()
