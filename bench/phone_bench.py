@@ -34,6 +34,7 @@ from webapp.extensions import db
 SENT_RECORDS = 5000
 DAYS = 182
 DRAFTS = 30
+IDLE_S = 60
 
 # Marks when the page's scripts have drawn what the phone holds: the sync bar (every page) and
 # the outbox summary (/outbox).
@@ -135,8 +136,9 @@ def _paint(page, url: str, drawn: str) -> tuple[float, float]:
     )
 
 
-def _usage(page) -> int:
-    return page.evaluate("navigator.storage.estimate().then((e) => e.usage)")
+def _usage(page) -> tuple[int, dict]:
+    """The origin's storage use in bytes, and its share by kind (indexedDB, caches, serviceWorker)."""
+    return page.evaluate("navigator.storage.estimate().then((e) => [e.usage, e.usageDetails])")
 
 
 def bench_phone_history(folder: Path, runs: int = 5) -> dict:
@@ -175,14 +177,20 @@ def bench_phone_history(folder: Path, runs: int = 5) -> dict:
                     context = launch()
                     page = context.new_page()
                     page.goto(server.url + "/today")
-                    figures["usage_before"] = _usage(page)
+                    figures["usage_before"], _ = _usage(page)
                     started = time.perf_counter()
                     page.evaluate("fieldSync.syncNow()")  # the first run under the retention window
                     figures["first_run_s"] = time.perf_counter() - started
                     figures["kept_after"] = page.evaluate("fieldStore.tally()")
                     figures["window_bytes"] = page.evaluate(
-                        "fieldStore.sentSince(0).then((rows) => new Blob([JSON.stringify(rows)]).size)"
+                        "fieldStore.sentSince(0).then((sent) => new Blob([JSON.stringify(sent.rows)]).size)"
                     )
+                    # Put down for a minute, as between two rounds: with no page open and its service
+                    # worker stopped, the browser tidies the database the deletions left behind.
+                    page.goto("about:blank")
+                    time.sleep(IDLE_S)
+                    page.goto(server.url + "/today")
+                    figures["usage_after_idle"], _ = _usage(page)
                 context.add_init_script(DRAWN)
                 cdp = context.new_cdp_session(page)
                 cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
@@ -199,7 +207,7 @@ def bench_phone_history(folder: Path, runs: int = 5) -> dict:
                 context = launch()
                 page = context.new_page()
                 page.goto(server.url + "/today")
-                figures["usage"] = _usage(page)
+                figures["usage"], figures["usage_details"] = _usage(page)
                 context.close()
                 result[phone] = figures
     finally:
@@ -215,7 +223,58 @@ def bench_phone_history(folder: Path, runs: int = 5) -> dict:
     return result
 
 
+TIMINGS = {
+    "sync_ms": "a sync run sending one new record",
+    "today_fcp_ms": "Today: first contentful paint",
+    "today_drawn_ms": "Today: the phone's records drawn",
+    "outbox_fcp_ms": "outbox page: first contentful paint",
+    "outbox_drawn_ms": "outbox page: the phone's records drawn",
+}
+
+
+def section(result: dict) -> list[str]:
+    """The lines of docs/PERFORMANCE.md for these results (bench/run.py)."""
+    new, old = result["new"], result["six_months"]
+    mb = 1024 * 1024
+    lines = [
+        "## The phone at month six",
+        "",
+        f"A cleaner's phone after six months of shifts ({SENT_RECORDS:,} sent records with their receipts, what",
+        f"the app kept before its retention window, and {DRAFTS} drafts with a photo) against a new phone signed",
+        f"in as the same person, in the same run, Chromium's CPU slowed {CPU_SLOWDOWN}x (`bench/phone_bench.py`).",
+        f"The old phone's first sync run applied the window ({old['kept_before']['sent']:,} → "
+        f"{old['kept_after']['sent']:,} sent records kept, {old['first_run_s']:.1f} s); then it was put down for",
+        f"{IDLE_S} s (no page open) before both were measured alike, medians of five. Targets: each timing within",
+        "1.2x of the new phone's; storage under 2x of (the new phone's + the window's records).",
+        "",
+        "| measure | new phone | six-month phone | ratio | target |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for key, label in TIMINGS.items():
+        ratio = result["ratios"][key]
+        lines.append(
+            f"| {label} (ms) | {new[key]:.0f} | {old[key]:.0f} | {ratio:.2f} | {'met' if ratio <= 1.2 else 'MISSED'} |"
+        )
+    limit = result["usage_limit"]
+    lines += [
+        f"| storage after a restart (MB) | {new['usage'] / mb:.2f} | {old['usage'] / mb:.2f} | "
+        f"{old['usage'] / limit:.2f} of the limit ({limit / mb:.2f}) | "
+        f"{'met' if old['usage'] <= limit else 'MISSED'} |",
+        "",
+        f"Before the window, the old phone held {old['usage_before'] / mb:.1f} MB; right after its first run",
+        f"{old['usage_after_idle'] / mb:.1f} MB once idle. The window's records are {old['window_bytes'] / 1024:.0f} KB",
+        "as JSON. The six-month phone's storage by kind: "
+        + ", ".join(f"{kind} {size / mb:.2f} MB" for kind, size in old["usage_details"].items())
+        + "; the new phone's: "
+        + ", ".join(f"{kind} {size / mb:.2f} MB" for kind, size in new["usage_details"].items())
+        + ".",
+    ]
+    return lines
+
+
 if __name__ == "__main__":
     import pprint
 
-    pprint.pprint(bench_phone_history(Path(tempfile.mkdtemp(prefix="fieldcheck-bench-"))))
+    figures = bench_phone_history(Path(tempfile.mkdtemp(prefix="fieldcheck-bench-")))
+    pprint.pprint(figures)
+    print("\n".join(section(figures)))

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from bench.console_bench import WORKERS, bench_console
 from bench.field_bench import CPU_SLOWDOWN, SLOW_4G, bench_field, bench_photos
+from bench.phone_bench import bench_phone_history
+from bench.phone_bench import section as phone_section
 from bench.push_bench import bench_web_push
 from bench.push_bench import section as push_section
 from bench.setup_bench import BUILDINGS, ESTATE_BUILDINGS, ESTATE_FLOORS, FLOORS, PEOPLE, PER_FLOOR, bench_setup
@@ -78,6 +80,8 @@ def main() -> None:
     http_push = bench_push_http(postgres_url, folder)
     print("the field app in Chromium …", flush=True)
     field = bench_field(folder)
+    print("the phone at month six, in Chromium …", flush=True)
+    phone = bench_phone_history(folder)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Performance",
@@ -332,6 +336,8 @@ def main() -> None:
         "first view, making 36,000 ORM objects, 7.3 s on SQLite and 15.1 s on PostgreSQL.",
         "",
         *push_section(pushes),
+        "",
+        *phone_section(phone),
     ]
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")

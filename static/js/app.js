@@ -126,27 +126,38 @@
   const STATUS_CLASS = { waiting: "", awaiting_photos: "", sent: "ok", rejected: "late", conflict: "late" };
   const UNSENT = ["waiting", "awaiting_photos", "rejected", "conflict"];
 
-  // Today lists the last two days' sent records; /outbox all the phone keeps (the retention window).
+  // Everything still to send, and the newest sent: on Today the last two days' few, on /outbox
+  // a screenful of all the phone keeps (the retention window), the rest when asked for.
+  const SENT_SHOWN = { today: 10, outbox: 30 };
+  let everySent = false;
+
   async function renderOutbox() {
     const list = document.getElementById("outbox-list");
     if (!list) return;
+    const since = shell ? 0 : Date.now() - 2 * DAY_MS;
     const [unsent, sent] = await Promise.all([store.records(...UNSENT),
-      store.sentSince(shell ? 0 : Date.now() - 2 * DAY_MS)]);
-    const records = [...unsent, ...sent].sort((a, b) => b.created_at.localeCompare(a.created_at));
+      store.sentSince(since, everySent ? Infinity : SENT_SHOWN[shell ? "outbox" : "today"])]);
+    const records = [...unsent, ...sent.rows].sort((a, b) => b.created_at.localeCompare(a.created_at));
     list.replaceChildren(...records.map(outboxRow));
     if (!shell) list.closest("section").hidden = records.length === 0;
+    const more = document.getElementById("outbox-more");
+    if (more) more.hidden = sent.rows.length >= sent.total;
     markDoneWhileWaiting(unsent);
-    await renderHeld(unsent, sent);
+    await renderHeld(unsent);
   }
 
+  document.getElementById("outbox-more")?.addEventListener("click", () => {
+    everySent = true;
+    renderOutbox();
+  });
+
   // /outbox: what the phone holds for this person, and the room left on it.
-  async function renderHeld(unsent, sent) {
+  async function renderHeld(unsent) {
     const held = document.getElementById("outbox-held");
     if (!held) return;
-    const week = Date.now() - 7 * DAY_MS;
     const lines = [format(messages.held, {
       waiting: unsent.filter((r) => r.status === "waiting" || r.status === "awaiting_photos").length,
-      sent: sent.filter((r) => Date.parse(r.sent_at) > week).length,
+      sent: (await store.sentSince(Date.now() - 7 * DAY_MS, 0)).total,
       size: sizeOf(await store.photoBytes()),
     })];
     const estimate = await navigator.storage?.estimate?.().catch(() => null);

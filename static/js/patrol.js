@@ -130,7 +130,7 @@
     const opens = route.round_opens_at ? Date.parse(route.round_opens_at) : 0;
     const store = self.fieldStore;
     const records = [...await store.records("waiting", "awaiting_photos", "rejected", "conflict"),
-      ...await store.sentSince(opens)];  // sent after the round opened, as its scans were
+      ...(await store.sentSince(opens)).rows];  // sent after the round opened, as its scans were
     for (const record of records) {
       if (record.type !== "patrol.scan" || record.payload.route_id !== route.route_id) continue;
       if (Date.parse(record.payload.scanned_at) < opens) continue;

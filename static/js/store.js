@@ -140,8 +140,20 @@
     });
     const byStatus = (s, statuses) => Promise.all(statuses.map((status) => asPromise(s.index("status").getAll(status))))
       .then((lists) => lists.flat());
-    const sentSince = (s, since) => asPromise(s.index("sent").getAll(
-      IDBKeyRange.bound(["sent", new Date(since).toISOString()], ["sent", "\uffff"])));
+    const sentRange = (since) => IDBKeyRange.bound(["sent", new Date(since).toISOString()], ["sent", "\uffff"]);
+    // The newest ``limit`` of them, newest first, read by a cursor that stops there.
+    const newest = (index, range, limit) => new Promise((resolve, reject) => {
+      const rows = [];
+      if (limit <= 0) return resolve(rows);
+      const request = index.openCursor(range, "prev");
+      request.onsuccess = () => {
+        const cursor = request.result;
+        if (cursor) rows.push(cursor.value);
+        if (!cursor || rows.length >= limit) resolve(rows);
+        else cursor.continue();
+      };
+      request.onerror = () => reject(request.error);
+    });
     const data = {
       userId,
       get: (store, key) => within([store], "readonly", (s) => asPromise(s.get(key))),
@@ -151,8 +163,14 @@
       remove: (store, key) => within([store], "readwrite", (s) => { s.delete(key); }),
       // Outbox records in these statuses, through the index.
       records: (...statuses) => within(["outbox"], "readonly", (s) => byStatus(s, statuses)),
-      // Sent records sent since that time (ms), newest last.
-      sentSince: (since) => within(["outbox"], "readonly", (s) => sentSince(s, since)),
+      // Records sent since that time (ms): how many, and the newest ``limit`` of them, newest
+      // first (a page shows a screenful, not a week: its cost stays flat however much was sent).
+      sentSince: (since, limit = Infinity) => within(["outbox"], "readonly", async (s) => {
+        const index = s.index("sent");
+        const [total, rows] = await Promise.all([asPromise(index.count(sentRange(since))),
+          newest(index, sentRange(since), limit)]);
+        return { total, rows };
+      }),
       // How many records in each status (counted by the index, nothing read).
       tally: () => within(["outbox"], "readonly", async (s) => {
         const counts = {};

@@ -155,7 +155,11 @@ def test_retention_deletes_old_sent_records_and_their_photos_but_never_what_wait
 
     old_sent = [record(f"old-{n}", "sent", 30 + n, [f"{n:064x}"]) for n in range(3)]
     seeded = {
-        "outbox": [*old_sent, record("recent", "sent", 1), record("waiting", "waiting", 40, ["a" * 64])],
+        "outbox": [
+            *old_sent,
+            *(record(f"recent-{n:02}", "sent", 1 + n / 10) for n in range(35)),
+            record("waiting", "waiting", 40, ["a" * 64]),
+        ],
         "photos": [
             *({"sha256": f"{n:064x}", "type": "image/jpeg", "uploaded": True} for n in range(3)),
             {"sha256": "a" * 64, "type": "image/jpeg", "uploaded": False, "kept_at": days_ago(40)},  # waits
@@ -183,7 +187,7 @@ def test_retention_deletes_old_sent_records_and_their_photos_but_never_what_wait
     })""")
     # Sent a month ago: gone with their photos. Waiting and drafted 40 days ago: kept with theirs.
     # A photo nothing names: gone after an hour, kept while it may still be being saved.
-    assert kept["outbox"] == ["recent", "waiting"]
+    assert kept["outbox"] == [*(f"recent-{n:02}" for n in range(35)), "waiting"]
     assert kept["photos"] == ["a", "b", "d"]
     assert kept["drafts"] == ["old-draft"] and kept["sent"] == []
 
@@ -191,8 +195,13 @@ def test_retention_deletes_old_sent_records_and_their_photos_but_never_what_wait
     page.goto(live_server.url + "/outbox")
     page.wait_for_selector("#outbox-held:not([hidden])")
     held = page.inner_text("#outbox-held")
-    assert "本周已发送 1 条" in held and "本机剩余空间" in held
-    assert page.locator("#outbox-list li[data-status=sent]").count() == 1
+    assert "本周已发送 35 条" in held and "本机剩余空间" in held
+    # A screenful, newest first; the rest when asked for.
+    sent_rows = page.locator("#outbox-list li[data-status=sent]")
+    assert sent_rows.count() == 30 and "recent-00" in sent_rows.first.inner_text()
+    page.click("#outbox-more")
+    wait_until(page, "document.querySelectorAll('#outbox-list li[data-status=sent]').length === 35")
+    assert page.locator("#outbox-more").is_hidden()
     screenshot(page, "outbox-held-zh-360x740")
 
 
