@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relations
 
 from foundation.base import Base, str_enum, utcnow
 from foundation.org import Department, Site, User
-from foundation.roles import OFFICE
+from foundation.roles import OFFICE, Role
 
 
 class TemplateKind(str, enum.Enum):
@@ -68,6 +68,7 @@ class OnFail(BaseModel):
     department: str  # a Department.code
     due_hours: Annotated[int, Field(gt=0, le=24 * 90)]
     priority: TicketPriority = "normal"
+    role: Role | None = None  # who of the department takes it (inspections.routing), if not whoever is on duty
 
 
 class ShowIf(BaseModel):

@@ -5,13 +5,17 @@ fits takes it:
 
 1. ``on_duty``: whoever is on duty for the place when the check was done (the duty roster);
 2. ``scheduled``: the person the check was scheduled for (for rework: the one who must redo it);
-3. ``department_head``: the head of the ticket's department;
-4. ``site_manager``: the person the site names for what nobody else takes, else its first manager;
-5. and if the site has no manager, the company's first administrator.
+3. ``role``: when the on-fail rule names a role (the cleaning lead, say), the site's first person
+   of that role in the ticket's department;
+4. ``department_head``: the head of the ticket's department;
+5. ``site_manager``: the person the site names for what nobody else takes, else its first manager;
+6. and if the site has no manager, the company's first administrator.
 
-The first two must belong to the ticket's department (a guard's check does not hand an
-engineering hazard to the guard). Everyone must be active and work at the site. A site's manager
-may turn steps 1–3 off (``RoutingRule``); the last ones cannot be, so a ticket always has a person.
+The first three must belong to the ticket's department (a guard's check does not hand an
+engineering hazard to the guard), and to the rule's role when it names one (a failure meant for
+the lead does not stop at the cleaner on duty). Everyone must be active and work at the site. A
+site's manager may turn steps 1, 2 and 4 off (``RoutingRule``); the last ones cannot be, so a
+ticket always has a person.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 class Step(str, enum.Enum):
     ON_DUTY = "on_duty"
     SCHEDULED = "scheduled"
+    ROLE = "role"
     DEPARTMENT_HEAD = "department_head"
     SITE_MANAGER = "site_manager"
     ADMIN = "admin"
@@ -74,6 +79,7 @@ def route_failure(
     department: Department | None,
     done_at: datetime,
     assignment_id: int | None,
+    role: Role | None = None,
 ) -> Route:
     """The person a failure's ticket goes to, and the step of the rule that chose them."""
     rule = rule_of(session, site.id)
@@ -84,6 +90,7 @@ def route_failure(
             and person.active
             and person.may_see_site(site.id)
             and not (of_department and department is not None and person.department_id != department.id)
+            and not (of_department and role is not None and person.role != role)
         )
 
     def candidate(step: Step) -> User | None:
@@ -92,6 +99,8 @@ def route_failure(
         if step == Step.SCHEDULED:
             assignment = session.get(Assignment, assignment_id) if assignment_id else None
             return session.get(User, assignment.assignee_id) if assignment else None
+        if step == Step.ROLE:
+            return _first(session, role, site, department) if role is not None else None
         if step == Step.DEPARTMENT_HEAD:
             return session.get(User, department.head_id) if department and department.head_id else None
         if step == Step.SITE_MANAGER:
@@ -103,16 +112,18 @@ def route_failure(
         if step.value in rule.skipped and step in OPTIONAL_STEPS:
             continue
         person = candidate(step)
-        if fits(person, of_department=step in (Step.ON_DUTY, Step.SCHEDULED)):
+        if fits(person, of_department=step in (Step.ON_DUTY, Step.SCHEDULED, Step.ROLE)):
             return Route(person, step)
     log.error("no one to take a failure at site %s: the company has no active administrator", site.code)
     return Route(None, None)
 
 
-def _first(session: Session, role: Role, site: Site | None) -> User | None:
+def _first(session: Session, role: Role, site: Site | None, department: Department | None = None) -> User | None:
     query = select(User).where(User.role == role, User.active).order_by(User.id).limit(1)
     if site is not None:
         query = query.join(user_site).where(user_site.c.site_id == site.id)
+    if department is not None:
+        query = query.where(User.department_id == department.id)
     return session.scalar(query)
 
 

@@ -578,6 +578,7 @@ def _open_failure_ticket(
         department=department,
         done_at=done_at,
         assignment_id=inspection.assignment_id,
+        role=item.on_fail.role,
     )
     description = "\n".join(part for part in (item.standard, answer.note) if part)
     return open_ticket(

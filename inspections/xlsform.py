@@ -13,7 +13,8 @@ The mapping, as someone who knows XLSForm expects it:
 - ``label``/``hint`` in Chinese (``::zh`` or no language) and English (``::en``); a hint is the standard.
 - Extra columns: ``weight``, ``photo_on_fail``, ``expected`` (the yes/no answer that passes), ``unit``,
   ``on_fail`` (the ticket kind a failure opens, or ``none``), ``on_fail_department``,
-  ``on_fail_due_hours``, ``on_fail_priority``. Without ``on_fail`` a pass/fail or yes/no item opens
+  ``on_fail_due_hours``, ``on_fail_priority``, ``on_fail_role`` (who of the department takes it:
+  ``supervisor``, ``engineer``…; inspections.routing). Without ``on_fail`` a pass/fail or yes/no item opens
   the ticket its checklist's kind implies (``DEFAULT_ON_FAIL``), as the builder's items do.
 - ``na`` in a pass/fail list: the item may be answered N/A, which does not count in the score.
 
@@ -50,7 +51,7 @@ YES_NO = ("yes", "no")
 SURVEY_COLUMNS = {
     "type", "name", "label", "label::zh", "label::en", "hint", "hint::zh", "hint::en", "required", "relevant",
     "constraint", "appearance", "weight", "photo_on_fail", "expected", "unit", "on_fail", "on_fail_department",
-    "on_fail_due_hours", "on_fail_priority",
+    "on_fail_due_hours", "on_fail_priority", "on_fail_role",
 }  # fmt: skip
 CHOICES_COLUMNS = {"list_name", "name", "label", "label::zh", "label::en"}
 SETTINGS_COLUMNS = {"form_title", "form_id", "version", "default_language"}
@@ -336,8 +337,9 @@ def _item(sheet, n, row, kind, lists, kinds, problems, on_fail) -> Item | None:
             "department": row.get("on_fail_department", ""),
             "due_hours": row.get("on_fail_due_hours", ""),
             "priority": row.get("on_fail_priority", "normal"),
+            "role": row.get("on_fail_role") or None,
         }
-    elif any(c in row for c in ("on_fail_department", "on_fail_due_hours", "on_fail_priority")):
+    elif any(c in row for c in ("on_fail_department", "on_fail_due_hours", "on_fail_priority", "on_fail_role")):
         refuse("on_fail", "on_fail_missing")
     elif on_fail is not None and data.get("type") in ("pass_fail", "yes_no"):
         data["on_fail"] = dict(on_fail)
@@ -366,7 +368,7 @@ def _item(sheet, n, row, kind, lists, kinds, problems, on_fail) -> Item | None:
 COLUMNS = [
     "type", "name", "label::zh", "label::en", "hint::zh", "hint::en", "required", "relevant", "constraint",
     "appearance", "weight", "photo_on_fail", "expected", "unit", "on_fail", "on_fail_department",
-    "on_fail_due_hours", "on_fail_priority",
+    "on_fail_due_hours", "on_fail_priority", "on_fail_role",
 ]  # fmt: skip
 CHOICE_LABELS = {"pass": "合格", "fail": "不合格", "na": "不适用", "yes": "是", "no": "否"}
 CHOICE_LABELS_EN = {"pass": "Pass", "fail": "Fail", "na": "N/A", "yes": "Yes", "no": "No"}
@@ -504,6 +506,7 @@ def _item_row(item: Item, items: dict[str, Item], lists: _Lists) -> list:
         values["on_fail_department"] = item.on_fail.department
         values["on_fail_due_hours"] = str(item.on_fail.due_hours)
         values["on_fail_priority"] = item.on_fail.priority
+        values["on_fail_role"] = item.on_fail.role.value if item.on_fail.role else ""
     elif item.can_fail:
         values["on_fail"] = "none"  # said, so that no kind's default is added when it comes back
     return _row(**values)

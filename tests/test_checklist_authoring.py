@@ -339,6 +339,19 @@ def test_an_xlsform_maps_as_someone_who_knows_xlsform_expects():
     assert items["sign"].show_if.equals == "开着"  # the choice's name read as its label
 
 
+def test_who_takes_a_failure_comes_in_and_goes_out_in_the_on_fail_role_column():
+    head = [*HEAD, "on_fail_role"]
+    row = ["select_one pass_fail", "floor", "地面", "", "", "yes", "", "", "", "rework", "cleaning", "2", "supervisor"]
+    choices = [["list_name", "name", "label"], ["pass_fail", "pass", "合格"], ["pass_fail", "fail", "不合格"]]
+    imported = read_xlsform(workbook([head, row], choices=choices))
+    assert imported.definition.item_map()["floor"].on_fail.role == Role.SUPERVISOR
+    again = read_xlsform(write_xlsform(imported.title, "floor-check", imported.definition))
+    assert again.definition.item_map()["floor"].on_fail.role == Role.SUPERVISOR
+    with pytest.raises(XlsFormRefused) as refused:
+        read_xlsform(workbook([head, [*row[:-1], "boss"]], choices=choices))
+    assert "on_fail_role" in str(refused.value.problems)
+
+
 def test_an_exported_workbook_imports_back_unchanged(session):
     install_departments(session)
     for entry in library().values():

@@ -104,6 +104,12 @@ def test_a_manager_builds_previews_and_publishes(app, demo, client):
     assert again.status_code == 422 and "Another item already uses this key" in again.get_data(as_text=True)
     why = {"id": "why", "type": "text", "label": "不亮的原因", "required": "y", "weight": "1", "show_if": "light=fail"}
     assert post(client, f"{base}/items/new?section=0", why).status_code == 303
+    # A failure of the light goes to the cleaning lead, whoever is on duty (inspections.routing).
+    to_lead = {**item, "id": "light", "on_fail": "rework", "on_fail_department": "cleaning", "on_fail_due_hours": "2"}
+    forged = post(client, f"{base}/items/light", {**to_lead, "on_fail_role": "boss"})
+    assert forged.status_code == 422 and "Not a valid choice" in forged.get_data(as_text=True)
+    assert post(client, f"{base}/items/light", {**to_lead, "on_fail_role": "supervisor"}).status_code == 303
+    assert 'selected value="supervisor"' in client.get(f"{base}/items/light").get_data(as_text=True)
     assert post(client, f"{base}/sections", {"title": "轿厢内"}).status_code == 303
     assert post(client, f"{base}/items/why/down").status_code == 303  # into the new section
     builder = client.get(base).get_data(as_text=True)

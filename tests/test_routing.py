@@ -93,7 +93,7 @@ def scheduled_check(session, world: World) -> Assignment:
     return assignment
 
 
-def route(session, world: World, *, department: str = "cleaning", assignment: Assignment | None = None):
+def route(session, world: World, *, department: str = "cleaning", assignment: Assignment | None = None, role=None):
     found = route_failure(
         session,
         site=world.site,
@@ -101,6 +101,7 @@ def route(session, world: World, *, department: str = "cleaning", assignment: As
         department=factories.department(session, department),
         done_at=NOW,
         assignment_id=assignment.id if assignment else None,
+        role=role,
     )
     return found.step, found.person
 
@@ -137,6 +138,19 @@ def test_people_of_another_department_do_not_take_its_failures(session, world):
     on_duty(session, world)
     assignment = scheduled_check(session, world)
     assert route(session, world, department="engineering", assignment=assignment) == (Step.SITE_MANAGER, world.manager)
+
+
+def test_a_rule_that_names_a_role_passes_over_the_people_of_other_roles_to_the_sites_first_of_it(session, world):
+    """The lift's floor meant for the cleaning lead: not the cleaner on duty, nor the scheduled one."""
+    on_duty(session, world)
+    assignment = scheduled_check(session, world)
+    lead = world.cleaning_head  # the site's first cleaning supervisor
+    assert route(session, world, assignment=assignment, role=Role.SUPERVISOR) == (Step.ROLE, lead)
+    engineer = factories.person(session, world.site, role=Role.ENGINEER, department_code="engineering")
+    factories.person(session, world.site, role=Role.ENGINEER, department_code="cleaning")  # not of the department
+    assert route(session, world, department="engineering", role=Role.ENGINEER) == (Step.ROLE, engineer)
+    engineer.active = False  # nobody of the role left: the rule goes on as without one
+    assert route(session, world, department="engineering", role=Role.ENGINEER) == (Step.SITE_MANAGER, world.manager)
 
 
 def test_a_site_may_skip_steps_and_name_who_takes_the_rest(session, world):

@@ -128,7 +128,7 @@
 
   // Everything still to send, and the newest sent: on Today the last two days' few, on /outbox
   // a screenful of all the phone keeps (the retention window), the rest when asked for.
-  const SENT_SHOWN = { today: 10, outbox: 30 };
+  const SENT_SHOWN = { today: 10, outbox: 15 };  // a screenful each
   let everySent = false;
 
   async function renderOutbox() {

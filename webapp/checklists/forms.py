@@ -69,6 +69,7 @@ class ItemForm(Form):
     on_fail_department = SelectField(_l("For department"), default="cleaning")
     on_fail_due_hours = IntegerField(_l("Due within (hours)"), validators=[Optional(), NumberRange(min=1, max=24 * 90)])
     on_fail_priority = SelectField(_l("Priority"), default="normal")
+    on_fail_role = SelectField(_l("Taken by"), default="")
 
 
 class SectionForm(Form):

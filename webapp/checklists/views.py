@@ -228,6 +228,10 @@ def _item_form(template: ChecklistTemplate, document: dict, item: Item | None, b
     departments = db.session.scalars(select(Department.code).order_by(Department.id)).all()
     form.on_fail_department.choices = choices((d, DEPARTMENT_LABELS.get(d, d)) for d in departments)
     form.on_fail_priority.choices = choices(PRIORITY_LABELS.items())
+    form.on_fail_role.choices = choices(
+        [("", _("Whoever is on duty or scheduled"))]
+        + [(r.value, label) for r, label in ROLE_LABELS.items() if r != Role.ADMIN]
+    )
     if item is not None and request.method == "GET":
         form.choices.data = "\n".join(item.choices)
         form.choices_en.data = "\n".join(item.choices_en)
@@ -238,6 +242,7 @@ def _item_form(template: ChecklistTemplate, document: dict, item: Item | None, b
             form.on_fail_department.data = item.on_fail.department
             form.on_fail_due_hours.data = item.on_fail.due_hours
             form.on_fail_priority.data = item.on_fail.priority
+            form.on_fail_role.data = item.on_fail.role.value if item.on_fail.role else ""
     return form
 
 
@@ -320,6 +325,7 @@ def _item_from(form: ItemForm) -> dict:
             "department": form.on_fail_department.data,
             "due_hours": form.on_fail_due_hours.data or 24,
             "priority": form.on_fail_priority.data or "normal",
+            "role": form.on_fail_role.data or None,
         }
     return data
 
