@@ -108,7 +108,9 @@ def _history(template_id: int, version: int, days: float) -> dict:
         }
         for n in range(DRAFTS)
     ]
-    return {"outbox": outbox, "sent": sent, "drafts": drafts}
+    # Tidied up last long ago, so the first run applies the window (sync.js tidies once an hour).
+    meta = [{"key": "pruned_at", "value": _iso(now - timedelta(days=1))}]
+    return {"outbox": outbox, "sent": sent, "drafts": drafts, "meta": meta}
 
 
 SEED = """async ([history, photo]) => {
@@ -130,6 +132,14 @@ SYNC_ONE = """async (ticketId) => {
   const started = performance.now();
   await fieldSync.syncNow();
   return performance.now() - started;
+}"""
+
+
+# What the retention policy must keep, as the bytes of its rows: the window's sent records with their
+# receipts, the drafts, and the photos they name.
+KEPT_BYTES = """async () => {
+  const rows = [(await fieldStore.sentSince(0)).rows, await fieldStore.all("sent"), await fieldStore.all("drafts")];
+  return new Blob(rows.map((r) => JSON.stringify(r))).size + await fieldStore.photoBytes();
 }"""
 
 
@@ -214,9 +224,7 @@ def bench_phone_history(folder: Path, runs: int = 5) -> dict:
                     page.evaluate("fieldSync.syncNow()")  # the first run under the retention window
                     figures["first_run_s"] = time.perf_counter() - started
                     figures["kept_after"] = page.evaluate("fieldStore.tally()")
-                    figures["window_bytes"] = page.evaluate(
-                        "fieldStore.sentSince(0).then((sent) => new Blob([JSON.stringify(sent.rows)]).size)"
-                    )
+                    figures["kept_bytes"] = page.evaluate(KEPT_BYTES)
                 if phone == "legacy":
                     # Put down for a minute, as between two rounds: with no page open and its service
                     # worker stopped, the browser may tidy the database the deletions left behind.
@@ -239,7 +247,7 @@ def bench_phone_history(folder: Path, runs: int = 5) -> dict:
             db.engine.dispose()
     for phone in ("policy", "legacy"):
         result[phone]["ratios"] = {key: result[phone][key] / result["new"][key] for key in TIMINGS}
-        result[phone]["usage_limit"] = 2 * (result["new"]["usage"] + result[phone]["window_bytes"])
+        result[phone]["usage_limit"] = 2 * (result["new"]["usage"] + result[phone]["kept_bytes"])
     return result
 
 
@@ -257,7 +265,8 @@ def section(result: dict) -> list[str]:
         f"*Legacy*: six months under the code before the window, which kept everything ({SENT_RECORDS:,} sent"
         f" records); its first sync run kept {legacy['kept_after']['sent']} of them in "
         f"{legacy['first_run_s']:.1f} s, then it was put down for {IDLE_S} s. Targets: each timing within 1.2x",
-        "of the new phone's; storage under 2x of (the new phone's + the window's records).",
+        "of the new phone's; storage under 2x of (the new phone's + what the policy must keep: the window's",
+        "sent records with their receipts, the drafts and their photo, as the bytes of their rows).",
         "",
         "| measure | new phone | policy | ratio | legacy | ratio | target ≤ 1.2 (policy) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -273,7 +282,8 @@ def section(result: dict) -> list[str]:
         "| storage after a restart | new phone | policy | legacy |",
         "| --- | ---: | ---: | ---: |",
         f"| used (MB) | {new['usage'] / mb:.2f} | {policy['usage'] / mb:.2f} | {legacy['usage'] / mb:.2f} |",
-        f"| limit: 2 × (new + window's records) (MB) | | {policy['usage_limit'] / mb:.2f} | "
+        f"| what the policy must keep (MB) | | {policy['kept_bytes'] / mb:.2f} | {legacy['kept_bytes'] / mb:.2f} |",
+        f"| limit: 2 × (new + what must be kept) (MB) | | {policy['usage_limit'] / mb:.2f} | "
         f"{legacy['usage_limit'] / mb:.2f} |",
         f"| target | | {'met' if policy['usage'] <= policy['usage_limit'] else 'MISSED'} | "
         f"{'met' if legacy['usage'] <= legacy['usage_limit'] else 'MISSED'} |",

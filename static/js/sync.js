@@ -252,9 +252,19 @@
       if (row.left) await release(data);
       return { pushed, pulled };
     } finally {
-      // Whatever the network did: what the phone no longer needs goes (store.js, prune).
-      if (await data.prune(global.fieldKeepSentDays ?? 7).catch(() => 0)) notify("outbox");
+      // Whatever the network did: what the phone no longer needs goes (store.js, prune), once an
+      // hour, so that a run touches only what it sends.
+      await tidy(data).catch(() => {});
     }
+  }
+
+  const TIDY_EVERY_MS = 3600 * 1000;
+
+  async function tidy(data) {
+    const last = Date.parse((await data.meta("pruned_at")) || "") || 0;
+    if (Math.abs(Date.now() - last) < TIDY_EVERY_MS) return;
+    if (await data.prune(global.fieldKeepSentDays ?? 7)) notify("outbox");
+    await data.setMeta("pruned_at", new Date().toISOString());
   }
 
   // Callers queue behind a run under way (in any tab or the worker), so a record written while

@@ -169,6 +169,7 @@ def test_retention_deletes_old_sent_records_and_their_photos_but_never_what_wait
         ],
         "drafts": [{"key": "old-draft", "answers": {"x": {"value": "fail", "photos": ["b" * 64]}}}],
         "sent": [{"inspection_id": "old", "outbox_id": "old-0", "at": days_ago(30)}],
+        "meta": [{"key": "pruned_at", "value": days_ago(30)}],  # the phone last tidied up (once an hour) then
     }
     page.evaluate(
         """async (seeded) => {
