@@ -32,17 +32,20 @@ PHOTO_BACKENDS = ["local", "s3"]
 
 # The longest tests (docs/TESTING.md), started first: workers take the next test as they finish one
 # (`--maxschedchunk 1`, Makefile), so the long ones are shared out at the start and the short ones
-# fill in at the end, and the two workers finish together. The README's commands come after the
-# first week's test, which serves on the same port (they take turns, tests/readme_company.py).
+# fill in at the end, and the two workers finish together. The three tests serving the README's
+# commands on its one port take turns (tests/readme_company.py); they are spread out, so that one
+# worker does not wait for the other's (the two README runs side by side cost 35–50 s of waiting).
+README_RUN = "tests/test_readme.py::test_the_readmes_company_commands_run_as_written"
 RUN_FIRST = (
     "tests/e2e/test_first_week.py",
     "tests/e2e/test_phone_chaos.py",
     "tests/test_crawl.py",
+    f"{README_RUN}[postgresql]",
     "tests/test_chaos.py",
     "tests/test_jobs.py::test_two_workers",
     "tests/e2e/test_checklist_builder.py::test_a_checklist_from_a_workbook",
     "tests/e2e/test_fitout.py::test_violation_offline",
-    "tests/test_readme.py",
+    f"{README_RUN}[sqlite]",
 )
 
 
