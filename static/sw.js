@@ -38,6 +38,7 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "skip-waiting") self.skipWaiting();
+  else if (message.type === "hand-over") handOver.abort();
   else if (message.type === "warm") event.waitUntil(warm(message.user, message.urls, message.revision));
   else if (message.type === "sync") event.waitUntil(self.fieldSync.syncNow());
   else if (message.type === "logout") {
@@ -156,6 +157,9 @@ function fetchWithTimeout(request, ms) {
 const WARM_EVERY_MS = 60 * 1000;
 let lastWarm = { key: "", at: 0 };
 let warming = "";  // the list being fetched now: Today opened twice fetches it once
+// Aborted when the person takes a new build: a new worker takes over only once this one has
+// finished its events, and a warm of 80 pages on a slow network would hold their tap that long.
+const handOver = new AbortController();
 
 async function warm(user, urls, revision = "") {
   if (!user || user !== (await currentUser())) return;
@@ -174,15 +178,17 @@ async function fetchAndKeep(user, urls, key) {
   let kept = 0;
   let unchanged = 0;
   for (const url of urls) {
+    if (handOver.signal.aborted) return;  // the new worker fetches them again for its build
     try {
       if (url.startsWith("/static/")) {
         await asset(new Request(url));
         continue;
       }
-      const outcome = await keep(cache, user, url);
+      const outcome = await keep(cache, user, url, handOver.signal);
       if (outcome === "unchanged") unchanged += 1;
       else if (outcome === "kept") kept += 1;
     } catch (error) {
+      if (handOver.signal.aborted) return;
       self.fieldSync.channel.postMessage({ type: "warm-failed", url, message: String(error) });
       return;  // offline half-way: the next opening of Today tries again
     }
@@ -193,12 +199,12 @@ async function fetchAndKeep(user, urls, key) {
 
 // One page into a person's cache, asked for with its validator: "kept", "unchanged" or "" (not
 // theirs to keep, or no longer the one signed in). Throws when offline.
-async function keep(cache, user, url) {
+async function keep(cache, user, url, signal = undefined) {
   const held = await cache.match(url);
   const validator = held?.headers.get("ETag");
   // X-Keep-Offline: the page leaves its one-time messages for the page the person opens next.
   const headers = validator ? { "X-Keep-Offline": "1", "If-None-Match": validator } : { "X-Keep-Offline": "1" };
-  const response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers });
+  const response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers, signal });
   if (response.status === 304) return "unchanged";
   if (response.ok && response.headers.get("X-Offline-Cache") === user && user === (await currentUser())) {
     await cache.put(url, response);

@@ -66,6 +66,7 @@
     banner.hidden = false;
     banner.querySelector("button").onclick = () => {
       navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
+      navigator.serviceWorker.controller?.postMessage({ type: "hand-over" });  // stop its warm: sw.js
       waiting.postMessage({ type: "skip-waiting" });
     };
   }

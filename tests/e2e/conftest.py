@@ -253,6 +253,15 @@ def wait_until(page, expression: str, arg=None, timeout_s: float = 30) -> None:
         page.wait_for_timeout(100)
 
 
+def wait_for(page, condition, what: str, timeout_s: float = 30) -> None:
+    """Until ``condition()`` is true on the test's side (what a route handler has seen): the
+    page's events are handled while it waits."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout_s} s: {what}"
+        page.wait_for_timeout(100)
+
+
 def _evaluate_across_navigation(page, expression: str, arg):
     """The page may be reloading (an update, a redirect): then the answer is "not yet"."""
     try:

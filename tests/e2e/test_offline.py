@@ -1,8 +1,12 @@
 """Offline for real: the phone keeps what was recorded, sends it once, and leaves nothing behind."""
 
+import contextlib
+
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Error as PlaywrightError
 
+from inspections.checklists import ChecklistTemplate, current_version, publish_template_version
 from inspections.records import Inspection
 from sync.models import AppliedMutation
 from tests.e2e.conftest import (
@@ -16,6 +20,7 @@ from tests.e2e.conftest import (
     phone_storage,
     restroom_url,
     screenshot,
+    wait_for,
     wait_for_draft,
     wait_for_sync_run,
     wait_until,
@@ -159,20 +164,27 @@ def test_a_new_service_worker_keeps_the_waiting_records_and_sends_them(app, live
     fill_restroom_check(page, photo)
     assert outbox_statuses(page) == ["waiting"]
 
-    # A new build is deployed while the record waits; the push endpoint is still unreachable.
+    # A new build is deployed while the record waits, and the restroom checklist gets a new
+    # version, so her old worker fetches her pages again, over a network too slow to answer
+    # them (held here); the push endpoint is still unreachable.
     page.route("**/api/v1/sync/push", lambda route: route.abort("internetdisconnected"))
     app.extensions["asset_build"] = "next-build"
+    republish(app, int(restroom.split("/")[2].split("?")[0]))
+    held = []
+    phone_context.route("**/checklists/**", lambda route: held.append(route))
     go_online(phone_context, live_server)
     page.goto(live_server.url + "/today")
     page.wait_for_selector("#update-ready:not([hidden])", timeout=20000)
     screenshot(page, "update-ready-zh-360x740", full_page=False)
-    # The new worker takes over and the page reloads itself: wait for that reload, so that what
-    # follows reads the reloaded page and not the one being replaced. The old worker hands over
-    # once it has finished what it is doing (Today's pages, fetched again for the new build).
-    # Two CI runs on 2026-12-04 failed here, one after 30 s and one after 90 s: a slow machine
-    # does not explain the second; the page may sometimes never reload (open, issue 28's note).
-    with page.expect_navigation(timeout=90_000):
+    wait_for(page, lambda: held, "the old worker fetching her pages again")
+    # Her tap takes effect at once: the new worker takes over and the page reloads itself,
+    # without waiting for the old worker's fetches (it waited for all 80, tap after tap).
+    with page.expect_navigation(timeout=20_000):
         page.click("#update-ready button")
+    phone_context.unroute("**/checklists/**")
+    for route in held:
+        with contextlib.suppress(PlaywrightError):  # the old worker gave up on it
+            route.continue_()
     wait_until(
         page,
         "() => navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')",
@@ -253,3 +265,12 @@ def test_a_check_sent_offline_reads_done_waiting_on_today_at_once(app, live_serv
     )
     assert badge.inner_text() == "已完成，待发送"
     screenshot(phone, "today-done-waiting-offline-zh-360")
+
+
+def republish(app, template_id: int) -> None:
+    """A manager publishes the checklist again: its pages change, so phones fetch them again."""
+    with app.app_context():
+        template = db.session.get(ChecklistTemplate, template_id)
+        definition = current_version(db.session, template).parsed()
+        publish_template_version(db.session, template, definition, actor=None)
+        db.session.commit()
